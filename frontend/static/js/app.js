@@ -1,0 +1,28 @@
+// Guichet's small island of script: everything else is htmx attributes in the templates.
+(function () {
+  "use strict";
+
+  // Language picker: submit on change (a button is shown when scripts are off).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit")) {
+      target.form.submit();
+    }
+  });
+
+  // Errors htmx does not swap (403, 404, 500...): show the server's translated message.
+  document.addEventListener("htmx:responseError", function (event) {
+    var flash = document.getElementById("flash");
+    if (!flash) return;
+    var box = document.createElement("div");
+    box.innerHTML = event.detail.xhr.responseText;
+    var message = box.querySelector(".alert");
+    flash.textContent = "";
+    if (message) flash.appendChild(message);
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    var flash = document.getElementById("flash");
+    if (flash) flash.textContent = flash.getAttribute("data-offline") || "…";
+  });
+})();

@@ -1,0 +1,1 @@
+"""Persistence: Piccolo tables, transactions and read models."""

@@ -1,0 +1,258 @@
+"""Read models: lists and ticket pages, already scoped by the access policy.
+
+Every query that returns tickets starts from :func:`visible_to`, which turns the domain's
+``Visibility`` into a where-clause, so the rule lives in one place (``domain.permissions``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from piccolo.columns.combination import Where
+from piccolo.query import OrderByRaw
+
+from server.db.tables import Category, Establishment, FollowUp, Group, HistoryEntry, Ticket, User
+from server.domain.actors import Actor
+from server.domain.errors import NotFound
+from server.domain.permissions import TicketAccess, can_see_private_notes, can_view, visibility
+from server.domain.vocabulary import Priority, Role, Status
+
+# ORDER BY cannot be a bound parameter: sort keys come only from this allowlist.
+_PRIORITY_RANK = (
+    "CASE ticket.priority "
+    + " ".join(f"WHEN '{p.value}' THEN {p.rank}" for p in Priority)
+    + " ELSE 9 END"
+)
+SORTS: dict[str, list[tuple[Any, bool]]] = {
+    "urgent": [(OrderByRaw(_PRIORITY_RANK), True), (Ticket.created_at, True)],
+    "newest": [(Ticket.created_at, False)],
+    "oldest": [(Ticket.created_at, True)],
+    "updated": [(Ticket.updated_at, False)],
+}
+DEFAULT_SORT = "newest"
+OPEN_STATUSES = [s.value for s in Status if s.is_open]
+
+
+def visible_to(actor: Actor) -> Any:
+    """A where-clause matching exactly the tickets ``actor`` may see."""
+    scope = visibility(actor)
+    if scope.everything:
+        return Ticket.id > 0
+    clause: Any = Ticket.id < 0  # nothing, unless a branch below applies
+    if scope.requester_id is not None:
+        clause = clause | (Ticket.requester == scope.requester_id)
+    if scope.establishment_id is not None:
+        clause = clause | (
+            (Ticket.shared == True)  # noqa: E712 - Piccolo builds SQL from ==
+            & (Ticket.establishment == scope.establishment_id)
+        )
+    return clause
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilters:
+    tab: str = "open"  # open | closed | all
+    statuses: tuple[Status, ...] = ()
+    priority: Priority | None = None
+    category_id: int | None = None
+    group_id: int | None = None
+    assignee: str = ""  # "" any | "me" | "none" | a user id
+    establishment_id: int | None = None
+    requester_id: int | None = None
+    text: str = ""
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    per_page: int = 25
+
+
+@dataclass(slots=True)
+class TicketPage:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max(1, -(-self.total // self.per_page))
+
+
+_LIST_COLUMNS = (
+    Ticket.id,
+    Ticket.title,
+    Ticket.status,
+    Ticket.priority,
+    Ticket.ticket_type,
+    Ticket.created_at,
+    Ticket.updated_at,
+    Ticket.version,
+    Ticket.shared,
+    Ticket.requester,
+    Ticket.establishment.code.as_alias("establishment_code"),
+    Ticket.category.name.as_alias("category_name"),
+    Ticket.assignee.full_name.as_alias("assignee_name"),
+    Ticket.assigned_group.name.as_alias("group_name"),
+    Ticket.requester.full_name.as_alias("requester_name"),
+)
+
+
+def _escape_like(text: str) -> str:
+    # Piccolo's LIKE has no ESCAPE clause; wildcards typed by users are treated as spaces.
+    return text.replace("%", " ").replace("_", " ").strip()
+
+
+def _filter_clauses(actor: Actor, f: TicketFilters) -> list[Where | Any]:
+    clauses: list[Any] = [visible_to(actor)]
+    if f.statuses:
+        clauses.append(Ticket.status.is_in([s.value for s in f.statuses]))
+    elif f.tab == "open":
+        clauses.append(Ticket.status.is_in(OPEN_STATUSES))
+    elif f.tab == "closed":
+        clauses.append(Ticket.status.not_in(OPEN_STATUSES))
+    if f.priority:
+        clauses.append(Ticket.priority == f.priority.value)
+    if f.category_id:
+        clauses.append(Ticket.category == f.category_id)
+    if f.group_id:
+        clauses.append(Ticket.assigned_group == f.group_id)
+    if f.establishment_id:
+        clauses.append(Ticket.establishment == f.establishment_id)
+    if f.requester_id:
+        clauses.append(Ticket.requester == f.requester_id)
+    if f.assignee == "me":
+        clauses.append(Ticket.assignee == actor.id)
+    elif f.assignee == "none":
+        clauses.append(Ticket.assignee.is_null())
+    elif f.assignee.isdigit():
+        clauses.append(Ticket.assignee == int(f.assignee))
+    text = _escape_like(f.text)
+    if text:
+        pattern = f"%{text}%"
+        match = Ticket.title.ilike(pattern) | Ticket.description.ilike(pattern)
+        number = text.lstrip("#")
+        if number.isdigit() and len(number) < 10:
+            match = match | (Ticket.id == int(number))
+        clauses.append(match)
+    return clauses
+
+
+async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
+    clauses = _filter_clauses(actor, f)
+    total = await Ticket.count().where(*clauses)
+    query = Ticket.select(*_LIST_COLUMNS).where(*clauses)
+    for order, ascending in SORTS.get(f.sort, SORTS[DEFAULT_SORT]):
+        query = query.order_by(order, ascending=ascending)
+    rows = (
+        await query.order_by(Ticket.id, ascending=False)
+        .limit(f.per_page)
+        .offset((f.page - 1) * f.per_page)
+    )
+    return TicketPage(rows=rows, total=total, page=f.page, per_page=f.per_page)
+
+
+def access_of(row: dict[str, Any]) -> TicketAccess:
+    return TicketAccess(
+        requester_id=row["requester"], establishment_id=row["establishment"], shared=row["shared"]
+    )
+
+
+async def visible_ticket(actor: Actor, ticket_id: int) -> dict[str, Any]:
+    """The ticket row with names, or NotFound, whether it is missing or not visible."""
+    row = (
+        await Ticket.select(
+            *Ticket.all_columns(),
+            Ticket.establishment.code.as_alias("establishment_code"),
+            Ticket.establishment.name.as_alias("establishment_name"),
+            Ticket.category.name.as_alias("category_name"),
+            Ticket.assignee.full_name.as_alias("assignee_name"),
+            Ticket.assigned_group.name.as_alias("group_name"),
+            Ticket.requester.full_name.as_alias("requester_name"),
+            Ticket.requester.email.as_alias("requester_email"),
+        )
+        .where(Ticket.id == ticket_id)
+        .first()
+    )
+    if row is None or not can_view(actor, access_of(row)):
+        raise NotFound()
+    return row
+
+
+async def timeline(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
+    """Follow-ups and history entries of one ticket, oldest first, as the actor may see them.
+
+    The caller has already checked that the actor may see the ticket.
+    """
+    follow_query = FollowUp.select(
+        FollowUp.id,
+        FollowUp.text,
+        FollowUp.private,
+        FollowUp.minutes,
+        FollowUp.created_at,
+        FollowUp.author.full_name.as_alias("author_name"),
+        FollowUp.author.role.as_alias("author_role"),
+    ).where(FollowUp.ticket == ticket_id)
+    if not can_see_private_notes(actor):
+        follow_query = follow_query.where(FollowUp.private == False)  # noqa: E712
+    follow_ups = await follow_query
+    history = await HistoryEntry.select(
+        HistoryEntry.id,
+        HistoryEntry.field,
+        HistoryEntry.old_value,
+        HistoryEntry.new_value,
+        HistoryEntry.note,
+        HistoryEntry.created_at,
+        HistoryEntry.actor.full_name.as_alias("actor_name"),
+    ).where(HistoryEntry.ticket == ticket_id)
+    items = [{"kind": "follow_up", **r} for r in follow_ups]
+    items += [{"kind": "history", **r} for r in history]
+    items.sort(key=lambda item: (item["created_at"], item["kind"] == "follow_up", item["id"]))
+    return items
+
+
+async def categories() -> list[dict[str, Any]]:
+    """Active categories as a flat list, each with its path ("Parent > Child")."""
+    rows = await Category.select().where(Category.active == True).order_by(Category.name)  # noqa: E712
+    by_id = {r["id"]: r for r in rows}
+
+    def path(row: dict[str, Any]) -> str:
+        names, seen = [row["name"]], {row["id"]}
+        parent = row["parent"]
+        while parent in by_id and parent not in seen:
+            seen.add(parent)
+            names.insert(0, by_id[parent]["name"])
+            parent = by_id[parent]["parent"]
+        return " > ".join(names)
+
+    for r in rows:
+        r["path"] = path(r)
+    return sorted(rows, key=lambda r: r["path"].lower())
+
+
+async def category(category_id: int) -> dict[str, Any] | None:
+    return (
+        await Category.select()
+        .where(
+            (Category.id == category_id) & (Category.active == True)  # noqa: E712
+        )
+        .first()
+    )
+
+
+async def groups() -> list[dict[str, Any]]:
+    return await Group.select().order_by(Group.tier).order_by(Group.name)
+
+
+async def technicians() -> list[dict[str, Any]]:
+    staff = [Role.TECHNICIAN.value, Role.SUPERVISOR.value, Role.ADMIN.value]
+    return (
+        await User.select(User.id, User.full_name, User.email)
+        .where(
+            User.role.is_in(staff) & (User.active == True)  # noqa: E712
+        )
+        .order_by(User.full_name)
+    )
+
+
+async def establishments() -> list[dict[str, Any]]:
+    return await Establishment.select().order_by(Establishment.name)

@@ -1,0 +1,149 @@
+"""Piccolo tables.
+
+Foreign keys default to ON DELETE CASCADE in Piccolo; every key that could take tickets,
+follow-ups or history with it is RESTRICT instead. Only sessions and tokens go with a user.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    OnUpdate,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
+
+_KEEP = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
+
+
+class Establishment(Table):
+    name = Varchar(length=200)
+    code = Varchar(length=3, unique=True)  # trigram shown next to ticket numbers
+    parent = ForeignKey(references="self", null=True, **_KEEP)
+    timezone = Varchar(length=64, default="Europe/Paris")
+    active = Boolean(default=True)
+
+
+class User(Table, tablename="account"):
+    email = Varchar(length=254, unique=True)
+    full_name = Varchar(length=120)
+    phone = Varchar(length=30, default="")
+    role = Varchar(length=20, choices=Role, default=Role.REQUESTER)
+    establishment = ForeignKey(references=Establishment, null=True, **_KEEP)
+    locale = Varchar(length=5, default="")  # empty: follow the browser
+    active = Boolean(default=True)
+    password_hash = Varchar(length=255, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Group(Table, tablename="tech_group"):
+    name = Varchar(length=120, unique=True)
+    tier = Integer(default=1)
+    description = Text(default="")
+
+
+class GroupMember(Table):
+    group = ForeignKey(references=Group, on_delete=OnDelete.cascade)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+
+
+class Category(Table):
+    name = Varchar(length=120)
+    parent = ForeignKey(references="self", null=True, **_KEEP)
+    default_priority = Varchar(length=20, choices=Priority, default=Priority.MEDIUM)
+    default_group = ForeignKey(references=Group, null=True, **_KEEP)
+    active = Boolean(default=True)
+
+
+class Ticket(Table):
+    title = Varchar(length=200)
+    description = Text()
+    ticket_type = Varchar(length=20, choices=TicketType, default=TicketType.INCIDENT)
+    priority = Varchar(length=20, choices=Priority, default=Priority.MEDIUM, index=True)
+    status = Varchar(length=20, choices=Status, default=Status.NEW, index=True)
+    requester = ForeignKey(references=User, index=True, **_KEEP)
+    establishment = ForeignKey(references=Establishment, index=True, **_KEEP)
+    category = ForeignKey(references=Category, null=True, **_KEEP)
+    assigned_group = ForeignKey(references=Group, null=True, index=True, **_KEEP)
+    assignee = ForeignKey(references=User, null=True, index=True, **_KEEP)
+    contact_name = Varchar(length=120, default="")
+    contact_phone = Varchar(length=30, default="")
+    environment = Varchar(length=20, choices=Environment, default=Environment.PRODUCTION)
+    service_url = Varchar(length=500, default="")
+    notify = Boolean(default=True)
+    shared = Boolean(default=True)
+    solution = Text(default="")
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+    resolved_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class FollowUp(Table):
+    ticket = ForeignKey(references=Ticket, index=True, **_KEEP)
+    author = ForeignKey(references=User, **_KEEP)
+    text = Text()
+    private = Boolean(default=False)
+    minutes = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class HistoryEntry(Table):
+    """Append-only: rows are inserted, never updated or deleted (enforced by triggers)."""
+
+    ticket = ForeignKey(references=Ticket, index=True, **_KEEP)
+    actor = ForeignKey(references=User, null=True, **_KEEP)  # null: Guichet itself
+    field = Varchar(length=40)
+    old_value = Varchar(length=500, default="")
+    new_value = Varchar(length=500, default="")
+    note = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class UserSession(Table):
+    token_hash = Varchar(length=64, unique=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    user_agent = Varchar(length=200, default="")
+
+
+class ApiToken(Table):
+    token_hash = Varchar(length=64, unique=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=120, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class LoginAttempt(Table):
+    """Failed logins, counted per e-mail and per address for rate limiting (any instance)."""
+
+    email = Varchar(length=254, index=True)
+    address = Varchar(length=64, index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+ALL_TABLES: list[type[Table]] = [
+    Establishment,
+    User,
+    Group,
+    GroupMember,
+    Category,
+    Ticket,
+    FollowUp,
+    HistoryEntry,
+    UserSession,
+    ApiToken,
+    LoginAttempt,
+]

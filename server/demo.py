@@ -1,0 +1,432 @@
+"""Fictional demo data: one region, three establishments, three tiers, ~300 tickets.
+
+Loading is idempotent: when the demo administrator exists, nothing is changed. Every name,
+address and ticket here is invented.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from server.db.engine import write_transaction
+from server.db.tables import (
+    Category,
+    Establishment,
+    FollowUp,
+    Group,
+    GroupMember,
+    HistoryEntry,
+    Ticket,
+    User,
+)
+from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
+from server.services.accounts import hash_password
+
+DEMO_PASSWORD = "guichet-demo"  # noqa: S105 - documented demo password, fictional accounts
+DEMO_ACCOUNTS = [
+    ("admin@guichet.example", "admin"),
+    ("superviseur@guichet.example", "supervisor"),
+    ("tech.n1@guichet.example", "technician (tier 1)"),
+    ("tech.n3@guichet.example", "technician (tier 3)"),
+    ("demandeur@chu-a.example", "requester (CHA)"),
+    ("demandeur@clinique-b.example", "requester (CLB)"),
+]
+
+ESTABLISHMENTS = [
+    ("RCE", "Région Centre (fictive)", None),
+    ("GCS", "GCS Télésanté (fictif)", "RCE"),
+    ("CHA", "CHU Anselme", "GCS"),
+    ("CLB", "Clinique des Bouleaux", "GCS"),
+    ("CHC", "Centre hospitalier de Corbelle", "GCS"),
+]
+
+GROUPS = [
+    ("Support local (N1)", 1, "Premier niveau : accueil, comptes, postes de travail."),
+    ("Applications (N2)", 2, "Deuxième niveau : logiciels cliniques et formulaires."),
+    ("Réseau (N3)", 3, "Troisième niveau : flux, pare-feu, VPN."),
+]
+
+# (name, parent, default priority, default group tier)
+CATEGORIES: list[tuple[str, str | None, Priority, int | None]] = [
+    ("Applications", None, Priority.MEDIUM, 2),
+    ("Modification de formulaires et restitutions", "Applications", Priority.MEDIUM, 2),
+    ("Incident de production", "Applications", Priority.HIGH, 2),
+    ("Incident de pré-production", "Applications", Priority.MEDIUM, 2),
+    ("Support fonctionnel", "Applications", Priority.MEDIUM, 1),
+    ("Extraction de données", "Applications", Priority.LOW, 2),
+    ("Comptes et formation", None, Priority.MEDIUM, 1),
+    ("Gestion des accès", "Comptes et formation", Priority.MEDIUM, 1),
+    ("Demande de formation", "Comptes et formation", Priority.LOW, 1),
+    ("Infrastructure", None, Priority.MEDIUM, 3),
+    ("Flux réseau", "Infrastructure", Priority.HIGH, 3),
+    ("Matériel", "Infrastructure", Priority.MEDIUM, 1),
+]
+
+# (email, full name, role, establishment code, group tier)
+PEOPLE: list[tuple[str, str, Role, str | None, int | None]] = [
+    ("admin@guichet.example", "Alix Administratrice", Role.ADMIN, None, None),
+    ("superviseur@guichet.example", "Samuel Superviseur", Role.SUPERVISOR, "GCS", None),
+    ("tech.n1@guichet.example", "Théo Niveau-Un", Role.TECHNICIAN, "GCS", 1),
+    ("tech.n2@guichet.example", "Nina Deuxième", Role.TECHNICIAN, "GCS", 2),
+    ("tech.n3@guichet.example", "Rémi Réseau", Role.TECHNICIAN, "GCS", 3),
+    ("demandeur@chu-a.example", "Dr Claire Demandeuse", Role.REQUESTER, "CHA", None),
+    ("cadre@chu-a.example", "Paul Cadre-de-Santé", Role.REQUESTER, "CHA", None),
+    ("demandeur@clinique-b.example", "Inès Bouleau", Role.REQUESTER, "CLB", None),
+    ("informatique@corbelle.example", "Marc Correspondant", Role.REQUESTER, "CHC", None),
+]
+
+SUBJECTS = {
+    "Modification de formulaires et restitutions": [
+        "Ajouter un champ au formulaire de réunion de concertation",
+        "Restitution PDF : le logo de l'établissement est déformé",
+        "Modifier l'ordre des rubriques de la fiche de saisie",
+    ],
+    "Incident de production": [
+        "Le dossier patient informatisé ne s'ouvre plus",
+        "Erreur 500 à l'enregistrement d'une prescription",
+        "Lenteurs importantes sur le logiciel de rendez-vous",
+        "Impossible d'imprimer les étiquettes de prélèvement",
+    ],
+    "Incident de pré-production": [
+        "Jeu de test incomplet en pré-production",
+        "Connecteur laboratoire en échec sur l'environnement de test",
+    ],
+    "Support fonctionnel": [
+        "Comment fusionner deux rendez-vous ?",
+        "Question sur l'export des comptes rendus",
+        "Paramétrage des alertes de résultats critiques",
+    ],
+    "Extraction de données": [
+        "Extraction mensuelle de l'activité de consultation",
+        "Liste des dossiers créés sur le trimestre (sans données nominatives)",
+    ],
+    "Gestion des accès": [
+        "Création de compte pour un interne arrivant lundi",
+        "Désactivation du compte d'un agent parti",
+        "Réinitialisation de carte professionnelle",
+    ],
+    "Demande de formation": [
+        "Formation à l'InfoCentre pour l'équipe de cardiologie",
+        "Session de prise en main du portail pour les secrétaires",
+    ],
+    "Flux réseau": [
+        "Port du pare-feu bloqué vers le serveur d'imagerie",
+        "VPN inter-sites instable depuis ce matin",
+        "Ouverture de flux vers le serveur de messagerie sécurisée",
+    ],
+    "Matériel": [
+        "Lecteur de cartes défectueux au secrétariat",
+        "Écran du poste infirmier qui clignote",
+        "Imprimante du service des urgences hors ligne",
+    ],
+}
+
+DESCRIPTIONS = [
+    "Constaté ce matin par plusieurs utilisateurs du service. Aucune donnée patient n'est "
+    "jointe ; capture d'écran disponible sur demande.",
+    "Le problème se reproduit à chaque tentative depuis hier après-midi. Le poste a été "
+    "redémarré sans effet.",
+    "Demande validée par le cadre du service. Merci de nous indiquer un délai de réalisation.",
+    "Le message d'erreur indique « accès refusé ». Les autres applications fonctionnent.",
+]
+
+FOLLOW_UPS = [
+    "Pris en compte, nous analysons les journaux.",
+    "Pouvez-vous préciser le nom du poste concerné ?",
+    "Le poste s'appelle SEC-URG-04.",
+    "Correctif appliqué, merci de confirmer que tout fonctionne.",
+    "Toujours le même comportement de notre côté.",
+]
+
+SOLUTIONS = [
+    "Règle de pare-feu corrigée ; le flux est de nouveau ouvert.",
+    "Compte créé et droits attribués selon le profil demandé.",
+    "Cache applicatif vidé, performances revenues à la normale.",
+    "Formulaire modifié et mis en production.",
+]
+
+# Rough shape of a live desk's backlog.
+STATUS_WEIGHTS = [
+    (Status.NEW, 40),
+    (Status.ASSIGNED, 55),
+    (Status.PLANNED, 25),
+    (Status.PENDING, 30),
+    (Status.RESOLVED, 40),
+    (Status.CLOSED, 110),
+]
+
+
+async def demo_present() -> bool:
+    try:
+        return bool(await User.exists().where(User.email == DEMO_ACCOUNTS[0][0]))
+    except Exception:
+        return False
+
+
+async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
+    """Load the demo data unless already present. Returns whether anything was created."""
+    if await demo_present():
+        return False
+    rng = random.Random(seed)
+    password_hash = await hash_password(DEMO_PASSWORD)
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with write_transaction():
+        est = await _establishments()
+        groups = await _groups()
+        categories = await _categories(groups)
+        users = await _people(est, groups, password_hash)
+        await _tickets(rng, now, ticket_count, est, groups, categories, users)
+    return True
+
+
+async def _establishments() -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for code, name, parent in ESTABLISHMENTS:
+        row = await Establishment.insert(
+            Establishment(code=code, name=name, parent=ids.get(parent or ""))
+        ).returning(Establishment.id)
+        ids[code] = row[0]["id"]
+    return ids
+
+
+async def _groups() -> dict[int, int]:
+    ids: dict[int, int] = {}
+    for name, tier, description in GROUPS:
+        row = await Group.insert(Group(name=name, tier=tier, description=description)).returning(
+            Group.id
+        )
+        ids[tier] = row[0]["id"]
+    return ids
+
+
+async def _categories(groups: dict[int, int]) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for name, parent, priority, tier in CATEGORIES:
+        row = await Category.insert(
+            Category(
+                name=name,
+                parent=result[parent]["id"] if parent else None,
+                default_priority=priority.value,
+                default_group=groups[tier] if tier else None,
+            )
+        ).returning(Category.id)
+        result[name] = {"id": row[0]["id"], "priority": priority, "group": tier}
+    return result
+
+
+async def _people(
+    est: dict[str, int], groups: dict[int, int], password_hash: str
+) -> dict[str, dict[str, Any]]:
+    users: dict[str, dict[str, Any]] = {}
+    for email, name, role, code, tier in PEOPLE:
+        row = await User.insert(
+            User(
+                email=email,
+                full_name=name,
+                role=role.value,
+                establishment=est[code] if code else None,
+                password_hash=password_hash,
+            )
+        ).returning(User.id)
+        users[email] = {"id": row[0]["id"], "name": name, "role": role, "code": code, "tier": tier}
+        if tier:
+            await GroupMember.insert(GroupMember(group=groups[tier], user=row[0]["id"]))
+    return users
+
+
+async def _tickets(
+    rng: random.Random,
+    now: datetime,
+    count: int,
+    est: dict[str, int],
+    groups: dict[int, int],
+    categories: dict[str, dict[str, Any]],
+    users: dict[str, dict[str, Any]],
+) -> None:
+    requesters = [u for u in users.values() if u["role"] is Role.REQUESTER]
+    technicians = {u["tier"]: u for u in users.values() if u["tier"]}
+    group_names = {groups[tier]: name for name, tier, _ in GROUPS}
+    leaf_categories = [name for name in SUBJECTS]
+    statuses = [s for s, _ in STATUS_WEIGHTS]
+    weights = [w for _, w in STATUS_WEIGHTS]
+    for _ in range(count):
+        status = rng.choices(statuses, weights)[0]
+        requester = rng.choice(requesters)
+        cat_name = rng.choice(leaf_categories)
+        cat = categories[cat_name]
+        tier = cat["group"] or 1
+        tech = technicians[tier]
+        created = now - timedelta(minutes=rng.randint(30, 60 * 24 * 90))
+        assigned = status is not Status.NEW
+        resolved_at = closed_at = None
+        if status in (Status.RESOLVED, Status.CLOSED):
+            resolved_at = created + timedelta(hours=rng.randint(1, 96))
+            resolved_at = min(resolved_at, now - timedelta(minutes=5))
+        if status is Status.CLOSED and resolved_at:
+            closed_at = min(resolved_at + timedelta(hours=72), now)
+        priority = cat["priority"] if rng.random() < 0.7 else rng.choice(list(Priority))
+        row = await Ticket.insert(
+            Ticket(
+                title=rng.choice(SUBJECTS[cat_name]),
+                description=rng.choice(DESCRIPTIONS),
+                ticket_type=_type_for(cat_name, rng).value,
+                priority=priority.value,
+                status=status.value,
+                requester=requester["id"],
+                establishment=est[requester["code"]],
+                category=cat["id"],
+                assigned_group=groups[tier],
+                assignee=tech["id"] if assigned else None,
+                contact_name=requester["name"],
+                contact_phone=f"02 47 00 {rng.randint(10, 99)} {rng.randint(10, 99)}",
+                environment=(
+                    Environment.PREPRODUCTION
+                    if "pré-production" in cat_name
+                    else Environment.PRODUCTION
+                ).value,
+                shared=rng.random() > 0.15,
+                solution=rng.choice(SOLUTIONS) if resolved_at else "",
+                version=1,
+                created_at=created,
+                updated_at=closed_at or resolved_at or created,
+                resolved_at=resolved_at,
+                closed_at=closed_at,
+            )
+        ).returning(Ticket.id)
+        ticket_id = row[0]["id"]
+        await _ticket_story(
+            rng,
+            ticket_id,
+            status,
+            created,
+            resolved_at,
+            closed_at,
+            requester,
+            tech,
+            group_names[groups[tier]],
+        )
+
+
+async def _ticket_story(
+    rng: random.Random,
+    ticket_id: int,
+    status: Status,
+    created: datetime,
+    resolved_at: datetime | None,
+    closed_at: datetime | None,
+    requester: dict[str, Any],
+    tech: dict[str, Any],
+    group_name: str,
+) -> None:
+    """History and follow-ups consistent with the ticket's status."""
+    entries = [
+        HistoryEntry(
+            ticket=ticket_id,
+            actor=requester["id"],
+            field="created",
+            new_value="new",
+            created_at=created,
+        ),
+        HistoryEntry(
+            ticket=ticket_id,
+            actor=requester["id"],
+            field="group",
+            new_value=group_name,
+            created_at=created,
+        ),
+    ]
+    follow_ups = []
+    step = created + timedelta(minutes=rng.randint(5, 240))
+    path: list[Status] = []
+    if status is not Status.NEW:
+        entries.append(
+            HistoryEntry(
+                ticket=ticket_id,
+                actor=tech["id"],
+                field="assignee",
+                new_value=tech["name"],
+                created_at=step,
+            )
+        )
+        path.append(Status.ASSIGNED)
+        follow_ups.append(
+            FollowUp(
+                ticket=ticket_id,
+                author=tech["id"],
+                text=FOLLOW_UPS[0],
+                minutes=rng.choice([5, 10, 15]),
+                created_at=step,
+            )
+        )
+    if status is Status.PLANNED:
+        path.append(Status.PLANNED)
+    if status is Status.PENDING:
+        path.append(Status.PENDING)
+        follow_ups.append(
+            FollowUp(
+                ticket=ticket_id,
+                author=tech["id"],
+                text=FOLLOW_UPS[1],
+                created_at=step + timedelta(minutes=2),
+            )
+        )
+    if rng.random() < 0.3 and status is not Status.NEW:
+        follow_ups.append(
+            FollowUp(
+                ticket=ticket_id,
+                author=tech["id"],
+                private=True,
+                text="Note interne : vérifier la configuration du proxy.",
+                created_at=step + timedelta(minutes=3),
+            )
+        )
+    previous = Status.NEW
+    for target in path:
+        entries.append(
+            HistoryEntry(
+                ticket=ticket_id,
+                actor=tech["id"],
+                field="status",
+                old_value=previous.value,
+                new_value=target.value,
+                created_at=step,
+            )
+        )
+        previous = target
+    if resolved_at:
+        entries.append(
+            HistoryEntry(
+                ticket=ticket_id,
+                actor=tech["id"],
+                field="status",
+                old_value=previous.value,
+                new_value=Status.RESOLVED.value,
+                created_at=resolved_at,
+            )
+        )
+    if closed_at:
+        entries.append(
+            HistoryEntry(
+                ticket=ticket_id,
+                actor=None,
+                field="status",
+                old_value=Status.RESOLVED.value,
+                new_value=Status.CLOSED.value,
+                created_at=closed_at,
+            )
+        )
+    await HistoryEntry.insert(*entries)
+    if follow_ups:
+        await FollowUp.insert(*follow_ups)
+
+
+def _type_for(category: str, rng: random.Random) -> TicketType:
+    if "Incident" in category or category in ("Flux réseau", "Matériel"):
+        return TicketType.OUTAGE if rng.random() < 0.05 else TicketType.INCIDENT
+    if category == "Gestion des accès":
+        return TicketType.ACCESS_REQUEST
+    if category == "Support fonctionnel":
+        return TicketType.CONSULTATION
+    return TicketType.SERVICE_REQUEST

@@ -1,0 +1,1 @@
+"""Pure rules of Guichet: no I/O, no clock, no framework imports."""

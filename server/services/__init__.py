@@ -1,0 +1,1 @@
+"""Use cases: load, authorise, apply the domain rule, write in one transaction, return events."""

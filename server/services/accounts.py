@@ -1,0 +1,260 @@
+"""Accounts, passwords, server-side sessions, API tokens and login rate limiting."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from server.db.engine import write_transaction
+from server.db.tables import ApiToken, LoginAttempt, User, UserSession
+from server.domain.actors import Actor
+from server.domain.errors import ValidationFailed
+from server.domain.text import N_
+from server.domain.vocabulary import Role
+from server.settings import get_settings
+
+LOGIN_WINDOW = timedelta(minutes=1)
+
+
+def _hasher() -> PasswordHasher:
+    s = get_settings()
+    return PasswordHasher(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib)
+
+
+# A hash to verify against when the account does not exist, so timing does not reveal it.
+_DUMMY_HASH: str | None = None
+
+
+def _token_digest(raw: str) -> str:
+    """Tokens are stored as SHA-256 digests: a leaked table does not give working tokens."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher().hash, password)
+
+
+async def _verify(stored: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher().verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(check)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """The signed-in user as the web layer needs it."""
+
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    establishment_id: int | None
+    locale: str
+    active: bool
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            id=self.id, role=self.role, establishment_id=self.establishment_id, active=self.active
+        )
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.full_name.replace("-", " ").split() if p]
+        return "".join(p[0].upper() for p in parts[:2]) or self.email[:2].upper()
+
+
+def _view(row: dict) -> AccountView:
+    return AccountView(
+        id=row["id"],
+        email=row["email"],
+        full_name=row["full_name"],
+        role=Role(row["role"]),
+        establishment_id=row["establishment"],
+        locale=row["locale"],
+        active=row["active"],
+    )
+
+
+async def account(user_id: int) -> AccountView | None:
+    row = await User.select().where(User.id == user_id).first()
+    return _view(row) if row else None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def create_user(
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    role: Role,
+    establishment_id: int | None,
+    phone: str = "",
+    locale: str = "",
+) -> int:
+    email = normalise_email(email)
+    errors: dict[str, str] = {}
+    if "@" not in email or len(email) > 254:
+        errors["email"] = N_("Enter a valid e-mail address.")
+    if len(password) < 10:
+        errors["password"] = N_("The password must have at least 10 characters.")
+    if not full_name.strip():
+        errors["full_name"] = N_("This field is required.")
+    if errors:
+        raise ValidationFailed(errors)
+    if await User.exists().where(User.email == email):
+        raise ValidationFailed({"email": N_("An account with this e-mail already exists.")})
+    password_hash = await hash_password(password)
+    async with write_transaction():
+        row = await User.insert(
+            User(
+                email=email,
+                full_name=full_name.strip(),
+                phone=phone,
+                role=role.value,
+                establishment=establishment_id,
+                locale=locale,
+                password_hash=password_hash,
+            )
+        ).returning(User.id)
+    return row[0]["id"]
+
+
+class TooManyAttempts(Exception):
+    """Login refused without checking the password: too many recent failures."""
+
+
+async def authenticate(email: str, password: str, address: str) -> AccountView | None:
+    """Return the account if the password matches an active account, else None.
+
+    Failures are recorded in the database, so the limit holds across instances; the limit is
+    per e-mail and per client address.
+    """
+    global _DUMMY_HASH
+    email = normalise_email(email)[:254]
+    limit = get_settings().login_attempts_per_minute
+    since = datetime.now(UTC) - LOGIN_WINDOW
+    recent_for_email = await LoginAttempt.count().where(
+        (LoginAttempt.email == email) & (LoginAttempt.created_at > since)
+    )
+    recent_for_address = await LoginAttempt.count().where(
+        (LoginAttempt.address == address) & (LoginAttempt.created_at > since)
+    )
+    if recent_for_email >= limit or recent_for_address >= limit * 3:
+        raise TooManyAttempts()
+    row = await User.select().where(User.email == email).first()
+    if row is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = await hash_password(secrets.token_hex(8))
+        await _verify(_DUMMY_HASH, password)
+        ok = False
+    else:
+        ok = row["active"] and await _verify(row["password_hash"], password)
+    if not ok:
+        async with write_transaction():
+            await LoginAttempt.insert(LoginAttempt(email=email, address=address[:64]))
+        return None
+    return _view(row)
+
+
+async def open_session(user_id: int, user_agent: str = "") -> str:
+    """Create a server-side session and return the raw token for the cookie."""
+    raw = secrets.token_urlsafe(32)
+    hours = get_settings().session_hours
+    async with write_transaction():
+        await UserSession.insert(
+            UserSession(
+                token_hash=_token_digest(raw),
+                user=user_id,
+                expires_at=datetime.now(UTC) + timedelta(hours=hours),
+                user_agent=user_agent[:200],
+            )
+        )
+    return raw
+
+
+async def session_account(raw: str) -> AccountView | None:
+    if not raw or len(raw) > 200:
+        return None
+    row = (
+        await UserSession.select(UserSession.user, UserSession.expires_at)
+        .where(UserSession.token_hash == _token_digest(raw))
+        .first()
+    )
+    if row is None or row["expires_at"] <= datetime.now(UTC):
+        return None
+    found = await account(row["user"])
+    return found if found and found.active else None
+
+
+async def close_session(raw: str) -> None:
+    async with write_transaction():
+        await UserSession.delete().where(UserSession.token_hash == _token_digest(raw))
+
+
+async def close_all_sessions(user_id: int) -> None:
+    async with write_transaction():
+        await UserSession.delete().where(UserSession.user == user_id)
+
+
+async def set_active(user_id: int, active: bool) -> None:
+    """Deactivating an account ends all its sessions and revokes nothing else (tokens stop
+    working because inactive accounts are refused)."""
+    async with write_transaction():
+        await User.update({User.active: active}).where(User.id == user_id)
+        if not active:
+            await UserSession.delete().where(UserSession.user == user_id)
+
+
+async def set_locale(user_id: int, locale: str) -> None:
+    async with write_transaction():
+        await User.update({User.locale: locale}).where(User.id == user_id)
+
+
+async def issue_api_token(user_id: int, name: str = "") -> str:
+    raw = "gt_" + secrets.token_urlsafe(32)
+    async with write_transaction():
+        await ApiToken.insert(ApiToken(token_hash=_token_digest(raw), user=user_id, name=name))
+    return raw
+
+
+async def token_account(raw: str) -> AccountView | None:
+    if not raw or len(raw) > 200:
+        return None
+    row = (
+        await ApiToken.select(ApiToken.id, ApiToken.user)
+        .where((ApiToken.token_hash == _token_digest(raw)) & ApiToken.revoked_at.is_null())
+        .first()
+    )
+    if row is None:
+        return None
+    found = await account(row["user"])
+    return found if found and found.active else None
+
+
+async def revoke_api_token(raw: str) -> bool:
+    async with write_transaction():
+        rows = (
+            await ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
+            .where(ApiToken.token_hash == _token_digest(raw))
+            .returning(ApiToken.id)
+        )
+    return bool(rows)
+
+
+async def user_id_by_email(email: str) -> int | None:
+    row = await User.select(User.id).where(User.email == normalise_email(email)).first()
+    return row["id"] if row else None

@@ -1,0 +1,311 @@
+"""Ticket use cases. Each runs in one write transaction and returns the events it caused.
+
+Concurrency: changes carry the version the actor saw; the UPDATE only matches that version,
+so of two people changing the same ticket at once exactly one wins and the other gets Conflict.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from server.db.engine import write_transaction
+from server.db.queries import access_of, category
+from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
+from server.domain.actors import Actor
+from server.domain.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from server.domain.events import TicketEvent
+from server.domain.forms import NewFollowUp, NewTicket
+from server.domain.lifecycle import Move, TicketFacts, check_move, reopen_target
+from server.domain.permissions import can_comment, can_manage, can_set_shared, can_view
+from server.domain.text import N_
+from server.domain.vocabulary import Priority, Role, Status, TicketType
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _facts(row: dict[str, Any]) -> TicketFacts:
+    return TicketFacts(
+        status=Status(row["status"]), requester_id=row["requester"], assignee_id=row["assignee"]
+    )
+
+
+async def _load(actor: Actor, ticket_id: int) -> dict[str, Any]:
+    row = await Ticket.select().where(Ticket.id == ticket_id).first()
+    if row is None or not can_view(actor, access_of(row)):
+        raise NotFound()
+    return row
+
+
+async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
+    row = await _load(actor, ticket_id)
+    if not can_manage(actor, access_of(row)):
+        raise Forbidden()
+    return row
+
+
+async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -> int:
+    """Apply ``values`` if the ticket is still at ``expected_version``; return the new version."""
+    rows = (
+        await Ticket.update(
+            {**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: _now()}
+        )
+        .where((Ticket.id == ticket_id) & (Ticket.version == expected_version))
+        .returning(Ticket.version)
+    )
+    if not rows:
+        raise Conflict()
+    return rows[0]["version"]
+
+
+async def _history(
+    ticket_id: int, actor: Actor | None, field: str, old: Any, new: Any, note: str = ""
+) -> None:
+    await HistoryEntry.insert(
+        HistoryEntry(
+            ticket=ticket_id,
+            actor=actor.id if actor and actor.id else None,
+            field=field,
+            old_value="" if old is None else str(old)[:500],
+            new_value="" if new is None else str(new)[:500],
+            note=note,
+        )
+    )
+
+
+async def _name_of(table: type[User] | type[Group] | type[Category], row_id: int | None) -> str:
+    if row_id is None:
+        return ""
+    column = table.full_name if table is User else table.name
+    row = await table.select(column).where(table.id == row_id).first()
+    return next(iter(row.values())) if row else ""
+
+
+async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEvent]]:
+    if not actor.active:
+        raise Forbidden()
+    if actor.establishment_id is None:
+        raise Forbidden(N_("Your account is not linked to an establishment yet."))
+    cat = None
+    if data.category_id is not None:
+        cat = await category(data.category_id)
+        if cat is None:
+            raise ValidationFailed({"category_id": N_("Choose one of the proposed values.")})
+    priority = data.priority or Priority(cat["default_priority"] if cat else Priority.MEDIUM)
+    group_id = cat["default_group"] if cat else None
+    async with write_transaction():
+        inserted = await Ticket.insert(
+            Ticket(
+                title=data.title,
+                description=data.description,
+                ticket_type=data.type.value,
+                priority=priority.value,
+                status=Status.NEW.value,
+                requester=actor.id,
+                establishment=actor.establishment_id,
+                category=data.category_id,
+                assigned_group=group_id,
+                contact_name=data.contact_name,
+                contact_phone=data.contact_phone,
+                environment=data.environment.value,
+                service_url=data.service_url,
+                notify=data.notify,
+                shared=data.shared,
+            )
+        ).returning(Ticket.id, Ticket.version)
+        ticket_id, version = inserted[0]["id"], inserted[0]["version"]
+        await _history(ticket_id, actor, "created", "", Status.NEW.value)
+        if group_id is not None:
+            await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
+    return ticket_id, [TicketEvent("ticket.created", ticket_id, version)]
+
+
+async def change_status(
+    actor: Actor, ticket_id: int, target: Status, version: int, solution: str = ""
+) -> list[TicketEvent]:
+    async with write_transaction():
+        row = await _load(actor, ticket_id)
+        if row["version"] != version:
+            raise Conflict()
+        transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
+        return [await _apply_move(actor, row, target, transition.name, solution)]
+
+
+async def _apply_move(
+    actor: Actor, row: dict[str, Any], target: Status, name: str, solution: str = ""
+) -> TicketEvent:
+    values: dict[Any, Any] = {Ticket.status: target.value}
+    if target is Status.RESOLVED:
+        values[Ticket.solution] = solution.strip()
+        values[Ticket.resolved_at] = _now()
+    elif target is Status.CLOSED:
+        values[Ticket.closed_at] = _now()
+    if name in ("reopen", "reopen_closed"):
+        values[Ticket.resolved_at] = None
+        values[Ticket.closed_at] = None
+    new_version = await _save(row["id"], row["version"], values)
+    note = solution.strip() if target is Status.RESOLVED else ""
+    await _history(row["id"], actor, "status", row["status"], target.value, note)
+    return TicketEvent("ticket.moved", row["id"], new_version)
+
+
+async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
+    """The technician assigns the ticket to themself; a new ticket goes in progress."""
+    async with write_transaction():
+        row = await _load_managed(actor, ticket_id)
+        if row["version"] != version:
+            raise Conflict()
+        if row["status"] in (Status.RESOLVED, Status.CLOSED):
+            raise InvalidTransition(N_("A resolved or closed ticket cannot be taken."))
+        values: dict[Any, Any] = {Ticket.assignee: actor.id}
+        moves_to_assigned = row["status"] == Status.NEW
+        if moves_to_assigned:
+            values[Ticket.status] = Status.ASSIGNED.value
+        new_version = await _save(ticket_id, version, values)
+        old_name = await _name_of(User, row["assignee"])
+        await _history(ticket_id, actor, "assignee", old_name, await _name_of(User, actor.id))
+        if moves_to_assigned:
+            await _history(ticket_id, actor, "status", Status.NEW.value, Status.ASSIGNED.value)
+    return [TicketEvent("ticket.moved", ticket_id, new_version)]
+
+
+async def assign(
+    actor: Actor,
+    ticket_id: int,
+    version: int,
+    *,
+    assignee_id: int | None,
+    group_id: int | None,
+) -> list[TicketEvent]:
+    """Set the technician and/or group in charge (None clears it)."""
+    if assignee_id is not None:
+        tech = await User.select(User.role, User.active).where(User.id == assignee_id).first()
+        if tech is None or not tech["active"] or tech["role"] == Role.REQUESTER:
+            raise ValidationFailed({"assignee_id": N_("Choose an active technician.")})
+    if group_id is not None and not await Group.exists().where(Group.id == group_id):
+        raise ValidationFailed({"group_id": N_("Choose one of the proposed values.")})
+    async with write_transaction():
+        row = await _load_managed(actor, ticket_id)
+        if row["version"] != version:
+            raise Conflict()
+        if row["status"] == Status.CLOSED:
+            raise InvalidTransition(N_("This ticket is closed."))
+        values: dict[Any, Any] = {}
+        changes: list[tuple[str, str, str]] = []
+        if assignee_id != row["assignee"]:
+            values[Ticket.assignee] = assignee_id
+            old, new = await _name_of(User, row["assignee"]), await _name_of(User, assignee_id)
+            changes.append(("assignee", old, new))
+        if group_id != row["assigned_group"]:
+            values[Ticket.assigned_group] = group_id
+            old, new = (
+                await _name_of(Group, row["assigned_group"]),
+                await _name_of(Group, group_id),
+            )
+            changes.append(("group", old, new))
+        status = Status(row["status"])
+        if assignee_id is not None and status is Status.NEW:
+            values[Ticket.status] = Status.ASSIGNED.value
+            changes.append(("status", status.value, Status.ASSIGNED.value))
+        elif assignee_id is None and status in (Status.ASSIGNED, Status.PLANNED):
+            # Nobody in charge any more: back to the backlog.
+            values[Ticket.status] = Status.NEW.value
+            changes.append(("status", status.value, Status.NEW.value))
+        if not values:
+            return []
+        new_version = await _save(ticket_id, version, values)
+        for field, old, new in changes:
+            await _history(ticket_id, actor, field, old, new)
+    return [TicketEvent("ticket.moved", ticket_id, new_version)]
+
+
+async def update_fields(
+    actor: Actor,
+    ticket_id: int,
+    version: int,
+    *,
+    priority: Priority | None = None,
+    category_id: int | None = None,
+    ticket_type: TicketType | None = None,
+) -> list[TicketEvent]:
+    """Change priority, category or type; each change is logged."""
+    if category_id is not None and await category(category_id) is None:
+        raise ValidationFailed({"category_id": N_("Choose one of the proposed values.")})
+    async with write_transaction():
+        row = await _load_managed(actor, ticket_id)
+        if row["version"] != version:
+            raise Conflict()
+        if row["status"] == Status.CLOSED:
+            raise InvalidTransition(N_("This ticket is closed."))
+        values: dict[Any, Any] = {}
+        changes: list[tuple[str, str, str]] = []
+        if priority is not None and priority.value != row["priority"]:
+            values[Ticket.priority] = priority.value
+            changes.append(("priority", row["priority"], priority.value))
+        if ticket_type is not None and ticket_type.value != row["ticket_type"]:
+            values[Ticket.ticket_type] = ticket_type.value
+            changes.append(("type", row["ticket_type"], ticket_type.value))
+        if category_id is not None and category_id != row["category"]:
+            values[Ticket.category] = category_id
+            old, new = (
+                await _name_of(Category, row["category"]),
+                await _name_of(Category, category_id),
+            )
+            changes.append(("category", old, new))
+        if not values:
+            return []
+        new_version = await _save(ticket_id, version, values)
+        for field, old, new in changes:
+            await _history(ticket_id, actor, field, old, new)
+    return [TicketEvent("ticket.updated", ticket_id, new_version)]
+
+
+async def add_follow_up(
+    actor: Actor, ticket_id: int, data: NewFollowUp
+) -> tuple[int, list[TicketEvent]]:
+    """Add a follow-up. A requester's reply on a resolved ticket reopens it."""
+    async with write_transaction():
+        row = await _load(actor, ticket_id)
+        access = access_of(row)
+        if not can_comment(actor, access):
+            raise Forbidden()
+        if data.private and not can_manage(actor, access):
+            raise Forbidden()
+        if row["status"] == Status.CLOSED:
+            raise InvalidTransition(N_("This ticket is closed: open a new ticket instead."))
+        inserted = await FollowUp.insert(
+            FollowUp(
+                ticket=ticket_id,
+                author=actor.id,
+                text=data.text,
+                private=data.private,
+                minutes=data.minutes if actor.is_staff else 0,
+            )
+        ).returning(FollowUp.id)
+        new_version = await _save(ticket_id, row["version"], {})
+        events = [TicketEvent("ticket.followup", ticket_id, new_version)]
+        reply_reopens = (
+            row["status"] == Status.RESOLVED and actor.id == row["requester"] and not data.private
+        )
+        if reply_reopens:
+            row = {**row, "version": new_version}
+            target = reopen_target(_facts(row))
+            transition = check_move(_facts(row), actor, Move(target=target, by_reply=True))
+            events.append(await _apply_move(actor, row, target, transition.name))
+    return inserted[0]["id"], events
+
+
+async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -> list[TicketEvent]:
+    async with write_transaction():
+        row = await _load(actor, ticket_id)
+        if not can_set_shared(actor, access_of(row)):
+            raise Forbidden()
+        if row["version"] != version:
+            raise Conflict()
+        if row["shared"] == shared:
+            return []
+        new_version = await _save(ticket_id, version, {Ticket.shared: shared})
+        await _history(ticket_id, actor, "shared", str(row["shared"]), str(shared))
+    return [TicketEvent("ticket.updated", ticket_id, new_version)]

@@ -1,0 +1,121 @@
+"""One typed settings object, read from ``GUICHET_*`` environment variables.
+
+This is the only module that reads the environment. See ``.env.example`` for every variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    # Set-but-empty means "not set", as in .env files with blank values.
+    return os.environ.get(f"GUICHET_{name}") or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(f"GUICHET_{name}")
+    return int(raw) if raw not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(f"GUICHET_{name}")
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    # Empty host: mails are written as files under ``var_dir/mail`` (no server needed).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_tls: bool = False
+    sender: str = "guichet@localhost"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str = field(repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = "http://127.0.0.1:8000"
+    var_dir: Path = REPO_ROOT / "var"
+    storage_dir: Path = REPO_ROOT / "var" / "attachments"
+    default_locale: str = "fr"
+    # Secure cookies need HTTPS; off only for plain-HTTP local runs.
+    secure_cookies: bool = False
+    session_hours: int = 12
+    login_attempts_per_minute: int = 10
+    # Argon2 costs; tests lower them (hashing is deliberately slow).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    db_pool: bool = True
+    mail: MailSettings = field(default_factory=MailSettings)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def load_settings() -> Settings:
+    var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var")))
+    port = _env_int("PORT", 8000)
+    host = _env("HOST", "127.0.0.1")
+    secret = _env("SECRET_KEY", "")
+    if not secret:
+        secret = _dev_secret(var_dir)
+    return Settings(
+        database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'guichet.sqlite3'}"),
+        secret_key=secret,
+        host=host,
+        port=port,
+        base_url=_env("BASE_URL", f"http://{host}:{port}").rstrip("/"),
+        var_dir=var_dir,
+        storage_dir=Path(_env("STORAGE_DIR", str(var_dir / "attachments"))),
+        default_locale=_env("DEFAULT_LOCALE", "fr"),
+        secure_cookies=_env_bool("SECURE_COOKIES", False),
+        session_hours=_env_int("SESSION_HOURS", 12),
+        login_attempts_per_minute=_env_int("LOGIN_ATTEMPTS_PER_MINUTE", 10),
+        argon2_time_cost=_env_int("ARGON2_TIME_COST", 3),
+        argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 65536),
+        db_pool=_env_bool("DB_POOL", True),
+        mail=MailSettings(
+            smtp_host=_env("SMTP_HOST", ""),
+            smtp_port=_env_int("SMTP_PORT", 25),
+            smtp_user=_env("SMTP_USER", ""),
+            smtp_password=_env("SMTP_PASSWORD", ""),
+            smtp_tls=_env_bool("SMTP_TLS", False),
+            sender=_env("MAIL_SENDER", "guichet@localhost"),
+        ),
+    )
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """Without GUICHET_SECRET_KEY, keep a random key in var/ so sessions survive restarts."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""HTTP adapters: thin handlers for HTML pages, htmx fragments and the JSON API."""

@@ -1,0 +1,94 @@
+"""Sign in, sign out, and the language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Response, Template
+
+from server import i18n
+from server.domain.text import N_
+from server.services import accounts
+from server.settings import get_settings
+from server.web.identity import LANG_COOKIE, session_cookie_name
+
+
+def safe_next(target: str | None, default: str = "/tickets") -> str:
+    """Only same-site relative paths: no open redirect to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _cookie_args() -> dict[str, Any]:
+    return {
+        "httponly": True,
+        "secure": get_settings().secure_cookies,
+        "samesite": "lax",
+        "path": "/",
+    }
+
+
+@get("/login", name="login", include_in_schema=False)
+async def login_page(request: Request) -> Template | Redirect:
+    target = safe_next(request.query_params.get("next"))
+    if request.user is not None:
+        return Redirect(path=target, status_code=303)
+    return Template(template_name="login.html", context={"next": target, "error": ""})
+
+
+@post("/login", include_in_schema=False)
+async def login(request: Request) -> Response[Any]:
+    form = await request.form()
+    email = str(form.get("email", ""))
+    password = str(form.get("password", ""))
+    target = safe_next(str(form.get("next", "")))
+    address = request.client.host if request.client else "unknown"
+    try:
+        account = await accounts.authenticate(email, password, address)
+    except accounts.TooManyAttempts:
+        return _login_failed(
+            N_("Too many attempts: wait a minute and try again."), email, target, 429
+        )
+    if account is None:
+        return _login_failed(N_("Wrong e-mail or password."), email, target, 400)
+    token = await accounts.open_session(account.id, request.headers.get("user-agent", ""))
+    response = Redirect(path=target, status_code=303)
+    hours = get_settings().session_hours
+    response.set_cookie(session_cookie_name(), token, max_age=hours * 3600, **_cookie_args())
+    return response
+
+
+def _login_failed(message: str, email: str, target: str, status: int) -> Template:
+    return Template(
+        template_name="login.html",
+        context={"next": target, "error": i18n.gettext(message), "email": email},
+        status_code=status,
+    )
+
+
+@post("/logout", include_in_schema=False)
+async def logout(request: Request) -> Redirect:
+    token = request.cookies.get(session_cookie_name(), "")
+    if token:
+        await accounts.close_session(token)
+    response = Redirect(path="/login", status_code=303)
+    response.delete_cookie(session_cookie_name(), path="/")
+    return response
+
+
+@post("/language", include_in_schema=False)
+async def choose_language(request: Request) -> Redirect:
+    form = await request.form()
+    lang = str(form.get("lang", ""))
+    target = safe_next(str(form.get("next", "")), default="/")
+    response = Redirect(path=target, status_code=303)
+    if lang in i18n.SUPPORTED:
+        if request.user is not None:
+            await accounts.set_locale(request.user.id, lang)
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, **_cookie_args())
+    return response
+
+
+ROUTES = [login_page, login, logout, choose_language]

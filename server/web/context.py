@@ -1,0 +1,46 @@
+"""What a viewer sees of a ticket: one builder shared by pages, htmx fragments and (later)
+websocket pushes, so every path shows the same thing under the same rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.db import queries
+from server.domain.actors import Actor
+from server.domain.lifecycle import TicketFacts, allowed_targets
+from server.domain.permissions import (
+    can_comment,
+    can_manage,
+    can_see_private_notes,
+    can_set_shared,
+)
+from server.domain.vocabulary import Status
+
+
+async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
+    """Raises NotFound when the ticket is missing or invisible to the actor."""
+    ticket = await queries.visible_ticket(actor, ticket_id)
+    access = queries.access_of(ticket)
+    status = Status(ticket["status"])
+    facts = TicketFacts(
+        status=status, requester_id=ticket["requester"], assignee_id=ticket["assignee"]
+    )
+    manage = can_manage(actor, access)
+    allowed = {
+        "manage": manage,
+        "comment": can_comment(actor, access) and status is not Status.CLOSED,
+        "private_notes": can_see_private_notes(actor),
+        "share": can_set_shared(actor, access),
+        "take": manage and status.is_open and ticket["assignee"] != actor.id,
+        "targets": [t for t in allowed_targets(facts, actor) if t is not status],
+    }
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "timeline": await queries.timeline(actor, ticket_id),
+        "allowed": allowed,
+    }
+    if manage:
+        context["groups"] = await queries.groups()
+        context["technicians"] = await queries.technicians()
+        context["categories"] = await queries.categories()
+    return context

@@ -1,0 +1,141 @@
+"""Turn failures into translated 4xx responses: an HTML page, or JSON under /api.
+
+A ticket the viewer may not see raises the same NotFound as a missing one, so both produce
+this module's identical 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+from litestar.status_codes import (
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from server.domain.errors import (
+    Conflict,
+    Forbidden,
+    GuichetError,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
+from server.domain.text import N_
+from server.i18n import gettext
+from server.web.identity import API_PREFIX
+
+log = logging.getLogger("guichet")
+
+STATUS_OF: dict[type[GuichetError], int] = {
+    NotFound: HTTP_404_NOT_FOUND,
+    Forbidden: HTTP_403_FORBIDDEN,
+    Conflict: HTTP_409_CONFLICT,
+    InvalidTransition: HTTP_422_UNPROCESSABLE_ENTITY,
+    ValidationFailed: HTTP_422_UNPROCESSABLE_ENTITY,
+}
+
+GENERIC_MESSAGES = {
+    400: N_("The request is not valid."),
+    401: N_("Please sign in."),
+    403: N_("You may not do this"),
+    404: N_("Not found"),
+    405: N_("This action is not available here."),
+    409: N_("This ticket was changed by someone else meanwhile"),
+    413: N_("This upload is too large."),
+    429: N_("Too many attempts: wait a minute and try again."),
+    500: N_("Something went wrong on our side. Nothing you saved was lost; try again."),
+}
+
+
+def status_of(error: GuichetError) -> int:
+    for kind, status in STATUS_OF.items():
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _respond(
+    request: Request, status: int, message: str, fields: dict[str, str] | None = None
+) -> Response[Any]:
+    if is_api(request):
+        body: dict[str, Any] = {"error": message}
+        if fields:
+            body["fields"] = fields
+        return Response(content=body, status_code=status)
+    fragment = bool(request.headers.get("hx-request"))
+    return Template(
+        template_name="_error.html" if fragment else "error.html",
+        context={"status": status, "message": message, "fields": fields or {}},
+        status_code=status,
+    )
+
+
+def guichet_error(request: Request, exc: GuichetError) -> Response[Any]:
+    fields = None
+    if isinstance(exc, ValidationFailed):
+        fields = {name: gettext(msg) for name, msg in exc.errors.items()}
+    return _respond(request, status_of(exc), gettext(exc.message), fields)
+
+
+def not_authorized(request: Request, exc: NotAuthorizedException) -> Response[Any]:
+    if is_api(request):
+        response = _respond(request, HTTP_401_UNAUTHORIZED, gettext(GENERIC_MESSAGES[401]))
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    target = "/login?next=" + quote(request.url.path, safe="/")
+    if request.headers.get("hx-request"):
+        return Response(content="", status_code=204, headers={"HX-Redirect": target})
+    return Redirect(path=target, status_code=303)
+
+
+def validation_error(request: Request, exc: ValidationException) -> Response[Any]:
+    fields: dict[str, str] = {}
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict) and item.get("key"):
+            fields[str(item["key"])] = gettext(N_("This value is not valid."))
+    return _respond(request, 400, gettext(GENERIC_MESSAGES[400]), fields)
+
+
+def http_error(request: Request, exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    message = GENERIC_MESSAGES.get(status) or GENERIC_MESSAGES[400 if status < 500 else 500]
+    response = _respond(request, status, gettext(message))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def unexpected_error(request: Request, exc: Exception) -> Response[Any]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, gettext(GENERIC_MESSAGES[500]))
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    GuichetError: guichet_error,
+    NotAuthorizedException: not_authorized,
+    ValidationException: validation_error,
+    NotFoundException: http_error,
+    PermissionDeniedException: http_error,
+    HTTPException: http_error,
+    HTTP_500_INTERNAL_SERVER_ERROR: unexpected_error,
+}

@@ -1,0 +1,100 @@
+"""The Jinja environment: autoescaped, translated, with formatting helpers.
+
+Templates receive only what the viewer may see, plus ``allowed`` actions decided by the domain.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_timedelta
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from server import i18n
+from server.domain.vocabulary import (
+    ENVIRONMENT_LABELS,
+    FIELD_LABELS,
+    PRIORITY_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    TYPE_LABELS,
+    Priority,
+    Role,
+    Status,
+    TicketType,
+)
+from server.domain.vocabulary import (
+    Environment as TicketEnvironment,
+)
+from server.settings import REPO_ROOT
+
+TEMPLATES = REPO_ROOT / "frontend" / "templates"
+DISPLAY_TZ = ZoneInfo("Europe/Paris")
+
+
+def label(kind: str, value: str | None) -> str:
+    """Translate a stored code (status, priority, ...) into the viewer's language."""
+    tables: dict[str, dict[Any, str]] = {
+        "status": STATUS_LABELS,
+        "priority": PRIORITY_LABELS,
+        "type": TYPE_LABELS,
+        "environment": ENVIRONMENT_LABELS,
+        "role": ROLE_LABELS,
+        "field": FIELD_LABELS,
+    }
+    table = tables[kind]
+    if value is None or value == "":
+        return ""
+    for key, message in table.items():
+        if str(key) == value:
+            return i18n.gettext(message)
+    return value
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return format_datetime(value, "short", tzinfo=DISPLAY_TZ, locale=i18n.get_locale())
+
+
+def age(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return ""
+    now = now or datetime.now(UTC)
+    return format_timedelta(now - value, locale=i18n.get_locale(), threshold=1.1)
+
+
+def make_environment(directory: Path = TEMPLATES) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(directory),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    env.globals.update(
+        label=label,
+        get_locale=i18n.get_locale,
+        LANGUAGES=i18n.LANGUAGE_NAMES,
+        Status=Status,
+        Priority=Priority,
+        TicketType=TicketType,
+        TicketEnvironment=TicketEnvironment,
+        Role=Role,
+    )
+    env.filters.update(when=when, age=age)
+    return env
+
+
+def template_engine() -> JinjaTemplateEngine:
+    return JinjaTemplateEngine.from_environment(make_environment())

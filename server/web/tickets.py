@@ -1,0 +1,294 @@
+"""Ticket pages and htmx actions for requesters and technicians.
+
+Each handler parses input, calls one service, and renders. An action posted by htmx gets the
+ticket's main fragment back (fresh state, or the same state with the error); a plain form post
+is redirected to the ticket page (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Response, Template
+
+from server.db import queries
+from server.domain.errors import (
+    GuichetError,
+    ValidationFailed,
+)
+from server.domain.forms import (
+    parse_choice,
+    parse_follow_up,
+    parse_new_ticket,
+    parse_optional_id,
+    parse_status,
+)
+from server.domain.text import N_
+from server.domain.vocabulary import Priority, Status, TicketType
+from server.i18n import gettext
+from server.services import tickets as service
+from server.web.context import ticket_view
+from server.web.errors import status_of
+from server.web.identity import requires_account
+
+PER_PAGE = 25
+
+
+def _form_dict(form: Any) -> dict[str, str]:
+    """Last value wins, so a hidden "0" before a checked checkbox "1" reads as checked."""
+    return {key: str(value) for key, value in form.multi_items()}
+
+
+def _as_int(raw: str | None, name: str, errors: dict[str, str]) -> int | None:
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        errors[name] = N_("Enter a whole number.")
+        return None
+    return int(raw)
+
+
+def filters_from_query(request: Request, default_scope: str = "") -> queries.TicketFilters:
+    """Read list filters from the URL (so a filtered list can be bookmarked)."""
+    q = request.query_params
+    errors: dict[str, str] = {}
+    statuses: list[Status] = []
+    for raw in q.getall("status", []):
+        if raw:
+            try:
+                statuses.append(Status(raw))
+            except ValueError:
+                errors["status"] = N_("Choose one of the proposed values.")
+    priority = None
+    if q.get("priority"):
+        try:
+            priority = Priority(q["priority"])
+        except ValueError:
+            errors["priority"] = N_("Choose one of the proposed values.")
+    tab = q.get("tab", "open")
+    if tab not in ("open", "closed", "all"):
+        errors["tab"] = N_("Choose one of the proposed values.")
+    sort = q.get("sort", queries.DEFAULT_SORT)
+    if sort not in queries.SORTS:
+        errors["sort"] = N_("Choose one of the proposed values.")
+    assignee = q.get("assignee", "")
+    if assignee not in ("", "me", "none") and not (assignee.isdigit() and len(assignee) < 10):
+        errors["assignee"] = N_("Choose one of the proposed values.")
+    page = _as_int(q.get("page"), "page", errors) or 1
+    actor = request.user.actor
+    scope = q.get("scope") or default_scope or ("all" if actor.is_staff else "mine")
+    filters = queries.TicketFilters(
+        tab=tab,
+        statuses=tuple(statuses),
+        priority=priority,
+        category_id=_as_int(q.get("category"), "category", errors),
+        group_id=_as_int(q.get("group"), "group", errors) if actor.is_staff else None,
+        assignee=assignee if actor.is_staff else "",
+        establishment_id=(
+            _as_int(q.get("establishment"), "establishment", errors) if actor.is_staff else None
+        ),
+        requester_id=actor.id if scope == "mine" else None,
+        text=q.get("q", "")[:200],
+        sort=sort,
+        page=max(1, page),
+        per_page=PER_PAGE,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return filters
+
+
+def _query_with(request: Request, **changes: Any) -> str:
+    """The current query string with some parameters replaced (for pagination links)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    params += [(k, str(v)) for k, v in changes.items()]
+    return urlencode(params)
+
+
+@get("/", include_in_schema=False)
+async def home() -> Redirect:
+    return Redirect(path="/tickets", status_code=303)
+
+
+@get("/tickets", name="tickets", guards=[requires_account], include_in_schema=False)
+async def ticket_list(request: Request) -> Template:
+    filters = filters_from_query(request)
+    actor = request.user.actor
+    result = await queries.list_tickets(actor, filters)
+    context: dict[str, Any] = {
+        "page": result,
+        "filters": filters,
+        "query": request.query_params,
+        "scope": request.query_params.get("scope", "mine" if not actor.is_staff else "all"),
+        "categories": await queries.categories(),
+    }
+    if actor.is_staff:
+        context["groups"] = await queries.groups()
+        context["technicians"] = await queries.technicians()
+        context["establishments"] = await queries.establishments()
+    context["query_with"] = lambda **changes: _query_with(request, **changes)
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "ticket-list":
+        return Template(template_name="tickets/_list.html", context=context)
+    return Template(template_name="tickets/list.html", context=context)
+
+
+async def _new_form(
+    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Template:
+    return Template(
+        template_name="tickets/new.html",
+        context={"values": values, "errors": errors, "categories": await queries.categories()},
+        status_code=status,
+    )
+
+
+@get("/tickets/new", guards=[requires_account], include_in_schema=False)
+async def new_ticket_form(request: Request) -> Template:
+    account = request.user
+    return await _new_form(request, {"contact_name": account.full_name}, {})
+
+
+@post("/tickets", guards=[requires_account], include_in_schema=False)
+async def create_ticket(request: Request) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        data = parse_new_ticket(values)
+        ticket_id, _events = await service.open_ticket(request.user.actor, data)
+    except ValidationFailed as exc:
+        errors = {name: gettext(msg) for name, msg in exc.errors.items()}
+        return await _new_form(request, values, errors, 422)
+    except GuichetError as exc:
+        return await _new_form(request, values, {"__all__": gettext(exc.message)}, status_of(exc))
+    return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
+
+
+@get("/tickets/{ticket_id:int}", guards=[requires_account], include_in_schema=False)
+async def ticket_page(request: Request, ticket_id: FromPath[int]) -> Template:
+    context = await ticket_view(request.user.actor, ticket_id)
+    context.update(error="", fields={}, values={})
+    return Template(template_name="tickets/detail.html", context=context)
+
+
+async def _after_action(
+    request: Request,
+    ticket_id: int,
+    error: GuichetError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response[Any]:
+    """Answer an action: the fresh main fragment for htmx, a redirect or page otherwise."""
+    if error is None and not request.headers.get("hx-request"):
+        return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
+    # Re-reading also re-checks visibility: a ticket that became invisible is a 404.
+    context = await ticket_view(request.user.actor, ticket_id)
+    fields: dict[str, str] = {}
+    message = ""
+    if error is not None:
+        message = gettext(error.message)
+        if isinstance(error, ValidationFailed):
+            fields = {name: gettext(msg) for name, msg in error.errors.items()}
+    context.update(error=message, fields=fields, values=values or {})
+    status = status_of(error) if error else 200
+    name = "tickets/_main.html" if request.headers.get("hx-request") else "tickets/detail.html"
+    return Template(template_name=name, context=context, status_code=status)
+
+
+def _version(values: dict[str, str]) -> int:
+    raw = values.get("version", "")
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationFailed({"version": N_("This field is required.")})
+    return int(raw)
+
+
+@post("/tickets/{ticket_id:int}/follow-ups", guards=[requires_account], include_in_schema=False)
+async def add_follow_up(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    actor = request.user.actor
+    try:
+        data = parse_follow_up(values, may_be_private=actor.is_staff)
+        await service.add_follow_up(actor, ticket_id, data)
+    except GuichetError as exc:
+        return await _after_action(request, ticket_id, exc, values)
+    return await _after_action(request, ticket_id)
+
+
+@post("/tickets/{ticket_id:int}/take", guards=[requires_account], include_in_schema=False)
+async def take_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        await service.take(request.user.actor, ticket_id, _version(values))
+    except GuichetError as exc:
+        return await _after_action(request, ticket_id, exc)
+    return await _after_action(request, ticket_id)
+
+
+@post("/tickets/{ticket_id:int}/assign", guards=[requires_account], include_in_schema=False)
+async def assign_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        await service.assign(
+            request.user.actor,
+            ticket_id,
+            _version(values),
+            assignee_id=parse_optional_id(values, "assignee_id"),
+            group_id=parse_optional_id(values, "group_id"),
+        )
+    except GuichetError as exc:
+        return await _after_action(request, ticket_id, exc, values)
+    return await _after_action(request, ticket_id)
+
+
+@post("/tickets/{ticket_id:int}/status", guards=[requires_account], include_in_schema=False)
+async def change_status(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        target, version, solution = parse_status(values)
+        await service.change_status(request.user.actor, ticket_id, target, version, solution)
+    except GuichetError as exc:
+        return await _after_action(request, ticket_id, exc, values)
+    return await _after_action(request, ticket_id)
+
+
+@post("/tickets/{ticket_id:int}/fields", guards=[requires_account], include_in_schema=False)
+async def change_fields(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        await service.update_fields(
+            request.user.actor,
+            ticket_id,
+            _version(values),
+            priority=parse_choice(values, "priority", Priority) if values.get("priority") else None,
+            category_id=parse_optional_id(values, "category_id"),
+            ticket_type=parse_choice(values, "type", TicketType) if values.get("type") else None,
+        )
+    except GuichetError as exc:
+        return await _after_action(request, ticket_id, exc, values)
+    return await _after_action(request, ticket_id)
+
+
+@post("/tickets/{ticket_id:int}/shared", guards=[requires_account], include_in_schema=False)
+async def change_shared(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        shared = values.get("shared", "") in ("1", "true", "on")
+        await service.set_shared(request.user.actor, ticket_id, _version(values), shared)
+    except GuichetError as exc:
+        return await _after_action(request, ticket_id, exc, values)
+    return await _after_action(request, ticket_id)
+
+
+ROUTES = [
+    home,
+    ticket_list,
+    new_ticket_form,
+    create_ticket,
+    ticket_page,
+    add_follow_up,
+    take_ticket,
+    assign_ticket,
+    change_status,
+    change_fields,
+    change_shared,
+]

@@ -1,0 +1,68 @@
+"""Passwords, server-side sessions, API tokens and the login limit."""
+
+import pytest
+
+from server.db.tables import User, UserSession
+from server.domain.errors import ValidationFailed
+from server.domain.vocabulary import Role
+from server.services import accounts
+from tests import factories
+
+
+async def test_password_is_hashed_with_argon2_and_verified() -> None:
+    actor = await factories.user("a@x.test")
+    stored = (await User.select(User.password_hash).where(User.id == actor.id).first())
+    assert stored["password_hash"].startswith("$argon2id$")
+    assert await accounts.authenticate("A@X.test ", factories.PASSWORD, "1.2.3.4") is not None
+    assert await accounts.authenticate("a@x.test", "wrong password!", "1.2.3.4") is None
+
+
+async def test_duplicate_email_and_weak_password_are_refused() -> None:
+    await factories.user("a@x.test")
+    with pytest.raises(ValidationFailed) as caught:
+        await accounts.create_user(email="A@x.test", full_name="B", password="long enough pw",
+                                   role=Role.REQUESTER, establishment_id=None)
+    assert "email" in caught.value.errors
+    with pytest.raises(ValidationFailed) as caught:
+        await accounts.create_user(email="b@x.test", full_name="B", password="short",
+                                   role=Role.REQUESTER, establishment_id=None)
+    assert "password" in caught.value.errors
+
+
+async def test_sessions_are_stored_hashed_and_revocable() -> None:
+    actor = await factories.user("a@x.test")
+    token = await accounts.open_session(actor.id)
+    assert (await accounts.session_account(token)).id == actor.id
+    stored = await UserSession.select(UserSession.token_hash).first()
+    assert token not in stored["token_hash"]
+    await accounts.close_session(token)
+    assert await accounts.session_account(token) is None
+
+
+async def test_deactivation_ends_every_session_and_token() -> None:
+    actor = await factories.user("a@x.test")
+    sessions = [await accounts.open_session(actor.id) for _ in range(2)]
+    api_token = await accounts.issue_api_token(actor.id)
+    await accounts.set_active(actor.id, False)
+    assert await UserSession.count() == 0
+    for token in sessions:
+        assert await accounts.session_account(token) is None
+    assert await accounts.token_account(api_token) is None
+    assert await accounts.authenticate("a@x.test", factories.PASSWORD, "1.2.3.4") is None
+
+
+async def test_api_tokens_can_be_revoked() -> None:
+    actor = await factories.user("a@x.test")
+    token = await accounts.issue_api_token(actor.id)
+    assert (await accounts.token_account(token)).id == actor.id
+    assert await accounts.revoke_api_token(token)
+    assert await accounts.token_account(token) is None
+    assert await accounts.token_account("") is None
+
+
+async def test_repeated_failures_lock_login_for_that_email() -> None:
+    await factories.user("a@x.test")
+    for _ in range(5):  # GUICHET_LOGIN_ATTEMPTS_PER_MINUTE=5 in tests
+        assert await accounts.authenticate("a@x.test", "bad password", "9.9.9.9") is None
+    with pytest.raises(accounts.TooManyAttempts):
+        await accounts.authenticate("a@x.test", factories.PASSWORD, "9.9.9.9")

@@ -1,0 +1,22 @@
+"""The dependency rule: the domain imports neither the web framework nor the ORM."""
+
+import ast
+from pathlib import Path
+
+DOMAIN = Path(__file__).resolve().parents[2] / "server" / "domain"
+FORBIDDEN = ("litestar", "piccolo", "jinja2", "server.web", "server.db", "server.services")
+
+
+def test_domain_is_pure() -> None:
+    offenders = []
+    for path in DOMAIN.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith(FORBIDDEN)]
+    assert offenders == []
+    assert len(list(DOMAIN.glob("*.py"))) >= 5
