@@ -50,7 +50,7 @@ async def _empty_tables() -> None:
         await db.run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
     else:
         for name in names:
-            await db.run_ddl(f"DELETE FROM {name}")  # noqa: S608 - fixed table names
+            await db.run_ddl(f"DELETE FROM {name}")
 
 
 @pytest.fixture

@@ -17,19 +17,27 @@ PASSWORD = "correct horse battery"
 _codes = itertools.count(1)
 
 
-async def establishment(name: str = "CHU Test", code: str | None = None,
-                        parent: int | None = None) -> int:
+async def establishment(
+    name: str = "CHU Test", code: str | None = None, parent: int | None = None
+) -> int:
     code = code or f"E{next(_codes):02d}"[:3]
-    row = await Establishment.insert(
-        Establishment(name=name, code=code, parent=parent)
-    ).returning(Establishment.id)
+    row = await Establishment.insert(Establishment(name=name, code=code, parent=parent)).returning(
+        Establishment.id
+    )
     return row[0]["id"]
 
 
-async def user(email: str, role: Role = Role.REQUESTER, establishment_id: int | None = None,
-               name: str = "Test User") -> Actor:
+async def user(
+    email: str,
+    role: Role = Role.REQUESTER,
+    establishment_id: int | None = None,
+    name: str = "Test User",
+) -> Actor:
     user_id = await accounts.create_user(
-        email=email, full_name=name, password=PASSWORD, role=role,
+        email=email,
+        full_name=name,
+        password=PASSWORD,
+        role=role,
         establishment_id=establishment_id,
     )
     return Actor(id=user_id, role=role, establishment_id=establishment_id)
@@ -42,8 +50,11 @@ async def group(name: str = "Support N1", tier: int = 1, members: tuple[int, ...
     return row[0]["id"]
 
 
-async def category(name: str = "Incident de production", priority: Priority = Priority.HIGH,
-                   group_id: int | None = None) -> int:
+async def category(
+    name: str = "Incident de production",
+    priority: Priority = Priority.HIGH,
+    group_id: int | None = None,
+) -> int:
     row = await Category.insert(
         Category(name=name, default_priority=priority.value, default_group=group_id)
     ).returning(Category.id)

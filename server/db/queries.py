@@ -102,6 +102,13 @@ def _escape_like(text: str) -> str:
     return text.replace("%", " ").replace("_", " ").strip()
 
 
+def _contains(column: Any, pattern: str) -> Any:
+    # SQLite's LIKE already ignores ASCII case (and Piccolo warns on ILIKE there).
+    if Ticket._meta.db.engine_type == "sqlite":
+        return column.like(pattern)
+    return column.ilike(pattern)
+
+
 def _filter_clauses(actor: Actor, f: TicketFilters) -> list[Where | Any]:
     clauses: list[Any] = [visible_to(actor)]
     if f.statuses:
@@ -129,7 +136,7 @@ def _filter_clauses(actor: Actor, f: TicketFilters) -> list[Where | Any]:
     text = _escape_like(f.text)
     if text:
         pattern = f"%{text}%"
-        match = Ticket.title.ilike(pattern) | Ticket.description.ilike(pattern)
+        match = _contains(Ticket.title, pattern) | _contains(Ticket.description, pattern)
         number = text.lstrip("#")
         if number.isdigit() and len(number) < 10:
             match = match | (Ticket.id == int(number))

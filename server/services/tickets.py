@@ -180,14 +180,14 @@ async def assign(
     group_id: int | None,
 ) -> list[TicketEvent]:
     """Set the technician and/or group in charge (None clears it)."""
-    if assignee_id is not None:
-        tech = await User.select(User.role, User.active).where(User.id == assignee_id).first()
-        if tech is None or not tech["active"] or tech["role"] == Role.REQUESTER:
-            raise ValidationFailed({"assignee_id": N_("Choose an active technician.")})
-    if group_id is not None and not await Group.exists().where(Group.id == group_id):
-        raise ValidationFailed({"group_id": N_("Choose one of the proposed values.")})
     async with write_transaction():
         row = await _load_managed(actor, ticket_id)
+        if assignee_id is not None:
+            tech = await User.select(User.role, User.active).where(User.id == assignee_id).first()
+            if tech is None or not tech["active"] or tech["role"] == Role.REQUESTER:
+                raise ValidationFailed({"assignee_id": N_("Choose an active technician.")})
+        if group_id is not None and not await Group.exists().where(Group.id == group_id):
+            raise ValidationFailed({"group_id": N_("Choose one of the proposed values.")})
         if row["version"] != version:
             raise Conflict()
         if row["status"] == Status.CLOSED:
@@ -231,10 +231,10 @@ async def update_fields(
     ticket_type: TicketType | None = None,
 ) -> list[TicketEvent]:
     """Change priority, category or type; each change is logged."""
-    if category_id is not None and await category(category_id) is None:
-        raise ValidationFailed({"category_id": N_("Choose one of the proposed values.")})
     async with write_transaction():
         row = await _load_managed(actor, ticket_id)
+        if category_id is not None and await category(category_id) is None:
+            raise ValidationFailed({"category_id": N_("Choose one of the proposed values.")})
         if row["version"] != version:
             raise Conflict()
         if row["status"] == Status.CLOSED:

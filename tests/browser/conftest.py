@@ -1,6 +1,91 @@
+"""Browser tests: a real server process and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(autouse=True)
 async def _fresh_database(clean_db: None) -> None:
     """Every test here starts from empty tables."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(tmp_path) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GUICHET_PORT": str(port),
+        "GUICHET_DB_POOL": "true",
+        "GUICHET_VAR_DIR": str(tmp_path),
+    }
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError((tmp_path / "server.log").read_text())
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = os.environ.get("GUICHET_CHROMIUM") or shutil.which("chromium")
+    assert executable, "Chromium is needed: apt-get install chromium (make test does it)"
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        await instance.close()

@@ -11,7 +11,7 @@ from tests import factories
 
 async def test_password_is_hashed_with_argon2_and_verified() -> None:
     actor = await factories.user("a@x.test")
-    stored = (await User.select(User.password_hash).where(User.id == actor.id).first())
+    stored = await User.select(User.password_hash).where(User.id == actor.id).first()
     assert stored["password_hash"].startswith("$argon2id$")
     assert await accounts.authenticate("A@X.test ", factories.PASSWORD, "1.2.3.4") is not None
     assert await accounts.authenticate("a@x.test", "wrong password!", "1.2.3.4") is None
@@ -20,12 +20,22 @@ async def test_password_is_hashed_with_argon2_and_verified() -> None:
 async def test_duplicate_email_and_weak_password_are_refused() -> None:
     await factories.user("a@x.test")
     with pytest.raises(ValidationFailed) as caught:
-        await accounts.create_user(email="A@x.test", full_name="B", password="long enough pw",
-                                   role=Role.REQUESTER, establishment_id=None)
+        await accounts.create_user(
+            email="A@x.test",
+            full_name="B",
+            password="long enough pw",
+            role=Role.REQUESTER,
+            establishment_id=None,
+        )
     assert "email" in caught.value.errors
     with pytest.raises(ValidationFailed) as caught:
-        await accounts.create_user(email="b@x.test", full_name="B", password="short",
-                                   role=Role.REQUESTER, establishment_id=None)
+        await accounts.create_user(
+            email="b@x.test",
+            full_name="B",
+            password="short",
+            role=Role.REQUESTER,
+            establishment_id=None,
+        )
     assert "password" in caught.value.errors
 
 

@@ -13,9 +13,13 @@ from tests import factories
 
 
 async def history_of(ticket_id: int) -> list[tuple[str, str, str]]:
-    rows = await HistoryEntry.select(
-        HistoryEntry.field, HistoryEntry.old_value, HistoryEntry.new_value
-    ).where(HistoryEntry.ticket == ticket_id).order_by(HistoryEntry.id)
+    rows = (
+        await HistoryEntry.select(
+            HistoryEntry.field, HistoryEntry.old_value, HistoryEntry.new_value
+        )
+        .where(HistoryEntry.ticket == ticket_id)
+        .order_by(HistoryEntry.id)
+    )
     return [(r["field"], r["old_value"], r["new_value"]) for r in rows]
 
 
@@ -23,8 +27,9 @@ async def test_open_ticket_defaults_from_category_and_logs_creation() -> None:
     w = await factories.world()
     ticket_id, events = await tickets.open_ticket(
         w.requester_a,
-        parse_new_ticket({"title": "DPI bloqué", "description": "Écran figé",
-                          "category_id": str(w.category_id)}),
+        parse_new_ticket(
+            {"title": "DPI bloqué", "description": "Écran figé", "category_id": str(w.category_id)}
+        ),
     )
     row = await Ticket.select().where(Ticket.id == ticket_id).first()
     assert row["priority"] == Priority.HIGH.value
@@ -32,7 +37,10 @@ async def test_open_ticket_defaults_from_category_and_logs_creation() -> None:
     assert row["establishment"] == w.est_a
     assert row["status"] == Status.NEW.value
     assert row["version"] == 1
-    assert await history_of(ticket_id) == [("created", "", "new"), ("group", "", "Applications (N2)")]
+    assert await history_of(ticket_id) == [
+        ("created", "", "new"),
+        ("group", "", "Applications (N2)"),
+    ]
     assert [e.kind for e in events] == ["ticket.created"]
 
 
@@ -163,8 +171,14 @@ async def test_update_fields_logs_each_change() -> None:
     w = await factories.world()
     other_category = await factories.category("Matériel", Priority.MEDIUM)
     ticket_id = await factories.ticket(w.requester_a)
-    await tickets.update_fields(w.tech, ticket_id, 1, priority=Priority.LOW,
-                                category_id=other_category, ticket_type=TicketType.OUTAGE)
+    await tickets.update_fields(
+        w.tech,
+        ticket_id,
+        1,
+        priority=Priority.LOW,
+        category_id=other_category,
+        ticket_type=TicketType.OUTAGE,
+    )
     assert (await history_of(ticket_id))[-3:] == [
         ("priority", "medium", "low"),
         ("type", "incident", "outage"),
@@ -185,6 +199,6 @@ async def test_unassigning_returns_ticket_to_backlog() -> None:
 async def test_foreign_keys_do_not_cascade_delete_tickets() -> None:
     w = await factories.world()
     await factories.ticket(w.requester_a)
-    with pytest.raises(Exception, match="(?i)foreign key|violates"):
+    with pytest.raises(Exception, match=r"(?i)foreign key|violates"):
         await Establishment.delete().where(Establishment.id == w.est_a)
     assert await Ticket.count() == 1

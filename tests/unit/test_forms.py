@@ -8,12 +8,19 @@ from server.domain.vocabulary import Environment, Priority, Status, TicketType
 
 
 def test_valid_ticket_is_typed_and_trimmed() -> None:
-    data = parse_new_ticket({
-        "title": "  VPN instable ", "description": "Coupures", "type": "outage",
-        "priority": "high", "category_id": "3", "environment": "test",
-        "contact_phone": "+33 2 47 00 00 00", "service_url": "https://dpi.example/page",
-        "shared": "0",
-    })
+    data = parse_new_ticket(
+        {
+            "title": "  VPN instable ",
+            "description": "Coupures",
+            "type": "outage",
+            "priority": "high",
+            "category_id": "3",
+            "environment": "test",
+            "contact_phone": "+33 2 47 00 00 00",
+            "service_url": "https://dpi.example/page",
+            "shared": "0",
+        }
+    )
     assert data.title == "VPN instable"
     assert data.type is TicketType.OUTAGE
     assert data.priority is Priority.HIGH
@@ -25,12 +32,24 @@ def test_valid_ticket_is_typed_and_trimmed() -> None:
 
 def test_every_faulty_field_is_reported_at_once() -> None:
     with pytest.raises(ValidationFailed) as caught:
-        parse_new_ticket({
-            "title": "", "description": "x" * 60_000, "type": "nonsense", "priority": "urgent!",
-            "category_id": "abc", "contact_phone": "call me", "service_url": "javascript:alert(1)",
-        })
+        parse_new_ticket(
+            {
+                "title": "",
+                "description": "x" * 60_000,
+                "type": "nonsense",
+                "priority": "urgent!",
+                "category_id": "abc",
+                "contact_phone": "call me",
+                "service_url": "javascript:alert(1)",
+            }
+        )
     assert set(caught.value.errors) == {
-        "title", "description", "type", "priority", "category_id", "contact_phone",
+        "title",
+        "description",
+        "type",
+        "priority",
+        "category_id",
+        "contact_phone",
         "service_url",
     }
 
@@ -50,7 +69,9 @@ def test_follow_up_private_flag_needs_permission() -> None:
 
 def test_status_change_needs_target_and_version() -> None:
     assert parse_status({"status": "resolved", "version": "4", "solution": "ok"}) == (
-        Status.RESOLVED, 4, "ok"
+        Status.RESOLVED,
+        4,
+        "ok",
     )
     with pytest.raises(ValidationFailed) as caught:
         parse_status({"status": "done"})

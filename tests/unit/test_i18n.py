@@ -16,8 +16,11 @@ def extracted_messages() -> set[str]:
     found: set[str] = set()
     sources = [
         (ROOT / "server", [("**.py", "python")], {}),
-        (ROOT / "frontend" / "templates", [("**.html", "jinja2")],
-         {"**.html": {"extensions": "jinja2.ext.i18n"}}),
+        (
+            ROOT / "frontend" / "templates",
+            [("**.html", "jinja2")],
+            {"**.html": {"extensions": "jinja2.ext.i18n"}},
+        ),
     ]
     for directory, method_map, options in sources:
         for _file, _line, message, _comments, _ctx in extract_from_dir(

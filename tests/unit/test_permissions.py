@@ -37,8 +37,9 @@ def test_inactive_accounts_see_nothing() -> None:
     gone = Actor(id=1, role=Role.REQUESTER, establishment_id=10, active=False)
     assert not can_view(gone, OWN)
     assert visibility(gone) == visibility(Actor(0, Role.REQUESTER, None, active=False))
-    assert not can_manage(Actor(id=5, role=Role.TECHNICIAN, establishment_id=None, active=False),
-                          OWN)
+    assert not can_manage(
+        Actor(id=5, role=Role.TECHNICIAN, establishment_id=None, active=False), OWN
+    )
 
 
 def test_staff_see_and_manage_everything_for_now() -> None:

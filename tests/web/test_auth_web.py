@@ -16,13 +16,16 @@ async def test_login_sets_a_hardened_session_cookie(client: AsyncTestClient) -> 
     await factories.user("a@x.test")
     await client.get("/login")
     response = await client.post(
-        "/login", data={"email": "a@x.test", "password": factories.PASSWORD, "next": "/tickets"},
-        headers=factories.csrf_header(client), follow_redirects=False,
+        "/login",
+        data={"email": "a@x.test", "password": factories.PASSWORD, "next": "/tickets"},
+        headers=factories.csrf_header(client),
+        follow_redirects=False,
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/tickets"
-    cookie = next(h for h in response.headers.get_list("set-cookie")
-                  if h.startswith("guichet_session="))
+    cookie = next(
+        h for h in response.headers.get_list("set-cookie") if h.startswith("guichet_session=")
+    )
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
     assert (await client.get("/tickets")).status_code == 200
@@ -32,7 +35,8 @@ async def test_wrong_password_is_a_translated_400(client: AsyncTestClient) -> No
     await factories.user("a@x.test")
     await client.get("/login")
     response = await client.post(
-        "/login", data={"email": "a@x.test", "password": "nope nope"},
+        "/login",
+        data={"email": "a@x.test", "password": "nope nope"},
         headers={**factories.csrf_header(client), "accept-language": "fr"},
     )
     assert response.status_code == 400
@@ -46,9 +50,9 @@ async def test_open_redirect_is_refused(client: AsyncTestClient) -> None:
     await client.get("/login")
     response = await client.post(
         "/login",
-        data={"email": "a@x.test", "password": factories.PASSWORD,
-              "next": "//evil.example/phish"},
-        headers=factories.csrf_header(client), follow_redirects=False,
+        data={"email": "a@x.test", "password": factories.PASSWORD, "next": "//evil.example/phish"},
+        headers=factories.csrf_header(client),
+        follow_redirects=False,
     )
     assert response.headers["location"] == "/tickets"
 
@@ -59,11 +63,13 @@ async def test_post_without_csrf_token_is_refused(client: AsyncTestClient) -> No
     response = await client.post("/tickets", data={"title": "abc", "description": "x"})
     assert response.status_code == 403
     response = await client.post(
-        "/tickets", data={"title": "abc", "description": "x"},
+        "/tickets",
+        data={"title": "abc", "description": "x"},
         headers={"x-csrftoken": "forged"},
     )
     assert response.status_code == 403
     from server.db.tables import Ticket
+
     assert await Ticket.count() == 0
     assert w.est_a
 
@@ -72,8 +78,9 @@ async def test_logout_revokes_the_server_side_session(client: AsyncTestClient) -
     await factories.user("a@x.test")
     await factories.login(client, "a@x.test")
     stolen = client.cookies.get("guichet_session")
-    response = await client.post("/logout", headers=factories.csrf_header(client),
-                                 follow_redirects=False)
+    response = await client.post(
+        "/logout", headers=factories.csrf_header(client), follow_redirects=False
+    )
     assert response.status_code == 303
     assert await accounts.session_account(stolen) is None
     client.cookies.set("guichet_session", stolen)
@@ -86,7 +93,8 @@ async def test_login_attempts_are_rate_limited(client: AsyncTestClient) -> None:
     codes = []
     for _ in range(6):
         response = await client.post(
-            "/login", data={"email": "a@x.test", "password": "bad bad bad"},
+            "/login",
+            data={"email": "a@x.test", "password": "bad bad bad"},
             headers=factories.csrf_header(client),
         )
         codes.append(response.status_code)
@@ -100,8 +108,9 @@ async def test_language_follows_browser_then_user_choice(client: AsyncTestClient
     page = await client.get("/login", headers={"accept-language": "fr-FR"})
     assert "Se connecter" in page.text
     await factories.login(client, "a@x.test")
-    await client.post("/language", data={"lang": "en", "next": "/tickets"},
-                      headers=factories.csrf_header(client))
+    await client.post(
+        "/language", data={"lang": "en", "next": "/tickets"}, headers=factories.csrf_header(client)
+    )
     page = await client.get("/tickets", headers={"accept-language": "fr"})
     assert "New ticket" in page.text
     assert "Nouveau ticket" not in page.text
