@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await engine.start(pool=settings.db_pool)
 
     async def on_shutdown() -> None:
-        await engine.stop()
+        await engine.stop(pool=settings.db_pool)
 
     return Litestar(
         route_handlers=[

@@ -40,7 +40,7 @@ async def start(pool: bool) -> None:
         await db.start_connection_pool()
 
 
-async def stop() -> None:
+async def stop(pool: bool) -> None:
     db = engine()
-    if db.engine_type == "postgres":
+    if db.engine_type == "postgres" and pool:
         await db.close_connection_pool()
