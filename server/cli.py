@@ -87,19 +87,22 @@ def _cmd_user_add(args: argparse.Namespace) -> int:
     return asyncio.run(_add_user(args, password))
 
 
-async def _token(email: str, name: str) -> int:
-    from server.services.accounts import issue_api_token, user_id_by_email
+async def _token(email: str, name: str, revoke_all: bool) -> int:
+    from server.services.accounts import issue_api_token, revoke_all_api_tokens, user_id_by_email
 
     user_id = await user_id_by_email(email)
     if user_id is None:
         print(f"No user with e-mail {email}.", file=sys.stderr)
         return 2
-    print(await issue_api_token(user_id, name))
+    if revoke_all:
+        print(f"{await revoke_all_api_tokens(user_id)} token(s) revoked.")
+    else:
+        print(await issue_api_token(user_id, name))
     return 0
 
 
 def _cmd_token(args: argparse.Namespace) -> int:
-    return asyncio.run(_token(args.email, args.name))
+    return asyncio.run(_token(args.email, args.name, args.revoke_all))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="print a new API token for a user")
     token.add_argument("email")
     token.add_argument("--name", default="cli")
+    token.add_argument("--revoke-all", action="store_true", help="revoke every token instead")
     token.set_defaults(func=_cmd_token)
     return parser
 

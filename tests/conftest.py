@@ -8,6 +8,7 @@ PostgreSQL URL (``make test-pg``) the very same tests run there.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,22 +36,30 @@ DATABASE_URL = os.environ["GUICHET_DATABASE_URL"]
 IS_POSTGRES = DATABASE_URL.startswith("postgres")
 
 
+SQLITE_FILE = Path(DATABASE_URL.removeprefix("sqlite:///"))
+SQLITE_PRISTINE = _TMP / "pristine.sqlite3"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _schema() -> None:
     """Apply the real migrations once, as production does."""
     import asyncio
 
     asyncio.run(migrate())
+    if not IS_POSTGRES:
+        shutil.copyfile(SQLITE_FILE, SQLITE_PRISTINE)
 
 
 async def _empty_tables() -> None:
-    db = engine()
-    names = [table._meta.tablename for table in reversed(ALL_TABLES)]
     if IS_POSTGRES:
-        await db.run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
-    else:
-        for name in names:
-            await db.run_ddl(f"DELETE FROM {name}")
+        # TRUNCATE does not fire the row triggers that keep history append-only.
+        names = [table._meta.tablename for table in reversed(ALL_TABLES)]
+        await engine().run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+        return
+    # SQLite has no TRUNCATE: start each test from a copy of the freshly migrated file.
+    for suffix in ("-wal", "-shm"):
+        Path(f"{SQLITE_FILE}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240 - test set-up
+    shutil.copyfile(SQLITE_PRISTINE, SQLITE_FILE)
 
 
 @pytest.fixture

@@ -255,6 +255,16 @@ async def revoke_api_token(raw: str) -> bool:
     return bool(rows)
 
 
+async def revoke_all_api_tokens(user_id: int) -> int:
+    async with write_transaction():
+        rows = (
+            await ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
+            .where((ApiToken.user == user_id) & ApiToken.revoked_at.is_null())
+            .returning(ApiToken.id)
+        )
+    return len(rows)
+
+
 async def user_id_by_email(email: str) -> int | None:
     row = await User.select(User.id).where(User.email == normalise_email(email)).first()
     return row["id"] if row else None

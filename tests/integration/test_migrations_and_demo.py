@@ -128,6 +128,11 @@ def test_user_add_and_token_commands(empty_database: str) -> None:
     token = guichet(empty_database, "token", "new@x.test")
     assert token.returncode == 0
     assert token.stdout.strip().startswith("gt_")
+    revoked = guichet(empty_database, "token", "new@x.test", "--revoke-all")
+    assert revoked.stdout.startswith("1 token(s) revoked")
+    assert query(empty_database, "SELECT COUNT(*) FROM api_token WHERE revoked_at IS NULL") == [
+        (0,)
+    ]
     missing = guichet(empty_database, "token", "nobody@x.test")
     assert missing.returncode == 2
     weak = guichet(

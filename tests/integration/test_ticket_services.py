@@ -202,3 +202,15 @@ async def test_foreign_keys_do_not_cascade_delete_tickets() -> None:
     with pytest.raises(Exception, match=r"(?i)foreign key|violates"):
         await Establishment.delete().where(Establishment.id == w.est_a)
     assert await Ticket.count() == 1
+
+
+async def test_history_is_append_only_in_the_database() -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a)
+    with pytest.raises(Exception, match="append-only"):
+        await HistoryEntry.update({HistoryEntry.new_value: "forged"}).where(
+            HistoryEntry.ticket == ticket_id
+        )
+    with pytest.raises(Exception, match="append-only"):
+        await HistoryEntry.delete().where(HistoryEntry.ticket == ticket_id)
+    assert await history_of(ticket_id) == [("created", "", "new")]
