@@ -11,8 +11,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from server.db import engine
+from server.realtime.bus import make_bus
+from server.realtime.hub import Hub
+from server.realtime.ws import live
 from server.settings import REPO_ROOT, Settings, get_settings
-from server.web import auth, tickets
+from server.web import auth, board, tickets
 from server.web.api import TicketApi
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -26,16 +29,28 @@ STATIC = REPO_ROOT / "frontend" / "static"
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
 
-    async def on_startup() -> None:
+    templates = template_engine()
+    bus = make_bus(settings.channels, settings.database_url)
+    hub = Hub(bus, templates.engine)
+
+    async def on_startup(app: Litestar) -> None:
         await engine.start(pool=settings.db_pool)
+        await bus.start()
+        await hub.start()
+        app.state.bus = bus
+        app.state.hub = hub
 
     async def on_shutdown() -> None:
+        await hub.stop()
+        await bus.stop()
         await engine.stop(pool=settings.db_pool)
 
     return Litestar(
         route_handlers=[
             *auth.ROUTES,
             *tickets.ROUTES,
+            *board.ROUTES,
+            live,
             TicketApi,
             healthz,
             create_static_files_router(
@@ -44,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[SecurityHeadersMiddleware(), IdentityMiddleware()],
         plugins=[HTMXPlugin()],
-        template_config=TemplateConfig(instance=template_engine()),
+        template_config=TemplateConfig(instance=templates),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="guichet_csrf",

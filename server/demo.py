@@ -273,6 +273,7 @@ async def _tickets(
                 description=rng.choice(DESCRIPTIONS),
                 ticket_type=_type_for(cat_name, rng).value,
                 priority=priority.value,
+                priority_rank=priority.rank,
                 status=status.value,
                 requester=requester["id"],
                 establishment=est[requester["code"]],

@@ -60,6 +60,8 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     db_pool: bool = True
+    # Live-update bus: "memory" (one process) or "postgres" (LISTEN/NOTIFY, several instances).
+    channels: str = "memory"
     mail: MailSettings = field(default_factory=MailSettings)
 
     @property
@@ -93,6 +95,7 @@ def load_settings() -> Settings:
         argon2_time_cost=_env_int("ARGON2_TIME_COST", 3),
         argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 65536),
         db_pool=_env_bool("DB_POOL", True),
+        channels=_env("CHANNELS", "memory"),
         mail=MailSettings(
             smtp_host=_env("SMTP_HOST", ""),
             smtp_port=_env_int("SMTP_PORT", 25),

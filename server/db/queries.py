@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.columns.combination import Where
-from piccolo.query import OrderByRaw
 
 from server.db.tables import Category, Establishment, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
@@ -19,13 +18,8 @@ from server.domain.permissions import TicketAccess, can_see_private_notes, can_v
 from server.domain.vocabulary import Priority, Role, Status
 
 # ORDER BY cannot be a bound parameter: sort keys come only from this allowlist.
-_PRIORITY_RANK = (
-    "CASE ticket.priority "
-    + " ".join(f"WHEN '{p.value}' THEN {p.rank}" for p in Priority)
-    + " ELSE 9 END"
-)
 SORTS: dict[str, list[tuple[Any, bool]]] = {
-    "urgent": [(OrderByRaw(_PRIORITY_RANK), True), (Ticket.created_at, True)],
+    "urgent": [(Ticket.priority_rank, True), (Ticket.created_at, True)],
     "newest": [(Ticket.created_at, False)],
     "oldest": [(Ticket.created_at, True)],
     "updated": [(Ticket.updated_at, False)],

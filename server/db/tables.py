@@ -68,6 +68,8 @@ class Ticket(Table):
     description = Text()
     ticket_type = Varchar(length=20, choices=TicketType, default=TicketType.INCIDENT)
     priority = Varchar(length=20, choices=Priority, default=Priority.MEDIUM, index=True)
+    # 1 = most urgent; kept beside ``priority`` so board columns sort on an index.
+    priority_rank = Integer(default=3)
     status = Varchar(length=20, choices=Status, default=Status.NEW, index=True)
     requester = ForeignKey(references=User, index=True, **_KEEP)
     establishment = ForeignKey(references=Establishment, index=True, **_KEEP)
@@ -126,6 +128,16 @@ class ApiToken(Table):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+class TicketViewer(Table):
+    """Who has a ticket page open right now (presence), shared by every instance.
+    Rows are refreshed by a heartbeat; stale ones are ignored and purged."""
+
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    connection = Varchar(length=32, unique=True)
+    seen_at = Timestamptz(default=TimestamptzNow())
+
+
 class LoginAttempt(Table):
     """Failed logins, counted per e-mail and per address for rate limiting (any instance)."""
 
@@ -146,4 +158,5 @@ ALL_TABLES: list[type[Table]] = [
     UserSession,
     ApiToken,
     LoginAttempt,
+    TicketViewer,
 ]

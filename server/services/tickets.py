@@ -13,6 +13,7 @@ from server.db.engine import write_transaction
 from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
+from server.domain.board import CardFacts
 from server.domain.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp, NewTicket
@@ -29,6 +30,36 @@ def _now() -> datetime:
 def _facts(row: dict[str, Any]) -> TicketFacts:
     return TicketFacts(
         status=Status(row["status"]), requester_id=row["requester"], assignee_id=row["assignee"]
+    )
+
+
+def card_facts(row: dict[str, Any]) -> CardFacts:
+    return CardFacts(
+        id=row["id"],
+        status=Status(row["status"]),
+        priority_rank=row["priority_rank"],
+        created_at=row["created_at"],
+        closed_at=row["closed_at"],
+        establishment_id=row["establishment"],
+        requester_id=row["requester"],
+        shared=row["shared"],
+        category_id=row["category"],
+        group_id=row["assigned_group"],
+        assignee_id=row["assignee"],
+        title=row["title"],
+    )
+
+
+async def _event(kind: str, ticket_id: int, before: dict[str, Any] | None) -> TicketEvent:
+    """The one event of a use case, with the card facts before and after (read in the
+    same transaction, so they are exactly what was committed)."""
+    after = await Ticket.select().where(Ticket.id == ticket_id).first()
+    return TicketEvent(
+        kind=kind,
+        ticket_id=ticket_id,
+        version=after["version"],
+        before=card_facts(before).as_message() if before else None,
+        after=card_facts(after).as_message(),
     )
 
 
@@ -102,6 +133,7 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
                 description=data.description,
                 ticket_type=data.type.value,
                 priority=priority.value,
+                priority_rank=priority.rank,
                 status=Status.NEW.value,
                 requester=actor.id,
                 establishment=actor.establishment_id,
@@ -115,11 +147,12 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
                 shared=data.shared,
             )
         ).returning(Ticket.id, Ticket.version)
-        ticket_id, version = inserted[0]["id"], inserted[0]["version"]
+        ticket_id = inserted[0]["id"]
         await _history(ticket_id, actor, "created", "", Status.NEW.value)
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
-    return ticket_id, [TicketEvent("ticket.created", ticket_id, version)]
+        event = await _event("ticket.created", ticket_id, None)
+    return ticket_id, [event]
 
 
 async def change_status(
@@ -130,12 +163,13 @@ async def change_status(
         if row["version"] != version:
             raise Conflict()
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
-        return [await _apply_move(actor, row, target, transition.name, solution)]
+        await _apply_move(actor, row, target, transition.name, solution)
+        return [await _event("ticket.moved", ticket_id, row)]
 
 
 async def _apply_move(
     actor: Actor, row: dict[str, Any], target: Status, name: str, solution: str = ""
-) -> TicketEvent:
+) -> None:
     values: dict[Any, Any] = {Ticket.status: target.value}
     if target is Status.RESOLVED:
         values[Ticket.solution] = solution.strip()
@@ -145,10 +179,9 @@ async def _apply_move(
     if name in ("reopen", "reopen_closed"):
         values[Ticket.resolved_at] = None
         values[Ticket.closed_at] = None
-    new_version = await _save(row["id"], row["version"], values)
+    await _save(row["id"], row["version"], values)
     note = solution.strip() if target is Status.RESOLVED else ""
     await _history(row["id"], actor, "status", row["status"], target.value, note)
-    return TicketEvent("ticket.moved", row["id"], new_version)
 
 
 async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
@@ -163,12 +196,12 @@ async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
         moves_to_assigned = row["status"] == Status.NEW
         if moves_to_assigned:
             values[Ticket.status] = Status.ASSIGNED.value
-        new_version = await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values)
         old_name = await _name_of(User, row["assignee"])
         await _history(ticket_id, actor, "assignee", old_name, await _name_of(User, actor.id))
         if moves_to_assigned:
             await _history(ticket_id, actor, "status", Status.NEW.value, Status.ASSIGNED.value)
-    return [TicketEvent("ticket.moved", ticket_id, new_version)]
+        return [await _event("ticket.moved", ticket_id, row)]
 
 
 async def assign(
@@ -215,10 +248,10 @@ async def assign(
             changes.append(("status", status.value, Status.NEW.value))
         if not values:
             return []
-        new_version = await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
-    return [TicketEvent("ticket.moved", ticket_id, new_version)]
+        return [await _event("ticket.moved", ticket_id, row)]
 
 
 async def update_fields(
@@ -243,6 +276,7 @@ async def update_fields(
         changes: list[tuple[str, str, str]] = []
         if priority is not None and priority.value != row["priority"]:
             values[Ticket.priority] = priority.value
+            values[Ticket.priority_rank] = priority.rank
             changes.append(("priority", row["priority"], priority.value))
         if ticket_type is not None and ticket_type.value != row["ticket_type"]:
             values[Ticket.ticket_type] = ticket_type.value
@@ -256,10 +290,10 @@ async def update_fields(
             changes.append(("category", old, new))
         if not values:
             return []
-        new_version = await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
-    return [TicketEvent("ticket.updated", ticket_id, new_version)]
+        return [await _event("ticket.updated", ticket_id, row)]
 
 
 async def add_follow_up(
@@ -285,16 +319,18 @@ async def add_follow_up(
             )
         ).returning(FollowUp.id)
         new_version = await _save(ticket_id, row["version"], {})
-        events = [TicketEvent("ticket.followup", ticket_id, new_version)]
+        kind = "ticket.followup"
         reply_reopens = (
             row["status"] == Status.RESOLVED and actor.id == row["requester"] and not data.private
         )
         if reply_reopens:
-            row = {**row, "version": new_version}
-            target = reopen_target(_facts(row))
-            transition = check_move(_facts(row), actor, Move(target=target, by_reply=True))
-            events.append(await _apply_move(actor, row, target, transition.name))
-    return inserted[0]["id"], events
+            current = {**row, "version": new_version}
+            target = reopen_target(_facts(current))
+            transition = check_move(_facts(current), actor, Move(target=target, by_reply=True))
+            await _apply_move(actor, current, target, transition.name)
+            kind = "ticket.moved"
+        event = await _event(kind, ticket_id, row)
+    return inserted[0]["id"], [event]
 
 
 async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -> list[TicketEvent]:
@@ -306,6 +342,31 @@ async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -
             raise Conflict()
         if row["shared"] == shared:
             return []
-        new_version = await _save(ticket_id, version, {Ticket.shared: shared})
+        await _save(ticket_id, version, {Ticket.shared: shared})
         await _history(ticket_id, actor, "shared", str(row["shared"]), str(shared))
-    return [TicketEvent("ticket.updated", ticket_id, new_version)]
+        return [await _event("ticket.updated", ticket_id, row)]
+
+
+async def move(
+    actor: Actor, ticket_id: int, target: Status, version: int, solution: str = ""
+) -> list[TicketEvent]:
+    """A card dropped in another column. Dropping an unassigned ticket into "in progress"
+    takes it, as a technician would expect on a kanban board."""
+    async with write_transaction():
+        before = await _load(actor, ticket_id)
+        if before["version"] != version:
+            raise Conflict()
+        row = before
+        takes_it = (
+            target in (Status.ASSIGNED, Status.PLANNED)
+            and row["assignee"] is None
+            and can_manage(actor, access_of(row))
+        )
+        if takes_it:
+            check_move(_facts({**row, "assignee": actor.id}), actor, Move(target, solution))
+            await _save(ticket_id, version, {Ticket.assignee: actor.id})
+            await _history(ticket_id, actor, "assignee", "", await _name_of(User, actor.id))
+            row = {**row, "assignee": actor.id, "version": version + 1}
+        transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
+        await _apply_move(actor, row, target, transition.name, solution)
+        return [await _event("ticket.moved", ticket_id, before)]

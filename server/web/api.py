@@ -18,6 +18,7 @@ from server.db import queries
 from server.domain.forms import parse_follow_up, parse_new_ticket
 from server.domain.permissions import can_see_private_notes
 from server.domain.vocabulary import Environment, Priority, Status, TicketType
+from server.realtime.publish import publish
 from server.services import tickets as service
 from server.web.identity import requires_account
 from server.web.tickets import filters_from_query
@@ -170,7 +171,8 @@ class TicketApi(Controller):
     @post("/", operation_id="CreateTicket", status_code=HTTP_201_CREATED)
     async def create_ticket(self, request: Request, data: JSONBody[TicketCreate]) -> TicketDetail:
         parsed = parse_new_ticket(msgspec.structs.asdict(data))
-        ticket_id, _events = await service.open_ticket(request.user.actor, parsed)
+        ticket_id, events = await service.open_ticket(request.user.actor, parsed)
+        await publish(request.app, events)
         return await _detail(request, ticket_id)
 
     @get("/{ticket_id:int}", operation_id="GetTicket")
@@ -183,7 +185,8 @@ class TicketApi(Controller):
     ) -> TicketDetail:
         actor = request.user.actor
         parsed = parse_follow_up(msgspec.structs.asdict(data), may_be_private=actor.is_staff)
-        await service.add_follow_up(actor, ticket_id, parsed)
+        _id, events = await service.add_follow_up(actor, ticket_id, parsed)
+        await publish(request.app, events)
         return await _detail(request, ticket_id)
 
     @post("/{ticket_id:int}/status", operation_id="ChangeStatus", status_code=200)
@@ -191,9 +194,10 @@ class TicketApi(Controller):
         self, request: Request, ticket_id: FromPath[int], data: JSONBody[StatusChange]
     ) -> TicketDetail:
         """Move the ticket; ``version`` is the one the caller saw (409 when stale)."""
-        await service.change_status(
+        events = await service.change_status(
             request.user.actor, ticket_id, data.status, data.version, data.solution
         )
+        await publish(request.app, events)
         return await _detail(request, ticket_id)
 
     @post("/{ticket_id:int}/assign", operation_id="AssignTicket", status_code=200)
@@ -201,11 +205,12 @@ class TicketApi(Controller):
         self, request: Request, ticket_id: FromPath[int], data: JSONBody[Assignment]
     ) -> TicketDetail:
         """Set the technician and group in charge (null clears them)."""
-        await service.assign(
+        events = await service.assign(
             request.user.actor,
             ticket_id,
             data.version,
             assignee_id=data.assignee_id,
             group_id=data.group_id,
         )
+        await publish(request.app, events)
         return await _detail(request, ticket_id)

@@ -31,6 +31,7 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "comment": can_comment(actor, access) and status is not Status.CLOSED,
         "private_notes": can_see_private_notes(actor),
         "share": can_set_shared(actor, access),
+        "is_requester": actor.id == ticket["requester"],
         "take": manage and status.is_open and ticket["assignee"] != actor.id,
         "targets": [t for t in allowed_targets(facts, actor) if t is not status],
     }

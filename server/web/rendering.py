@@ -92,6 +92,9 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
         TicketEnvironment=TicketEnvironment,
         Role=Role,
     )
+    from server.realtime.render import initials
+
+    env.globals["initials"] = initials
     env.filters.update(when=when, age=age)
     return env
 

@@ -29,6 +29,7 @@ from server.domain.forms import (
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Status, TicketType
 from server.i18n import gettext
+from server.realtime.publish import publish
 from server.services import tickets as service
 from server.web.context import ticket_view
 from server.web.errors import status_of
@@ -130,6 +131,7 @@ async def ticket_list(request: Request) -> Template:
         context["technicians"] = await queries.technicians()
         context["establishments"] = await queries.establishments()
     context["query_with"] = lambda **changes: _query_with(request, **changes)
+    context["live_query"] = urlencode(list(request.query_params.multi_items()))
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "ticket-list":
         return Template(template_name="tickets/_list.html", context=context)
     return Template(template_name="tickets/list.html", context=context)
@@ -156,7 +158,8 @@ async def create_ticket(request: Request) -> Response[Any]:
     values = _form_dict(await request.form())
     try:
         data = parse_new_ticket(values)
-        ticket_id, _events = await service.open_ticket(request.user.actor, data)
+        ticket_id, events = await service.open_ticket(request.user.actor, data)
+        await publish(request.app, events)
     except ValidationFailed as exc:
         errors = {name: gettext(msg) for name, msg in exc.errors.items()}
         return await _new_form(request, values, errors, 422)
@@ -208,7 +211,8 @@ async def add_follow_up(request: Request, ticket_id: FromPath[int]) -> Response[
     actor = request.user.actor
     try:
         data = parse_follow_up(values, may_be_private=actor.is_staff)
-        await service.add_follow_up(actor, ticket_id, data)
+        _id, events = await service.add_follow_up(actor, ticket_id, data)
+        await publish(request.app, events)
     except GuichetError as exc:
         return await _after_action(request, ticket_id, exc, values)
     return await _after_action(request, ticket_id)
@@ -218,7 +222,8 @@ async def add_follow_up(request: Request, ticket_id: FromPath[int]) -> Response[
 async def take_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     values = _form_dict(await request.form())
     try:
-        await service.take(request.user.actor, ticket_id, _version(values))
+        events = await service.take(request.user.actor, ticket_id, _version(values))
+        await publish(request.app, events)
     except GuichetError as exc:
         return await _after_action(request, ticket_id, exc)
     return await _after_action(request, ticket_id)
@@ -228,13 +233,14 @@ async def take_ticket(request: Request, ticket_id: FromPath[int]) -> Response[An
 async def assign_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     values = _form_dict(await request.form())
     try:
-        await service.assign(
+        events = await service.assign(
             request.user.actor,
             ticket_id,
             _version(values),
             assignee_id=parse_optional_id(values, "assignee_id"),
             group_id=parse_optional_id(values, "group_id"),
         )
+        await publish(request.app, events)
     except GuichetError as exc:
         return await _after_action(request, ticket_id, exc, values)
     return await _after_action(request, ticket_id)
@@ -245,7 +251,10 @@ async def change_status(request: Request, ticket_id: FromPath[int]) -> Response[
     values = _form_dict(await request.form())
     try:
         target, version, solution = parse_status(values)
-        await service.change_status(request.user.actor, ticket_id, target, version, solution)
+        events = await service.change_status(
+            request.user.actor, ticket_id, target, version, solution
+        )
+        await publish(request.app, events)
     except GuichetError as exc:
         return await _after_action(request, ticket_id, exc, values)
     return await _after_action(request, ticket_id)
@@ -255,7 +264,7 @@ async def change_status(request: Request, ticket_id: FromPath[int]) -> Response[
 async def change_fields(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     values = _form_dict(await request.form())
     try:
-        await service.update_fields(
+        events = await service.update_fields(
             request.user.actor,
             ticket_id,
             _version(values),
@@ -263,6 +272,7 @@ async def change_fields(request: Request, ticket_id: FromPath[int]) -> Response[
             category_id=parse_optional_id(values, "category_id"),
             ticket_type=parse_choice(values, "type", TicketType) if values.get("type") else None,
         )
+        await publish(request.app, events)
     except GuichetError as exc:
         return await _after_action(request, ticket_id, exc, values)
     return await _after_action(request, ticket_id)
@@ -273,7 +283,8 @@ async def change_shared(request: Request, ticket_id: FromPath[int]) -> Response[
     values = _form_dict(await request.form())
     try:
         shared = values.get("shared", "") in ("1", "true", "on")
-        await service.set_shared(request.user.actor, ticket_id, _version(values), shared)
+        events = await service.set_shared(request.user.actor, ticket_id, _version(values), shared)
+        await publish(request.app, events)
     except GuichetError as exc:
         return await _after_action(request, ticket_id, exc, values)
     return await _after_action(request, ticket_id)

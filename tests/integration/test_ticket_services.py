@@ -104,7 +104,9 @@ async def test_requester_reply_reopens_resolved_ticket() -> None:
     row = await Ticket.select().where(Ticket.id == ticket_id).first()
     assert row["status"] == Status.ASSIGNED.value
     assert row["resolved_at"] is None
-    assert [e.kind for e in events] == ["ticket.followup", "ticket.moved"]
+    assert [e.kind for e in events] == ["ticket.moved"]
+    assert events[0].before["status"] == "resolved"
+    assert events[0].after["status"] == "assigned"
     assert (await history_of(ticket_id))[-1] == ("status", "resolved", "assigned")
 
 

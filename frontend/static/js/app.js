@@ -21,6 +21,17 @@
     if (message) flash.appendChild(message);
   });
 
+  // Live connection indicator (websocket pages): live, or reconnecting with backoff.
+  function liveState(state) {
+    var badge = document.getElementById("live-status");
+    if (!badge) return;
+    badge.dataset.state = state;
+    badge.textContent = badge.getAttribute(state === "live" ? "data-live" : "data-reconnecting");
+  }
+  document.addEventListener("htmx:wsOpen", function () { liveState("live"); });
+  document.addEventListener("htmx:wsClose", function () { liveState("reconnecting"); });
+  document.addEventListener("htmx:wsError", function () { liveState("reconnecting"); });
+
   document.addEventListener("htmx:sendError", function () {
     var flash = document.getElementById("flash");
     if (flash) flash.textContent = flash.getAttribute("data-offline") || "…";

@@ -1,0 +1,1 @@
+"""Live updates: the event bus, the websocket endpoint and per-viewer fragment rendering."""

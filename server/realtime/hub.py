@@ -1,0 +1,153 @@
+"""One subscription to the bus per process, fanned out to every open websocket.
+
+Each connection has its own inbox and task, so a slow browser never delays the others. For
+board viewers the expensive parts (loading the card, rendering it) are done once per event
+and per (role, language) in a shared ``EventContext``; the per-viewer part is a pure check
+(``domain.board.on_board``) and a few bytes of counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment
+
+from server.db import board as board_db
+from server.domain.actors import Actor
+from server.domain.board import CardFacts
+from server.domain.vocabulary import Role
+from server.realtime import render
+from server.realtime.bus import RESYNC, MemoryBus
+
+log = logging.getLogger("guichet.realtime")
+INBOX_SIZE = 500
+# Stand-ins used only to count follow-ups as staff or as requesters see them.
+_STAFF = Actor(id=-1, role=Role.TECHNICIAN, establishment_id=None)
+_REQUESTER = Actor(id=-1, role=Role.REQUESTER, establishment_id=None)
+
+
+class EventContext:
+    """What every viewer of one ticket event shares: facts, the card row, rendered cards."""
+
+    def __init__(self, message: dict[str, Any], env: Environment, seq: int = 0) -> None:
+        self.message = message
+        self.seq = seq
+        self.ticket_id = int(message["ticket_id"])
+        self.before = CardFacts.from_message(message["before"]) if message.get("before") else None
+        self.after = CardFacts.from_message(message["after"]) if message.get("after") else None
+        self.now = datetime.now(UTC)
+        self._env = env
+        self._row: asyncio.Task[dict[str, Any] | None] | None = None
+        self._cards: dict[tuple[Role, str, bool], str] = {}
+
+    async def row(self, private_notes: bool) -> dict[str, Any] | None:
+        if self._row is None:
+            self._row = asyncio.ensure_future(self._load())
+        row = await self._row
+        if row is None:
+            return None
+        # Follow-up counts differ for requesters (public only) and staff.
+        return {**row, "follow_ups": row["counts"][private_notes]}
+
+    async def _load(self) -> dict[str, Any] | None:
+        row = await board_db.card(self.ticket_id)
+        if row is None:
+            return None
+        staff = {**row}
+        await board_db.add_follow_up_counts(_STAFF, [staff])
+        public = {**row}
+        await board_db.add_follow_up_counts(_REQUESTER, [public])
+        row["counts"] = {True: staff["follow_ups"], False: public["follow_ups"]}
+        return row
+
+    async def placed_card(self, role: Role, locale: str) -> str | None:
+        key = (role, locale, role.is_staff)
+        if key not in self._cards:
+            row = await self.row(private_notes=role.is_staff)
+            if row is None or self.after is None:
+                return None
+            # The status comes from the event, the display data may be newer: both are true.
+            html = render.card_html(self._env, row, role, locale)
+            self._cards[key] = render.card_placement(html, self.after.status.value)
+        return self._cards[key]
+
+
+class Connection:
+    """One open websocket: who is watching what, and its outbox."""
+
+    def __init__(self, user_id: int, handle: Callable[[Any], Awaitable[None]]) -> None:
+        self.user_id = user_id
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue(INBOX_SIZE)
+        self._handle = handle
+        self.closed = asyncio.Event()
+
+    def offer(self, item: Any) -> None:
+        try:
+            self.inbox.put_nowait(item)
+        except asyncio.QueueFull:
+            while not self.inbox.empty():
+                self.inbox.get_nowait()
+            self.inbox.put_nowait(RESYNC)
+
+    async def run(self) -> None:
+        while True:
+            item = await self.inbox.get()
+            try:
+                await self._handle(item)
+            except Exception:
+                log.exception("live update failed for user %s", self.user_id)
+
+
+class Hub:
+    def __init__(self, bus: MemoryBus, env: Environment) -> None:
+        self.bus = bus
+        self.env = env
+        self.connections: set[Connection] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        # Ticket events are numbered as they arrive, so a snapshot knows which it includes.
+        self.seq = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        await self._ready.wait()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def register(self, connection: Connection) -> None:
+        self.connections.add(connection)
+
+    def unregister(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+
+    async def _run(self) -> None:
+        async with self.bus.subscribe() as subscription:
+            self._ready.set()
+            async for message in subscription:
+                self.dispatch(message)
+
+    def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("kind", "")
+        if kind == RESYNC["kind"]:
+            item: Any = RESYNC
+        elif kind == "user.deactivated":
+            for connection in list(self.connections):
+                if connection.user_id == message.get("user_id"):
+                    connection.closed.set()
+            return
+        elif kind.startswith("ticket.") and message.get("ticket_id") is not None:
+            self.seq += 1
+            item = EventContext(message, self.env, self.seq)
+        else:
+            item = message
+        for connection in list(self.connections):
+            connection.offer(item)

@@ -1,0 +1,29 @@
+"""Publish use-case events after their transaction committed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from server.domain.events import TicketEvent
+
+log = logging.getLogger("guichet.realtime")
+
+
+async def publish(app: Any, events: Iterable[TicketEvent]) -> None:
+    """Never fails the request: the change is committed; live viewers resynchronise on their
+    next snapshot if a message is lost."""
+    bus = app.state.bus
+    for event in events:
+        try:
+            await bus.publish(event.as_message())
+        except Exception:
+            log.exception("could not publish %s for ticket %s", event.kind, event.ticket_id)
+
+
+async def publish_message(app: Any, message: dict[str, Any]) -> None:
+    try:
+        await app.state.bus.publish(message)
+    except Exception:
+        log.exception("could not publish %s", message.get("kind"))

@@ -1,0 +1,110 @@
+"""Fragments shared by HTTP responses and websocket pushes.
+
+Board fragments depend only on the viewer's role and language, so a live update renders each
+card once per (role, language) and sends the same bytes to every viewer of that kind.
+Permission decisions are made before rendering: templates get only what the viewer may see,
+plus the moves the domain allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Environment
+
+from server import i18n
+from server.domain.actors import Actor
+from server.domain.board import COLUMN_LIMIT
+from server.domain.lifecycle import TicketFacts, allowed_targets
+from server.domain.text import N_
+from server.domain.vocabulary import Role, Status
+
+# A stand-in actor per role: for staff, the moves a card offers depend on the role only
+# (requesters never move cards on the board).
+_ROLE_ACTORS = {role: Actor(id=-1, role=role, establishment_id=None) for role in Role}
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("-", " ").split() if p]
+    return "".join(p[0].upper() for p in parts[:2])
+
+
+def card_targets(row: dict[str, Any], role: Role) -> list[Status]:
+    if not role.is_staff:
+        return []
+    facts = TicketFacts(
+        status=Status(row["status"]),
+        requester_id=row["requester"],
+        # On the board, dropping an unassigned card in progress takes it: offer those moves.
+        assignee_id=row["assignee"] if row["assignee"] is not None else -1,
+    )
+    return [s for s in allowed_targets(facts, _ROLE_ACTORS[role]) if s.value != row["status"]]
+
+
+@dataclass(slots=True)
+class Column:
+    status: Status
+    cards: list[dict[str, Any]]
+    count: int
+    role: Role
+    next: str = ""
+    targets: dict[int, list[Status]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.targets = {c["id"]: card_targets(c, self.role) for c in self.cards}
+        if len(self.cards) >= COLUMN_LIMIT:
+            last = self.cards[-1]
+            self.next = f"{last['priority_rank']}_{last['created_at'].isoformat()}_{last['id']}"
+
+
+def render(env: Environment, template: str, locale: str, **context: Any) -> str:
+    """Render in a given language (websocket pushes happen outside any request)."""
+    previous = i18n.get_locale()
+    i18n.set_locale(locale)
+    try:
+        return env.get_template(template).render(**context)
+    finally:
+        i18n.set_locale(previous)
+
+
+def card_html(env: Environment, row: dict[str, Any], role: Role, locale: str) -> str:
+    return render(env, "board/_card.html", locale, c=row, targets=card_targets(row, role))
+
+
+def card_placement(card: str, status: str) -> str:
+    """Move (or insert) a card into its column: remove it wherever it is, append it to the
+    column; the page then sorts the column."""
+    card_id = card.split('id="card-', 1)[1].split('"', 1)[0]
+    return (
+        f'<div id="card-{card_id}" hx-swap-oob="delete"></div>'
+        f'<div hx-swap-oob="beforeend:#cards-{status}">{card}</div>'
+    )
+
+
+def card_removal(ticket_id: int) -> str:
+    return f'<div id="card-{ticket_id}" hx-swap-oob="delete"></div>'
+
+
+def count_html(status: Status, count: int) -> str:
+    return f'<span class="count" id="count-{status.value}" hx-swap-oob="true">{count}</span>'
+
+
+MOVED = N_("Ticket #%(id)d is now in %(status)s.")
+LEFT = N_("Ticket #%(id)d left this board.")
+
+
+def announcement(locale: str, message: str, **values: Any) -> str:
+    previous = i18n.get_locale()
+    i18n.set_locale(locale)
+    try:
+        if "status" in values:
+            from server.web.rendering import label
+
+            values["status"] = label("status", values["status"])
+        text = i18n.gettext(message) % values
+    finally:
+        i18n.set_locale(previous)
+    from markupsafe import escape
+
+    return f'<div id="board-announcer" hx-swap-oob="innerHTML">{escape(text)}</div>'

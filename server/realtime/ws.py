@@ -1,0 +1,341 @@
+"""The websocket endpoint: one socket per open page that shows tickets.
+
+The handshake checks the session (set by IdentityMiddleware) and the Origin header: Litestar's
+CSRF protection does not cover websockets, and the browser sends the session cookie to any
+site's socket. The socket only pushes; every write goes through HTTP.
+
+On connect, and again after any gap (reconnect, bus resync, overflow), the viewer receives a
+full snapshot, so nothing missed stays missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from server import i18n
+from server.db import board as board_db
+from server.db import queries
+from server.db.engine import write_transaction
+from server.db.tables import TicketViewer
+from server.domain.board import COLUMNS, on_board
+from server.domain.errors import GuichetError, NotFound
+from server.realtime import render
+from server.realtime.bus import RESYNC
+from server.realtime.hub import Connection, EventContext, Hub
+from server.realtime.publish import publish_message
+from server.services import accounts
+from server.settings import get_settings
+from server.web.identity import session_cookie_name
+
+log = logging.getLogger("guichet.realtime")
+
+POLICY_VIOLATION = 4403
+SESSION_ENDED = 4401
+MAX_INCOMING = 4096
+SESSION_CHECK_SECONDS = 30
+PRESENCE_HEARTBEAT_SECONDS = 20
+PRESENCE_TTL = timedelta(seconds=60)
+
+
+def origin_allowed(socket: WebSocket) -> bool:
+    """Same origin as the page (Host header) or as the configured public URL."""
+    origin = socket.headers.get("origin")
+    if not origin:
+        return False
+    parsed = urlsplit(origin)
+    host = socket.headers.get("host", "")
+    if parsed.netloc == host and parsed.scheme in ("http", "https"):
+        return True
+    base = urlsplit(get_settings().base_url)
+    return (parsed.scheme, parsed.netloc) == (base.scheme, base.netloc)
+
+
+class Viewer:
+    """Base of the three kinds of live pages."""
+
+    def __init__(self, socket: WebSocket, hub: Hub, account: accounts.AccountView) -> None:
+        self.socket = socket
+        self.hub = hub
+        self.account = account
+        self.actor = account.actor
+        self.locale = i18n.get_locale()
+        self.env = hub.env
+        self.csrf = socket.cookies.get("guichet_csrf", "")
+
+    def render(self, template: str, **context: Any) -> str:
+        return render.render(
+            self.env, template, self.locale, csrf_token=lambda: self.csrf, **context
+        )
+
+    async def send(self, html: str) -> None:
+        if html:
+            await self.socket.send_text(html)
+
+    async def snapshot(self) -> None:
+        raise NotImplementedError
+
+    async def handle(self, item: Any) -> None:
+        if item is RESYNC:
+            await self.snapshot()
+        elif isinstance(item, EventContext):
+            await self.on_ticket_event(item)
+        elif isinstance(item, dict):
+            await self.on_message(item)
+
+    async def on_ticket_event(self, event: EventContext) -> None:
+        return None
+
+    async def on_message(self, message: dict[str, Any]) -> None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+class BoardViewer(Viewer):
+    """Moves cards between columns and keeps column counts exact."""
+
+    async def start(self) -> None:
+        from server.web.board import FILTER_KEYS, parse_filters
+
+        raw = {k: self.socket.query_params.get(k, "") for k in FILTER_KEYS}
+        self.filters = await parse_filters(raw, self.actor.is_staff)
+        self.counts: dict[Any, int] = {}
+        self.snapshot_window = (0, 0)
+
+    async def snapshot(self) -> None:
+        from server.web.board import columns_for
+
+        started = self.hub.seq
+        columns = await columns_for(self.account, self.filters)
+        self.counts = {col.status: col.count for col in columns}
+        self.snapshot_window = (started, self.hub.seq)
+        await self.send(
+            self.render(
+                "board/_columns.html", columns=columns, filter_query="", movable=False
+            ).replace('id="board-columns"', 'id="board-columns" hx-swap-oob="true"', 1)
+        )
+
+    async def on_ticket_event(self, event: EventContext) -> None:
+        started, finished = self.snapshot_window
+        if event.seq <= started:
+            return  # committed before the snapshot was read: already shown
+        was = on_board(self.actor, self.filters, event.before, event.now)
+        now_in = on_board(self.actor, self.filters, event.after, event.now)
+        if not was and not now_in:
+            return  # nothing about a ticket this viewer does not see
+        parts: list[str] = []
+        if now_in:
+            placed = await event.placed_card(self.account.role, self.locale)
+            if placed:
+                parts.append(placed)
+        elif was:
+            parts.append(render.card_removal(event.ticket_id))
+        if event.seq <= finished:
+            # Maybe counted by the snapshot, maybe not: count again rather than guess.
+            fresh = await board_db.counts(self.actor, self.filters)
+            changed = set(COLUMNS)
+            self.counts = dict(fresh)
+        else:
+            changed = set()
+            if was and event.before:
+                self.counts[event.before.status] -= 1
+                changed.add(event.before.status)
+            if now_in and event.after:
+                self.counts[event.after.status] += 1
+                changed.add(event.after.status)
+        parts.extend(render.count_html(s, self.counts[s]) for s in COLUMNS if s in changed)
+        if now_in and event.after:
+            parts.append(
+                render.announcement(
+                    self.locale, render.MOVED, id=event.ticket_id, status=event.after.status.value
+                )
+            )
+        else:
+            parts.append(render.announcement(self.locale, render.LEFT, id=event.ticket_id))
+        await self.send("".join(parts))
+
+
+class TicketPageViewer(Viewer):
+    """The ticket page: timeline, facts and header follow every change; presence."""
+
+    async def start(self) -> None:
+        raw = self.socket.query_params.get("id", "")
+        if not raw.isdigit() or len(raw) > 9:
+            raise NotFound()
+        self.ticket_id = int(raw)
+        await queries.visible_ticket(self.actor, self.ticket_id)  # 404 rule: refuse quietly
+        self.presence_id = uuid.uuid4().hex
+        async with write_transaction():
+            await TicketViewer.insert(
+                TicketViewer(ticket=self.ticket_id, user=self.actor.id, connection=self.presence_id)
+            )
+        await publish_message(self.socket.app, {"kind": "presence", "ticket_id": self.ticket_id})
+        self.heartbeat = asyncio.create_task(self._heartbeat())
+
+    async def stop(self) -> None:
+        self.heartbeat.cancel()
+        with contextlib.suppress(Exception):
+            async with write_transaction():
+                await TicketViewer.delete().where(TicketViewer.connection == self.presence_id)
+            await publish_message(
+                self.socket.app, {"kind": "presence", "ticket_id": self.ticket_id}
+            )
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(PRESENCE_HEARTBEAT_SECONDS)
+            async with write_transaction():
+                await TicketViewer.update({TicketViewer.seen_at: datetime.now(UTC)}).where(
+                    TicketViewer.connection == self.presence_id
+                )
+
+    async def snapshot(self) -> None:
+        from server.web.context import ticket_view
+
+        try:
+            context = await ticket_view(self.actor, self.ticket_id)
+        except GuichetError:
+            await self.socket.close(code=POLICY_VIOLATION)
+            return
+        context.update(oob=True, error="", fields={}, values={})
+        await self.send(
+            self.render("tickets/_head.html", **context)
+            + self.render("tickets/_facts.html", **context)
+            + self.render("tickets/_timeline.html", **context)
+            + await self._presence()
+        )
+
+    async def _presence(self) -> str:
+        since = datetime.now(UTC) - PRESENCE_TTL
+        rows = await TicketViewer.select(TicketViewer.user.full_name.as_alias("name")).where(
+            (TicketViewer.ticket == self.ticket_id)
+            & (TicketViewer.user != self.actor.id)
+            & (TicketViewer.seen_at > since)
+        )
+        others = sorted({r["name"] for r in rows})
+        return self.render("tickets/_presence.html", ticket_id=self.ticket_id, others=others)
+
+    async def on_ticket_event(self, event: EventContext) -> None:
+        if event.ticket_id == self.ticket_id:
+            await self.snapshot()
+
+    async def on_message(self, message: dict[str, Any]) -> None:
+        if message.get("kind") == "presence" and message.get("ticket_id") == self.ticket_id:
+            await self.send(await self._presence())
+
+
+class ListViewer(Viewer):
+    """Ticket lists: re-render the viewer's own list when a ticket they see changes."""
+
+    async def start(self) -> None:
+        from server.web.tickets import filters_from_query
+
+        self.filters = filters_from_query(_QueryRequest(self.socket, self.account))
+        self.pending: asyncio.Task[None] | None = None
+
+    async def snapshot(self) -> None:
+        result = await queries.list_tickets(self.actor, self.filters)
+        html = self.render("tickets/_list.html", page=result, query_with=lambda **_: "")
+        await self.send(html.replace('id="ticket-list"', 'id="ticket-list" hx-swap-oob="true"', 1))
+
+    async def on_ticket_event(self, event: EventContext) -> None:
+        from server.domain.permissions import can_view
+
+        seen = [f for f in (event.before, event.after) if f and can_view(self.actor, f.access)]
+        if seen and (self.pending is None or self.pending.done()):
+            # Several changes in a burst cost one re-render.
+            self.pending = asyncio.create_task(self._later())
+
+    async def _later(self) -> None:
+        await asyncio.sleep(0.2)
+        await self.snapshot()
+
+    async def stop(self) -> None:
+        if self.pending:
+            self.pending.cancel()
+
+
+class _QueryRequest:
+    """The attributes of a request that ``filters_from_query`` reads."""
+
+    def __init__(self, socket: WebSocket, account: accounts.AccountView) -> None:
+        self.query_params = socket.query_params
+        self.user = account
+
+
+VIEWERS = {"board": BoardViewer, "ticket": TicketPageViewer, "list": ListViewer}
+
+
+async def _receive_until_closed(socket: WebSocket) -> None:
+    while True:
+        try:
+            message = await socket.receive_text()
+        except WebSocketDisconnect:
+            return
+        if len(message) > MAX_INCOMING:
+            return  # push-only socket: a large message is not ours
+
+
+async def _watch_session(token: str, user_id: int) -> None:
+    """Sessions end on logout or deactivation; a socket must not outlive its session."""
+    while True:
+        await asyncio.sleep(SESSION_CHECK_SECONDS)
+        account = await accounts.session_account(token)
+        if account is None or account.id != user_id:
+            return
+
+
+@websocket("/ws")
+async def live(socket: WebSocket) -> None:
+    account = socket.scope.get("user")
+    view = VIEWERS.get(socket.query_params.get("view", ""))
+    if account is None or view is None or not origin_allowed(socket):
+        await socket.close(code=POLICY_VIOLATION)
+        return
+    hub: Hub = socket.app.state.hub
+    viewer = view(socket, hub, account)
+    try:
+        await viewer.start()
+    except GuichetError:
+        await socket.close(code=POLICY_VIOLATION)
+        return
+    await socket.accept()
+    connection = Connection(account.id, viewer.handle)
+    hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        await viewer.snapshot()
+        tasks = [
+            asyncio.create_task(connection.run()),
+            asyncio.create_task(_receive_until_closed(socket)),
+            asyncio.create_task(connection.closed.wait()),
+            asyncio.create_task(
+                _watch_session(socket.cookies.get(session_cookie_name(), ""), account.id)
+            ),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unregister(connection)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await viewer.stop()
+        with contextlib.suppress(Exception):
+            await socket.close(code=SESSION_ENDED if connection.closed.is_set() else 1000)

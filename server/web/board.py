@@ -1,0 +1,169 @@
+"""The kanban board: columns by status, filters in the URL, moves by drag or menu."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Response, Template
+
+from server.db import board as board_db
+from server.db import queries
+from server.domain.board import COLUMNS, BoardFilters
+from server.domain.errors import GuichetError, ValidationFailed
+from server.domain.forms import parse_status
+from server.domain.text import N_
+from server.domain.vocabulary import Priority, Status
+from server.i18n import get_locale, gettext
+from server.realtime import render
+from server.realtime.publish import publish
+from server.services import tickets as service
+from server.web.errors import status_of
+from server.web.identity import requires_account
+
+FILTER_KEYS = ("establishment", "group", "assignee", "category", "priority", "q")
+
+
+def _int(raw: str, name: str, errors: dict[str, str]) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        errors[name] = N_("Enter a whole number.")
+        return None
+    return int(raw)
+
+
+async def parse_filters(raw: dict[str, str], is_staff: bool) -> BoardFilters:
+    """Board filters from query parameters (the page URL, or the websocket URL)."""
+    errors: dict[str, str] = {}
+    establishment = _int(raw.get("establishment", ""), "establishment", errors)
+    priority = None
+    if raw.get("priority"):
+        try:
+            priority = Priority(raw["priority"])
+        except ValueError:
+            errors["priority"] = N_("Choose one of the proposed values.")
+    assignee = raw.get("assignee", "")
+    if assignee not in ("", "me", "none"):
+        errors["assignee"] = N_("Choose one of the proposed values.")
+    filters = BoardFilters(
+        establishment_ids=(
+            await board_db.establishment_with_children(establishment) if establishment else None
+        ),
+        group_id=_int(raw.get("group", ""), "group", errors) if is_staff else None,
+        assignee=assignee if is_staff else "",
+        category_id=_int(raw.get("category", ""), "category", errors),
+        priority=priority,
+        text=raw.get("q", "")[:200],
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return filters
+
+
+def filter_query(raw: dict[str, str]) -> str:
+    return urlencode([(k, raw[k]) for k in FILTER_KEYS if raw.get(k)])
+
+
+async def columns_for(viewer: Any, filters: BoardFilters) -> list[render.Column]:
+    actor = viewer.actor
+    counts = await board_db.counts(actor, filters)
+    result = []
+    for status in COLUMNS:
+        cards = await board_db.column(actor, filters, status)
+        result.append(render.Column(status, cards, counts[status], viewer.role))
+    return result
+
+
+@get("/board", name="board", guards=[requires_account], include_in_schema=False)
+async def board_page(request: Request) -> Template:
+    raw = {k: request.query_params.get(k, "") for k in FILTER_KEYS}
+    actor = request.user.actor
+    filters = await parse_filters(raw, actor.is_staff)
+    context: dict[str, Any] = {
+        "columns": await columns_for(request.user, filters),
+        "raw": raw,
+        "filter_query": filter_query(raw),
+        "movable": actor.is_staff,
+        "categories": await queries.categories(),
+        "groups": await queries.groups() if actor.is_staff else [],
+        "establishments": await queries.establishments() if actor.is_staff else [],
+    }
+    return Template(template_name="board/page.html", context=context)
+
+
+@get("/board/column/{status:str}", guards=[requires_account], include_in_schema=False)
+async def more_cards(request: Request, status: FromPath[str]) -> Template:
+    raw = {k: request.query_params.get(k, "") for k in FILTER_KEYS}
+    try:
+        column_status = Status(status)
+    except ValueError as exc:
+        raise ValidationFailed({"status": N_("Choose one of the proposed values.")}) from exc
+    actor = request.user.actor
+    filters = await parse_filters(raw, actor.is_staff)
+    after = board_db.Cursor.decode(request.query_params.get("after", ""))
+    if after is None:
+        raise ValidationFailed({"after": N_("This value is not valid.")})
+    cards = await board_db.column(actor, filters, column_status, after=after)
+    col = render.Column(column_status, cards, 0, request.user.role)
+    return Template(
+        template_name="board/_more_cards.html",
+        context={"col": col, "filter_query": filter_query(raw)},
+    )
+
+
+@post("/tickets/{ticket_id:int}/move", guards=[requires_account], include_in_schema=False)
+async def move_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    """Answer with the card's true state: in its new column, or back where it belongs with
+    the reason when the move was refused (stale version, transition not allowed)."""
+    values = {key: str(value) for key, value in (await request.form()).multi_items()}
+    viewer = request.user
+    error: GuichetError | None = None
+    try:
+        target, version, solution = parse_status(values)
+        events = await service.move(viewer.actor, ticket_id, target, version, solution)
+        await publish(request.app, events)
+    except GuichetError as exc:
+        error = exc
+    row = await _visible_card(viewer.actor, ticket_id)
+    env = request.app.template_engine.engine
+    locale = get_locale()
+    parts = []
+    if row is not None:
+        card = render.card_html(env, row, viewer.role, locale)
+        parts.append(render.card_placement(card, row["status"]))
+    if error is None:
+        assert row is not None
+        parts.append(render.announcement(locale, render.MOVED, id=ticket_id, status=row["status"]))
+        return Response(content="".join(parts), media_type="text/html", status_code=200)
+    message = gettext(error.message)
+    parts.append(
+        f'<div id="flash" hx-swap-oob="innerHTML"><p class="alert" role="alert">'
+        f"{_escape(message)}</p></div>"
+    )
+    parts.append(f'<div id="board-announcer" hx-swap-oob="innerHTML">{_escape(message)}</div>')
+    return Response(content="".join(parts), media_type="text/html", status_code=status_of(error))
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+async def _visible_card(actor: Any, ticket_id: int) -> dict[str, Any] | None:
+    from server.domain.errors import NotFound
+
+    try:
+        await queries.visible_ticket(actor, ticket_id)
+    except NotFound:
+        return None
+    row = await board_db.card(ticket_id)
+    if row is not None:
+        await board_db.add_follow_up_counts(actor, [row])
+    return row
+
+
+ROUTES = [board_page, more_cards, move_ticket]
