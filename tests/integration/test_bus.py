@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +19,7 @@ import pytest
 from server.realtime import bus as bus_module
 from server.realtime.bus import RESYNC, MemoryBus, Subscription
 from server.realtime.bus_postgres import BusUnavailable, PostgresBus
+from tests.pg_cluster import PgCluster, throwaway_cluster
 
 # --- MemoryBus -------------------------------------------------------------------------------
 
@@ -64,86 +60,10 @@ async def test_an_oversized_message_is_refused() -> None:
         assert subscription.queue.empty()
 
 
-# --- A throwaway PostgreSQL cluster ----------------------------------------------------------
-
-
-class PgCluster:
-    """initdb + pg_ctl on a free loopback port, in a temporary folder."""
-
-    def __init__(self) -> None:
-        self.bindir = Path(
-            subprocess.run(
-                ["pg_config", "--bindir"], check=True, capture_output=True, text=True, timeout=10
-            ).stdout.strip()
-        )
-        self.dir = Path(tempfile.mkdtemp(prefix="guichet-bus-pg-"))
-        self.dir.chmod(0o755)  # the postgres user must reach the data dir and the socket
-        # initdb refuses to run as root: root runs the server tools as postgres.
-        self.as_pg: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-            self.as_pg = ["runuser", "-u", "postgres", "--"]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, tool: str, *args: str, timeout: float = 30) -> None:
-        # cwd: the postgres user may not be allowed into ours.
-        subprocess.run(
-            [*self.as_pg, str(self.bindir / tool), *args],
-            check=True,
-            cwd=self.dir,
-            stdout=subprocess.DEVNULL,
-            timeout=timeout,
-        )
-
-    def init(self) -> None:
-        self._run(
-            "initdb",
-            *("-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust"),
-            *("-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
-            timeout=60,
-        )
-
-    def start(self) -> None:
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        try:
-            self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
-                      "-w", "start", "-o", options)  # fmt: skip
-        except subprocess.CalledProcessError:
-            print((self.dir / "log").read_text(errors="replace"))
-            raise
-
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def destroy(self) -> None:
-        try:
-            if (self.dir / "data" / "postmaster.pid").exists():
-                self.stop()
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def pg() -> Iterator[PgCluster]:
-    if shutil.which("pg_config") is None:
-        pytest.skip("PostgreSQL server binaries not installed (Debian package postgresql)")
-    cluster = PgCluster()
-    try:
-        cluster.init()
-        cluster.start()
+    with throwaway_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

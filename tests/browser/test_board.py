@@ -1,0 +1,66 @@
+"""The live board in Chromium: one technician drags, a supervisor watching sees it at once."""
+
+from playwright.async_api import Browser, expect
+
+from tests import factories
+from tests.browser.test_ticket_flow import SHOTS, sign_in
+
+
+async def test_dragged_card_appears_on_another_board_within_two_seconds(
+    live_server: str, browser: Browser
+) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Badgeuse du parking bloquée")
+
+    supervisor = await sign_in(browser, live_server, "sup@desk.test")
+    await supervisor.goto(f"{live_server}/board")
+    await expect(supervisor.locator("#live-status")).to_have_attribute("data-state", "live")
+    await expect(supervisor.locator(f"#cards-new #card-{ticket_id}")).to_be_visible()
+
+    tech = await sign_in(browser, live_server, "tech@desk.test")
+    await tech.goto(f"{live_server}/board")
+    await expect(tech.locator("#live-status")).to_have_attribute("data-state", "live")
+    card = tech.locator(f"#card-{ticket_id}")
+    target = tech.locator("#cards-pending")
+    await card.drag_to(target)
+    await expect(tech.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible()
+
+    # The supervisor did nothing: the card moved column and the counts followed.
+    await expect(supervisor.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible(
+        timeout=2000
+    )
+    await expect(supervisor.locator("#count-pending")).to_have_text("1")
+    await expect(supervisor.locator("#count-new")).to_have_text("0")
+    await expect(supervisor.locator("#board-announcer")).to_contain_text(
+        f"{ticket_id} est maintenant dans « En attente »"
+    )
+    SHOTS.mkdir(exist_ok=True)
+    await supervisor.screenshot(path=str(SHOTS / "supervisor-board.png"))
+
+
+async def test_keyboard_menu_moves_and_refusal_snaps_back(
+    live_server: str, browser: Browser
+) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Accès au dossier refusé")
+    tech = await sign_in(browser, live_server, "tech@desk.test")
+    await tech.goto(f"{live_server}/board")
+    await expect(tech.locator("#live-status")).to_have_attribute("data-state", "live")
+    card = tech.locator(f"#card-{ticket_id}")
+    await card.locator("summary").click()
+    await card.locator("[data-move='assigned']").click()
+    await expect(tech.locator(f"#cards-assigned #card-{ticket_id}")).to_be_visible()
+    await expect(tech.locator(f"#card-{ticket_id} .initials")).to_have_text("TT")  # taken
+
+    # Resolving needs a solution: cancelling the dialog puts the card back.
+    await tech.locator(f"#card-{ticket_id} summary").click()
+    await tech.locator(f"#card-{ticket_id} [data-move='resolved']").click()
+    await expect(tech.locator("#solution-dialog")).to_be_visible()
+    await tech.locator("#solution-dialog button[value='cancel']").click()
+    await expect(tech.locator(f"#cards-assigned #card-{ticket_id}")).to_be_visible()
+
+    # A requester's board is read-only: no menus, no dragging.
+    requester = await sign_in(browser, live_server, "alice@chu-a.test")
+    await requester.goto(f"{live_server}/board")
+    await expect(requester.locator(f"#card-{ticket_id}")).to_be_visible()
+    await expect(requester.locator(f"#card-{ticket_id} .card-menu")).to_have_count(0)
