@@ -82,6 +82,33 @@ async def _add_user(args: argparse.Namespace, password: str) -> int:
     return 0
 
 
+async def _set_active(email: str, active: bool) -> int:
+    from server.realtime.bus import make_bus
+    from server.services.accounts import set_active, user_id_by_email
+
+    user_id = await user_id_by_email(email)
+    if user_id is None:
+        print(f"No user with e-mail {email}.", file=sys.stderr)
+        return 2
+    await set_active(user_id, active)
+    settings = get_settings()
+    if not active and settings.channels == "postgres":
+        # Running instances close this user's websockets at once; with the in-process bus
+        # they notice within a minute, when they re-check the session.
+        bus = make_bus(settings.channels, settings.database_url)
+        await bus.start()
+        try:
+            await bus.publish({"kind": "user.deactivated", "user_id": user_id})
+        finally:
+            await bus.stop()
+    print(f"User {email} {'activated' if active else 'deactivated'}.")
+    return 0
+
+
+def _cmd_user_active(args: argparse.Namespace) -> int:
+    return asyncio.run(_set_active(args.email, args.action == "activate"))
+
+
 def _cmd_user_add(args: argparse.Namespace) -> int:
     password = args.password or getpass.getpass("Password: ")
     return asyncio.run(_add_user(args, password))
@@ -122,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--establishment", help="trigram code of the establishment")
     add.add_argument("--password", help="prompted when omitted")
     add.set_defaults(func=_cmd_user_add)
+    for action in ("deactivate", "activate"):
+        toggle = user.add_parser(action, help=f"{action} a user (deactivation ends sessions)")
+        toggle.add_argument("email")
+        toggle.set_defaults(func=_cmd_user_active)
     token = sub.add_parser("token", help="print a new API token for a user")
     token.add_argument("email")
     token.add_argument("--name", default="cli")

@@ -8,7 +8,7 @@ database. Visibility comes from the access policy (``queries.visible_to``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
@@ -20,6 +20,7 @@ from server.domain.board import CLOSED_WINDOW, COLUMN_LIMIT, COLUMNS, BoardFilte
 from server.domain.permissions import can_see_private_notes
 from server.domain.vocabulary import Status
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CARD_COLUMNS = (
     Ticket.id,
     Ticket.title,
@@ -108,15 +109,21 @@ class Cursor:
     id: int
 
     def encode(self) -> str:
-        return f"{self.priority_rank}_{self.created_at.isoformat()}_{self.id}"
+        # Whole microseconds since the epoch: URL-safe and exact.
+        micros = (self.created_at - EPOCH) // timedelta(microseconds=1)
+        return f"{self.priority_rank}_{micros}_{self.id}"
 
     @classmethod
     def decode(cls, raw: str) -> Cursor | None:
         try:
-            rank, created, ident = raw.split("_", 2)
-            return cls(int(rank), datetime.fromisoformat(created), int(ident))
-        except ValueError:
+            rank, micros, ident = (int(part) for part in raw.split("_", 2))
+            return cls(rank, EPOCH + timedelta(microseconds=micros), ident)
+        except (ValueError, OverflowError):
             return None
+
+    @classmethod
+    def after_card(cls, row: dict[str, Any]) -> Cursor:
+        return cls(row["priority_rank"], row["created_at"], row["id"])
 
 
 async def column(

@@ -54,8 +54,9 @@ class Column:
     def __post_init__(self) -> None:
         self.targets = {c["id"]: card_targets(c, self.role) for c in self.cards}
         if len(self.cards) >= COLUMN_LIMIT:
-            last = self.cards[-1]
-            self.next = f"{last['priority_rank']}_{last['created_at'].isoformat()}_{last['id']}"
+            from server.db.board import Cursor
+
+            self.next = Cursor.after_card(self.cards[-1]).encode()
 
 
 def render(env: Environment, template: str, locale: str, **context: Any) -> str:

@@ -245,3 +245,22 @@ async def test_deactivation_closes_the_users_sockets(client: AsyncTestClient) ->
         with pytest.raises(WebSocketDisconnect) as closed:
             receive(ws)
         assert closed.value.code == 4401
+
+
+async def test_api_changes_are_pushed_like_any_other(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a)
+    tech = await session_of(client, "tech@desk.test")
+    ws = await connect(client, tech, "view=board")
+    with ws:
+        receive(ws)
+        from server.services import accounts
+
+        token = await accounts.issue_api_token(w.tech.id)
+        response = await client.post(
+            f"/api/v1/tickets/{ticket_id}/status",
+            json={"status": "pending", "version": 1},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200
+        assert f'beforeend:#cards-pending"><article id="card-{ticket_id}"' in receive(ws)
