@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secret=settings.secret_key,
             cookie_name="guichet_csrf",
             cookie_secure=settings.secure_cookies,
+            # Pages carry the token in hx-headers and forms; no script needs the cookie.
+            cookie_httponly=True,
             # The API authenticates with bearer tokens only, never cookies: no CSRF risk there.
             exclude=["^/api/", "^/healthz$"],
         ),

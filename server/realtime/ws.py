@@ -179,6 +179,10 @@ class TicketPageViewer(Viewer):
         await queries.visible_ticket(self.actor, self.ticket_id)  # 404 rule: refuse quietly
         self.presence_id = uuid.uuid4().hex
         async with write_transaction():
+            # Rows left by a crashed instance stop counting after the TTL; clear them here.
+            await TicketViewer.delete().where(
+                TicketViewer.seen_at < datetime.now(UTC) - PRESENCE_TTL
+            )
             await TicketViewer.insert(
                 TicketViewer(ticket=self.ticket_id, user=self.actor.id, connection=self.presence_id)
             )

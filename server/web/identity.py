@@ -20,6 +20,7 @@ from server.services import accounts
 from server.settings import get_settings
 
 API_PREFIX = "/api/"
+STATIC_PREFIX = "/static/"
 LANG_COOKIE = "guichet_lang"
 
 
@@ -38,6 +39,11 @@ class IdentityMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["path"].startswith(STATIC_PREFIX):
+            # Static files need no identity: spare the database a session lookup.
+            scope["user"] = None
+            await next_app(scope, receive, send)
+            return
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         if scope["path"].startswith(API_PREFIX):
             account = await accounts.token_account(_bearer(connection))
