@@ -22,44 +22,28 @@ from server.realtime.publish import publish
 from server.services import tickets as service
 from server.web.errors import status_of
 from server.web.identity import requires_account
+from server.web.params import QueryReader
 
 FILTER_KEYS = ("establishment", "group", "assignee", "category", "priority", "q")
 
 
-def _int(raw: str, name: str, errors: dict[str, str]) -> int | None:
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 9:
-        errors[name] = N_("Enter a whole number.")
-        return None
-    return int(raw)
-
-
 async def parse_filters(raw: dict[str, str], is_staff: bool) -> BoardFilters:
     """Board filters from query parameters (the page URL, or the websocket URL)."""
-    errors: dict[str, str] = {}
-    establishment = _int(raw.get("establishment", ""), "establishment", errors)
-    priority = None
-    if raw.get("priority"):
-        try:
-            priority = Priority(raw["priority"])
-        except ValueError:
-            errors["priority"] = N_("Choose one of the proposed values.")
-    assignee = raw.get("assignee", "")
-    if assignee not in ("", "me", "none"):
-        errors["assignee"] = N_("Choose one of the proposed values.")
+    read = QueryReader()
+    establishment = read.integer(raw.get("establishment"), "establishment")
     filters = BoardFilters(
         establishment_ids=(
             await board_db.establishment_with_children(establishment) if establishment else None
         ),
-        group_id=_int(raw.get("group", ""), "group", errors) if is_staff else None,
-        assignee=assignee if is_staff else "",
-        category_id=_int(raw.get("category", ""), "category", errors),
-        priority=priority,
+        group_id=read.integer(raw.get("group"), "group") if is_staff else None,
+        assignee=read.one_of(raw.get("assignee", ""), "assignee", ("", "me", "none"))
+        if is_staff
+        else "",
+        category_id=read.integer(raw.get("category"), "category"),
+        priority=read.choice(raw.get("priority"), "priority", Priority),
         text=raw.get("q", "")[:200],
     )
-    if errors:
-        raise ValidationFailed(errors)
+    read.done()
     return filters
 
 

@@ -34,6 +34,7 @@ from server.services import tickets as service
 from server.web.context import ticket_view
 from server.web.errors import status_of
 from server.web.identity import requires_account
+from server.web.params import QueryReader
 
 PER_PAGE = 25
 
@@ -43,62 +44,35 @@ def _form_dict(form: Any) -> dict[str, str]:
     return {key: str(value) for key, value in form.multi_items()}
 
 
-def _as_int(raw: str | None, name: str, errors: dict[str, str]) -> int | None:
-    if raw in (None, ""):
-        return None
-    if not raw.isdigit() or len(raw) > 9:
-        errors[name] = N_("Enter a whole number.")
-        return None
-    return int(raw)
-
-
 def filters_from_query(request: Request, default_scope: str = "") -> queries.TicketFilters:
     """Read list filters from the URL (so a filtered list can be bookmarked)."""
     q = request.query_params
-    errors: dict[str, str] = {}
-    statuses: list[Status] = []
-    for raw in q.getall("status", []):
-        if raw:
-            try:
-                statuses.append(Status(raw))
-            except ValueError:
-                errors["status"] = N_("Choose one of the proposed values.")
-    priority = None
-    if q.get("priority"):
-        try:
-            priority = Priority(q["priority"])
-        except ValueError:
-            errors["priority"] = N_("Choose one of the proposed values.")
-    tab = q.get("tab", "open")
-    if tab not in ("open", "closed", "all"):
-        errors["tab"] = N_("Choose one of the proposed values.")
-    sort = q.get("sort", queries.DEFAULT_SORT)
-    if sort not in queries.SORTS:
-        errors["sort"] = N_("Choose one of the proposed values.")
+    read = QueryReader()
+    statuses = tuple(
+        s for s in (read.choice(raw, "status", Status) for raw in q.getall("status", [])) if s
+    )
     assignee = q.get("assignee", "")
-    if assignee not in ("", "me", "none") and not (assignee.isdigit() and len(assignee) < 10):
-        errors["assignee"] = N_("Choose one of the proposed values.")
-    page = _as_int(q.get("page"), "page", errors) or 1
+    if not (assignee.isdigit() and len(assignee) < 10):
+        assignee = read.one_of(assignee, "assignee", ("", "me", "none"))
     actor = request.user.actor
     scope = q.get("scope") or default_scope or ("all" if actor.is_staff else "mine")
     filters = queries.TicketFilters(
-        tab=tab,
-        statuses=tuple(statuses),
-        priority=priority,
-        category_id=_as_int(q.get("category"), "category", errors),
-        group_id=_as_int(q.get("group"), "group", errors) if actor.is_staff else None,
+        tab=read.one_of(q.get("tab", "open"), "tab", ("open", "closed", "all")),
+        statuses=statuses,
+        priority=read.choice(q.get("priority"), "priority", Priority),
+        category_id=read.integer(q.get("category"), "category"),
+        group_id=read.integer(q.get("group"), "group") if actor.is_staff else None,
         assignee=assignee if actor.is_staff else "",
         establishment_id=(
-            _as_int(q.get("establishment"), "establishment", errors) if actor.is_staff else None
+            read.integer(q.get("establishment"), "establishment") if actor.is_staff else None
         ),
         requester_id=actor.id if scope == "mine" else None,
         text=q.get("q", "")[:200],
-        sort=sort,
-        page=max(1, page),
+        sort=read.one_of(q.get("sort", queries.DEFAULT_SORT), "sort", tuple(queries.SORTS)),
+        page=max(1, read.integer(q.get("page"), "page") or 1),
         per_page=PER_PAGE,
     )
-    if errors:
-        raise ValidationFailed(errors)
+    read.done()
     return filters
 
 
