@@ -5,6 +5,7 @@ This is the only module that reads the environment. See ``.env.example`` for eve
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     db_pool: bool = True
+    # Deployment identifier patterns for the PHI detector: JSON [["IPP", "regex"], ...].
+    phi_patterns: tuple[tuple[str, str], ...] = ()
     # Live-update bus: "memory" (one process) or "postgres" (LISTEN/NOTIFY, several instances).
     channels: str = "memory"
     mail: MailSettings = field(default_factory=MailSettings)
@@ -96,6 +99,9 @@ def load_settings() -> Settings:
         argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 65536),
         db_pool=_env_bool("DB_POOL", True),
         channels=_env("CHANNELS", "memory"),
+        phi_patterns=tuple(
+            (str(label), str(pattern)) for label, pattern in json.loads(_env("PHI_PATTERNS", "[]"))
+        ),
         mail=MailSettings(
             smtp_host=_env("SMTP_HOST", ""),
             smtp_port=_env_int("SMTP_PORT", 25),

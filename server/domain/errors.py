@@ -5,10 +5,13 @@ GuichetError
  ├── Forbidden          the actor may see the thing but not do this
  ├── Conflict           the version the actor saw is stale
  ├── InvalidTransition  the transition table has no such move, or a guard refused it
- └── ValidationFailed   field -> message id
+ ├── ValidationFailed   field -> message id
+ └── IdentifiersFound   typed text seems to hold patient identifiers: redact or confirm
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from server.domain.text import N_
 
@@ -46,3 +49,11 @@ class ValidationFailed(GuichetError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__()
         self.errors = errors
+
+
+class IdentifiersFound(GuichetError):
+    message = N_("This text seems to contain patient identifiers.")
+
+    def __init__(self, findings: dict[str, list[Any]]) -> None:
+        super().__init__()
+        self.findings = findings

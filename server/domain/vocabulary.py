@@ -139,3 +139,18 @@ FIELD_LABELS = {
     "shared": N_("Shared with the establishment"),
     "created": N_("Ticket created"),
 }
+
+
+# Kinds of patient identifiers the detector finds (server.domain.phi.Kind values).
+PHI_LABELS = {
+    "email": N_("e-mail address"),
+    "phone": N_("phone number"),
+    "nir": N_("social security number (NIR)"),
+    "ramq": N_("Québec health insurance number (RAMQ)"),
+    "ohip": N_("Ontario health card number"),
+    "snils": N_("SNILS number"),
+    "oms": N_("OMS policy number"),
+    "birth_date": N_("date of birth"),
+    "custom": N_("patient identifier"),
+    "name": N_("patient name"),
+}

@@ -6,6 +6,7 @@ cases as the HTML forms then apply, so both paths accept and refuse exactly the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from server.domain.permissions import can_see_private_notes
 from server.domain.vocabulary import Environment, Priority, Status, TicketType
 from server.realtime.publish import publish
 from server.services import tickets as service
+from server.services.privacy import screen_text
 from server.web.identity import requires_account
 from server.web.tickets import filters_from_query
 
@@ -36,12 +38,15 @@ class TicketCreate(msgspec.Struct, kw_only=True):
     service_url: str = ""
     notify: bool = True
     shared: bool = True
+    # When the text seems to hold patient identifiers: "redact" or "send" (422 otherwise).
+    phi: str = ""
 
 
 class FollowUpCreate(msgspec.Struct, kw_only=True):
     text: str
     private: bool = False
     minutes: int = 0
+    phi: str = ""
 
 
 class StatusChange(msgspec.Struct, kw_only=True):
@@ -171,6 +176,8 @@ class TicketApi(Controller):
     @post("/", operation_id="CreateTicket", status_code=HTTP_201_CREATED)
     async def create_ticket(self, request: Request, data: JSONBody[TicketCreate]) -> TicketDetail:
         parsed = parse_new_ticket(msgspec.structs.asdict(data))
+        screened = screen_text({"title": parsed.title, "description": parsed.description}, data.phi)
+        parsed = replace(parsed, **screened)
         ticket_id, events = await service.open_ticket(request.user.actor, parsed)
         await publish(request.app, events)
         return await _detail(request, ticket_id)
@@ -185,6 +192,7 @@ class TicketApi(Controller):
     ) -> TicketDetail:
         actor = request.user.actor
         parsed = parse_follow_up(msgspec.structs.asdict(data), may_be_private=actor.is_staff)
+        parsed = replace(parsed, **screen_text({"text": parsed.text}, data.phi))
         _id, events = await service.add_follow_up(actor, ticket_id, parsed)
         await publish(request.app, events)
         return await _detail(request, ticket_id)

@@ -32,6 +32,7 @@ from server.domain.errors import (
     Conflict,
     Forbidden,
     GuichetError,
+    IdentifiersFound,
     InvalidTransition,
     NotFound,
     ValidationFailed,
@@ -39,6 +40,7 @@ from server.domain.errors import (
 from server.domain.text import N_
 from server.i18n import gettext
 from server.web.identity import API_PREFIX
+from server.web.rendering import label
 
 log = logging.getLogger("guichet")
 
@@ -48,6 +50,7 @@ STATUS_OF: dict[type[GuichetError], int] = {
     Conflict: HTTP_409_CONFLICT,
     InvalidTransition: HTTP_422_UNPROCESSABLE_ENTITY,
     ValidationFailed: HTTP_422_UNPROCESSABLE_ENTITY,
+    IdentifiersFound: HTTP_422_UNPROCESSABLE_ENTITY,
 }
 
 GENERIC_MESSAGES = {
@@ -94,6 +97,12 @@ def guichet_error(request: Request, exc: GuichetError) -> Response[Any]:
     fields = None
     if isinstance(exc, ValidationFailed):
         fields = {name: gettext(msg) for name, msg in exc.errors.items()}
+    elif isinstance(exc, IdentifiersFound):
+        # Say what kind of identifier was found where; the caller resends with phi=redact|send.
+        fields = {
+            name: ", ".join(sorted({label("phi", f.kind.value) for f in found}))
+            for name, found in exc.findings.items()
+        }
     return _respond(request, status_of(exc), gettext(exc.message), fields)
 
 

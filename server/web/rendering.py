@@ -18,6 +18,7 @@ from server import i18n
 from server.domain.vocabulary import (
     ENVIRONMENT_LABELS,
     FIELD_LABELS,
+    PHI_LABELS,
     PRIORITY_LABELS,
     ROLE_LABELS,
     STATUS_LABELS,
@@ -45,6 +46,7 @@ def label(kind: str, value: str | None) -> str:
         "environment": ENVIRONMENT_LABELS,
         "role": ROLE_LABELS,
         "field": FIELD_LABELS,
+        "phi": PHI_LABELS,
     }
     table = tables[kind]
     if value is None or value == "":

@@ -7,6 +7,7 @@ is redirected to the ticket page (post/redirect/get).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from litestar.response import Redirect, Response, Template
 from server.db import queries
 from server.domain.errors import (
     GuichetError,
+    IdentifiersFound,
     ValidationFailed,
 )
 from server.domain.forms import (
@@ -31,6 +33,7 @@ from server.domain.vocabulary import Priority, Status, TicketType
 from server.i18n import gettext
 from server.realtime.publish import publish
 from server.services import tickets as service
+from server.services.privacy import screen_text
 from server.web.context import ticket_view
 from server.web.errors import status_of
 from server.web.identity import requires_account
@@ -112,11 +115,20 @@ async def ticket_list(request: Request) -> Template:
 
 
 async def _new_form(
-    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+    phi: dict[str, Any] | None = None,
 ) -> Template:
     return Template(
         template_name="tickets/new.html",
-        context={"values": values, "errors": errors, "categories": await queries.categories()},
+        context={
+            "values": values,
+            "errors": errors,
+            "phi": phi or {},
+            "categories": await queries.categories(),
+        },
         status_code=status,
     )
 
@@ -132,11 +144,17 @@ async def create_ticket(request: Request) -> Response[Any]:
     values = _form_dict(await request.form())
     try:
         data = parse_new_ticket(values)
+        screened = screen_text(
+            {"title": data.title, "description": data.description}, values.get("phi", "")
+        )
+        data = replace(data, **screened)
         ticket_id, events = await service.open_ticket(request.user.actor, data)
         await publish(request.app, events)
     except ValidationFailed as exc:
         errors = {name: gettext(msg) for name, msg in exc.errors.items()}
         return await _new_form(request, values, errors, 422)
+    except IdentifiersFound as exc:
+        return await _new_form(request, values, {}, 422, phi=exc.findings)
     except GuichetError as exc:
         return await _new_form(request, values, {"__all__": gettext(exc.message)}, status_of(exc))
     return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
@@ -145,7 +163,7 @@ async def create_ticket(request: Request) -> Response[Any]:
 @get("/tickets/{ticket_id:int}", guards=[requires_account], include_in_schema=False)
 async def ticket_page(request: Request, ticket_id: FromPath[int]) -> Template:
     context = await ticket_view(request.user.actor, ticket_id)
-    context.update(error="", fields={}, values={})
+    context.update(error="", fields={}, values={}, phi={})
     return Template(template_name="tickets/detail.html", context=context)
 
 
@@ -166,7 +184,8 @@ async def _after_action(
         message = gettext(error.message)
         if isinstance(error, ValidationFailed):
             fields = {name: gettext(msg) for name, msg in error.errors.items()}
-    context.update(error=message, fields=fields, values=values or {})
+    phi = error.findings if isinstance(error, IdentifiersFound) else {}
+    context.update(error=message, fields=fields, values=values or {}, phi=phi)
     status = status_of(error) if error else 200
     name = "tickets/_main.html" if request.headers.get("hx-request") else "tickets/detail.html"
     return Template(template_name=name, context=context, status_code=status)
@@ -185,6 +204,7 @@ async def add_follow_up(request: Request, ticket_id: FromPath[int]) -> Response[
     actor = request.user.actor
     try:
         data = parse_follow_up(values, may_be_private=actor.is_staff)
+        data = replace(data, **screen_text({"text": data.text}, values.get("phi", "")))
         _id, events = await service.add_follow_up(actor, ticket_id, data)
         await publish(request.app, events)
     except GuichetError as exc:
