@@ -14,8 +14,9 @@ from server.db import engine
 from server.realtime.bus import make_bus
 from server.realtime.hub import Hub
 from server.realtime.ws import live
+from server.services.attachments import Storage
 from server.settings import REPO_ROOT, Settings, get_settings
-from server.web import auth, board, tickets
+from server.web import attachments, auth, board, tickets
 from server.web.api import TicketApi
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def on_startup(app: Litestar) -> None:
         await engine.start(pool=settings.db_pool)
+        Storage(settings.storage_dir).ensure()
         await bus.start()
         await hub.start()
         app.state.bus = bus
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *auth.ROUTES,
             *tickets.ROUTES,
             *board.ROUTES,
+            *attachments.ROUTES,
             live,
             TicketApi,
             healthz,

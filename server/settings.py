@@ -61,6 +61,9 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     db_pool: bool = True
+    # Attachment limits, in bytes.
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_ticket_attachment_bytes: int = 50 * 1024 * 1024
     # Deployment identifier patterns for the PHI detector: JSON [["IPP", "regex"], ...].
     phi_patterns: tuple[tuple[str, str], ...] = ()
     # Live-update bus: "memory" (one process) or "postgres" (LISTEN/NOTIFY, several instances).
@@ -99,6 +102,8 @@ def load_settings() -> Settings:
         argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 65536),
         db_pool=_env_bool("DB_POOL", True),
         channels=_env("CHANNELS", "memory"),
+        max_attachment_bytes=_env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
+        max_ticket_attachment_bytes=_env_int("MAX_TICKET_ATTACHMENT_BYTES", 50 * 1024 * 1024),
         phi_patterns=tuple(
             (str(label), str(pattern)) for label, pattern in json.loads(_env("PHI_PATTERNS", "[]"))
         ),

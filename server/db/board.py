@@ -14,7 +14,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from server.db.queries import visible_to
-from server.db.tables import Establishment, FollowUp, Ticket
+from server.db.tables import Attachment, Establishment, FollowUp, Ticket
 from server.domain.actors import Actor
 from server.domain.board import CLOSED_WINDOW, COLUMN_LIMIT, COLUMNS, BoardFilters
 from server.domain.permissions import can_see_private_notes
@@ -167,5 +167,12 @@ async def add_follow_up_counts(viewer: Actor, rows: list[dict[str, Any]]) -> Non
     if not can_see_private_notes(viewer):
         query = query.where(FollowUp.private == False)  # noqa: E712
     found = {r["ticket"]: r["n"] for r in await query.group_by(FollowUp.ticket)}
+    files = await (
+        Attachment.select(Attachment.ticket, Count(Attachment.id, alias="n"))
+        .where(Attachment.ticket.is_in([r["id"] for r in rows]))
+        .group_by(Attachment.ticket)
+    )
+    attached = {r["ticket"]: r["n"] for r in files}
     for row in rows:
         row["follow_ups"] = found.get(row["id"], 0)
+        row["attachments"] = attached.get(row["id"], 0)

@@ -11,7 +11,16 @@ from typing import Any
 
 from piccolo.columns.combination import Where
 
-from server.db.tables import Category, Establishment, FollowUp, Group, HistoryEntry, Ticket, User
+from server.db.tables import (
+    Attachment,
+    Category,
+    Establishment,
+    FollowUp,
+    Group,
+    HistoryEntry,
+    Ticket,
+    User,
+)
 from server.domain.actors import Actor
 from server.domain.errors import NotFound
 from server.domain.permissions import TicketAccess, can_see_private_notes, can_view, visibility
@@ -205,9 +214,19 @@ async def timeline(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
         HistoryEntry.created_at,
         HistoryEntry.actor.full_name.as_alias("actor_name"),
     ).where(HistoryEntry.ticket == ticket_id)
+    files = await Attachment.select(
+        Attachment.id,
+        Attachment.filename,
+        Attachment.kind.as_alias("file_kind"),
+        Attachment.size,
+        Attachment.created_at,
+        Attachment.uploader.full_name.as_alias("author_name"),
+    ).where(Attachment.ticket == ticket_id)
     items = [{"kind": "follow_up", **r} for r in follow_ups]
+    items += [{"kind": "attachment", **r} for r in files]
     items += [{"kind": "history", **r} for r in history]
-    items.sort(key=lambda item: (item["created_at"], item["kind"] == "follow_up", item["id"]))
+    order = {"history": 0, "follow_up": 1, "attachment": 2}
+    items.sort(key=lambda item: (item["created_at"], order[item["kind"]], item["id"]))
     return items
 
 

@@ -128,6 +128,31 @@ class ApiToken(Table):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+class Attachment(Table):
+    """A file attached to a ticket. Only the sanitised file is stored, under a random key;
+    the original name is kept, cleaned, for display only."""
+
+    ticket = ForeignKey(references=Ticket, index=True, **_KEEP)
+    follow_up = ForeignKey(references=FollowUp, null=True, **_KEEP)
+    uploader = ForeignKey(references=User, **_KEEP)
+    storage_key = Varchar(length=64, unique=True)
+    filename = Varchar(length=160)
+    mime = Varchar(length=100)
+    kind = Varchar(length=10)  # image | pdf | text | office
+    size = Integer()
+    width = Integer(null=True, default=None)
+    height = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AttachmentDownload(Table):
+    """Who downloaded which attachment, when: supervisors can list them."""
+
+    attachment = ForeignKey(references=Attachment, index=True, **_KEEP)
+    user = ForeignKey(references=User, **_KEEP)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class TicketViewer(Table):
     """Who has a ticket page open right now (presence), shared by every instance.
     Rows are refreshed by a heartbeat; stale ones are ignored and purged."""
@@ -159,4 +184,6 @@ ALL_TABLES: list[type[Table]] = [
     ApiToken,
     LoginAttempt,
     TicketViewer,
+    Attachment,
+    AttachmentDownload,
 ]

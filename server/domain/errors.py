@@ -6,7 +6,9 @@ GuichetError
  ├── Conflict           the version the actor saw is stale
  ├── InvalidTransition  the transition table has no such move, or a guard refused it
  ├── ValidationFailed   field -> message id
- └── IdentifiersFound   typed text seems to hold patient identifiers: redact or confirm
+ ├── IdentifiersFound   typed text seems to hold patient identifiers: redact or confirm
+ ├── Unacceptable       a file whose content is refused (type, damaged image, boxes)
+ └── TooLarge           over a size limit
 """
 
 from __future__ import annotations
@@ -57,3 +59,11 @@ class IdentifiersFound(GuichetError):
     def __init__(self, findings: dict[str, list[Any]]) -> None:
         super().__init__()
         self.findings = findings
+
+
+class Unacceptable(GuichetError):
+    message = N_("This file is not accepted.")
+
+
+class TooLarge(GuichetError):
+    message = N_("This upload is too large.")

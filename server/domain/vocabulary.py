@@ -138,6 +138,7 @@ FIELD_LABELS = {
     "title": N_("Title"),
     "shared": N_("Shared with the establishment"),
     "created": N_("Ticket created"),
+    "attachment": N_("Attachment"),
 }
 
 

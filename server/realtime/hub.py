@@ -63,6 +63,7 @@ class EventContext:
         public = {**row}
         await board_db.add_follow_up_counts(_REQUESTER, [public])
         row["counts"] = {True: staff["follow_ups"], False: public["follow_ups"]}
+        row["attachments"] = staff["attachments"]
         return row
 
     async def placed_card(self, role: Role, locale: str) -> str | None:

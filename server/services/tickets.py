@@ -50,7 +50,7 @@ def card_facts(row: dict[str, Any]) -> CardFacts:
     )
 
 
-async def _event(kind: str, ticket_id: int, before: dict[str, Any] | None) -> TicketEvent:
+async def ticket_event(kind: str, ticket_id: int, before: dict[str, Any] | None) -> TicketEvent:
     """The one event of a use case, with the card facts before and after (read in the
     same transaction, so they are exactly what was committed)."""
     after = await Ticket.select().where(Ticket.id == ticket_id).first()
@@ -151,7 +151,7 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
         await _history(ticket_id, actor, "created", "", Status.NEW.value)
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
-        event = await _event("ticket.created", ticket_id, None)
+        event = await ticket_event("ticket.created", ticket_id, None)
     return ticket_id, [event]
 
 
@@ -164,7 +164,7 @@ async def change_status(
             raise Conflict()
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
-        return [await _event("ticket.moved", ticket_id, row)]
+        return [await ticket_event("ticket.moved", ticket_id, row)]
 
 
 async def _apply_move(
@@ -201,7 +201,7 @@ async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
         await _history(ticket_id, actor, "assignee", old_name, await _name_of(User, actor.id))
         if moves_to_assigned:
             await _history(ticket_id, actor, "status", Status.NEW.value, Status.ASSIGNED.value)
-        return [await _event("ticket.moved", ticket_id, row)]
+        return [await ticket_event("ticket.moved", ticket_id, row)]
 
 
 async def assign(
@@ -251,7 +251,7 @@ async def assign(
         await _save(ticket_id, version, values)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
-        return [await _event("ticket.moved", ticket_id, row)]
+        return [await ticket_event("ticket.moved", ticket_id, row)]
 
 
 async def update_fields(
@@ -293,7 +293,7 @@ async def update_fields(
         await _save(ticket_id, version, values)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
-        return [await _event("ticket.updated", ticket_id, row)]
+        return [await ticket_event("ticket.updated", ticket_id, row)]
 
 
 async def add_follow_up(
@@ -329,7 +329,7 @@ async def add_follow_up(
             transition = check_move(_facts(current), actor, Move(target=target, by_reply=True))
             await _apply_move(actor, current, target, transition.name)
             kind = "ticket.moved"
-        event = await _event(kind, ticket_id, row)
+        event = await ticket_event(kind, ticket_id, row)
     return inserted[0]["id"], [event]
 
 
@@ -344,7 +344,7 @@ async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -
             return []
         await _save(ticket_id, version, {Ticket.shared: shared})
         await _history(ticket_id, actor, "shared", str(row["shared"]), str(shared))
-        return [await _event("ticket.updated", ticket_id, row)]
+        return [await ticket_event("ticket.updated", ticket_id, row)]
 
 
 async def move(
@@ -369,4 +369,4 @@ async def move(
             row = {**row, "assignee": actor.id, "version": version + 1}
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
-        return [await _event("ticket.moved", ticket_id, before)]
+        return [await ticket_event("ticket.moved", ticket_id, before)]

@@ -6,13 +6,15 @@ cases as the HTML forms then apply, so both paths accept and refuse exactly the 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.db import queries
@@ -22,6 +24,7 @@ from server.domain.vocabulary import Environment, Priority, Status, TicketType
 from server.realtime.publish import publish
 from server.services import tickets as service
 from server.services.privacy import screen_text
+from server.web.attachments import UPLOAD_BODY_LIMIT, receive_and_attach
 from server.web.identity import requires_account
 from server.web.tickets import filters_from_query
 
@@ -59,6 +62,20 @@ class Assignment(msgspec.Struct, kw_only=True):
     version: int
     assignee_id: int | None = None
     group_id: int | None = None
+
+
+@dataclass
+class AttachmentUpload:
+    file: UploadFile
+    # JSON list of {"x", "y", "width", "height"} in image pixels, burnt into the image.
+    boxes: str = ""
+    # For text files holding patient identifiers: "redact" or "send" (422 otherwise).
+    phi: str = ""
+
+
+class AttachmentOut(msgspec.Struct):
+    id: int
+    url: str
 
 
 class TicketSummary(msgspec.Struct):
@@ -207,6 +224,23 @@ class TicketApi(Controller):
         )
         await publish(request.app, events)
         return await _detail(request, ticket_id)
+
+    @post(
+        "/{ticket_id:int}/attachments",
+        operation_id="AddAttachment",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=UPLOAD_BODY_LIMIT,
+    )
+    async def add_attachment(
+        self,
+        request: Request,
+        ticket_id: FromPath[int],
+        data: Annotated[AttachmentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> AttachmentOut:
+        """Attach one file (multipart). Images are re-encoded without metadata, with the
+        boxes burnt in; text is screened for patient identifiers."""
+        body = await receive_and_attach(request, ticket_id, data.file, data.boxes, data.phi)
+        return AttachmentOut(id=body["id"], url=body["url"])
 
     @post("/{ticket_id:int}/assign", operation_id="AssignTicket", status_code=200)
     async def assign(

@@ -24,6 +24,7 @@ from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
@@ -35,6 +36,8 @@ from server.domain.errors import (
     IdentifiersFound,
     InvalidTransition,
     NotFound,
+    TooLarge,
+    Unacceptable,
     ValidationFailed,
 )
 from server.domain.text import N_
@@ -51,6 +54,8 @@ STATUS_OF: dict[type[GuichetError], int] = {
     InvalidTransition: HTTP_422_UNPROCESSABLE_ENTITY,
     ValidationFailed: HTTP_422_UNPROCESSABLE_ENTITY,
     IdentifiersFound: HTTP_422_UNPROCESSABLE_ENTITY,
+    Unacceptable: HTTP_422_UNPROCESSABLE_ENTITY,
+    TooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
 }
 
 GENERIC_MESSAGES = {

@@ -1,0 +1,182 @@
+// Attachments: pick, drop or paste files; images open in a redaction editor where the user
+// draws opaque boxes (no blur: blur can be undone). Each file is uploaded on its own request
+// with a progress bar; the server burns the boxes into the pixels and strips all metadata.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function text(root, key) { return root.getAttribute("data-" + key) || ""; }
+
+  // ---- Redaction editor -------------------------------------------------------------------
+  function Editor(root, file, done) {
+    var dialog = root.querySelector(".redact-dialog");
+    var canvas = dialog.querySelector("canvas");
+    var list = dialog.querySelector(".redact-boxes");
+    var ctx = canvas.getContext("2d");
+    var image = new Image();
+    var boxes = [];
+    var scale = 1;
+    var drag = null;
+    var url = URL.createObjectURL(file);
+
+    function draw() {
+      canvas.width = Math.round(image.naturalWidth * scale);
+      canvas.height = Math.round(image.naturalHeight * scale);
+      ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
+      ctx.fillStyle = "#000";
+      boxes.concat(drag ? [drag] : []).forEach(function (b) {
+        ctx.fillRect(b.x * scale, b.y * scale, b.width * scale, b.height * scale);
+      });
+      list.textContent = "";
+      boxes.forEach(function (b, index) {
+        var item = document.createElement("li");
+        var remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "link";
+        remove.textContent = text(root, "remove") + " " + (index + 1);
+        remove.addEventListener("click", function () { boxes.splice(index, 1); draw(); });
+        item.appendChild(remove);
+        list.appendChild(item);
+      });
+    }
+
+    function point(event) {
+      var rect = canvas.getBoundingClientRect();
+      return {
+        x: Math.max(0, Math.min(image.naturalWidth, (event.clientX - rect.left) / scale)),
+        y: Math.max(0, Math.min(image.naturalHeight, (event.clientY - rect.top) / scale)),
+      };
+    }
+
+    function onDown(event) {
+      var p = point(event);
+      drag = { x: p.x, y: p.y, width: 0, height: 0, ox: p.x, oy: p.y };
+      canvas.setPointerCapture(event.pointerId);
+    }
+    function onMove(event) {
+      if (!drag) return;
+      var p = point(event);
+      drag.x = Math.min(p.x, drag.ox); drag.y = Math.min(p.y, drag.oy);
+      drag.width = Math.abs(p.x - drag.ox); drag.height = Math.abs(p.y - drag.oy);
+      draw();
+    }
+    function onUp() {
+      if (drag && drag.width > 2 && drag.height > 2) {
+        boxes.push({ x: drag.x, y: drag.y, width: drag.width, height: drag.height });
+      }
+      drag = null;
+      draw();
+    }
+
+    function close(result) {
+      canvas.removeEventListener("pointerdown", onDown);
+      canvas.removeEventListener("pointermove", onMove);
+      canvas.removeEventListener("pointerup", onUp);
+      dialog.close();
+      URL.revokeObjectURL(url);
+      done(result);
+    }
+
+    dialog.querySelector("[data-action=undo]").onclick = function () { boxes.pop(); draw(); };
+    dialog.querySelector("[data-action=zoom-in]").onclick = function () { scale *= 1.25; draw(); };
+    dialog.querySelector("[data-action=zoom-out]").onclick = function () { scale /= 1.25; draw(); };
+    dialog.querySelector("[data-action=attach]").onclick = function () { close(boxes.slice()); };
+    dialog.querySelector("[data-action=cancel]").onclick = function () { close(null); };
+    canvas.addEventListener("pointerdown", onDown);
+    canvas.addEventListener("pointermove", onMove);
+    canvas.addEventListener("pointerup", onUp);
+    image.onload = function () {
+      scale = Math.min(1, 900 / image.naturalWidth, 600 / image.naturalHeight);
+      draw();
+      dialog.showModal();
+    };
+    image.onerror = function () { close([]); };  // not displayable here: the server decides
+    image.src = url;
+  }
+
+  // ---- Uploads ----------------------------------------------------------------------------
+  function upload(root, file, boxes) {
+    var row = document.createElement("li");
+    var name = document.createElement("span");
+    var bar = document.createElement("progress");
+    var status = document.createElement("span");
+    name.textContent = file.name || "capture.png";
+    bar.max = 100; bar.value = 0;
+    status.className = "upload-status";
+    row.append(name, bar, status);
+    root.querySelector(".uploads").appendChild(row);
+
+    var form = new FormData();
+    form.append("file", file, file.name || "capture.png");
+    form.append("boxes", JSON.stringify(boxes || []));
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", root.getAttribute("data-url"));
+    xhr.setRequestHeader("x-csrftoken", csrfToken());
+    xhr.upload.onprogress = function (event) {
+      if (event.lengthComputable) bar.value = Math.round((100 * event.loaded) / event.total);
+    };
+    xhr.onload = function () {
+      var body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (error) { body = {}; }
+      if (xhr.status === 201) {
+        bar.value = 100;
+        status.textContent = text(root, "done");
+        row.classList.add("done");
+      } else {
+        row.classList.add("failed");
+        status.textContent = body.error || text(root, "failed");
+      }
+    };
+    xhr.onerror = function () { row.classList.add("failed"); status.textContent = text(root, "failed"); };
+    xhr.send(form);
+  }
+
+  function take(root, files) {
+    Array.prototype.forEach.call(files, function (file) {
+      if (file.type && file.type.indexOf("image/") === 0) {
+        new Editor(root, file, function (boxes) { if (boxes !== null) upload(root, file, boxes); });
+      } else {
+        upload(root, file, []);
+      }
+    });
+  }
+
+  function bind(root) {
+    if (root.dataset.bound) return;
+    root.dataset.bound = "1";
+    var input = root.querySelector("input[type=file]");
+    input.addEventListener("change", function () { take(root, input.files); input.value = ""; });
+    root.addEventListener("dragover", function (event) { event.preventDefault(); root.classList.add("over"); });
+    root.addEventListener("dragleave", function () { root.classList.remove("over"); });
+    root.addEventListener("drop", function (event) {
+      event.preventDefault();
+      root.classList.remove("over");
+      take(root, event.dataTransfer.files);
+    });
+  }
+
+  // A screenshot pasted anywhere on a ticket page goes to its uploader.
+  document.addEventListener("paste", function (event) {
+    var root = document.querySelector(".uploader");
+    if (!root || !event.clipboardData) return;
+    var files = [];
+    Array.prototype.forEach.call(event.clipboardData.items || [], function (item) {
+      if (item.kind === "file") {
+        var file = item.getAsFile();
+        if (file) files.push(file);
+      }
+    });
+    if (files.length) { event.preventDefault(); take(root, files); }
+  });
+
+  function bindAll() { document.querySelectorAll(".uploader").forEach(bind); }
+  document.addEventListener("DOMContentLoaded", bindAll);
+  document.addEventListener("htmx:load", bindAll);
+})();

@@ -1,0 +1,276 @@
+"""Attaching files to tickets: stream to a temporary file, check the content, sanitise, store.
+
+Only the sanitised result is stored, under a random key: images are decoded and re-encoded
+from their pixels with the user's boxes burnt in (``content.sanitize_image``); text is screened
+for patient identifiers like typed text. The upload's temporary file is deleted as soon as it
+has been processed, whatever happens, so an interrupted upload leaves nothing visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import anyio.to_thread
+from piccolo.query.functions.aggregate import Sum
+
+from server.db.engine import write_transaction
+from server.db.queries import access_of
+from server.db.tables import Attachment, AttachmentDownload, HistoryEntry, Ticket
+from server.domain.actors import Actor
+from server.domain.errors import Forbidden, InvalidTransition, NotFound, TooLarge, Unacceptable
+from server.domain.events import TicketEvent
+from server.domain.permissions import can_comment, can_view
+from server.domain.text import N_
+from server.domain.vocabulary import Status
+from server.services import content
+from server.services.privacy import screen_text
+from server.services.tickets import ticket_event
+from server.settings import get_settings
+
+CHUNK = 64 * 1024
+THUMBNAIL_SIDE = 480
+
+REFUSALS = {
+    "type_not_allowed": N_(
+        "This type of file is not accepted. Accepted: PNG, JPEG, WebP, GIF and BMP images, "
+        "PDF, text and logs, CSV, JSON, XML, and office documents (xlsx, docx, odt, ods)."
+    ),
+    "image_unreadable": N_("This image cannot be read: it is damaged or not really an image."),
+    "image_too_large": N_("This image has too many pixels."),
+    "empty": N_("This file is empty."),
+    "bad_boxes": N_("The redaction boxes are not valid."),
+    "text_unreadable": N_("This text file cannot be read."),
+}
+
+
+class AttachmentRefused(Unacceptable):
+    """The file was refused (type, content, boxes); nothing was stored."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(REFUSALS.get(reason, REFUSALS["type_not_allowed"]))
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An upload streamed to a temporary file (deleted by ``discard``)."""
+
+    path: Path
+    size: int
+    name: str
+
+
+class Storage:
+    """Files on local disk under random keys, written atomically (temporary name, rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+
+    def ensure(self) -> None:
+        self.tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def path(self, key: str) -> Path:
+        return self.root / "files" / key[:2] / key
+
+    def thumbnail(self, key: str) -> Path:
+        return self.root / "thumbnails" / key[:2] / f"{key}.png"
+
+    def temporary(self) -> Path:
+        self.ensure()
+        return self.tmp / secrets.token_hex(16)
+
+    def commit(self, temporary: Path, final: Path) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.replace(temporary, final)
+
+    async def receive(self, upload: Any, limit: int) -> Received:
+        """Copy an upload to a temporary file in chunks: memory stays bounded."""
+        target = self.temporary()
+        size = 0
+        try:
+            async with aiofiles.open(target, "wb") as out:
+                while chunk := await upload.read(CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLarge()
+                    await out.write(chunk)
+        except BaseException:
+            discard(target)
+            raise
+        os.chmod(target, 0o600)
+        return Received(path=target, size=size, name=getattr(upload, "filename", "") or "")
+
+
+def discard(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def storage() -> Storage:
+    return Storage(get_settings().storage_dir)
+
+
+def parse_boxes(raw: str) -> list[content.Box]:
+    """Boxes come as JSON [{"x":..,"y":..,"width":..,"height":..}, ...] in image pixels."""
+    if not raw.strip():
+        return []
+    try:
+        items = json.loads(raw)
+        boxes = [
+            content.Box(float(b["x"]), float(b["y"]), float(b["width"]), float(b["height"]))
+            for b in items
+        ]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AttachmentRefused("bad_boxes") from exc
+    if any(not math.isfinite(v) for b in boxes for v in (b.x, b.y, b.width, b.height)):
+        raise AttachmentRefused("bad_boxes")
+    return boxes
+
+
+async def _load_for_upload(actor: Actor, ticket_id: int) -> dict[str, Any]:
+    row = await Ticket.select().where(Ticket.id == ticket_id).first()
+    if row is None or not can_view(actor, access_of(row)):
+        raise NotFound()
+    if not can_comment(actor, access_of(row)):
+        raise Forbidden()
+    if row["status"] == Status.CLOSED:
+        raise InvalidTransition(N_("This ticket is closed: open a new ticket instead."))
+    return row
+
+
+async def attach(
+    actor: Actor,
+    ticket_id: int,
+    received: Received,
+    boxes: list[content.Box],
+    phi_decision: str = "",
+) -> tuple[int, list[TicketEvent]]:
+    """Check, sanitise and store one received file. The temporary file is always removed."""
+    store = storage()
+    produced: list[Path] = []
+    try:
+        await _load_for_upload(actor, ticket_id)
+        used = (
+            await Attachment.select(Sum(Attachment.size, alias="total"))
+            .where(Attachment.ticket == ticket_id)
+            .first()
+        )
+        if (used["total"] or 0) + received.size > get_settings().max_ticket_attachment_bytes:
+            raise TooLarge(N_("This ticket has reached its attachment limit."))
+        if received.size == 0:
+            raise AttachmentRefused("empty")
+        name = content.clean_filename(received.name)
+        try:
+            sniffed = await anyio.to_thread.run_sync(content.sniff, received.path, name)
+        except content.ContentRefused as exc:
+            raise AttachmentRefused(exc.reason) from exc
+        key = secrets.token_hex(16)
+        final_tmp = store.temporary()
+        produced.append(final_tmp)
+        width = height = None
+        mime = sniffed.mime
+        if sniffed.kind == "image":
+            try:
+                info = await anyio.to_thread.run_sync(
+                    content.sanitize_image, received.path, final_tmp, boxes
+                )
+            except content.ContentRefused as exc:
+                raise AttachmentRefused(exc.reason) from exc
+            width, height, mime = info.width, info.height, info.mime
+            name = _with_extension(name, info.extension)
+            thumb_tmp = store.temporary()
+            produced.append(thumb_tmp)
+            await anyio.to_thread.run_sync(
+                content.make_thumbnail, final_tmp, thumb_tmp, THUMBNAIL_SIDE
+            )
+        elif sniffed.kind == "text":
+            await _screen_text_file(received.path, final_tmp, phi_decision)
+        else:
+            os.replace(received.path, final_tmp)
+        size = final_tmp.stat().st_size
+        async with write_transaction():
+            row = await _load_for_upload(actor, ticket_id)  # re-checked inside the transaction
+            inserted = await Attachment.insert(
+                Attachment(
+                    ticket=ticket_id,
+                    uploader=actor.id,
+                    storage_key=key,
+                    filename=name,
+                    mime=mime,
+                    kind=sniffed.kind,
+                    size=size,
+                    width=width,
+                    height=height,
+                )
+            ).returning(Attachment.id)
+            await Ticket.update(
+                {Ticket.version: Ticket.version + 1, Ticket.updated_at: _now()}
+            ).where(Ticket.id == ticket_id)
+            await HistoryEntry.insert(
+                HistoryEntry(ticket=ticket_id, actor=actor.id, field="attachment", new_value=name)
+            )
+            store.commit(final_tmp, store.path(key))
+            if sniffed.kind == "image":
+                store.commit(produced[1], store.thumbnail(key))
+            event = await ticket_event("ticket.attachment", ticket_id, row)
+        return inserted[0]["id"], [event]
+    finally:
+        discard(received.path)
+        for path in produced:
+            discard(path)
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _with_extension(name: str, extension: str) -> str:
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{stem}.{extension}"
+
+
+async def _screen_text_file(source: Path, target: Path, decision: str) -> None:
+    """Text attachments go through the same identifier screening as typed text."""
+    async with aiofiles.open(source, "rb") as handle:
+        raw = await handle.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AttachmentRefused("text_unreadable") from exc
+    screened = screen_text({"file": text}, decision)["file"]
+    async with aiofiles.open(target, "w", encoding="utf-8") as out:
+        await out.write(screened)
+
+
+async def downloadable(actor: Actor, attachment_id: int) -> dict[str, Any]:
+    """The attachment row, if the actor may see its ticket; NotFound otherwise (same 404)."""
+    row = (
+        await Attachment.select(
+            *Attachment.all_columns(),
+            Attachment.ticket.requester.as_alias("requester"),
+            Attachment.ticket.establishment.as_alias("establishment"),
+            Attachment.ticket.shared.as_alias("shared"),
+        )
+        .where(Attachment.id == attachment_id)
+        .first()
+    )
+    if row is None or not can_view(actor, access_of(row)):
+        raise NotFound()
+    return row
+
+
+async def record_download(actor: Actor, attachment_id: int) -> None:
+    async with write_transaction():
+        await AttachmentDownload.insert(AttachmentDownload(attachment=attachment_id, user=actor.id))

@@ -1,0 +1,60 @@
+"""Paste a screenshot, draw a box over it, attach: the stored thumbnail shows the black box."""
+
+import io
+
+from PIL import Image
+from playwright.async_api import Browser, expect
+
+from tests import factories
+from tests.browser.test_ticket_flow import SHOTS, sign_in
+
+PASTE_SCREENSHOT = """async () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 300; canvas.height = 200;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "rgb(240, 240, 240)"; ctx.fillRect(0, 0, 300, 200);
+  ctx.fillStyle = "rgb(200, 0, 0)"; ctx.fillRect(20, 20, 120, 60);  // "patient name" zone
+  const blob = await new Promise(resolve => canvas.toBlob(resolve, "image/png"));
+  const data = new DataTransfer();
+  data.items.add(new File([blob], "capture.png", { type: "image/png" }));
+  document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+}"""
+
+
+async def test_pasted_screenshot_is_redacted_before_it_is_stored(
+    live_server: str, browser: Browser
+) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Écran figé au secrétariat")
+    page = await sign_in(browser, live_server, "alice@chu-a.test")
+    await page.goto(f"{live_server}/tickets/{ticket_id}")
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    await page.evaluate(PASTE_SCREENSHOT)
+
+    dialog = page.locator(".redact-dialog")
+    await expect(dialog).to_be_visible()
+    canvas = dialog.locator("canvas")
+    box = await canvas.bounding_box()
+    assert box is not None
+    # Cover the red zone (20,20)-(140,80) in image pixels; the canvas is shown at scale 1.
+    await page.mouse.move(box["x"] + 15, box["y"] + 15)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + 90, box["y"] + 60, steps=5)
+    await page.mouse.move(box["x"] + 150, box["y"] + 90, steps=5)
+    await page.mouse.up()
+    await expect(dialog.locator(".redact-boxes li")).to_have_count(1)
+    await dialog.locator("[data-action=attach]").click()
+
+    await expect(page.locator(".uploads li.done")).to_have_count(1)
+    thumbnail = page.locator(".timeline li.attachment img.thumbnail")
+    await expect(thumbnail).to_have_count(1)  # pushed live into the timeline
+    await expect(thumbnail).to_be_visible()
+    src = await thumbnail.get_attribute("src")
+    response = await page.request.get(f"{live_server}{src}")
+    image = Image.open(io.BytesIO(await response.body())).convert("RGB")
+    scale = image.width / 300
+    assert image.getpixel((int(80 * scale), int(50 * scale))) == (0, 0, 0)  # was red
+    r, g, b = image.getpixel((int(250 * scale), int(150 * scale)))
+    assert min(r, g, b) > 200  # untouched background
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "redacted-attachment.png"), full_page=True)
