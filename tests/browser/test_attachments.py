@@ -58,3 +58,22 @@ async def test_pasted_screenshot_is_redacted_before_it_is_stored(
     assert min(r, g, b) > 200  # untouched background
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / "redacted-attachment.png"), full_page=True)
+
+
+async def test_files_chosen_on_the_new_ticket_form_are_attached(
+    live_server: str, browser: Browser
+) -> None:
+    await factories.world()
+    page = await sign_in(browser, live_server, "alice@chu-a.test")
+    await page.goto(f"{live_server}/tickets/new")
+    await page.fill("#title", "Erreur au démarrage du logiciel")
+    await page.fill("#description", "Le journal est joint.")
+    await page.set_input_files(
+        "#attach-input",
+        files=[{"name": "demarrage.log", "mimeType": "text/plain",
+                "buffer": "10:02 ERROR connexion refusée\n".encode()}],
+    )  # fmt: skip
+    await expect(page.locator(".uploads li")).to_have_count(1)
+    await page.click("button:has-text('Envoyer le ticket')")
+    await page.wait_for_url(f"{live_server}/tickets/*")
+    await expect(page.locator(".timeline li.attachment")).to_contain_text("demarrage.log")

@@ -102,7 +102,7 @@
   }
 
   // ---- Uploads ----------------------------------------------------------------------------
-  function upload(root, file, boxes) {
+  function upload(root, file, boxes, finished) {
     var row = document.createElement("li");
     var name = document.createElement("span");
     var bar = document.createElement("progress");
@@ -135,18 +135,53 @@
       }
     };
     xhr.onerror = function () { row.classList.add("failed"); status.textContent = text(root, "failed"); };
+    xhr.onloadend = function () { if (finished) finished(); };
     xhr.send(form);
+  }
+
+  // On the new-ticket form there is no ticket yet: files wait in a queue, and are sent
+  // once the form has created the ticket.
+  function accept(root, file, boxes) {
+    if (root.getAttribute("data-url")) { upload(root, file, boxes); return; }
+    root.queue = root.queue || [];
+    root.queue.push({ file: file, boxes: boxes });
+    var row = document.createElement("li");
+    row.textContent = file.name || "capture.png";
+    root.querySelector(".uploads").appendChild(row);
   }
 
   function take(root, files) {
     Array.prototype.forEach.call(files, function (file) {
       if (file.type && file.type.indexOf("image/") === 0) {
-        new Editor(root, file, function (boxes) { if (boxes !== null) upload(root, file, boxes); });
+        new Editor(root, file, function (boxes) { if (boxes !== null) accept(root, file, boxes); });
       } else {
-        upload(root, file, []);
+        accept(root, file, []);
       }
     });
   }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var root = form.querySelector(".uploader[data-queue]");
+    if (!root || !root.queue || !root.queue.length) return;
+    event.preventDefault();
+    var data = new FormData(form);
+    if (event.submitter && event.submitter.name) data.append(event.submitter.name, event.submitter.value);
+    fetch(form.action, { method: "POST", body: data, headers: { "x-csrftoken": csrfToken() } })
+      .then(function (response) {
+        var match = /\/tickets\/(\d+)$/.exec(new URL(response.url).pathname);
+        if (!response.ok || !match) {
+          return response.text().then(function (html) {
+            document.open(); document.write(html); document.close();
+          });
+        }
+        root.setAttribute("data-url", "/tickets/" + match[1] + "/attachments");
+        var pending = root.queue.map(function (item) {
+          return new Promise(function (resolve) { upload(root, item.file, item.boxes, resolve); });
+        });
+        return Promise.all(pending).then(function () { window.location = response.url; });
+      });
+  });
 
   function bind(root) {
     if (root.dataset.bound) return;
