@@ -13,6 +13,7 @@ from piccolo.columns.combination import Where
 
 from server.db.tables import (
     Attachment,
+    AttachmentDownload,
     Category,
     Establishment,
     FollowUp,
@@ -276,3 +277,16 @@ async def technicians() -> list[dict[str, Any]]:
 
 async def establishments() -> list[dict[str, Any]]:
     return await Establishment.select().order_by(Establishment.name)
+
+
+async def downloads(ticket_id: int) -> list[dict[str, Any]]:
+    """Who downloaded which attachment of a ticket, newest first (for supervisors)."""
+    return (
+        await AttachmentDownload.select(
+            AttachmentDownload.created_at,
+            AttachmentDownload.user.full_name.as_alias("user_name"),
+            AttachmentDownload.attachment.filename.as_alias("filename"),
+        )
+        .where(AttachmentDownload.attachment.ticket == ticket_id)
+        .order_by(AttachmentDownload.created_at, ascending=False)
+    )

@@ -139,6 +139,9 @@ FIELD_LABELS = {
     "shared": N_("Shared with the establishment"),
     "created": N_("Ticket created"),
     "attachment": N_("Attachment"),
+    "redaction": N_("Patient data removed from"),
+    "description": N_("Description"),
+    "follow_up": N_("a follow-up"),
 }
 
 

@@ -370,3 +370,49 @@ async def move(
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
         return [await ticket_event("ticket.moved", ticket_id, before)]
+
+
+REDACTED = "[REDACTED]"
+
+
+async def redact_stored_text(
+    actor: Actor, ticket_id: int, version: int, target: str, hide: str, config: Any
+) -> list[TicketEvent]:
+    """Staff remove patient data written earlier: every exact occurrence of ``hide`` and every
+    identifier the detector finds. The original text is not kept anywhere; the history says
+    that a redaction happened, not what was removed."""
+    from server.domain.phi import detect, redact
+
+    def scrub(text: str) -> str:
+        cleaned = redact(text, detect(text, config))
+        return cleaned.replace(hide, REDACTED) if hide.strip() else cleaned
+
+    async with write_transaction():
+        row = await _load_managed(actor, ticket_id)
+        if row["version"] != version:
+            raise Conflict()
+        if target in ("title", "description"):
+            column = Ticket.title if target == "title" else Ticket.description
+            new_text = scrub(row[target])
+            if new_text == row[target]:
+                raise ValidationFailed({"hide": N_("There is nothing to redact in this text.")})
+            await _save(ticket_id, version, {column: new_text})
+            label = target
+        elif target.startswith("follow_up:") and target[10:].isdigit():
+            follow_up = (
+                await FollowUp.select(FollowUp.id, FollowUp.text)
+                .where((FollowUp.id == int(target[10:])) & (FollowUp.ticket == ticket_id))
+                .first()
+            )
+            if follow_up is None:
+                raise NotFound()
+            new_text = scrub(follow_up["text"])
+            if new_text == follow_up["text"]:
+                raise ValidationFailed({"hide": N_("There is nothing to redact in this text.")})
+            await FollowUp.update({FollowUp.text: new_text}).where(FollowUp.id == follow_up["id"])
+            await _save(ticket_id, version, {})
+            label = "follow_up"
+        else:
+            raise ValidationFailed({"target": N_("Choose one of the proposed values.")})
+        await _history(ticket_id, actor, "redaction", "", label)
+        return [await ticket_event("ticket.updated", ticket_id, row)]

@@ -20,6 +20,7 @@ from server.i18n import get_locale, gettext
 from server.realtime import render
 from server.realtime.publish import publish
 from server.services import tickets as service
+from server.services.privacy import screen_text
 from server.web.errors import status_of
 from server.web.identity import requires_account
 from server.web.params import QueryReader
@@ -107,6 +108,7 @@ async def move_ticket(request: Request, ticket_id: FromPath[int]) -> Response[An
     error: GuichetError | None = None
     try:
         target, version, solution = parse_status(values)
+        solution = screen_text({"solution": solution}, values.get("phi", "redact"))["solution"]
         events = await service.move(viewer.actor, ticket_id, target, version, solution)
         await publish(request.app, events)
     except GuichetError as exc:

@@ -40,6 +40,8 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "timeline": await queries.timeline(actor, ticket_id),
         "allowed": allowed,
     }
+    if actor.is_supervisor:
+        context["downloads"] = await queries.downloads(ticket_id)
     if manage:
         context["groups"] = await queries.groups()
         context["technicians"] = await queries.technicians()

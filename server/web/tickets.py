@@ -33,7 +33,7 @@ from server.domain.vocabulary import Priority, Status, TicketType
 from server.i18n import gettext
 from server.realtime.publish import publish
 from server.services import tickets as service
-from server.services.privacy import screen_text
+from server.services.privacy import detector_config, screen_text
 from server.web.context import ticket_view
 from server.web.errors import status_of
 from server.web.identity import requires_account
@@ -245,6 +245,7 @@ async def change_status(request: Request, ticket_id: FromPath[int]) -> Response[
     values = _form_dict(await request.form())
     try:
         target, version, solution = parse_status(values)
+        solution = screen_text({"solution": solution}, values.get("phi", ""))["solution"]
         events = await service.change_status(
             request.user.actor, ticket_id, target, version, solution
         )
@@ -284,7 +285,26 @@ async def change_shared(request: Request, ticket_id: FromPath[int]) -> Response[
     return await _after_action(request, ticket_id)
 
 
+@post("/tickets/{ticket_id:int}/redact", guards=[requires_account], include_in_schema=False)
+async def redact_text(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        events = await service.redact_stored_text(
+            request.user.actor,
+            ticket_id,
+            _version(values),
+            values.get("target", ""),
+            values.get("hide", "")[:500],
+            detector_config(),
+        )
+        await publish(request.app, events)
+    except GuichetError as exc:
+        return await _after_action(request, ticket_id, exc, values)
+    return await _after_action(request, ticket_id)
+
+
 ROUTES = [
+    redact_text,
     home,
     ticket_list,
     new_ticket_form,

@@ -60,7 +60,7 @@ async def test_image_is_stored_sanitised_with_boxes_burnt_in(client: AsyncTestCl
     assert thumb.headers["content-disposition"].startswith("inline")
     page = await client.get(f"/tickets/{ticket_id}")
     assert "capture écran.png" in page.text
-    assert f'/attachments/{response.json()["id"]}/thumbnail' in page.text
+    assert f"/attachments/{response.json()['id']}/thumbnail" in page.text
     row = await Attachment.select().first()
     assert len(row["storage_key"]) == 32
     assert not any(storage().tmp.iterdir())  # nothing left behind
@@ -73,15 +73,19 @@ async def test_refused_content_stores_nothing(client: AsyncTestClient) -> None:
     html = await upload(client, ticket_id, "innocent.png", b"<html><script>alert(1)</script>")
     assert html.status_code == 422
     assert "PDF" in html.json()["error"]  # the list of what is accepted
-    svg = await upload(client, ticket_id, "x.svg",
-                       b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>')
+    svg = await upload(
+        client,
+        ticket_id,
+        "x.svg",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>',
+    )
     assert svg.status_code == 422
     truncated = await upload(client, ticket_id, "broken.png", png_with_secret()[:60])
     assert truncated.status_code == 422
     boxes = await client.post(
         f"/tickets/{ticket_id}/attachments",
         files={"file": ("a.png", png_with_secret(), "image/png")},
-        data={"boxes": "[{\"x\": \"nan\"}]"},
+        data={"boxes": '[{"x": "nan"}]'},
         headers=factories.csrf_header(client),
     )
     assert boxes.status_code == 422
@@ -158,3 +162,19 @@ async def test_api_accepts_attachments_with_boxes(client: AsyncTestClient) -> No
     )
     assert refused.status_code == 422
     assert "error" in refused.json()
+
+
+async def test_supervisors_see_who_downloaded_what(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a)
+    await factories.login(client, "alice@chu-a.test")
+    stored = (await upload(client, ticket_id, "plan.png", png_with_secret())).json()
+    await client.get(stored["url"])
+    client.cookies.clear()
+    await factories.login(client, "tech@desk.test")
+    assert "downloads" not in (await client.get(f"/tickets/{ticket_id}")).text
+    client.cookies.clear()
+    await factories.login(client, "sup@desk.test")
+    page = await client.get(f"/tickets/{ticket_id}", headers={"accept-language": "fr"})
+    assert "1 téléchargement de pièces jointes" in page.text
+    assert "Alice Martin · plan.png" in page.text

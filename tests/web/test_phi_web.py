@@ -78,3 +78,40 @@ async def test_api_reports_kinds_and_accepts_a_decision(client: AsyncTestClient)
     done = await client.post("/api/v1/tickets", json={**body, "phi": "redact"}, headers=headers)
     assert done.status_code == 201
     assert done.json()["description"] == "NIR [NIR]"
+
+
+async def test_staff_remove_patient_data_written_earlier(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(
+        w.requester_a, description="Mme Élodie Marchand, chambre 12", phi="send"
+    )
+    await factories.login(client, "tech@desk.test")
+    response = await post(
+        client, f"/tickets/{ticket_id}/redact",
+        {"version": "1", "target": "description", "hide": "Élodie Marchand"},
+        **{"hx-request": "true"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    row = await Ticket.select(Ticket.description).where(Ticket.id == ticket_id).first()
+    assert row["description"] == "Mme [REDACTED], chambre 12"
+    page = await client.get(f"/tickets/{ticket_id}")
+    assert "Élodie" not in page.text
+    assert "Données de patient retirées de Description" in page.text
+    nothing = await post(
+        client, f"/tickets/{ticket_id}/redact",
+        {"version": "2", "target": "description", "hide": "absent"}, **{"hx-request": "true"},
+    )  # fmt: skip
+    assert nothing.status_code == 422
+
+
+async def test_requesters_cannot_redact(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, description="Texte à garder")
+    await factories.login(client, "alice@chu-a.test")
+    response = await post(
+        client, f"/tickets/{ticket_id}/redact",
+        {"version": "1", "target": "description", "hide": "garder"}, **{"hx-request": "true"},
+    )  # fmt: skip
+    assert response.status_code == 403
+    row = await Ticket.select(Ticket.description).where(Ticket.id == ticket_id).first()
+    assert row["description"] == "Texte à garder"
