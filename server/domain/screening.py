@@ -28,3 +28,28 @@ def screen(fields: Mapping[str, str], decision: str, config: DetectorConfig) -> 
     if decision == REDACT:
         return {name: redact(text, findings.get(name, ())) for name, text in fields.items()}
     raise IdentifiersFound(findings)
+
+
+def review_text(
+    text: str,
+    decision: str,
+    config: DetectorConfig,
+    keep: frozenset[int] = frozenset(),
+    mark: tuple[str, ...] = (),
+) -> str:
+    """Screen a text file after the user reviewed the findings: findings starting at an
+    offset in ``keep`` were unticked (false positives) and stay; every ``mark`` string the
+    user added is hidden too."""
+    findings = [f for f in detect(text, config) if f.start not in keep]
+    if decision == SEND_ANYWAY or (not findings and not mark):
+        return text
+    if decision != REDACT:
+        raise IdentifiersFound({"file": findings})
+    cleaned = redact(text, findings)
+    for extra in mark:
+        if extra.strip():
+            cleaned = cleaned.replace(extra, MARKED)
+    return cleaned
+
+
+MARKED = "[REDACTED]"

@@ -28,10 +28,11 @@ from server.domain.actors import Actor
 from server.domain.errors import Forbidden, InvalidTransition, NotFound, TooLarge, Unacceptable
 from server.domain.events import TicketEvent
 from server.domain.permissions import can_comment, can_view
+from server.domain.screening import review_text
 from server.domain.text import N_
 from server.domain.vocabulary import Status
 from server.services import content
-from server.services.privacy import screen_text
+from server.services.privacy import detector_config
 from server.services.tickets import ticket_event
 from server.settings import get_settings
 
@@ -48,6 +49,7 @@ REFUSALS = {
     "empty": N_("This file is empty."),
     "bad_boxes": N_("The redaction boxes are not valid."),
     "text_unreadable": N_("This text file cannot be read."),
+    "bad_review": N_("The review of this file is not valid."),
 }
 
 
@@ -154,6 +156,7 @@ async def attach(
     received: Received,
     boxes: list[content.Box],
     phi_decision: str = "",
+    review: TextReview | None = None,
 ) -> tuple[int, list[TicketEvent]]:
     """Check, sanitise and store one received file. The temporary file is always removed."""
     store = storage()
@@ -194,7 +197,7 @@ async def attach(
                 content.make_thumbnail, final_tmp, thumb_tmp, THUMBNAIL_SIDE
             )
         elif sniffed.kind == "text":
-            await _screen_text_file(received.path, final_tmp, phi_decision)
+            await _screen_text_file(received.path, final_tmp, phi_decision, review or TextReview())
         else:
             os.replace(received.path, final_tmp)
         size = final_tmp.stat().st_size
@@ -241,7 +244,28 @@ def _with_extension(name: str, extension: str) -> str:
     return f"{stem}.{extension}"
 
 
-async def _screen_text_file(source: Path, target: Path, decision: str) -> None:
+@dataclass(frozen=True, slots=True)
+class TextReview:
+    """The user's review of a text file's findings: offsets of findings to keep (false
+    positives), and more strings to hide."""
+
+    keep: frozenset[int] = frozenset()
+    mark: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, keep_json: str, mark_json: str) -> TextReview:
+        try:
+            keep = json.loads(keep_json or "[]")
+            mark = json.loads(mark_json or "[]")
+            return cls(
+                keep=frozenset(int(k) for k in keep),
+                mark=tuple(str(m)[:500] for m in mark)[:50],
+            )
+        except (ValueError, TypeError) as exc:
+            raise AttachmentRefused("bad_review") from exc
+
+
+async def _screen_text_file(source: Path, target: Path, decision: str, review: TextReview) -> None:
     """Text attachments go through the same identifier screening as typed text."""
     async with aiofiles.open(source, "rb") as handle:
         raw = await handle.read()
@@ -249,7 +273,7 @@ async def _screen_text_file(source: Path, target: Path, decision: str) -> None:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise AttachmentRefused("text_unreadable") from exc
-    screened = screen_text({"file": text}, decision)["file"]
+    screened = review_text(text, decision, detector_config(), review.keep, review.mark)
     async with aiofiles.open(target, "w", encoding="utf-8") as out:
         await out.write(screened)
 

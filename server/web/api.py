@@ -22,6 +22,7 @@ from server.domain.forms import parse_follow_up, parse_new_ticket
 from server.domain.permissions import can_see_private_notes
 from server.domain.vocabulary import Environment, Priority, Status, TicketType
 from server.realtime.publish import publish
+from server.services import attachments as attachments_service
 from server.services import tickets as service
 from server.services.privacy import screen_text
 from server.web.attachments import UPLOAD_BODY_LIMIT, receive_and_attach
@@ -69,8 +70,12 @@ class AttachmentUpload:
     file: UploadFile
     # JSON list of {"x", "y", "width", "height"} in image pixels, burnt into the image.
     boxes: str = ""
-    # For text files holding patient identifiers: "redact" or "send" (422 otherwise).
+    # For text files holding patient identifiers: "redact" or "send" (422 otherwise, with the
+    # findings); with "redact", ``keep`` lists the start offsets of findings to leave as they
+    # are (false positives) and ``mark`` more strings to hide, both as JSON lists.
     phi: str = ""
+    keep: str = ""
+    mark: str = ""
 
 
 class AttachmentOut(msgspec.Struct):
@@ -239,7 +244,8 @@ class TicketApi(Controller):
     ) -> AttachmentOut:
         """Attach one file (multipart). Images are re-encoded without metadata, with the
         boxes burnt in; text is screened for patient identifiers."""
-        body = await receive_and_attach(request, ticket_id, data.file, data.boxes, data.phi)
+        review = attachments_service.TextReview.parse(data.keep, data.mark)
+        body = await receive_and_attach(request, ticket_id, data.file, data.boxes, data.phi, review)
         return AttachmentOut(id=body["id"], url=body["url"])
 
     @post("/{ticket_id:int}/assign", operation_id="AssignTicket", status_code=200)

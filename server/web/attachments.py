@@ -28,7 +28,12 @@ SANDBOX = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 
 async def receive_and_attach(
-    request: Request, ticket_id: int, upload: Any, boxes_json: str, phi: str
+    request: Request,
+    ticket_id: int,
+    upload: Any,
+    boxes_json: str,
+    phi: str,
+    review: service.TextReview | None = None,
 ) -> dict[str, Any]:
     """Shared by the page's uploader and the JSON API."""
     if not isinstance(upload, UploadFile):
@@ -36,7 +41,7 @@ async def receive_and_attach(
     boxes = service.parse_boxes(boxes_json)
     received = await service.storage().receive(upload, get_settings().max_attachment_bytes)
     attachment_id, events = await service.attach(
-        request.user.actor, ticket_id, received, boxes, phi
+        request.user.actor, ticket_id, received, boxes, phi, review
     )
     await publish(request.app, events)
     return {"id": attachment_id, "url": f"/attachments/{attachment_id}"}
@@ -68,6 +73,7 @@ async def upload(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
             form.get("file"),
             str(form.get("boxes") or ""),
             str(form.get("phi") or ""),
+            service.TextReview.parse(str(form.get("keep") or ""), str(form.get("mark") or "")),
         )
     except GuichetError as exc:
         return error_json(exc)

@@ -77,3 +77,31 @@ async def test_files_chosen_on_the_new_ticket_form_are_attached(
     await page.click("button:has-text('Envoyer le ticket')")
     await page.wait_for_url(f"{live_server}/tickets/*")
     await expect(page.locator(".timeline li.attachment")).to_contain_text("demarrage.log")
+
+
+async def test_text_file_findings_are_reviewed_before_attaching(
+    live_server: str, browser: Browser
+) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Journal d'erreurs du DPI")
+    page = await sign_in(browser, live_server, "alice@chu-a.test")
+    await page.goto(f"{live_server}/tickets/{ticket_id}")
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    log = "erreur dossier NIR 1 85 05 78 006 084 91, contact support@example.org, M. Dupont\n"
+    await page.set_input_files(
+        "#attach-input",
+        files=[{"name": "dpi.log", "mimeType": "text/plain", "buffer": log.encode()}],
+    )
+    panel = page.locator(".review")
+    await expect(panel.locator("mark").first).to_be_visible()
+    await expect(panel.locator("li")).to_have_count(2)
+    # The support address is not patient data: untick it; the surname was missed: add it.
+    await panel.locator("li", has_text="support@example.org").locator("input").uncheck()
+    await panel.locator(".review-more").fill("Dupont")
+    await panel.locator("button.primary").click()
+    await expect(page.locator(".uploads li.done")).to_have_count(1)
+    link = page.locator(".timeline li.attachment a", has_text="dpi.log")
+    await expect(link).to_have_count(1)
+    href = await link.get_attribute("href")
+    stored = (await (await page.request.get(f"{live_server}{href}")).body()).decode()
+    assert stored == "erreur dossier NIR [NIR], contact support@example.org, M. [REDACTED]\n"

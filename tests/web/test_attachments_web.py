@@ -178,3 +178,25 @@ async def test_supervisors_see_who_downloaded_what(client: AsyncTestClient) -> N
     page = await client.get(f"/tickets/{ticket_id}", headers={"accept-language": "fr"})
     assert "1 téléchargement de pièces jointes" in page.text
     assert "Alice Martin · plan.png" in page.text
+
+
+async def test_text_review_keeps_unticked_findings_and_hides_marked_text(
+    client: AsyncTestClient,
+) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a)
+    await factories.login(client, "alice@chu-a.test")
+    log = f"NIR {NIR} / support: helpdesk@example.org / patient Dupont\n"
+    asked = await upload(client, ticket_id, "app.log", log.encode())
+    findings = {f["kind"]: f for f in asked.json()["findings"]}
+    assert set(findings) == {"nir", "email"}
+    response = await client.post(
+        f"/tickets/{ticket_id}/attachments",
+        files={"file": ("app.log", log.encode(), "text/plain")},
+        data={"phi": "redact", "keep": json.dumps([findings["email"]["start"]]),
+              "mark": json.dumps(["Dupont"])},
+        headers=factories.csrf_header(client),
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    stored = (await client.get(response.json()["url"])).content.decode()
+    assert stored == "NIR [NIR] / support: helpdesk@example.org / patient [REDACTED]\n"

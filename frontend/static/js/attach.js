@@ -102,7 +102,64 @@
   }
 
   // ---- Uploads ----------------------------------------------------------------------------
-  function upload(root, file, boxes, finished) {
+  // A text file with possible patient identifiers: show them highlighted, let the user untick
+  // false positives and add more text to hide, then send again with that review.
+  function review(root, file, findings, row, finished) {
+    var panel = document.createElement("div");
+    panel.className = "review";
+    var intro = document.createElement("p");
+    intro.textContent = text(root, "review");
+    var preview = document.createElement("pre");
+    preview.className = "review-preview";
+    var list = document.createElement("ul");
+    findings.forEach(function (finding) {
+      var item = document.createElement("li");
+      var label = document.createElement("label");
+      var box = document.createElement("input");
+      box.type = "checkbox"; box.checked = true; box.value = String(finding.start);
+      var mark = document.createElement("mark");
+      mark.textContent = finding.text;
+      label.append(box, " ", mark, " (" + finding.kind + ")");
+      item.appendChild(label);
+      list.appendChild(item);
+    });
+    var more = document.createElement("input");
+    more.placeholder = text(root, "more");
+    more.className = "review-more";
+    var send = document.createElement("button");
+    send.type = "button"; send.className = "primary"; send.textContent = text(root, "redact-send");
+    var asIs = document.createElement("button");
+    asIs.type = "button"; asIs.textContent = text(root, "send-as-is");
+    panel.append(intro, preview, list, more, send, asIs);
+    row.after(panel);
+    file.text().then(function (content) {
+      var shown = content.slice(0, 4000);
+      var at = 0;
+      findings.filter(function (f) { return f.end <= shown.length; }).forEach(function (f) {
+        preview.append(shown.slice(at, f.start));
+        var m = document.createElement("mark");
+        m.textContent = shown.slice(f.start, f.end);
+        preview.append(m);
+        at = f.end;
+      });
+      preview.append(shown.slice(at));
+    });
+    function again(extra) {
+      panel.remove();
+      row.remove();
+      upload(root, file, [], finished, extra);
+    }
+    send.onclick = function () {
+      var keep = Array.prototype.filter.call(list.querySelectorAll("input"), function (box) {
+        return !box.checked;
+      }).map(function (box) { return Number(box.value); });
+      again({ phi: "redact", keep: JSON.stringify(keep),
+              mark: JSON.stringify(more.value.trim() ? [more.value.trim()] : []) });
+    };
+    asIs.onclick = function () { again({ phi: "send" }); };
+  }
+
+  function upload(root, file, boxes, finished, extra) {
     var row = document.createElement("li");
     var name = document.createElement("span");
     var bar = document.createElement("progress");
@@ -116,6 +173,7 @@
     var form = new FormData();
     form.append("file", file, file.name || "capture.png");
     form.append("boxes", JSON.stringify(boxes || []));
+    Object.keys(extra || {}).forEach(function (key) { form.append(key, extra[key]); });
     var xhr = new XMLHttpRequest();
     xhr.open("POST", root.getAttribute("data-url"));
     xhr.setRequestHeader("x-csrftoken", csrfToken());
@@ -129,6 +187,10 @@
         bar.value = 100;
         status.textContent = text(root, "done");
         row.classList.add("done");
+      } else if (xhr.status === 422 && body.findings) {
+        status.textContent = body.error || "";
+        review(root, file, body.findings, row, finished);
+        finished = null;  // the review's upload will finish it
       } else {
         row.classList.add("failed");
         status.textContent = body.error || text(root, "failed");
