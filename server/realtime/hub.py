@@ -26,6 +26,7 @@ from server.realtime.bus import RESYNC, MemoryBus
 
 log = logging.getLogger("guichet.realtime")
 INBOX_SIZE = 500
+SESSION_CHECK_SECONDS = 30
 # Stand-ins used only to count follow-ups as staff or as requesters see them.
 _STAFF = Actor(id=-1, role=Role.TECHNICIAN, establishment_id=None)
 _REQUESTER = Actor(id=-1, role=Role.REQUESTER, establishment_id=None)
@@ -81,8 +82,11 @@ class EventContext:
 class Connection:
     """One open websocket: who is watching what, and its outbox."""
 
-    def __init__(self, user_id: int, handle: Callable[[Any], Awaitable[None]]) -> None:
+    def __init__(
+        self, user_id: int, handle: Callable[[Any], Awaitable[None]], session: str = ""
+    ) -> None:
         self.user_id = user_id
+        self.session = session  # digest of the session token, for re-validation
         self.inbox: asyncio.Queue[Any] = asyncio.Queue(INBOX_SIZE)
         self._handle = handle
         self.closed = asyncio.Event()
@@ -116,13 +120,34 @@ class Hub:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
+        self._sessions = asyncio.create_task(self._revalidate_sessions())
         await self._ready.wait()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, getattr(self, "_sessions", None)):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _revalidate_sessions(self) -> None:
+        """Sockets must not outlive their session (logout, expiry, deactivation). One batched
+        check for every socket of the process, rather than a query per socket."""
+        while True:
+            await asyncio.sleep(SESSION_CHECK_SECONDS)
+            try:
+                await self.revalidate()
+            except Exception:
+                log.warning("could not re-check websocket sessions", exc_info=True)
+
+    async def revalidate(self) -> None:
+        from server.services.accounts import live_session_digests
+
+        digests = {c.session for c in self.connections}
+        valid = await live_session_digests(digests) if digests else set()
+        for connection in list(self.connections):
+            if connection.session not in valid:
+                connection.closed.set()
 
     def register(self, connection: Connection) -> None:
         self.connections.add(connection)

@@ -41,7 +41,6 @@ log = logging.getLogger("guichet.realtime")
 POLICY_VIOLATION = 4403
 SESSION_ENDED = 4401
 MAX_INCOMING = 4096
-SESSION_CHECK_SECONDS = 30
 PRESENCE_HEARTBEAT_SECONDS = 20
 PRESENCE_TTL = timedelta(seconds=60)
 
@@ -293,15 +292,6 @@ async def _receive_until_closed(socket: WebSocket) -> None:
             return  # push-only socket: a large message is not ours
 
 
-async def _watch_session(token: str, user_id: int) -> None:
-    """Sessions end on logout or deactivation; a socket must not outlive its session."""
-    while True:
-        await asyncio.sleep(SESSION_CHECK_SECONDS)
-        account = await accounts.session_account(token)
-        if account is None or account.id != user_id:
-            return
-
-
 @websocket("/ws")
 async def live(socket: WebSocket) -> None:
     account = socket.scope.get("user")
@@ -317,7 +307,8 @@ async def live(socket: WebSocket) -> None:
         await socket.close(code=POLICY_VIOLATION)
         return
     await socket.accept()
-    connection = Connection(account.id, viewer.handle)
+    token = socket.cookies.get(session_cookie_name(), "")
+    connection = Connection(account.id, viewer.handle, accounts.session_digest(token))
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []
     try:
@@ -326,9 +317,6 @@ async def live(socket: WebSocket) -> None:
             asyncio.create_task(connection.run()),
             asyncio.create_task(_receive_until_closed(socket)),
             asyncio.create_task(connection.closed.wait()),
-            asyncio.create_task(
-                _watch_session(socket.cookies.get(session_cookie_name(), ""), account.id)
-            ),
         ]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except WebSocketDisconnect:

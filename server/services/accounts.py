@@ -200,6 +200,26 @@ async def session_account(raw: str) -> AccountView | None:
     return found if found and found.active else None
 
 
+def session_digest(raw: str) -> str:
+    return _token_digest(raw)
+
+
+async def live_session_digests(digests: set[str]) -> set[str]:
+    """Which of these sessions are still valid (not expired, user active): one query per
+    500, so re-checking thousands of open websockets costs a handful of queries."""
+    valid: set[str] = set()
+    pending = sorted(digests)
+    now = datetime.now(UTC)
+    for start in range(0, len(pending), 500):
+        rows = await UserSession.select(UserSession.token_hash).where(
+            UserSession.token_hash.is_in(pending[start : start + 500])
+            & (UserSession.expires_at > now)
+            & (UserSession.user.active == True)  # noqa: E712
+        )
+        valid.update(r["token_hash"] for r in rows)
+    return valid
+
+
 async def close_session(raw: str) -> None:
     async with write_transaction():
         await UserSession.delete().where(UserSession.token_hash == _token_digest(raw))

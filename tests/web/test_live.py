@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 from litestar.exceptions import WebSocketDisconnect
@@ -49,6 +50,12 @@ def receive_until(ws: Any, text: str, tries: int = 5) -> str:
         if text in seen:
             return seen
     return seen
+
+
+async def in_app(client: AsyncTestClient, function: Any, *args: Any) -> Any:
+    """Run in the application's own event loop (the test client runs it in another thread):
+    the bus and the hub are not thread-safe, like any asyncio object."""
+    return await anyio.to_thread.run_sync(client.blocking_portal.call, function, *args)
 
 
 def nothing_arrives(ws: Any, timeout: float = 0.6) -> bool:
@@ -217,7 +224,7 @@ async def test_requester_list_shows_a_colleagues_new_shared_ticket(
             w.colleague_a,
             parse_new_ticket({"title": "Téléphone du bloc muet", "description": "Depuis ce matin"}),
         )
-        await client.app.state.bus.publish(events[0].as_message())
+        await in_app(client, client.app.state.bus.publish, events[0].as_message())
         assert "Téléphone du bloc muet" in receive(ws)
 
 
@@ -229,7 +236,7 @@ async def test_resync_sends_a_fresh_snapshot(client: AsyncTestClient) -> None:
         receive(ws)
         # A change made while this viewer's bus was disconnected (no event ever arrives)...
         await factories.ticket(w.requester_a, title="Arrivé pendant la coupure")
-        client.app.state.bus.deliver(RESYNC)
+        await in_app(client, client.app.state.bus.deliver, RESYNC)
         assert "Arrivé pendant la coupure" in receive(ws)
 
 
@@ -239,8 +246,10 @@ async def test_deactivation_closes_the_users_sockets(client: AsyncTestClient) ->
     ws = await connect(client, alice, "view=board")
     with ws:
         receive(ws)
-        await client.app.state.bus.publish(
-            {"kind": "user.deactivated", "user_id": w.requester_a.id}
+        await in_app(
+            client,
+            client.app.state.bus.publish,
+            {"kind": "user.deactivated", "user_id": w.requester_a.id},
         )
         with pytest.raises(WebSocketDisconnect) as closed:
             receive(ws)
@@ -264,3 +273,21 @@ async def test_api_changes_are_pushed_like_any_other(client: AsyncTestClient) ->
         )
         assert response.status_code == 200
         assert f'beforeend:#cards-pending"><article id="card-{ticket_id}"' in receive(ws)
+
+
+async def test_sockets_close_when_their_session_ends(client: AsyncTestClient) -> None:
+    await factories.world()
+    alice = await session_of(client, "alice@chu-a.test")
+    tech = await session_of(client, "tech@desk.test")
+    alice_ws = await connect(client, alice, "view=board")
+    tech_ws = await connect(client, tech, "view=board")
+    with alice_ws, tech_ws:
+        receive(alice_ws)
+        receive(tech_ws)
+        use(client, alice)
+        await client.post("/logout", headers=factories.csrf_header(client))
+        await in_app(client, client.app.state.hub.revalidate)  # the hub's 30 s check
+        with pytest.raises(WebSocketDisconnect) as closed:
+            receive(alice_ws)
+        assert closed.value.code == 4401
+        assert nothing_arrives(tech_ws)  # the technician's session is untouched
