@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     async def on_startup(app: Litestar) -> None:
         await engine.start(pool=settings.db_pool)
-        Storage(settings.storage_dir).ensure()
+        Storage(settings.storage_dir).purge_stale()
         await bus.start()
         await hub.start()
         app.state.bus = bus

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,17 @@ class Storage:
 
     def ensure(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def purge_stale(self, older_than_seconds: float = 3600) -> int:
+        """Remove what interrupted uploads left behind (a killed process cannot clean up)."""
+        self.ensure()
+        limit = time.time() - older_than_seconds
+        removed = 0
+        for path in self.tmp.iterdir():
+            if path.stat().st_mtime < limit:
+                discard(path)
+                removed += 1
+        return removed
 
     def path(self, key: str) -> Path:
         return self.root / "files" / key[:2] / key
