@@ -202,7 +202,7 @@ async def test_text_review_keeps_unticked_findings_and_hides_marked_text(
     assert stored == "NIR [NIR] / support: helpdesk@example.org / patient [REDACTED]\n"
 
 
-def test_interrupted_uploads_are_purged(tmp_path) -> None:  # noqa: ANN001
+def test_interrupted_uploads_are_purged(tmp_path) -> None:
     import os
     import time
 
