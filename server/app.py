@@ -15,8 +15,9 @@ from server.realtime.bus import make_bus
 from server.realtime.hub import Hub
 from server.realtime.ws import live
 from server.services.attachments import Storage
+from server.services.mail_dispatcher import MailDispatcher
 from server.settings import REPO_ROOT, Settings, get_settings
-from server.web import attachments, auth, board, tickets
+from server.web import admin, attachments, auth, board, tickets
 from server.web.api import TicketApi
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -33,16 +34,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     templates = template_engine()
     bus = make_bus(settings.channels, settings.database_url)
     hub = Hub(bus, templates.engine)
+    # Every instance runs one: claims keep them from sending a mail twice.
+    dispatcher = MailDispatcher(settings)
 
     async def on_startup(app: Litestar) -> None:
         await engine.start(pool=settings.db_pool)
         Storage(settings.storage_dir).purge_stale()
         await bus.start()
         await hub.start()
+        dispatcher.start()
         app.state.bus = bus
         app.state.hub = hub
 
     async def on_shutdown() -> None:
+        await dispatcher.stop()
         await hub.stop()
         await bus.stop()
         await engine.stop(pool=settings.db_pool)
@@ -53,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *tickets.ROUTES,
             *board.ROUTES,
             *attachments.ROUTES,
+            *admin.ROUTES,
             live,
             TicketApi,
             healthz,

@@ -41,6 +41,11 @@ class MailSettings:
     smtp_password: str = field(default="", repr=False)
     smtp_tls: bool = False
     sender: str = "guichet@localhost"
+    # Mails carry number, title, status and link only: health data stays behind the login.
+    # A deployment may choose to include the description and follow-up text.
+    include_details: bool = False
+    # How often the dispatcher looks for mails to send, in seconds.
+    poll_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,8 @@ def load_settings() -> Settings:
             smtp_password=_env("SMTP_PASSWORD", ""),
             smtp_tls=_env_bool("SMTP_TLS", False),
             sender=_env("MAIL_SENDER", "guichet@localhost"),
+            include_details=_env_bool("MAIL_INCLUDE_DETAILS", False),
+            poll_seconds=float(_env("MAIL_POLL_SECONDS", "1")),
         ),
     )
 

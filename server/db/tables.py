@@ -171,6 +171,35 @@ class LoginAttempt(Table):
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
+class NotificationPreference(Table):
+    """A user's choice for one kind of notification (server.domain.notifications.Kind).
+    No row means enabled: only opt-outs need storing."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=30)
+    enabled = Boolean(default=True)
+
+
+class Outbox(Table):
+    """Mails to send, one row per recipient, written in the transaction of the change they
+    announce. The dispatcher claims rows (``claimed_by`` until ``claimed_until``), sends them
+    and stamps ``sent_at``; a failure pushes ``next_attempt_at`` back. Rows are kept."""
+
+    kind = Varchar(length=30)
+    ticket = ForeignKey(references=Ticket, index=True, **_KEEP)
+    recipient = ForeignKey(references=User, **_KEEP)
+    actor = ForeignKey(references=User, null=True, **_KEEP)  # null: Guichet itself
+    follow_up = ForeignKey(references=FollowUp, null=True, **_KEEP)
+    status = Varchar(length=20, default="")  # the ticket's status when it happened
+    created_at = Timestamptz(default=TimestamptzNow())
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    sent_at = Timestamptz(null=True, default=None)
+    claimed_by = Varchar(length=64, null=True, default=None)
+    claimed_until = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+
+
 ALL_TABLES: list[type[Table]] = [
     Establishment,
     User,
@@ -186,4 +215,6 @@ ALL_TABLES: list[type[Table]] = [
     TicketViewer,
     Attachment,
     AttachmentDownload,
+    NotificationPreference,
+    Outbox,
 ]

@@ -18,9 +18,11 @@ from server.domain.errors import Conflict, Forbidden, InvalidTransition, NotFoun
 from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp, NewTicket
 from server.domain.lifecycle import Move, TicketFacts, check_move, reopen_target
+from server.domain.notifications import Kind, kind_for_move
 from server.domain.permissions import can_comment, can_manage, can_set_shared, can_view
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
+from server.services import notifications
 
 
 def _now() -> datetime:
@@ -151,6 +153,7 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
         await _history(ticket_id, actor, "created", "", Status.NEW.value)
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
+        await notifications.enqueue(Kind.CREATED, ticket_id, actor)
         event = await ticket_event("ticket.created", ticket_id, None)
     return ticket_id, [event]
 
@@ -164,6 +167,7 @@ async def change_status(
             raise Conflict()
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
+        await notifications.enqueue(kind_for_move(Status(row["status"]), target), ticket_id, actor)
         return [await ticket_event("ticket.moved", ticket_id, row)]
 
 
@@ -201,6 +205,7 @@ async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
         await _history(ticket_id, actor, "assignee", old_name, await _name_of(User, actor.id))
         if moves_to_assigned:
             await _history(ticket_id, actor, "status", Status.NEW.value, Status.ASSIGNED.value)
+        await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor)
         return [await ticket_event("ticket.moved", ticket_id, row)]
 
 
@@ -251,6 +256,14 @@ async def assign(
         await _save(ticket_id, version, values)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
+        changed = {field for field, _old, _new in changes}
+        handed_over = ("assignee" in changed and assignee_id is not None) or (
+            "group" in changed and group_id is not None
+        )
+        if handed_over:
+            await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor)
+        elif "status" in changed:
+            await notifications.enqueue(Kind.STATUS_CHANGED, ticket_id, actor)
         return [await ticket_event("ticket.moved", ticket_id, row)]
 
 
@@ -329,6 +342,14 @@ async def add_follow_up(
             transition = check_move(_facts(current), actor, Move(target=target, by_reply=True))
             await _apply_move(actor, current, target, transition.name)
             kind = "ticket.moved"
+        # One mail per reply, even when it reopens the ticket: it shows the new status.
+        await notifications.enqueue(
+            Kind.FOLLOW_UP,
+            ticket_id,
+            actor,
+            follow_up_id=inserted[0]["id"],
+            private=data.private,
+        )
         event = await ticket_event(kind, ticket_id, row)
     return inserted[0]["id"], [event]
 
@@ -369,6 +390,9 @@ async def move(
             row = {**row, "assignee": actor.id, "version": version + 1}
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
+        await notifications.enqueue(
+            kind_for_move(Status(before["status"]), target), ticket_id, actor
+        )
         return [await ticket_event("ticket.moved", ticket_id, before)]
 
 

@@ -41,7 +41,7 @@ from server.domain.errors import (
     ValidationFailed,
 )
 from server.domain.text import N_
-from server.i18n import gettext
+from server.i18n import gettext, negotiate, set_locale
 from server.web.identity import API_PREFIX
 from server.web.rendering import label
 
@@ -80,6 +80,13 @@ def status_of(error: GuichetError) -> int:
 
 def is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
+
+
+def _unrouted(request: Request) -> None:
+    """An unknown URL never reached the identity middleware: anonymous, browser language."""
+    if "user" not in request.scope:
+        request.scope["user"] = None  # type: ignore[typeddict-unknown-key]
+        set_locale(negotiate(request.headers.get("accept-language")))
 
 
 def _respond(
@@ -123,6 +130,7 @@ def not_authorized(request: Request, exc: NotAuthorizedException) -> Response[An
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response[Any]:
+    _unrouted(request)
     fields: dict[str, str] = {}
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict) and item.get("key"):
@@ -131,6 +139,7 @@ def validation_error(request: Request, exc: ValidationException) -> Response[Any
 
 
 def http_error(request: Request, exc: HTTPException) -> Response[Any]:
+    _unrouted(request)
     status = exc.status_code
     message = GENERIC_MESSAGES.get(status) or GENERIC_MESSAGES[400 if status < 500 else 500]
     response = _respond(request, status, gettext(message))
@@ -140,6 +149,7 @@ def http_error(request: Request, exc: HTTPException) -> Response[Any]:
 
 
 def unexpected_error(request: Request, exc: Exception) -> Response[Any]:
+    _unrouted(request)
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, gettext(GENERIC_MESSAGES[500]))
 

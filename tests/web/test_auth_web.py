@@ -127,3 +127,12 @@ async def test_healthz_reports_database(client: AsyncTestClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_unknown_address_is_a_translated_404(client: AsyncTestClient) -> None:
+    response = await client.get("/nope", headers={"accept-language": "fr"})
+    assert response.status_code == 404
+    assert "Introuvable" in response.text
+    api = await client.get("/api/v1/nope")
+    assert api.status_code == 404
+    assert "error" in api.json()

@@ -28,7 +28,12 @@
     badge.dataset.state = state;
     badge.textContent = badge.getAttribute(state === "live" ? "data-live" : "data-reconnecting");
   }
-  document.addEventListener("htmx:wsOpen", function () { liveState("live"); });
+  // "Live" once the snapshot sent after (re)connecting is on the page, not merely connected.
+  var syncing = false;
+  document.addEventListener("htmx:wsOpen", function () { syncing = true; });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    if (syncing) { syncing = false; liveState("live"); }
+  });
   document.addEventListener("htmx:wsClose", function () { liveState("reconnecting"); });
   document.addEventListener("htmx:wsError", function () { liveState("reconnecting"); });
 

@@ -16,10 +16,12 @@
     var cards = Array.prototype.filter.call(list.children, function (el) {
       return el.classList.contains("card");
     });
-    cards.sort(function (a, b) {
+    var sorted = cards.slice().sort(function (a, b) {
       return a.dataset.sort < b.dataset.sort ? -1 : a.dataset.sort > b.dataset.sort ? 1 : 0;
     });
-    cards.forEach(function (card) { list.appendChild(card); });
+    // Move nothing when already in order: moving a card closes its open menu.
+    if (sorted.every(function (card, index) { return card === cards[index]; })) return;
+    sorted.forEach(function (card) { list.appendChild(card); });
   }
 
   function sortAll() {

@@ -1,0 +1,109 @@
+"""Who gets an e-mail when a ticket changes: pure rules, no I/O.
+
+A use case names the kind of change; ``recipients`` decides who hears about it from the facts
+the service loads (requester, assignee, group members, later watchers and shares) and the
+people who turned that kind off. The author of a change never gets a mail about it, except
+the acknowledgement of their own request; requesters never hear about private notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from enum import StrEnum
+
+from server.domain.text import N_
+from server.domain.vocabulary import Status
+
+# A resolved ticket closes by itself after this long without an answer (said in the mail).
+AUTO_CLOSE_HOURS = 72
+
+
+class Kind(StrEnum):
+    CREATED = "created"
+    ASSIGNED = "assigned"  # taken in charge, or handed to a technician or group
+    FOLLOW_UP = "follow_up"
+    STATUS_CHANGED = "status_changed"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    ESCALATED = "escalated"
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    Kind.CREATED: N_("Ticket created"),
+    Kind.ASSIGNED: N_("Ticket taken in charge or assigned"),
+    Kind.FOLLOW_UP: N_("Follow-up added"),
+    Kind.STATUS_CHANGED: N_("Status changed"),
+    Kind.RESOLVED: N_("Ticket resolved"),
+    Kind.REOPENED: N_("Ticket reopened"),
+    Kind.CLOSED: N_("Ticket closed"),
+    Kind.ESCALATED: N_("Ticket escalated"),
+}
+
+# Kinds the requester hears about. Escalation is internal to the desk.
+_FOR_REQUESTER = frozenset(Kind) - {Kind.ESCALATED}
+# Kinds the people in charge (assignee, or the group while nobody is assigned) hear about.
+# The acknowledgement is for the requester alone; the board shows new tickets to the desk.
+_FOR_DESK = frozenset(Kind) - {Kind.CREATED}
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Everyone who may be concerned by a ticket, as loaded by the service."""
+
+    requester_id: int
+    requester_wants_mail: bool  # the ticket's "notify me" box
+    assignee_id: int | None = None
+    group_member_ids: Set[int] = frozenset()
+    # Watchers and people the ticket is shared with, once they exist: they get what the
+    # requester gets, through the same private-note filter.
+    watcher_ids: Set[int] = frozenset()
+    # Who among them may read private notes (staff); everyone else is a requester.
+    staff_ids: Set[int] = frozenset()
+    inactive_ids: Set[int] = frozenset()
+
+
+def recipients(
+    kind: Kind,
+    audience: Audience,
+    author_id: int | None,
+    *,
+    private: bool = False,
+    muted: Set[int] = frozenset(),
+) -> set[int]:
+    """The user ids to notify of ``kind``. ``muted``: users who turned this kind off."""
+    chosen: set[int] = set()
+    if kind in _FOR_REQUESTER and audience.requester_wants_mail:
+        chosen.add(audience.requester_id)
+    if kind in _FOR_DESK:
+        if kind is Kind.ESCALATED or audience.assignee_id is None:
+            # Nobody in charge yet (or the ticket goes up a tier): the whole group is.
+            chosen |= set(audience.group_member_ids)
+        else:
+            chosen.add(audience.assignee_id)
+    if kind in _FOR_REQUESTER:
+        chosen |= set(audience.watcher_ids)
+    if private:
+        # Private notes stay among staff, whatever else is true.
+        chosen &= set(audience.staff_ids)
+    if kind is not Kind.CREATED and author_id is not None:
+        chosen.discard(author_id)
+    return chosen - set(audience.inactive_ids) - set(muted)
+
+
+def kind_for_move(old: Status, new: Status) -> Kind:
+    """The notification a status change deserves."""
+    if new is Status.RESOLVED:
+        return Kind.RESOLVED
+    if new is Status.CLOSED:
+        return Kind.CLOSED
+    if not old.is_open:
+        return Kind.REOPENED
+    if old is Status.NEW and new in (Status.ASSIGNED, Status.PLANNED):
+        return Kind.ASSIGNED
+    return Kind.STATUS_CHANGED

@@ -1,0 +1,142 @@
+"""Notification mails: plain text plus HTML, in the recipient's language, threaded per ticket.
+
+A mail carries the ticket number, title, status and a link, never the description or the
+follow-up text unless the deployment asks for them (``MailSettings.include_details``): health
+data stays behind the login.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from server import i18n
+from server.domain.notifications import AUTO_CLOSE_HOURS, Kind
+from server.domain.text import N_
+from server.domain.vocabulary import STATUS_LABELS, Status
+from server.settings import REPO_ROOT
+
+MAIL_TEMPLATES = REPO_ROOT / "frontend" / "templates" / "mail"
+
+# What happened, one sentence per kind; %(actor)s is who did it.
+INTROS = {
+    Kind.CREATED: N_("We have received your request; the service desk will handle it."),
+    Kind.ASSIGNED: N_("%(actor)s took this ticket in charge or assigned it."),
+    Kind.FOLLOW_UP: N_("%(actor)s added a follow-up to this ticket."),
+    Kind.STATUS_CHANGED: N_("%(actor)s changed the status of this ticket."),
+    Kind.RESOLVED: N_("%(actor)s marked this ticket as resolved."),
+    Kind.REOPENED: N_("%(actor)s reopened this ticket."),
+    Kind.CLOSED: N_("%(actor)s closed this ticket."),
+    Kind.ESCALATED: N_("%(actor)s escalated this ticket to your group."),
+}
+PRIVATE_NOTE_INTRO = N_("%(actor)s added a private note to this ticket.")
+
+
+@dataclass(frozen=True, slots=True)
+class MailFacts:
+    """Everything one mail says, loaded by the dispatcher for one outbox row."""
+
+    outbox_id: int
+    kind: Kind
+    ticket_id: int
+    title: str
+    status: Status
+    establishment_code: str
+    to_address: str
+    to_name: str
+    locale: str
+    actor_name: str  # empty: Guichet itself
+    created_at: datetime
+    private: bool = False
+    details: str = ""  # description or follow-up text, only if the deployment allows it
+
+
+def _environment() -> Environment:
+    # Autoescape the HTML part only: the text part must keep "&" and "<" as typed.
+    env = Environment(
+        loader=FileSystemLoader(MAIL_TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    return env
+
+
+_ENV = _environment()
+
+
+def mail_host(base_url: str) -> str:
+    return urlsplit(base_url).hostname or "localhost"
+
+
+def thread_root(ticket_id: int, host: str) -> str:
+    """The id every mail about a ticket refers to, so a mail client shows one thread."""
+    return f"<ticket-{ticket_id}@{host}>"
+
+
+def message_id(outbox_id: int, ticket_id: int, host: str) -> str:
+    """Deterministic per outbox row: a resend after a crash carries the same id, which lets
+    mail systems recognise the duplicate."""
+    return f"<outbox-{outbox_id}.{ticket_id}@{host}>"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
+    previous = i18n.get_locale()
+    i18n.set_locale(facts.locale)
+    try:
+        return _render(facts, base_url=base_url, sender=sender)
+    finally:
+        i18n.set_locale(previous)
+
+
+def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
+    host = mail_host(base_url)
+    status = i18n.gettext(STATUS_LABELS[facts.status])
+    title = _one_line(facts.title)
+    intro = PRIVATE_NOTE_INTRO if facts.private else INTROS[facts.kind]
+    context = {
+        "lang": i18n.get_locale(),
+        "kind": facts.kind.value,
+        "intro": i18n.gettext(intro) % {"actor": facts.actor_name or "Guichet"},
+        "number": facts.ticket_id,
+        "code": facts.establishment_code,
+        "title": title,
+        "status": status,
+        "link": f"{base_url.rstrip('/')}/tickets/{facts.ticket_id}",
+        "details": facts.details,
+        "auto_close_hours": AUTO_CLOSE_HOURS,
+    }
+    message = EmailMessage()
+    message["Subject"] = (
+        f"[Guichet #{facts.ticket_id} {facts.establishment_code}] {title} — {status}"
+    )
+    message["From"] = formataddr(("Guichet", sender))
+    message["To"] = formataddr((_one_line(facts.to_name), facts.to_address))
+    message["Date"] = format_datetime(facts.created_at)
+    message["Message-ID"] = message_id(facts.outbox_id, facts.ticket_id, host)
+    root = thread_root(facts.ticket_id, host)
+    message["In-Reply-To"] = root
+    message["References"] = root
+    # RFC 3834: no vacation replies or loops from automatic mail.
+    message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = i18n.get_locale()
+    message.set_content(_ENV.get_template("notification.txt").render(context))
+    message.add_alternative(_ENV.get_template("notification.html").render(context), subtype="html")
+    # After the body: setting content replaces every Content-* header.
+    message["Content-Language"] = i18n.get_locale()
+    return message
