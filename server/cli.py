@@ -47,7 +47,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         for email, role in DEMO_ACCOUNTS:
             print(f"  {email:36} {role}")
     print(f"Guichet serving on http://{host}:{port}  (Ctrl-C stops)")
-    uvicorn.run("server.asgi:app", host=host, port=port, proxy_headers=False, log_level="info")
+    uvicorn.run(
+        "server.asgi:app",
+        host=host,
+        port=port,
+        proxy_headers=False,
+        log_level="info",
+        # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket
+        # (zlib state) than the bytes it saves on a hospital network.
+        ws_per_message_deflate=False,
+    )
     return 0
 
 
