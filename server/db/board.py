@@ -13,7 +13,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from server.db.queries import visible_to
+from server.db.queries import contains, escape_like, visible_to
 from server.db.tables import Attachment, Establishment, FollowUp, Ticket
 from server.domain.actors import Actor
 from server.domain.board import CLOSED_WINDOW, COLUMN_LIMIT, COLUMNS, BoardFilters
@@ -72,13 +72,9 @@ def _clauses(viewer: Actor, f: BoardFilters, now: datetime) -> list[Any]:
         clauses.append(Ticket.category == f.category_id)
     if f.priority is not None:
         clauses.append(Ticket.priority_rank == f.priority.rank)
-    text = f.text.strip().replace("%", " ").replace("_", " ").strip()
+    text = escape_like(f.text)
     if text:
-        like = (
-            Ticket.title.like(f"%{text}%")
-            if Ticket._meta.db.engine_type == "sqlite"
-            else Ticket.title.ilike(f"%{text}%")
-        )
+        like = contains(Ticket.title, f"%{text}%")
         number = text.lstrip("#")
         if number.isdigit() and len(number) < 10:
             like = like | (Ticket.id == int(number))

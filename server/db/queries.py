@@ -101,12 +101,12 @@ _LIST_COLUMNS = (
 )
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     # Piccolo's LIKE has no ESCAPE clause; wildcards typed by users are treated as spaces.
     return text.replace("%", " ").replace("_", " ").strip()
 
 
-def _contains(column: Any, pattern: str) -> Any:
+def contains(column: Any, pattern: str) -> Any:
     # SQLite's LIKE already ignores ASCII case (and Piccolo warns on ILIKE there).
     if Ticket._meta.db.engine_type == "sqlite":
         return column.like(pattern)
@@ -137,10 +137,10 @@ def _filter_clauses(actor: Actor, f: TicketFilters) -> list[Where | Any]:
         clauses.append(Ticket.assignee.is_null())
     elif f.assignee.isdigit():
         clauses.append(Ticket.assignee == int(f.assignee))
-    text = _escape_like(f.text)
+    text = escape_like(f.text)
     if text:
         pattern = f"%{text}%"
-        match = _contains(Ticket.title, pattern) | _contains(Ticket.description, pattern)
+        match = contains(Ticket.title, pattern) | contains(Ticket.description, pattern)
         number = text.lstrip("#")
         if number.isdigit() and len(number) < 10:
             match = match | (Ticket.id == int(number))

@@ -2,6 +2,15 @@
 (function () {
   "use strict";
 
+  // The CSRF token the page carries in hx-headers, for the few requests made by script.
+  window.guichetCsrfToken = function () {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
+    } catch (error) {
+      return "";
+    }
+  };
+
   // Language picker: submit on change (a button is shown when scripts are off).
   document.addEventListener("change", function (event) {
     var target = event.target;

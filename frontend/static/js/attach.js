@@ -4,13 +4,7 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
-    } catch (error) {
-      return "";
-    }
-  }
+  function csrfToken() { return window.guichetCsrfToken(); }
 
   function text(root, key) { return root.getAttribute("data-" + key) || ""; }
 

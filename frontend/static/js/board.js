@@ -4,13 +4,7 @@
 (function () {
   "use strict";
 
-  function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["x-csrftoken"] || "";
-    } catch (error) {
-      return "";
-    }
-  }
+  function csrfToken() { return window.guichetCsrfToken(); }
 
   function sortColumn(list) {
     var cards = Array.prototype.filter.call(list.children, function (el) {
