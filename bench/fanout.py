@@ -2,7 +2,8 @@
 
 For each N (default 100, 1,000, 5,000) this script
 
-1. starts a fresh Guichet instance (uvicorn, one worker, pinned to CPU 0) on a temporary
+1. starts a fresh Guichet instance (uvicorn, one worker, pinned to CPU 0; like ``guichet
+   serve``, without per-message deflate unless ``--compression deflate``) on a temporary
    database filled with 3 establishments, 30 requesters, 5 technicians, 2 supervisors and
    60 tickets;
 2. connects N board viewers (``/ws?view=board``) with a mix of roles, establishments and
@@ -623,9 +624,10 @@ async def bench_guichet(
         "warning",
         "--backlog",
         "4096",
-        # As `guichet serve` runs it: compression costs CPU and ~40 KB of zlib state per socket.
+        # `guichet serve` turns per-message deflate off (CPU and ~40 KB of zlib state per
+        # socket); --compression deflate measures it on, for the server, clients and floor.
         "--ws-per-message-deflate",
-        "false",
+        "true" if args.compression == "deflate" else "false",
     ]
     proc = spawn(pinned(cmd, args.server_cpu), env, server_log)
     base = f"http://127.0.0.1:{port}"
@@ -1005,9 +1007,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument(
         "--compression",
-        choices=("deflate", "none"),
-        default="deflate",
-        help="permessage-deflate on every socket, as browsers ask (default)",
+        choices=("none", "deflate"),
+        default="none",
+        help="per-message deflate on the Guichet server, the floor and the clients: none (as\n"
+        "`guichet serve` runs, the default) or deflate (uvicorn's default, what browsers ask)",
     )
     p.add_argument("--batch", type=int, default=100, help="sockets connected at once")
     p.add_argument(

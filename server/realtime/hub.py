@@ -44,7 +44,8 @@ class EventContext:
         self.now = datetime.now(UTC)
         self._env = env
         self._row: asyncio.Task[dict[str, Any] | None] | None = None
-        self._cards: dict[tuple[Role, str, bool], str] = {}
+        self._cards: dict[tuple[Role, str, bool], asyncio.Future[str | None]] = {}
+        self._announcements: dict[tuple[str, str], str] = {}
 
     async def row(self, private_notes: bool) -> dict[str, Any] | None:
         if self._row is None:
@@ -70,13 +71,25 @@ class EventContext:
     async def placed_card(self, role: Role, locale: str) -> str | None:
         key = (role, locale, role.is_staff)
         if key not in self._cards:
-            row = await self.row(private_notes=role.is_staff)
-            if row is None or self.after is None:
-                return None
-            # The status comes from the event, the display data may be newer: both are true.
-            html = render.card_html(self._env, row, role, locale)
-            self._cards[key] = render.card_placement(html, self.after.status.value)
-        return self._cards[key]
+            # Store the pending render before awaiting: every viewer of this kind then waits
+            # for the same one instead of rendering the card again.
+            self._cards[key] = asyncio.ensure_future(self._render_card(role, locale))
+        return await self._cards[key]
+
+    async def _render_card(self, role: Role, locale: str) -> str | None:
+        row = await self.row(private_notes=role.is_staff)
+        if row is None or self.after is None:
+            return None
+        # The status comes from the event, the display data may be newer: both are true.
+        html = render.card_html(self._env, row, role, locale)
+        return render.card_placement(html, self.after.status.value)
+
+    def announcement(self, locale: str, message: str, **values: Any) -> str:
+        """The same words for every viewer of one language."""
+        key = (locale, message)
+        if key not in self._announcements:
+            self._announcements[key] = render.announcement(locale, message, **values)
+        return self._announcements[key]
 
 
 class Connection:

@@ -158,12 +158,12 @@ class BoardViewer(Viewer):
         parts.extend(render.count_html(s, self.counts[s]) for s in COLUMNS if s in changed)
         if now_in and event.after:
             parts.append(
-                render.announcement(
+                event.announcement(
                     self.locale, render.MOVED, id=event.ticket_id, status=event.after.status.value
                 )
             )
         else:
-            parts.append(render.announcement(self.locale, render.LEFT, id=event.ticket_id))
+            parts.append(event.announcement(self.locale, render.LEFT, id=event.ticket_id))
         await self.send("".join(parts))
 
 
