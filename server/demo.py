@@ -16,7 +16,9 @@ from server.db.tables import (
     Establishment,
     FollowUp,
     Group,
+    GroupEstablishment,
     GroupMember,
+    SupervisorScope,
     HistoryEntry,
     Ticket,
     User,
@@ -47,6 +49,11 @@ GROUPS = [
     ("Applications (N2)", 2, "Deuxième niveau : logiciels cliniques et formulaires."),
     ("Réseau (N3)", 3, "Troisième niveau : flux, pare-feu, VPN."),
 ]
+# Which establishments each tier serves (a node serves its children): the local desk covers
+# two establishments, the regional teams the whole group of hospitals.
+SERVES = {1: ("CHA", "CLB"), 2: ("GCS",), 3: ("GCS",)}
+# Supervisors' scopes (subtrees).
+SCOPES = {"superviseur@guichet.example": ("RCE",)}
 
 # (name, parent, default priority, default group tier)
 CATEGORIES: list[tuple[str, str | None, Priority, int | None]] = [
@@ -177,6 +184,7 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         groups = await _groups()
         categories = await _categories(groups)
         users = await _people(est, groups, password_hash)
+        await _reach(est, groups, users)
         await _tickets(rng, now, ticket_count, est, groups, categories, users)
     return True
 
@@ -234,6 +242,21 @@ async def _people(
         if tier:
             await GroupMember.insert(GroupMember(group=groups[tier], user=row[0]["id"]))
     return users
+
+
+async def _reach(
+    est: dict[str, int], groups: dict[int, int], users: dict[str, dict[str, Any]]
+) -> None:
+    for tier, codes in SERVES.items():
+        for code in codes:
+            await GroupEstablishment.insert(
+                GroupEstablishment(group=groups[tier], establishment=est[code])
+            )
+    for email, codes in SCOPES.items():
+        for code in codes:
+            await SupervisorScope.insert(
+                SupervisorScope(user=users[email]["id"], establishment=est[code])
+            )
 
 
 async def _tickets(

@@ -7,7 +7,14 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from server.db.tables import Category, Establishment, Group, GroupMember
+from server.db.tables import (
+    Category,
+    Establishment,
+    Group,
+    GroupEstablishment,
+    GroupMember,
+    SupervisorScope,
+)
 from server.domain.actors import Actor
 from server.domain.forms import parse_new_ticket
 from server.domain.vocabulary import Priority, Role
@@ -40,14 +47,35 @@ async def user(
         role=role,
         establishment_id=establishment_id,
     )
-    return Actor(id=user_id, role=role, establishment_id=establishment_id)
+    return await reload(user_id)
 
 
-async def group(name: str = "Support N1", tier: int = 1, members: tuple[int, ...] = ()) -> int:
+async def reload(user_id: int) -> Actor:
+    """The actor as a request would see it, reach (groups, served establishments) included."""
+    actor = await accounts.actor_of(user_id)
+    assert actor is not None
+    return actor
+
+
+async def group(
+    name: str = "Support N1",
+    tier: int = 1,
+    members: tuple[int, ...] = (),
+    serves: tuple[int, ...] = (),
+) -> int:
     row = await Group.insert(Group(name=name, tier=tier)).returning(Group.id)
     for member in members:
         await GroupMember.insert(GroupMember(group=row[0]["id"], user=member))
+    for establishment_id in serves:
+        await GroupEstablishment.insert(
+            GroupEstablishment(group=row[0]["id"], establishment=establishment_id)
+        )
     return row[0]["id"]
+
+
+async def scope(user_id: int, *establishment_ids: int) -> None:
+    for establishment_id in establishment_ids:
+        await SupervisorScope.insert(SupervisorScope(user=user_id, establishment=establishment_id))
 
 
 async def category(
@@ -90,7 +118,12 @@ async def world() -> World:
     w.requester_b = await user("bruno@clinique-b.test", Role.REQUESTER, w.est_b, "Bruno Petit")
     w.tech = await user("tech@desk.test", Role.TECHNICIAN, w.est_a, "Théo Tech")
     w.supervisor = await user("sup@desk.test", Role.SUPERVISOR, w.est_a, "Sarah Sup")
-    w.group_id = await group("Applications (N2)", 2, (w.tech.id,))
+    # The technician's group serves both establishments and the supervisor watches both, so
+    # the desk sees everything here; tests about reach build narrower worlds.
+    w.group_id = await group("Applications (N2)", 2, (w.tech.id,), serves=(w.est_a, w.est_b))
+    await scope(w.supervisor.id, w.est_a, w.est_b)
+    w.tech = await reload(w.tech.id)
+    w.supervisor = await reload(w.supervisor.id)
     w.category_id = await category("Incident de production", Priority.HIGH, w.group_id)
     return w
 

@@ -20,6 +20,7 @@ from server.db.tables import (
     Group,
     HistoryEntry,
     Ticket,
+    TicketShare,
     User,
 )
 from server.domain.actors import Actor
@@ -39,7 +40,8 @@ OPEN_STATUSES = [s.value for s in Status if s.is_open]
 
 
 def visible_to(actor: Actor) -> Any:
-    """A where-clause matching exactly the tickets ``actor`` may see."""
+    """A where-clause matching exactly the tickets ``actor`` may see (see
+    ``domain.permissions``: each branch here mirrors one branch of ``can_view``)."""
     scope = visibility(actor)
     if scope.everything:
         return Ticket.id > 0
@@ -51,6 +53,16 @@ def visible_to(actor: Actor) -> Any:
             (Ticket.shared == True)  # noqa: E712 - Piccolo builds SQL from ==
             & (Ticket.establishment == scope.establishment_id)
         )
+    if scope.shared_with_id is not None:
+        clause = clause | Ticket.id.is_in(
+            TicketShare.select(TicketShare.ticket).where(TicketShare.user == scope.shared_with_id)
+        )
+    if scope.establishment_ids:
+        clause = clause | Ticket.establishment.is_in(sorted(scope.establishment_ids))
+    if scope.group_ids:
+        clause = clause | Ticket.assigned_group.is_in(sorted(scope.group_ids))
+    if scope.assignee_id is not None:
+        clause = clause | (Ticket.assignee == scope.assignee_id)
     return clause
 
 
@@ -162,10 +174,26 @@ async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
     return TicketPage(rows=rows, total=total, page=f.page, per_page=f.per_page)
 
 
-def access_of(row: dict[str, Any]) -> TicketAccess:
+def access_of(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -> TicketAccess:
+    """Access facts of a ticket row. ``shared_with`` must be given for requesters to be
+    judged right: use :func:`ticket_access`, which reads it."""
     return TicketAccess(
-        requester_id=row["requester"], establishment_id=row["establishment"], shared=row["shared"]
+        requester_id=row["requester"],
+        establishment_id=row["establishment"],
+        shared=row["shared"],
+        group_id=row["assigned_group"],
+        assignee_id=row["assignee"],
+        shared_with=shared_with,
     )
+
+
+async def shared_with(ticket_id: int) -> frozenset[int]:
+    rows = await TicketShare.select(TicketShare.user).where(TicketShare.ticket == ticket_id)
+    return frozenset(r["user"] for r in rows)
+
+
+async def ticket_access(row: dict[str, Any]) -> TicketAccess:
+    return access_of(row, await shared_with(row["id"]))
 
 
 async def visible_ticket(actor: Actor, ticket_id: int) -> dict[str, Any]:
@@ -184,7 +212,7 @@ async def visible_ticket(actor: Actor, ticket_id: int) -> dict[str, Any]:
         .where(Ticket.id == ticket_id)
         .first()
     )
-    if row is None or not can_view(actor, access_of(row)):
+    if row is None or not can_view(actor, await ticket_access(row)):
         raise NotFound()
     return row
 

@@ -40,6 +40,9 @@ class User(Table, tablename="account"):
     establishment = ForeignKey(references=Establishment, null=True, **_KEEP)
     locale = Varchar(length=5, default="")  # empty: follow the browser
     active = Boolean(default=True)
+    # Self-registered accounts name their organisation in free text and stay pending (no
+    # establishment, cannot file tickets) until an admin links them to an establishment.
+    organisation = Varchar(length=200, default="")
     password_hash = Varchar(length=255, default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -53,6 +56,20 @@ class Group(Table, tablename="tech_group"):
 class GroupMember(Table):
     group = ForeignKey(references=Group, on_delete=OnDelete.cascade)
     user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+
+
+class GroupEstablishment(Table):
+    """A technician group serves an establishment and everything below it."""
+
+    group = ForeignKey(references=Group, on_delete=OnDelete.cascade, index=True)
+    establishment = ForeignKey(references=Establishment, **_KEEP)
+
+
+class SupervisorScope(Table):
+    """A supervisor watches an establishment subtree; several rows give several subtrees."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    establishment = ForeignKey(references=Establishment, **_KEEP)
 
 
 class Category(Table):
@@ -109,6 +126,37 @@ class HistoryEntry(Table):
     new_value = Varchar(length=500, default="")
     note = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TicketWatcher(Table):
+    """Someone who asked to be notified about a ticket they may see. Watching never widens
+    access: recipients are still filtered by the access policy."""
+
+    ticket = ForeignKey(references=Ticket, index=True, **_KEEP)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TicketShare(Table):
+    """A requester shares a ticket with a named colleague of the same establishment, who may
+    then see and comment on it even when it is private."""
+
+    ticket = ForeignKey(references=Ticket, index=True, **_KEEP)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    shared_by = ForeignKey(references=User, **_KEEP)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AccountToken(Table):
+    """Single-use, time-limited links: account activation after an invitation, password
+    reset. Only a digest is stored."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=20)  # activate | reset
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
 
 
 class UserSession(Table):
@@ -205,10 +253,15 @@ ALL_TABLES: list[type[Table]] = [
     User,
     Group,
     GroupMember,
+    GroupEstablishment,
+    SupervisorScope,
     Category,
     Ticket,
     FollowUp,
     HistoryEntry,
+    TicketWatcher,
+    TicketShare,
+    AccountToken,
     UserSession,
     ApiToken,
     LoginAttempt,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.domain.vocabulary import Role
 
@@ -13,6 +13,11 @@ class Actor:
     role: Role
     establishment_id: int | None
     active: bool = True
+    # The desk's reach, resolved from the database when the actor is loaded: establishments
+    # served by the actor's groups or in a supervisor's scope (descendants included), and the
+    # groups the actor belongs to. Empty for requesters.
+    establishment_ids: frozenset[int] = field(default_factory=frozenset)
+    group_ids: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def is_staff(self) -> bool:
@@ -21,6 +26,10 @@ class Actor:
     @property
     def is_supervisor(self) -> bool:
         return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
 
 
 # The automatic actor ("Guichet") used by scheduled rules; never loaded from a session.

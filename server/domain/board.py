@@ -37,6 +37,7 @@ class CardFacts:
     group_id: int | None
     assignee_id: int | None
     title: str
+    shared_with: frozenset[int] = frozenset()
 
     @property
     def access(self) -> TicketAccess:
@@ -44,6 +45,9 @@ class CardFacts:
             requester_id=self.requester_id,
             establishment_id=self.establishment_id,
             shared=self.shared,
+            group_id=self.group_id,
+            assignee_id=self.assignee_id,
+            shared_with=self.shared_with,
         )
 
     @property
@@ -65,6 +69,7 @@ class CardFacts:
             "group_id": self.group_id,
             "assignee_id": self.assignee_id,
             "title": self.title,
+            "shared_with": sorted(self.shared_with),
         }
 
     @classmethod
@@ -83,6 +88,7 @@ class CardFacts:
             group_id=data.get("group_id"),
             assignee_id=data.get("assignee_id"),
             title=str(data.get("title", "")),
+            shared_with=frozenset(int(u) for u in data.get("shared_with", ())),
         )
 
 

@@ -1,15 +1,25 @@
 """Who may see and do what with a ticket: the single access policy.
 
-Every route, list, count, API call, (later) websocket push and notification asks these
-functions. ``visibility`` describes "which tickets may this actor see?" as a value the
-database layer turns into a query filter, so the rule is written once.
+Every route, list, count, search, board column, websocket push, attachment download and
+notification recipient list asks these functions. ``visibility`` describes "which tickets may
+this actor see?" as a value the database layer turns into a query filter (``db.queries.
+visible_to``), so the rule is written once and evaluated the same way in SQL and in Python.
+
+- Admins see everything.
+- Technicians see the tickets of the establishments their groups serve (children included),
+  the tickets assigned to one of their groups (escalations reach them wherever they come
+  from) and the tickets assigned to them.
+- Supervisors see the establishments of their scope (subtrees), plus what their groups give.
+- Requesters see their own tickets, their establishment's shared tickets (exact id match),
+  and tickets their colleague shared with them by name. Watching never widens access.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.domain.actors import Actor
+from server.domain.vocabulary import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,37 +29,57 @@ class TicketAccess:
     requester_id: int
     establishment_id: int
     shared: bool
+    group_id: int | None = None
+    assignee_id: int | None = None
+    shared_with: frozenset[int] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True, slots=True)
 class Visibility:
-    """A ticket is visible if ``everything``, or requested by ``requester_id``, or shared within
-    ``establishment_id``. Nothing else is visible (deny by default)."""
+    """A ticket is visible if ``everything``, or if any one branch matches. An empty value
+    matches nothing (deny by default)."""
 
     everything: bool = False
-    requester_id: int | None = None
-    establishment_id: int | None = None
+    requester_id: int | None = None  # the actor's own requests
+    establishment_id: int | None = None  # shared tickets of the actor's establishment
+    shared_with_id: int | None = None  # tickets shared with the actor by name
+    establishment_ids: frozenset[int] = frozenset()  # any ticket of these establishments
+    group_ids: frozenset[int] = frozenset()  # any ticket assigned to these groups
+    assignee_id: int | None = None  # any ticket assigned to the actor
 
 
 def visibility(actor: Actor) -> Visibility:
     if not actor.active:
         return Visibility()
-    if actor.is_staff:
-        # Technicians and supervisors see every establishment for now; scopes come later.
+    if actor.role is Role.ADMIN:
         return Visibility(everything=True)
-    return Visibility(requester_id=actor.id, establishment_id=actor.establishment_id)
+    if actor.is_staff:
+        return Visibility(
+            requester_id=actor.id,
+            establishment_ids=actor.establishment_ids,
+            group_ids=actor.group_ids,
+            assignee_id=actor.id,
+        )
+    return Visibility(
+        requester_id=actor.id,
+        establishment_id=actor.establishment_id,
+        shared_with_id=actor.id,
+    )
 
 
 def can_view(actor: Actor, ticket: TicketAccess) -> bool:
     scope = visibility(actor)
-    if scope.everything:
-        return True
-    if scope.requester_id is not None and ticket.requester_id == scope.requester_id:
-        return True
-    return (
-        ticket.shared
-        and scope.establishment_id is not None
-        and ticket.establishment_id == scope.establishment_id
+    return scope.everything or any(
+        (
+            scope.requester_id is not None and ticket.requester_id == scope.requester_id,
+            scope.establishment_id is not None
+            and ticket.shared
+            and ticket.establishment_id == scope.establishment_id,
+            scope.shared_with_id is not None and scope.shared_with_id in ticket.shared_with,
+            ticket.establishment_id in scope.establishment_ids,
+            ticket.group_id is not None and ticket.group_id in scope.group_ids,
+            scope.assignee_id is not None and ticket.assignee_id == scope.assignee_id,
+        )
     )
 
 
@@ -58,7 +88,7 @@ def can_comment(actor: Actor, ticket: TicketAccess) -> bool:
 
 
 def can_manage(actor: Actor, ticket: TicketAccess) -> bool:
-    """Take, assign, change priority/category/type, write private notes."""
+    """Take, assign, escalate, change priority/category/type, write private notes."""
     return actor.active and actor.is_staff and can_view(actor, ticket)
 
 
@@ -67,4 +97,24 @@ def can_see_private_notes(actor: Actor) -> bool:
 
 
 def can_set_shared(actor: Actor, ticket: TicketAccess) -> bool:
-    return actor.active and (actor.id == ticket.requester_id or actor.is_staff)
+    """Marking a ticket private or shared with the establishment."""
+    return actor.active and (actor.id == ticket.requester_id or can_manage(actor, ticket))
+
+
+def can_share_with_people(actor: Actor, ticket: TicketAccess) -> bool:
+    """Naming colleagues who may follow the ticket: its requester, or the desk."""
+    return can_set_shared(actor, ticket)
+
+
+def can_watch(actor: Actor, ticket: TicketAccess) -> bool:
+    return can_view(actor, ticket)
+
+
+def may_receive(actor: Actor, ticket: TicketAccess, private: bool = False) -> bool:
+    """May this person be told about a change (mail, bell, live push)? Private notes only
+    ever reach the desk."""
+    return can_view(actor, ticket) and (not private or can_see_private_notes(actor))
+
+
+def can_administer(actor: Actor) -> bool:
+    return actor.active and actor.role is Role.ADMIN

@@ -12,9 +12,19 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.db.engine import write_transaction
-from server.db.tables import ApiToken, LoginAttempt, User, UserSession
+from server.db.tables import (
+    ApiToken,
+    Establishment,
+    GroupEstablishment,
+    GroupMember,
+    LoginAttempt,
+    SupervisorScope,
+    User,
+    UserSession,
+)
 from server.domain.actors import Actor
 from server.domain.errors import ValidationFailed
+from server.domain.establishments import descendants
 from server.domain.text import N_
 from server.domain.vocabulary import Role
 from server.settings import get_settings
@@ -61,11 +71,18 @@ class AccountView:
     establishment_id: int | None
     locale: str
     active: bool
+    establishment_ids: frozenset[int] = frozenset()
+    group_ids: frozenset[int] = frozenset()
 
     @property
     def actor(self) -> Actor:
         return Actor(
-            id=self.id, role=self.role, establishment_id=self.establishment_id, active=self.active
+            id=self.id,
+            role=self.role,
+            establishment_id=self.establishment_id,
+            active=self.active,
+            establishment_ids=self.establishment_ids,
+            group_ids=self.group_ids,
         )
 
     @property
@@ -74,7 +91,8 @@ class AccountView:
         return "".join(p[0].upper() for p in parts[:2]) or self.email[:2].upper()
 
 
-def _view(row: dict) -> AccountView:
+def _view(row: dict, reach: tuple[frozenset[int], frozenset[int]] | None = None) -> AccountView:
+    establishment_ids, group_ids = reach or (frozenset(), frozenset())
     return AccountView(
         id=row["id"],
         email=row["email"],
@@ -83,12 +101,46 @@ def _view(row: dict) -> AccountView:
         establishment_id=row["establishment"],
         locale=row["locale"],
         active=row["active"],
+        establishment_ids=establishment_ids,
+        group_ids=group_ids,
     )
+
+
+async def reach(user_id: int, role: Role) -> tuple[frozenset[int], frozenset[int]]:
+    """Establishments (subtrees expanded) and groups through which a member of the desk
+    sees tickets. Requesters have none: they see by establishment and by name."""
+    if not role.is_staff:
+        return frozenset(), frozenset()
+    members = await GroupMember.select(GroupMember.group).where(GroupMember.user == user_id)
+    group_ids = frozenset(r["group"] for r in members)
+    roots: set[int] = set()
+    if group_ids:
+        served = await GroupEstablishment.select(GroupEstablishment.establishment).where(
+            GroupEstablishment.group.is_in(sorted(group_ids))
+        )
+        roots.update(r["establishment"] for r in served)
+    if role in (Role.SUPERVISOR, Role.ADMIN):
+        scoped = await SupervisorScope.select(SupervisorScope.establishment).where(
+            SupervisorScope.user == user_id
+        )
+        roots.update(r["establishment"] for r in scoped)
+    if not roots:
+        return frozenset(), group_ids
+    tree = await Establishment.select(Establishment.id, Establishment.parent)
+    parent_of = {r["id"]: r["parent"] for r in tree}
+    return descendants(roots, parent_of), group_ids
 
 
 async def account(user_id: int) -> AccountView | None:
     row = await User.select().where(User.id == user_id).first()
-    return _view(row) if row else None
+    if row is None:
+        return None
+    return _view(row, await reach(row["id"], Role(row["role"])))
+
+
+async def actor_of(user_id: int) -> Actor | None:
+    found = await account(user_id)
+    return found.actor if found else None
 
 
 def normalise_email(email: str) -> str:
@@ -167,7 +219,7 @@ async def authenticate(email: str, password: str, address: str) -> AccountView |
         async with write_transaction():
             await LoginAttempt.insert(LoginAttempt(email=email, address=address[:64]))
         return None
-    return _view(row)
+    return await account(row["id"])
 
 
 async def open_session(user_id: int, user_agent: str = "") -> str:

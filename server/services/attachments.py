@@ -23,7 +23,7 @@ import anyio.to_thread
 from piccolo.query.functions.aggregate import Sum
 
 from server.db.engine import write_transaction
-from server.db.queries import access_of
+from server.db.queries import ticket_access
 from server.db.tables import Attachment, AttachmentDownload, HistoryEntry, Ticket
 from server.domain.actors import Actor
 from server.domain.errors import Forbidden, InvalidTransition, NotFound, TooLarge, Unacceptable
@@ -153,9 +153,9 @@ def parse_boxes(raw: str) -> list[content.Box]:
 
 async def _load_for_upload(actor: Actor, ticket_id: int) -> dict[str, Any]:
     row = await Ticket.select().where(Ticket.id == ticket_id).first()
-    if row is None or not can_view(actor, access_of(row)):
+    if row is None or not can_view(actor, await ticket_access(row)):
         raise NotFound()
-    if not can_comment(actor, access_of(row)):
+    if not can_comment(actor, await ticket_access(row)):
         raise Forbidden()
     if row["status"] == Status.CLOSED:
         raise InvalidTransition(N_("This ticket is closed: open a new ticket instead."))
@@ -298,11 +298,13 @@ async def downloadable(actor: Actor, attachment_id: int) -> dict[str, Any]:
             Attachment.ticket.requester.as_alias("requester"),
             Attachment.ticket.establishment.as_alias("establishment"),
             Attachment.ticket.shared.as_alias("shared"),
+            Attachment.ticket.assigned_group.as_alias("assigned_group"),
+            Attachment.ticket.assignee.as_alias("assignee"),
         )
         .where(Attachment.id == attachment_id)
         .first()
     )
-    if row is None or not can_view(actor, access_of(row)):
+    if row is None or not can_view(actor, await ticket_access({**row, "id": row["ticket"]})):
         raise NotFound()
     return row
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.db.engine import write_transaction
-from server.db.queries import access_of, category
+from server.db.queries import category, shared_with, ticket_access
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
 from server.domain.board import CardFacts
@@ -35,7 +35,7 @@ def _facts(row: dict[str, Any]) -> TicketFacts:
     )
 
 
-def card_facts(row: dict[str, Any]) -> CardFacts:
+def card_facts(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -> CardFacts:
     return CardFacts(
         id=row["id"],
         status=Status(row["status"]),
@@ -49,6 +49,7 @@ def card_facts(row: dict[str, Any]) -> CardFacts:
         group_id=row["assigned_group"],
         assignee_id=row["assignee"],
         title=row["title"],
+        shared_with=shared_with,
     )
 
 
@@ -56,25 +57,27 @@ async def ticket_event(kind: str, ticket_id: int, before: dict[str, Any] | None)
     """The one event of a use case, with the card facts before and after (read in the
     same transaction, so they are exactly what was committed)."""
     after = await Ticket.select().where(Ticket.id == ticket_id).first()
+    shares = await shared_with(ticket_id)
+    before_shares = shares if before is None else before.get("_shared_with", shares)
     return TicketEvent(
         kind=kind,
         ticket_id=ticket_id,
         version=after["version"],
-        before=card_facts(before).as_message() if before else None,
-        after=card_facts(after).as_message(),
+        before=card_facts(before, before_shares).as_message() if before else None,
+        after=card_facts(after, shares).as_message(),
     )
 
 
 async def _load(actor: Actor, ticket_id: int) -> dict[str, Any]:
     row = await Ticket.select().where(Ticket.id == ticket_id).first()
-    if row is None or not can_view(actor, access_of(row)):
+    if row is None or not can_view(actor, await ticket_access(row)):
         raise NotFound()
     return row
 
 
 async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
     row = await _load(actor, ticket_id)
-    if not can_manage(actor, access_of(row)):
+    if not can_manage(actor, await ticket_access(row)):
         raise Forbidden()
     return row
 
@@ -315,7 +318,7 @@ async def add_follow_up(
     """Add a follow-up. A requester's reply on a resolved ticket reopens it."""
     async with write_transaction():
         row = await _load(actor, ticket_id)
-        access = access_of(row)
+        access = await ticket_access(row)
         if not can_comment(actor, access):
             raise Forbidden()
         if data.private and not can_manage(actor, access):
@@ -357,7 +360,7 @@ async def add_follow_up(
 async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -> list[TicketEvent]:
     async with write_transaction():
         row = await _load(actor, ticket_id)
-        if not can_set_shared(actor, access_of(row)):
+        if not can_set_shared(actor, await ticket_access(row)):
             raise Forbidden()
         if row["version"] != version:
             raise Conflict()
@@ -381,7 +384,7 @@ async def move(
         takes_it = (
             target in (Status.ASSIGNED, Status.PLANNED)
             and row["assignee"] is None
-            and can_manage(actor, access_of(row))
+            and can_manage(actor, await ticket_access(row))
         )
         if takes_it:
             check_move(_facts({**row, "assignee": actor.id}), actor, Move(target, solution))

@@ -20,7 +20,7 @@ from server.domain.vocabulary import Status
 async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
     """Raises NotFound when the ticket is missing or invisible to the actor."""
     ticket = await queries.visible_ticket(actor, ticket_id)
-    access = queries.access_of(ticket)
+    access = await queries.ticket_access(ticket)
     status = Status(ticket["status"])
     facts = TicketFacts(
         status=status, requester_id=ticket["requester"], assignee_id=ticket["assignee"]

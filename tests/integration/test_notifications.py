@@ -172,6 +172,8 @@ async def test_follow_ups_go_to_the_other_side_never_to_their_author(smtp: SmtpS
 async def test_private_notes_never_reach_the_requester(smtp: SmtpServer) -> None:
     w = await factories.world()
     other_tech = await factories.user("other@desk.test", factories.Role.TECHNICIAN, w.est_a)
+    await factories.group("Support local (N1)", 1, (other_tech.id,), serves=(w.est_a,))
+    other_tech = await factories.reload(other_tech.id)
     ticket_id = await factories.ticket(w.requester_a)
     version = (
         await tickets.assign(w.supervisor, ticket_id, 1, assignee_id=w.tech.id, group_id=None)

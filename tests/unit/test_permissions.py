@@ -1,11 +1,14 @@
 """The access policy as pure predicates."""
 
+from dataclasses import replace
+
 from server.domain.actors import Actor
 from server.domain.permissions import (
     TicketAccess,
     can_manage,
     can_see_private_notes,
     can_view,
+    may_receive,
     visibility,
 )
 from server.domain.vocabulary import Role
@@ -42,13 +45,58 @@ def test_inactive_accounts_see_nothing() -> None:
     )
 
 
-def test_staff_see_and_manage_everything_for_now() -> None:
-    for ticket in (OWN, COLLEAGUES_PRIVATE, OTHER_ESTABLISHMENT):
-        assert can_view(tech, ticket)
-        assert can_manage(tech, ticket)
+def test_technicians_see_what_their_groups_serve_or_hold() -> None:
+    serving = Actor(5, Role.TECHNICIAN, None, establishment_ids=frozenset({10}))
+    for ticket in (OWN, COLLEAGUES_PRIVATE):
+        assert can_view(serving, ticket)
+        assert can_manage(serving, ticket)
+    assert not can_view(serving, OTHER_ESTABLISHMENT)
+    # An escalation reaches the receiving group wherever the ticket comes from.
+    in_group = Actor(6, Role.TECHNICIAN, None, group_ids=frozenset({7}))
+    assert can_view(in_group, replace(OTHER_ESTABLISHMENT, group_id=7))
+    assert not can_view(in_group, replace(OTHER_ESTABLISHMENT, group_id=8))
+    assert can_view(tech, replace(OTHER_ESTABLISHMENT, assignee_id=tech.id))
+    assert not can_view(tech, OTHER_ESTABLISHMENT)
     assert not can_manage(requester, OWN)
+
+
+def test_supervisors_see_their_scope_and_admins_everything() -> None:
+    scoped = Actor(8, Role.SUPERVISOR, None, establishment_ids=frozenset({1}))
+    assert can_view(scoped, OTHER_ESTABLISHMENT)
+    assert not can_view(scoped, OWN)
+    admin = Actor(9, Role.ADMIN, None)
+    assert all(can_view(admin, t) for t in (OWN, COLLEAGUES_PRIVATE, OTHER_ESTABLISHMENT))
+
+
+def test_named_shares_open_a_private_ticket_to_that_colleague_only() -> None:
+    shared = replace(COLLEAGUES_PRIVATE, shared_with=frozenset({requester.id}))
+    assert can_view(requester, shared)
+    other = Actor(4, Role.REQUESTER, 10)
+    assert not can_view(other, shared)
+
+
+def test_private_notes_reach_only_the_desk() -> None:
+    serving = Actor(5, Role.TECHNICIAN, None, establishment_ids=frozenset({10}))
+    assert may_receive(requester, OWN)
+    assert not may_receive(requester, OWN, private=True)
+    assert may_receive(serving, OWN, private=True)
+    assert not may_receive(serving, OTHER_ESTABLISHMENT)
 
 
 def test_private_notes_are_for_staff() -> None:
     assert can_see_private_notes(tech)
     assert not can_see_private_notes(requester)
+
+
+def test_tree_reach_walks_ids_not_codes() -> None:
+    from server.domain.establishments import ancestors, creates_cycle, descendants
+
+    parent_of = {1: None, 10: 1, 100: 10, 11: 1, 2: None}
+    assert descendants([10], parent_of) == {10, 100}
+    assert descendants([1], parent_of) == {1, 10, 100, 11}
+    assert descendants([99], parent_of) == frozenset()
+    assert ancestors(100, parent_of) == [10, 1]
+    assert creates_cycle(1, 100, parent_of)
+    assert creates_cycle(10, 10, parent_of)
+    assert not creates_cycle(10, 2, parent_of)
+    assert not creates_cycle(10, None, parent_of)
