@@ -18,8 +18,8 @@ from server.db.tables import (
     Group,
     GroupEstablishment,
     GroupMember,
-    SupervisorScope,
     HistoryEntry,
+    SupervisorScope,
     Ticket,
     User,
 )

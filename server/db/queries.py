@@ -25,7 +25,13 @@ from server.db.tables import (
 )
 from server.domain.actors import Actor
 from server.domain.errors import NotFound
-from server.domain.permissions import TicketAccess, can_see_private_notes, can_view, visibility
+from server.domain.permissions import (
+    TicketAccess,
+    can_see_private_notes,
+    can_view,
+    may_see_history,
+    visibility,
+)
 from server.domain.vocabulary import Priority, Role, Status
 
 # ORDER BY cannot be a bound parameter: sort keys come only from this allowlist.
@@ -243,6 +249,7 @@ async def timeline(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
         HistoryEntry.created_at,
         HistoryEntry.actor.full_name.as_alias("actor_name"),
     ).where(HistoryEntry.ticket == ticket_id)
+    history = [h for h in history if may_see_history(actor, h["field"])]
     files = await Attachment.select(
         Attachment.id,
         Attachment.filename,

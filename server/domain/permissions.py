@@ -116,5 +116,13 @@ def may_receive(actor: Actor, ticket: TicketAccess, private: bool = False) -> bo
     return can_view(actor, ticket) and (not private or can_see_private_notes(actor))
 
 
+# History entries that stay inside the desk: why a ticket moved between groups.
+DESK_ONLY_HISTORY = frozenset({"escalation", "deescalation", "transfer"})
+
+
+def may_see_history(actor: Actor, field_name: str) -> bool:
+    return field_name not in DESK_ONLY_HISTORY or can_see_private_notes(actor)
+
+
 def can_administer(actor: Actor) -> bool:
     return actor.active and actor.role is Role.ADMIN

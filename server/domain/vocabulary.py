@@ -142,6 +142,11 @@ FIELD_LABELS = {
     "redaction": N_("Patient data removed from"),
     "description": N_("Description"),
     "follow_up": N_("a follow-up"),
+    "escalation": N_("Escalated"),
+    "deescalation": N_("De-escalated"),
+    "transfer": N_("Handed over"),
+    "share_added": N_("Shared with"),
+    "share_removed": N_("No longer shared with"),
 }
 
 

@@ -443,3 +443,63 @@ async def redact_stored_text(
             raise ValidationFailed({"target": N_("Choose one of the proposed values.")})
         await _history(ticket_id, actor, "redaction", "", label)
         return [await ticket_event("ticket.updated", ticket_id, row)]
+
+
+# Escalation moves a ticket between groups; the direction is named by the tiers involved.
+ESCALATION_FIELDS = ("escalation", "deescalation", "transfer")
+
+
+async def escalate(
+    actor: Actor, ticket_id: int, version: int, *, group_id: int, reason: str
+) -> list[TicketEvent]:
+    """Hand the ticket to another group with a required reason. Nobody in the receiving
+    group has it yet, so it goes back to that group's backlog (unassigned, "new")."""
+    reason = reason.strip()
+    async with write_transaction():
+        row = await _load_managed(actor, ticket_id)
+        errors: dict[str, str] = {}
+        target = (
+            await Group.select(Group.id, Group.name, Group.tier).where(Group.id == group_id).first()
+        )
+        if target is None:
+            errors["group_id"] = N_("Choose one of the proposed values.")
+        elif target["id"] == row["assigned_group"]:
+            errors["group_id"] = N_("The ticket is already with this group.")
+        if not reason:
+            errors["reason"] = N_("Say why the ticket changes group.")
+        elif len(reason) > 2000:
+            errors["reason"] = N_("This text is too long.")
+        if errors:
+            raise ValidationFailed(errors)
+        assert target is not None
+        if row["version"] != version:
+            raise Conflict()
+        if not Status(row["status"]).is_open:
+            raise InvalidTransition(N_("A resolved or closed ticket cannot change group."))
+        current = None
+        if row["assigned_group"] is not None:
+            current = (
+                await Group.select(Group.name, Group.tier)
+                .where(Group.id == row["assigned_group"])
+                .first()
+            )
+        if current is None or target["tier"] > current["tier"]:
+            field = "escalation"
+        elif target["tier"] < current["tier"]:
+            field = "deescalation"
+        else:
+            field = "transfer"
+        values: dict[Any, Any] = {Ticket.assigned_group: target["id"], Ticket.assignee: None}
+        status = Status(row["status"])
+        if status is not Status.NEW:
+            values[Ticket.status] = Status.NEW.value
+        await _save(ticket_id, version, values)
+        await _history(
+            ticket_id, actor, field, current["name"] if current else "", target["name"], reason
+        )
+        if row["assignee"] is not None:
+            await _history(ticket_id, actor, "assignee", await _name_of(User, row["assignee"]), "")
+        if status is not Status.NEW:
+            await _history(ticket_id, actor, "status", status.value, Status.NEW.value)
+        await notifications.enqueue(Kind.ESCALATED, ticket_id, actor)
+        return [await ticket_event("ticket.moved", ticket_id, row)]

@@ -13,8 +13,10 @@ from server.domain.permissions import (
     can_manage,
     can_see_private_notes,
     can_set_shared,
+    can_share_with_people,
 )
 from server.domain.vocabulary import Status
+from server.services import following
 
 
 async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
@@ -31,6 +33,7 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "comment": can_comment(actor, access) and status is not Status.CLOSED,
         "private_notes": can_see_private_notes(actor),
         "share": can_set_shared(actor, access),
+        "share_people": can_share_with_people(actor, access),
         "is_requester": actor.id == ticket["requester"],
         "take": manage and status.is_open and ticket["assignee"] != actor.id,
         "targets": [t for t in allowed_targets(facts, actor) if t is not status],
@@ -39,6 +42,15 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "ticket": ticket,
         "timeline": await queries.timeline(actor, ticket_id),
         "allowed": allowed,
+    }
+    context["people"] = {
+        "watching": await following.is_watching(actor.id, ticket_id),
+        "shares": await following.shares(ticket_id),
+        "colleagues": (
+            await following.shareable_colleagues(ticket_id)
+            if allowed["share_people"] and not actor.is_staff
+            else []
+        ),
     }
     if actor.is_supervisor:
         context["downloads"] = await queries.downloads(ticket_id)

@@ -46,6 +46,54 @@
   document.addEventListener("htmx:wsClose", function () { liveState("reconnecting"); });
   document.addEventListener("htmx:wsError", function () { liveState("reconnecting"); });
 
+  // A live push re-renders panels that hold forms (the ticket page's facts). Whatever the
+  // user already typed or chose there survives the swap, and focus stays put; hidden fields
+  // such as the version come from the server, so a stale form still gets a clean conflict.
+  document.addEventListener("input", markDirty);
+  document.addEventListener("change", markDirty);
+  function markDirty(event) {
+    var field = event.target;
+    if (field && field.form && field.name && field.type !== "hidden") field.dataset.dirty = "1";
+  }
+  function fieldKey(field) {
+    return (field.form ? field.form.getAttribute("action") : "") + "|" + field.name;
+  }
+  function carryInto(fresh, field) {
+    if (field.type === "checkbox" || field.type === "radio") {
+      if (field.checked) fresh.setAttribute("checked", ""); else fresh.removeAttribute("checked");
+    } else if (fresh instanceof HTMLSelectElement) {
+      Array.prototype.forEach.call(fresh.options, function (option) {
+        if (option.value === field.value) option.setAttribute("selected", "");
+        else option.removeAttribute("selected");
+      });
+    } else if (fresh instanceof HTMLTextAreaElement) {
+      fresh.textContent = field.value;
+    } else {
+      fresh.setAttribute("value", field.value);
+    }
+    fresh.dataset.dirty = "1";
+  }
+  var focusAfterSwap = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var current = event.detail.target;
+    var fragment = event.detail.fragment;
+    if (!current || !fragment || !fragment.querySelectorAll) return;
+    var fresh = {};
+    fragment.querySelectorAll("[name]").forEach(function (field) { fresh[fieldKey(field)] = field; });
+    current.querySelectorAll("[data-dirty]").forEach(function (field) {
+      var match = fresh[fieldKey(field)];
+      if (match && match.type !== "hidden") carryInto(match, field);
+    });
+    var active = document.activeElement;
+    focusAfterSwap = active && current.contains(active) && active.id ? active.id : null;
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!focusAfterSwap) return;
+    var again = document.getElementById(focusAfterSwap);
+    focusAfterSwap = null;
+    if (again) again.focus({ preventScroll: true });
+  });
+
   document.addEventListener("htmx:sendError", function () {
     var flash = document.getElementById("flash");
     if (flash) flash.textContent = flash.getAttribute("data-offline") || "…";

@@ -1,0 +1,135 @@
+"""Watching a ticket ("notify me") and sharing it with named colleagues.
+
+Watching never widens access: only someone who may see a ticket can follow it, and the
+notification recipients are still filtered by the access policy. Sharing does widen access,
+so only the ticket's requester (or the desk) may share, and only with active colleagues of
+the ticket's own establishment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.db.engine import write_transaction
+from server.db.queries import shared_with, ticket_access
+from server.db.tables import Ticket, TicketShare, TicketWatcher, User
+from server.domain.actors import Actor
+from server.domain.errors import Forbidden, NotFound, ValidationFailed
+from server.domain.events import TicketEvent
+from server.domain.permissions import can_share_with_people, can_view, can_watch
+from server.domain.text import N_
+from server.domain.vocabulary import Role
+from server.services.tickets import _history, _name_of, ticket_event
+
+
+async def _visible_row(actor: Actor, ticket_id: int) -> dict[str, Any]:
+    row = await Ticket.select().where(Ticket.id == ticket_id).first()
+    if row is None or not can_view(actor, await ticket_access(row)):
+        raise NotFound()
+    return row
+
+
+async def is_watching(user_id: int, ticket_id: int) -> bool:
+    return await TicketWatcher.exists().where(
+        (TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == user_id)
+    )
+
+
+async def watcher_ids(ticket_id: int) -> frozenset[int]:
+    rows = await TicketWatcher.select(TicketWatcher.user).where(TicketWatcher.ticket == ticket_id)
+    return frozenset(r["user"] for r in rows)
+
+
+async def watch(actor: Actor, ticket_id: int, on: bool) -> None:
+    async with write_transaction():
+        row = await _visible_row(actor, ticket_id)
+        if not can_watch(actor, await ticket_access(row)):
+            raise NotFound()
+        present = await is_watching(actor.id, ticket_id)
+        if on and not present:
+            await TicketWatcher.insert(TicketWatcher(ticket=ticket_id, user=actor.id))
+        elif not on and present:
+            await TicketWatcher.delete().where(
+                (TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == actor.id)
+            )
+
+
+async def shares(ticket_id: int) -> list[dict[str, Any]]:
+    return (
+        await TicketShare.select(
+            TicketShare.user,
+            TicketShare.user.full_name.as_alias("full_name"),
+            TicketShare.user.email.as_alias("email"),
+        )
+        .where(TicketShare.ticket == ticket_id)
+        .order_by(TicketShare.user.full_name)
+    )
+
+
+async def shareable_colleagues(ticket_id: int) -> list[dict[str, Any]]:
+    """Active requesters of the ticket's establishment it is not yet shared with."""
+    row = (
+        await Ticket.select(Ticket.establishment, Ticket.requester)
+        .where(Ticket.id == ticket_id)
+        .first()
+    )
+    if row is None:
+        return []
+    taken = await shared_with(ticket_id) | {row["requester"]}
+    people = (
+        await User.select(User.id, User.full_name, User.email)
+        .where(
+            (User.establishment == row["establishment"])
+            & (User.active == True)  # noqa: E712
+            & (User.role == Role.REQUESTER.value)
+        )
+        .order_by(User.full_name)
+    )
+    return [p for p in people if p["id"] not in taken]
+
+
+async def share(actor: Actor, ticket_id: int, email: str) -> list[TicketEvent]:
+    async with write_transaction():
+        row = await _visible_row(actor, ticket_id)
+        if not can_share_with_people(actor, await ticket_access(row)):
+            raise Forbidden()
+        colleague = (
+            await User.select(User.id, User.role, User.active, User.establishment)
+            .where(User.email == email.strip().lower())
+            .first()
+        )
+        # One message whether the address is unknown, inactive or elsewhere: the form must
+        # not tell who has an account in other establishments.
+        if (
+            colleague is None
+            or not colleague["active"]
+            or colleague["role"] != Role.REQUESTER.value
+            or colleague["establishment"] != row["establishment"]
+            or colleague["id"] == row["requester"]
+        ):
+            raise ValidationFailed(
+                {"email": N_("Choose an active colleague of the ticket's establishment.")}
+            )
+        if colleague["id"] in await shared_with(ticket_id):
+            return []
+        before = {**row, "_shared_with": await shared_with(ticket_id)}
+        await TicketShare.insert(
+            TicketShare(ticket=ticket_id, user=colleague["id"], shared_by=actor.id)
+        )
+        await _history(ticket_id, actor, "share_added", "", await _name_of(User, colleague["id"]))
+        return [await ticket_event("ticket.updated", ticket_id, before)]
+
+
+async def unshare(actor: Actor, ticket_id: int, user_id: int) -> list[TicketEvent]:
+    async with write_transaction():
+        row = await _visible_row(actor, ticket_id)
+        if not can_share_with_people(actor, await ticket_access(row)):
+            raise Forbidden()
+        before = {**row, "_shared_with": await shared_with(ticket_id)}
+        if user_id not in before["_shared_with"]:
+            return []
+        await TicketShare.delete().where(
+            (TicketShare.ticket == ticket_id) & (TicketShare.user == user_id)
+        )
+        await _history(ticket_id, actor, "share_removed", await _name_of(User, user_id), "")
+        return [await ticket_event("ticket.updated", ticket_id, before)]
