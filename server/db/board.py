@@ -44,18 +44,9 @@ CARD_COLUMNS = (
 
 async def establishment_with_children(establishment_id: int) -> frozenset[int]:
     """The establishment and every establishment below it in the tree."""
-    rows = await Establishment.select(Establishment.id, Establishment.parent)
-    children: dict[int | None, list[int]] = {}
-    for row in rows:
-        children.setdefault(row["parent"], []).append(row["id"])
-    found, stack = set(), [establishment_id]
-    while stack:
-        current = stack.pop()
-        if current in found:
-            continue
-        found.add(current)
-        stack.extend(children.get(current, []))
-    return frozenset(found)
+    from server.db.queries import establishment_subtree
+
+    return await establishment_subtree(establishment_id)
 
 
 def _clauses(viewer: Actor, f: BoardFilters, now: datetime) -> list[Any]:

@@ -21,10 +21,12 @@ from server.db.tables import (
     HistoryEntry,
     Ticket,
     TicketShare,
+    TicketWatcher,
     User,
 )
 from server.domain.actors import Actor
 from server.domain.errors import NotFound
+from server.domain.establishments import descendants
 from server.domain.permissions import (
     TicketAccess,
     can_see_private_notes,
@@ -80,8 +82,10 @@ class TicketFilters:
     category_id: int | None = None
     group_id: int | None = None
     assignee: str = ""  # "" any | "me" | "none" | a user id
-    establishment_id: int | None = None
+    establishment_id: int | None = None  # rolls up its children
     requester_id: int | None = None
+    group_ids: tuple[int, ...] = ()  # any of these groups (a technician's backlog)
+    watcher_id: int | None = None  # tickets this person follows
     text: str = ""
     sort: str = DEFAULT_SORT
     page: int = 1
@@ -131,7 +135,15 @@ def contains(column: Any, pattern: str) -> Any:
     return column.ilike(pattern)
 
 
-def _filter_clauses(actor: Actor, f: TicketFilters) -> list[Where | Any]:
+async def establishment_subtree(establishment_id: int) -> frozenset[int]:
+    """The establishment and every establishment below it (compared by id)."""
+    rows = await Establishment.select(Establishment.id, Establishment.parent)
+    return descendants([establishment_id], {r["id"]: r["parent"] for r in rows})
+
+
+def _filter_clauses(
+    actor: Actor, f: TicketFilters, establishment_ids: frozenset[int] = frozenset()
+) -> list[Where | Any]:
     clauses: list[Any] = [visible_to(actor)]
     if f.statuses:
         clauses.append(Ticket.status.is_in([s.value for s in f.statuses]))
@@ -146,9 +158,17 @@ def _filter_clauses(actor: Actor, f: TicketFilters) -> list[Where | Any]:
     if f.group_id:
         clauses.append(Ticket.assigned_group == f.group_id)
     if f.establishment_id:
-        clauses.append(Ticket.establishment == f.establishment_id)
+        clauses.append(Ticket.establishment.is_in(sorted(establishment_ids) or [0]))
     if f.requester_id:
         clauses.append(Ticket.requester == f.requester_id)
+    if f.group_ids:
+        clauses.append(Ticket.assigned_group.is_in(list(f.group_ids)))
+    if f.watcher_id:
+        clauses.append(
+            Ticket.id.is_in(
+                TicketWatcher.select(TicketWatcher.ticket).where(TicketWatcher.user == f.watcher_id)
+            )
+        )
     if f.assignee == "me":
         clauses.append(Ticket.assignee == actor.id)
     elif f.assignee == "none":
@@ -167,7 +187,8 @@ def _filter_clauses(actor: Actor, f: TicketFilters) -> list[Where | Any]:
 
 
 async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
-    clauses = _filter_clauses(actor, f)
+    subtree = await establishment_subtree(f.establishment_id) if f.establishment_id else frozenset()
+    clauses = _filter_clauses(actor, f, subtree)
     total = await Ticket.count().where(*clauses)
     query = Ticket.select(*_LIST_COLUMNS).where(*clauses)
     for order, ascending in SORTS.get(f.sort, SORTS[DEFAULT_SORT]):

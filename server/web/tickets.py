@@ -40,6 +40,9 @@ from server.web.identity import requires_account
 from server.web.params import QueryReader
 
 PER_PAGE = 25
+# The first scope of each list is the default view.
+STAFF_SCOPES = ("all", "mine", "backlog", "following")
+REQUESTER_SCOPES = ("mine", "establishment", "following", "all")
 
 
 def _form_dict(form: Any) -> dict[str, str]:
@@ -58,20 +61,38 @@ def filters_from_query(request: Request, default_scope: str = "") -> queries.Tic
     if not (assignee.isdigit() and len(assignee) < 10):
         assignee = read.one_of(assignee, "assignee", ("", "me", "none"))
     actor = request.user.actor
-    scope = q.get("scope") or default_scope or ("all" if actor.is_staff else "mine")
+    scopes = STAFF_SCOPES if actor.is_staff else REQUESTER_SCOPES
+    scope = read.one_of(q.get("scope") or default_scope or scopes[0], "scope", scopes)
+    backlog = scope == "backlog"
+    if scope == "mine" and actor.is_staff:
+        assignee = "me"
+    elif backlog:
+        assignee = "none"
+    establishment_id = (
+        read.integer(q.get("establishment"), "establishment") if actor.is_staff else None
+    )
+    if scope == "establishment":
+        establishment_id = actor.establishment_id or 0
     filters = queries.TicketFilters(
-        tab=read.one_of(q.get("tab", "open"), "tab", ("open", "closed", "all")),
+        tab="open"
+        if backlog
+        else read.one_of(q.get("tab", "open"), "tab", ("open", "closed", "all")),
         statuses=statuses,
         priority=read.choice(q.get("priority"), "priority", Priority),
         category_id=read.integer(q.get("category"), "category"),
         group_id=read.integer(q.get("group"), "group") if actor.is_staff else None,
         assignee=assignee if actor.is_staff else "",
-        establishment_id=(
-            read.integer(q.get("establishment"), "establishment") if actor.is_staff else None
-        ),
-        requester_id=actor.id if scope == "mine" else None,
+        establishment_id=establishment_id,
+        requester_id=actor.id if scope == "mine" and not actor.is_staff else None,
+        # Nobody's backlog is everything: without a group, the backlog is empty.
+        group_ids=(tuple(sorted(actor.group_ids)) or (0,)) if backlog else (),
+        watcher_id=actor.id if scope == "following" else None,
         text=q.get("q", "")[:200],
-        sort=read.one_of(q.get("sort", queries.DEFAULT_SORT), "sort", tuple(queries.SORTS)),
+        sort=read.one_of(
+            q.get("sort", "urgent" if backlog else queries.DEFAULT_SORT),
+            "sort",
+            tuple(queries.SORTS),
+        ),
         page=max(1, read.integer(q.get("page"), "page") or 1),
         per_page=PER_PAGE,
     )
@@ -100,7 +121,8 @@ async def ticket_list(request: Request) -> Template:
         "page": result,
         "filters": filters,
         "query": request.query_params,
-        "scope": request.query_params.get("scope", "mine" if not actor.is_staff else "all"),
+        "scope": request.query_params.get("scope")
+        or (STAFF_SCOPES if actor.is_staff else REQUESTER_SCOPES)[0],
         "categories": await queries.categories(),
     }
     if actor.is_staff:
