@@ -17,7 +17,17 @@ from server.realtime.ws import live
 from server.services.attachments import Storage
 from server.services.mail_dispatcher import MailDispatcher
 from server.settings import REPO_ROOT, Settings, get_settings
-from server.web import admin, attachments, auth, board, following, tickets
+from server.web import (
+    account_pages,
+    admin,
+    attachments,
+    auth,
+    board,
+    following,
+    organisation_admin,
+    overview,
+    tickets,
+)
 from server.web.api import TicketApi
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -60,6 +70,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *board.ROUTES,
             *attachments.ROUTES,
             *admin.ROUTES,
+            *organisation_admin.ROUTES,
+            *account_pages.ROUTES,
+            *overview.ROUTES,
             live,
             TicketApi,
             healthz,

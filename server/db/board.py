@@ -14,7 +14,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from server.db.queries import contains, escape_like, visible_to
-from server.db.tables import Attachment, Establishment, FollowUp, Ticket
+from server.db.tables import Attachment, FollowUp, Ticket
 from server.domain.actors import Actor
 from server.domain.board import CLOSED_WINDOW, COLUMN_LIMIT, COLUMNS, BoardFilters
 from server.domain.permissions import can_see_private_notes

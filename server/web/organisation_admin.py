@@ -1,0 +1,337 @@
+"""Admin pages for the organisation: establishments, groups and what they serve, people
+(invitations, pending accounts, e-mail, role, establishment, groups, scopes, deactivation).
+
+Plain forms, post/redirect/get; a refused change re-renders its page with the reasons (422)
+and what was typed. These pages are a 404 for everyone but active admins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Response, Template
+
+from server.db.tables import Establishment, Group, User
+from server.domain.errors import GuichetError, ValidationFailed
+from server.domain.organisation import parse_role
+from server.domain.text import N_
+from server.domain.vocabulary import Role
+from server.i18n import gettext
+from server.realtime.publish import publish_message
+from server.services import account_life, accounts, organisation
+from server.web.admin import requires_admin
+from server.web.errors import status_of
+from server.web.tickets import _form_dict
+
+ADMIN = {"guards": [requires_admin], "include_in_schema": False}
+
+
+def _errors(exc: GuichetError) -> dict[str, str]:
+    if isinstance(exc, ValidationFailed):
+        return {name: gettext(message) for name, message in exc.errors.items()}
+    return {"__all__": gettext(exc.message)}
+
+
+def _ids(form: Any, name: str) -> list[int]:
+    raw = [str(v) for v in form.getall(name, [])]
+    if any(not v.isdigit() or len(v) > 9 for v in raw):
+        raise ValidationFailed({name: N_("Choose one of the proposed values.")})
+    return [int(v) for v in raw]
+
+
+def _optional_id(values: dict[str, str], name: str) -> int | None:
+    raw = values.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationFailed({name: N_("Choose one of the proposed values.")})
+    return int(raw)
+
+
+@get("/admin", **ADMIN)
+async def admin_home() -> Template:
+    pending = await User.count().where(
+        User.establishment.is_null() & (User.role == Role.REQUESTER.value)
+    )
+    return Template(template_name="admin/index.html", context={"pending": pending})
+
+
+# Establishments -------------------------------------------------------------------------
+
+
+async def _establishments_page(
+    status: int = 200, errors: dict[str, str] | None = None, values: dict[str, str] | None = None
+) -> Template:
+    return Template(
+        template_name="admin/establishments.html",
+        context={
+            "rows": await organisation.establishments_as_tree(),
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status_code=status,
+    )
+
+
+@get("/admin/establishments", **ADMIN)
+async def establishments() -> Template:
+    return await _establishments_page()
+
+
+@post("/admin/establishments", **ADMIN)
+async def create_establishment(request: Request) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        await organisation.save_establishment(request.user.actor, None, values)
+    except GuichetError as exc:
+        return await _establishments_page(status_of(exc), _errors(exc), values)
+    return Redirect(path="/admin/establishments", status_code=303)
+
+
+async def _establishment_page(
+    node_id: int,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Template:
+    row = await Establishment.select().where(Establishment.id == node_id).first()
+    if row is None:
+        raise NotFoundException()
+    return Template(
+        template_name="admin/establishment.html",
+        context={
+            "row": row,
+            "rows": await organisation.establishments_as_tree(),
+            "errors": errors or {},
+            "values": values
+            or {
+                "name": row["name"],
+                "code": row["code"],
+                "timezone": row["timezone"],
+                "parent_id": str(row["parent"] or ""),
+            },
+        },
+        status_code=status,
+    )
+
+
+@get("/admin/establishments/{node_id:int}", **ADMIN)
+async def establishment(node_id: FromPath[int]) -> Template:
+    return await _establishment_page(node_id)
+
+
+@post("/admin/establishments/{node_id:int}", **ADMIN)
+async def update_establishment(request: Request, node_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        await organisation.save_establishment(request.user.actor, node_id, values)
+    except GuichetError as exc:
+        return await _establishment_page(node_id, status_of(exc), _errors(exc), values)
+    return Redirect(path="/admin/establishments", status_code=303)
+
+
+@post("/admin/establishments/{node_id:int}/active", **ADMIN)
+async def establishment_active(request: Request, node_id: FromPath[int]) -> Response[Any]:
+    values = _form_dict(await request.form())
+    await organisation.set_establishment_active(
+        request.user.actor, node_id, values.get("active") == "1"
+    )
+    return Redirect(path=f"/admin/establishments/{node_id}", status_code=303)
+
+
+# Groups ---------------------------------------------------------------------------------
+
+
+@get("/admin/groups", **ADMIN)
+async def groups() -> Template:
+    return Template(
+        template_name="admin/groups.html",
+        context={"groups": await organisation.groups_with_reach()},
+    )
+
+
+async def _group_page(
+    group_id: int, status: int = 200, errors: dict[str, str] | None = None
+) -> Template:
+    group = await Group.select().where(Group.id == group_id).first()
+    if group is None:
+        raise NotFoundException()
+    return Template(
+        template_name="admin/group.html",
+        context={
+            "group": group,
+            "rows": await organisation.establishments_as_tree(),
+            "served": await organisation.group_reach(group_id),
+            "errors": errors or {},
+        },
+        status_code=status,
+    )
+
+
+@get("/admin/groups/{group_id:int}", **ADMIN)
+async def group(group_id: FromPath[int]) -> Template:
+    return await _group_page(group_id)
+
+
+@post("/admin/groups/{group_id:int}/reach", **ADMIN)
+async def group_reach(request: Request, group_id: FromPath[int]) -> Response[Any]:
+    form = await request.form()
+    try:
+        await organisation.set_group_reach(
+            request.user.actor, group_id, _ids(form, "establishments")
+        )
+    except GuichetError as exc:
+        return await _group_page(group_id, status_of(exc), _errors(exc))
+    return Redirect(path="/admin/groups", status_code=303)
+
+
+# People ---------------------------------------------------------------------------------
+
+
+async def _users_page(
+    request: Request,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    notice: str = "",
+) -> Template:
+    pending_only = request.query_params.get("pending") == "1"
+    query = User.select(
+        User.id,
+        User.email,
+        User.full_name,
+        User.role,
+        User.active,
+        User.organisation,
+        User.establishment.code.as_alias("establishment_code"),
+    ).order_by(User.full_name)
+    if pending_only:
+        query = query.where(User.establishment.is_null() & (User.role == Role.REQUESTER.value))
+    return Template(
+        template_name="admin/users.html",
+        context={
+            "users": await query,
+            "pending_only": pending_only,
+            "rows": await organisation.establishments_as_tree(),
+            "errors": errors or {},
+            "values": values or {},
+            "notice": notice,
+        },
+        status_code=status,
+    )
+
+
+@get("/admin/users", **ADMIN)
+async def users(request: Request) -> Template:
+    return await _users_page(request)
+
+
+@post("/admin/users", **ADMIN)
+async def invite_user(request: Request) -> Response[Any]:
+    values = _form_dict(await request.form())
+    try:
+        link = await account_life.invite(
+            request.user.actor,
+            email=values.get("email", ""),
+            full_name=values.get("full_name", ""),
+            role=parse_role(values.get("role", "")),
+            establishment_id=_optional_id(values, "establishment_id"),
+        )
+    except GuichetError as exc:
+        return await _users_page(request, status_of(exc), _errors(exc), values)
+    sent = await account_life.send_link(link)
+    return Redirect(
+        path=f"/admin/users/{link.user_id}?sent={'1' if sent else '0'}", status_code=303
+    )
+
+
+async def _user_page(
+    request: Request, user_id: int, status: int = 200, errors: dict[str, str] | None = None
+) -> Template:
+    user = await User.select().where(User.id == user_id).first()
+    if user is None:
+        raise NotFoundException()
+    sent = request.query_params.get("sent")
+    return Template(
+        template_name="admin/user.html",
+        context={
+            "user": user,
+            "rows": await organisation.establishments_as_tree(),
+            "groups": await organisation.groups_with_reach(),
+            "member_of": await organisation.membership_of(user_id),
+            "scope": await organisation.scope_of(user_id),
+            "errors": errors or {},
+            "sent": sent,
+        },
+        status_code=status,
+    )
+
+
+@get("/admin/users/{user_id:int}", **ADMIN)
+async def user_page(request: Request, user_id: FromPath[int]) -> Template:
+    return await _user_page(request, user_id)
+
+
+@post("/admin/users/{user_id:int}/{what:str}", **ADMIN)
+async def change_user(
+    request: Request, user_id: FromPath[int], what: FromPath[str]
+) -> Response[Any]:
+    """One form per aspect of the account: email, role, establishment, groups, scope,
+    active, invite (a new activation link)."""
+    form = await request.form()
+    values = _form_dict(form)
+    admin = request.user.actor
+    sent = ""
+    try:
+        if what == "email":
+            await account_life.change_email(admin, user_id, values.get("email", ""))
+        elif what == "role":
+            await account_life.change_role(admin, user_id, parse_role(values.get("role", "")))
+        elif what == "establishment":
+            await account_life.link_to_establishment(
+                admin, user_id, _optional_id(values, "establishment_id")
+            )
+        elif what == "groups":
+            await organisation.set_membership(admin, user_id, _ids(form, "groups"))
+        elif what == "scope":
+            await organisation.set_scope(admin, user_id, _ids(form, "establishments"))
+        elif what == "active":
+            active = values.get("active") == "1"
+            if user_id == admin.id and not active:
+                raise ValidationFailed({"active": N_("You cannot deactivate your own account.")})
+            await accounts.set_active(user_id, active)
+            if not active:
+                # Open pages of this person go dark at once, on every instance.
+                await publish_message(request.app, {"kind": "user.deactivated", "user_id": user_id})
+        elif what == "invite":
+            sent = (
+                "1"
+                if await account_life.send_link(await account_life.reinvite(admin, user_id))
+                else "0"
+            )
+        else:
+            raise NotFoundException()
+    except GuichetError as exc:
+        return await _user_page(request, user_id, status_of(exc), _errors(exc))
+    suffix = f"?sent={sent}" if sent else ""
+    return Redirect(path=f"/admin/users/{user_id}{suffix}", status_code=303)
+
+
+ROUTES = [
+    admin_home,
+    establishments,
+    create_establishment,
+    establishment,
+    update_establishment,
+    establishment_active,
+    groups,
+    group,
+    group_reach,
+    users,
+    invite_user,
+    user_page,
+    change_user,
+]
