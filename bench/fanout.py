@@ -231,7 +231,15 @@ class World:
 
 async def build_world(seed: int) -> World:
     # Imported here: settings are read from os.environ at first import.
-    from server.db.tables import Category, Establishment, Group, GroupMember, Ticket
+    from server.db.tables import (
+        Category,
+        Establishment,
+        Group,
+        GroupEstablishment,
+        GroupMember,
+        SupervisorScope,
+        Ticket,
+    )
     from server.domain.actors import Actor
     from server.domain.forms import parse_new_ticket
     from server.domain.vocabulary import Priority, Role
@@ -268,6 +276,12 @@ async def build_world(seed: int) -> World:
     group_id = group[0]["id"]
     for t in techs:
         await GroupMember.insert(GroupMember(group=group_id, user=t.id))
+    # The desk's reach: the group serves, and the supervisors watch, every establishment,
+    # so "staff see all" below stays true.
+    for est in est_ids:
+        await GroupEstablishment.insert(GroupEstablishment(group=group_id, establishment=est))
+        for s in sups:
+            await SupervisorScope.insert(SupervisorScope(user=s.id, establishment=est))
     cat = await Category.insert(
         Category(
             name=f"Incident {run}", default_priority=Priority.HIGH.value, default_group=group_id
