@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi.config import OpenAPIConfig
@@ -13,11 +15,13 @@ from litestar.template.config import TemplateConfig
 from server.db import engine
 from server.realtime.bus import make_bus
 from server.realtime.hub import Hub
+from server.realtime.publish import publish
 from server.realtime.ws import live
 from server.services.attachments import Storage
+from server.services.inbound_smtp import InboundReceiver
 from server.services.mail_dispatcher import MailDispatcher
 from server.settings import REPO_ROOT, Settings, get_settings
-from server.web import admin, attachments, auth, board, tickets
+from server.web import admin, attachments, auth, board, notifications, tickets
 from server.web.api import TicketApi
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -36,6 +40,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     hub = Hub(bus, templates.engine)
     # Every instance runs one: claims keep them from sending a mail twice.
     dispatcher = MailDispatcher(settings)
+    app_ref: dict[str, Litestar] = {}
+
+    async def publish_inbound(events: list[Any]) -> None:
+        await publish(app_ref["app"], events)
+
+    receiver = (
+        InboundReceiver(settings, publish_inbound) if settings.mail.inbound_port else None
+    )
 
     async def on_startup(app: Litestar) -> None:
         await engine.start(pool=settings.db_pool)
@@ -45,8 +57,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dispatcher.start()
         app.state.bus = bus
         app.state.hub = hub
+        app_ref["app"] = app
+        if receiver is not None:
+            await receiver.start()
 
     async def on_shutdown() -> None:
+        if receiver is not None:
+            await receiver.stop()
         await dispatcher.stop()
         await hub.stop()
         await bus.stop()
@@ -59,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *board.ROUTES,
             *attachments.ROUTES,
             *admin.ROUTES,
+            *notifications.ROUTES,
             live,
             TicketApi,
             healthz,

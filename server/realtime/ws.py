@@ -82,11 +82,21 @@ class Viewer:
     async def snapshot(self) -> None:
         raise NotImplementedError
 
+    async def bell(self) -> None:
+        """The notification bell with the unread count, swapped in wherever the page has it."""
+        from server.services.notifications import unread_count
+
+        count = await unread_count(self.actor.id)
+        await self.send(self.render("_bell.html", unread=count, oob=True))
+
     async def handle(self, item: Any) -> None:
         if item is RESYNC:
             await self.snapshot()
+            await self.bell()
         elif isinstance(item, EventContext):
             await self.on_ticket_event(item)
+        elif isinstance(item, dict) and item.get("kind") == "user.bell":
+            await self.bell()
         elif isinstance(item, dict):
             await self.on_message(item)
 
@@ -279,7 +289,19 @@ class _QueryRequest:
         self.user = account
 
 
-VIEWERS = {"board": BoardViewer, "ticket": TicketPageViewer, "list": ListViewer}
+class BellViewer(Viewer):
+    """Pages without live content of their own: only the notification bell."""
+
+    async def snapshot(self) -> None:
+        await self.bell()
+
+
+VIEWERS = {
+    "board": BoardViewer,
+    "ticket": TicketPageViewer,
+    "list": ListViewer,
+    "bell": BellViewer,
+}
 
 
 async def _receive_until_closed(socket: WebSocket) -> None:
@@ -313,6 +335,8 @@ async def live(socket: WebSocket) -> None:
     tasks: list[asyncio.Task[Any]] = []
     try:
         await viewer.snapshot()
+        if view is not BellViewer:
+            await viewer.bell()
         tasks = [
             asyncio.create_task(connection.run()),
             asyncio.create_task(_receive_until_closed(socket)),
