@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
 from collections.abc import Sequence
@@ -91,10 +92,8 @@ async def _inbound(port: int) -> None:
 
 
 def _cmd_inbound(args: argparse.Namespace) -> int:
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_inbound(args.port))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -69,6 +69,7 @@ class Viewer:
         self.locale = i18n.get_locale()
         self.env = hub.env
         self.csrf = socket.cookies.get("guichet_csrf", "")
+        self.bell_prefix = ""
 
     def render(self, template: str, **context: Any) -> str:
         return render.render(
@@ -77,22 +78,27 @@ class Viewer:
 
     async def send(self, html: str) -> None:
         if html:
+            # A refreshed bell rides along with the first push after a (re)connect.
+            html, self.bell_prefix = html + self.bell_prefix, ""
             await self.socket.send_text(html)
 
     async def snapshot(self) -> None:
         raise NotImplementedError
 
-    async def bell(self) -> None:
+    async def bell_html(self) -> str:
         """The notification bell with the unread count, swapped in wherever the page has it."""
         from server.services.notifications import unread_count
 
         count = await unread_count(self.actor.id)
-        await self.send(self.render("_bell.html", unread=count, oob=True))
+        return self.render("_bell.html", unread=count, oob=True)
+
+    async def bell(self) -> None:
+        await self.send(await self.bell_html())
 
     async def handle(self, item: Any) -> None:
         if item is RESYNC:
+            self.bell_prefix = await self.bell_html()
             await self.snapshot()
-            await self.bell()
         elif isinstance(item, EventContext):
             await self.on_ticket_event(item)
         elif isinstance(item, dict) and item.get("kind") == "user.bell":
@@ -334,9 +340,9 @@ async def live(socket: WebSocket) -> None:
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []
     try:
-        await viewer.snapshot()
         if view is not BellViewer:
-            await viewer.bell()
+            viewer.bell_prefix = await viewer.bell_html()
+        await viewer.snapshot()
         tasks = [
             asyncio.create_task(connection.run()),
             asyncio.create_task(_receive_until_closed(socket)),
