@@ -21,8 +21,9 @@ _QUOTE_INTROS = [
     re.compile(r"^\s*(?:From|De|От)\s*:.*$", re.IGNORECASE),  # Outlook header block
 ]
 # Intros a client wraps on two lines ("On Mon, 3 Nov 2026, Jane Doe <jane@example.org>\nwrote:").
-_WRAPPED_INTRO_END = re.compile(r"^\s*(?:wrote|a\s+écrit|написал(?:а|\(а\))?)\s*:\s*$",
-                                re.IGNORECASE)
+_WRAPPED_INTRO_END = re.compile(
+    r"^.{0,200}(?:\bwrote|\ba\s+écrit|написал(?:а|\(а\))?)\s*:\s*$", re.IGNORECASE
+)
 _WRAPPED_INTRO_START = re.compile(r"^\s*(?:On|Le)\b", re.IGNORECASE)
 _SIGNATURE = re.compile(r"^-- ?$")
 
