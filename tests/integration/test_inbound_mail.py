@@ -267,7 +267,7 @@ async def test_a_mail_with_a_patient_identifier_is_held(desk: Desk) -> None:
 
 async def test_a_text_attachment_with_an_identifier_holds_the_mail(desk: Desk) -> None:
     await factories.world()
-    log = "12:00 erreur impression\npatient NIR 2 65 11 13 050 075 09\n".encode()
+    log = b"12:00 erreur impression\npatient NIR 2 65 11 13 050 075 09\n"
     await desk.send("alice@chu-a.test", attach=("journal.log", log, "text", "plain"))
     assert await Ticket.count() == 0
     assert await outcomes() == ["held"]
