@@ -82,6 +82,7 @@ class _File:
     name: str
     path: Path
     size: int
+    kind: str  # as sniffed from the content: image | pdf | text | office
 
 
 SUBJECTS = {
@@ -142,10 +143,19 @@ def _body(message: EmailMessage) -> str:
     return trim_reply(text)
 
 
-def _reply_addresses(message: EmailMessage, rcpt_tos: list[str]) -> list[str]:
+def _reply_addresses(message: EmailMessage, rcpt_tos: list[str], sender: str) -> list[str]:
+    """Sub-addresses of our own mailbox among the recipients (``desk+...@domain``); other
+    people's plus-addresses in Cc are none of our business."""
+    local, _, domain = sender.lower().rpartition("@")
     headers = [str(message.get(name, "")) for name in ("To", "Cc", "Delivered-To")]
-    addresses = [a for _n, a in getaddresses(headers) if a] + list(rcpt_tos)
-    return [a for a in addresses if token_part(a) is not None]
+    addresses = list(rcpt_tos) + [a for _n, a in getaddresses(headers) if a]
+    return [
+        a
+        for a in addresses
+        if token_part(a) is not None
+        and a.lower().rpartition("@")[2] == domain
+        and a.lower().split("+", 1)[0] == local.split("+", 1)[0]
+    ]
 
 
 async def receive(
@@ -173,7 +183,7 @@ async def receive(
         active=user["active"],
     )
     locale = user["locale"] or settings.default_locale
-    replies = _reply_addresses(message, rcpt_tos)
+    replies = _reply_addresses(message, rcpt_tos, settings.mail.sender)
     token = None
     if replies:
         token = verify(settings.mail.reply_secret, replies[0])
@@ -185,7 +195,8 @@ async def receive(
     text = _body(message)
     files, refused_files = await _files(message, settings)
     try:
-        kinds = _identifiers([subject, text], files)
+        own = _own_details(sender, user["phone"])
+        kinds = await anyio.to_thread.run_sync(_identifiers, [subject, text], files, own)
         if kinds:
             outcome = await _record(key, sender, Outcome("held", ", ".join(sorted(kinds))))
             await _tell_held(sender, locale, kinds, settings)
@@ -245,29 +256,46 @@ async def _files(message: EmailMessage, settings: Settings) -> tuple[list[_File]
             refused.append(name)
             continue
         path = store.temporary()
-        path.write_bytes(data)
+        await anyio.to_thread.run_sync(path.write_bytes, data)
         try:
-            await anyio.to_thread.run_sync(content.sniff, path, name)
+            sniffed = await anyio.to_thread.run_sync(content.sniff, path, name)
         except content.ContentRefused:
             attachments.discard(path)
             refused.append(name)
             continue
-        kept.append(_File(name=name, path=path, size=len(data)))
+        kept.append(_File(name=name, path=path, size=len(data), kind=sniffed.kind))
     return kept, refused
 
 
-def _identifiers(texts: list[str], files: list[_File]) -> set[str]:
-    """Kinds of patient identifiers in the mail's text and text attachments."""
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)[-9:]
+
+
+def _own_details(address: str, phone: str) -> set[str]:
+    """The sender's own address and phone: a signature with them is not patient data."""
+    return {address.lower()} | ({_digits(phone)} if _digits(phone) else set())
+
+
+def _identifiers(texts: list[str], files: list[_File], own: set[str]) -> set[str]:
+    """Kinds of patient identifiers in the mail's text and text attachments (not counting
+    the sender's own e-mail address and phone number)."""
     config = detector_config()
-    found = {f.kind.value for text in texts for f in detect(text, config)}
+
+    def kinds(text: str) -> set[str]:
+        return {
+            f.kind.value
+            for f in detect(text, config)
+            if f.text.lower() not in own and _digits(f.text) not in own
+        }
+
+    found = {kind for text in texts for kind in kinds(text)}
     for item in files:
-        sniffed = content.sniff(item.path, item.name)
-        if sniffed.kind == "text":
+        if item.kind == "text":
             try:
                 text = item.path.read_bytes().decode("utf-8-sig")
             except UnicodeDecodeError:
                 continue  # refused by the upload checks later
-            found |= {f.kind.value for f in detect(text, config)}
+            found |= kinds(text)
     return found
 
 

@@ -356,3 +356,22 @@ async def test_preferences_are_honoured_per_channel(desk: Desk) -> None:
     ] is False
     assert (await notifications.preferences(w.requester_a.id))[Kind.FOLLOW_UP] is True
     assert await User.count() > 0
+
+
+async def test_the_senders_own_address_and_phone_are_not_patient_data(desk: Desk) -> None:
+    w = await factories.world()
+    await User.update({User.phone: "01 45 67 89 10"}).where(User.id == w.requester_a.id)
+    await desk.send(
+        "alice@chu-a.test",
+        body="Le scanner est bloqué.\n\nAlice Martin\nTél. 01 45 67 89 10\nalice@chu-a.test",
+    )
+    assert await outcomes() == ["ticket"]
+    # Someone else's number in the same place is held.
+    await desk.send("alice@chu-a.test", body="Rappelez le 06 12 34 56 78 svp")
+    assert await outcomes() == ["ticket", "held"]
+
+
+async def test_other_peoples_plus_addresses_are_not_reply_addresses(desk: Desk) -> None:
+    await factories.world()
+    await desk.send("alice@chu-a.test", headers={"Cc": "bob+1.2.abc@chu-a.test"})
+    assert await outcomes() == ["ticket"]
