@@ -10,11 +10,42 @@ from server.domain.actors import Actor
 from server.domain.permissions import can_see_private_notes, can_view
 
 PER_PAGE = 50
+# The bell counts at most this many (it shows "99+" beyond 99 anyway).
+COUNT_LIMIT = 500
+
+
+def _shown(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leave out notifications about a ticket the actor can no longer see, or a private note
+    they may not read, whatever they said then."""
+    private_ok = can_see_private_notes(actor)
+    return [
+        row
+        for row in rows
+        if can_view(actor, access_of(row)) and (private_ok or not row["private"])
+    ]
+
+
+_ACCESS = (
+    InAppNotification.private,
+    InAppNotification.ticket.requester.as_alias("requester"),
+    InAppNotification.ticket.establishment.as_alias("establishment"),
+    InAppNotification.ticket.shared.as_alias("shared"),
+)
+
+
+async def unread_count(actor: Actor) -> int:
+    """Unread notifications the actor may still read (the bell)."""
+    rows = (
+        await InAppNotification.select(InAppNotification.id, *_ACCESS)
+        .where((InAppNotification.user == actor.id) & InAppNotification.read_at.is_null())
+        .order_by(InAppNotification.id, ascending=False)
+        .limit(COUNT_LIMIT)
+    )
+    return len(_shown(actor, rows))
 
 
 async def list_for(actor: Actor, page: int = 1) -> list[dict[str, Any]]:
-    """The actor's notifications, newest first. One about a ticket the actor can no longer
-    see (or a private note they may not read) is left out, whatever it said then."""
+    """The actor's notifications, newest first, as far as the access policy lets them see."""
     rows = (
         await InAppNotification.select(
             InAppNotification.id,
@@ -36,9 +67,4 @@ async def list_for(actor: Actor, page: int = 1) -> list[dict[str, Any]]:
         .limit(PER_PAGE)
         .offset((max(page, 1) - 1) * PER_PAGE)
     )
-    private_ok = can_see_private_notes(actor)
-    return [
-        row
-        for row in rows
-        if can_view(actor, access_of(row)) and (private_ok or not row["private"])
-    ]
+    return _shown(actor, rows)

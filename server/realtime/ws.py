@@ -87,9 +87,9 @@ class Viewer:
 
     async def bell_html(self) -> str:
         """The notification bell with the unread count, swapped in wherever the page has it."""
-        from server.services.notifications import unread_count
+        from server.db.notifications import unread_count
 
-        count = await unread_count(self.actor.id)
+        count = await unread_count(self.actor)
         return self.render("_bell.html", unread=count, oob=True)
 
     async def bell(self) -> None:

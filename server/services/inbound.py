@@ -166,6 +166,19 @@ async def receive(
     key = _key(str(message.get("Message-ID", "")), raw)
     if await InboundMessage.exists().where(InboundMessage.message_key == key):
         return Outcome("duplicate")
+    try:
+        return await _decide(message, key, mail_from, rcpt_tos, settings)
+    except Exception:
+        # Two copies delivered at once: the second one's record hits the unique key and its
+        # whole transaction rolls back. It is a duplicate, not a failure.
+        if await InboundMessage.exists().where(InboundMessage.message_key == key):
+            return Outcome("duplicate")
+        raise
+
+
+async def _decide(
+    message: EmailMessage, key: str, mail_from: str, rcpt_tos: list[str], settings: Settings
+) -> Outcome:
     host = mail_host(settings.base_url)
     sender = parseaddr(str(message.get("From", "")))[1].strip().lower()
     reason = is_automatic(_headers(message), mail_from or "", _own_ids(message, host))

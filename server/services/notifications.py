@@ -157,12 +157,6 @@ async def set_preference(user_id: int, kind: Kind, enabled: bool, channel: str =
 # -- the in-app list ---------------------------------------------------------------------------
 
 
-async def unread_count(user_id: int) -> int:
-    return await InAppNotification.count().where(
-        (InAppNotification.user == user_id) & InAppNotification.read_at.is_null()
-    )
-
-
 async def mark_read(user_id: int, notification_id: int | None = None) -> int:
     """Mark one (or, without an id, every) notification of the user as read; return how many
     changed. Another user's notification is simply not found."""

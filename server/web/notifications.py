@@ -29,7 +29,7 @@ async def notification_list(request: Request) -> Template:
             "page": page,
             "more": len(rows) >= notification_db.PER_PAGE,
             "kind_label": lambda value: Kind(value).label,
-            "unread": await service.unread_count(request.user.id),
+            "unread": await notification_db.unread_count(request.user.actor),
         },
     )
 

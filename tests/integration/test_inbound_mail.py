@@ -3,6 +3,7 @@ receiver Guichet runs; notices Guichet sends back land on another real SMTP serv
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 from collections.abc import AsyncIterator
@@ -375,3 +376,13 @@ async def test_other_peoples_plus_addresses_are_not_reply_addresses(desk: Desk) 
     await factories.world()
     await desk.send("alice@chu-a.test", headers={"Cc": "bob+1.2.abc@chu-a.test"})
     assert await outcomes() == ["ticket"]
+
+
+async def test_two_copies_delivered_at_once_create_one_ticket(desk: Desk) -> None:
+    await factories.world()
+    message_id = make_msgid(domain="mail.chu-a.test")
+    await asyncio.gather(
+        *[desk.send("alice@chu-a.test", message_id=message_id) for _ in range(3)]
+    )
+    assert await Ticket.count() == 1
+    assert await InboundMessage.count() == 1

@@ -7,6 +7,7 @@ import re
 from litestar.testing import AsyncTestClient
 
 from server.db.notification_tables import InAppNotification
+from server.db.notifications import unread_count
 from server.domain.forms import NewFollowUp
 from server.domain.notifications import Kind
 from server.services import notifications, tickets
@@ -73,7 +74,7 @@ async def test_notification_list_and_mark_as_read(client: AsyncTestClient) -> No
     bruno = await session_of(client, "bruno@clinique-b.test")
     use(client, bruno)
     await client.post(f"/notifications/{first}/read", headers=factories.csrf_header(client))
-    assert await notifications.unread_count(w.requester_a.id) == 2
+    assert await unread_count(w.requester_a) == 2
     assert "Scanner du bloc" not in (await client.get("/notifications")).text
 
     use(client, alice)
@@ -82,9 +83,9 @@ async def test_notification_list_and_mark_as_read(client: AsyncTestClient) -> No
         follow_redirects=False,
     )
     assert response.status_code == 303
-    assert await notifications.unread_count(w.requester_a.id) == 1
+    assert await unread_count(w.requester_a) == 1
     await client.post("/notifications/read-all", headers=factories.csrf_header(client))
-    assert await notifications.unread_count(w.requester_a.id) == 0
+    assert await unread_count(w.requester_a) == 0
     assert "0 notification non lue." in (await client.get("/notifications")).text
 
 
@@ -99,8 +100,10 @@ async def test_a_notification_about_a_ticket_no_longer_visible_is_not_listed(
     alice = await session_of(client, "alice@chu-a.test")
     use(client, alice)
     assert "Poste partagé" in (await client.get("/notifications")).text
+    assert await unread_count(w.requester_a) == 1
     await tickets.set_shared(w.colleague_a, ticket_id, 1, False)
     assert "Poste partagé" not in (await client.get("/notifications")).text
+    assert await unread_count(w.requester_a) == 0  # the bell does not count it either
 
 
 async def test_preferences_page_saves_each_channel(client: AsyncTestClient) -> None:
