@@ -25,11 +25,15 @@ def _shown(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+# Every ticket fact the access policy reads (``access_of``), under the ticket's own names.
 _ACCESS = (
     InAppNotification.private,
+    InAppNotification.ticket.id.as_alias("ticket_id"),
     InAppNotification.ticket.requester.as_alias("requester"),
     InAppNotification.ticket.establishment.as_alias("establishment"),
     InAppNotification.ticket.shared.as_alias("shared"),
+    InAppNotification.ticket.assigned_group.as_alias("assigned_group"),
+    InAppNotification.ticket.assignee.as_alias("assignee"),
 )
 
 
@@ -51,16 +55,13 @@ async def list_for(actor: Actor, page: int = 1) -> list[dict[str, Any]]:
             InAppNotification.id,
             InAppNotification.kind,
             InAppNotification.ticket,
-            InAppNotification.private,
             InAppNotification.status,
             InAppNotification.created_at,
             InAppNotification.read_at,
             InAppNotification.actor.full_name.as_alias("actor_name"),
             InAppNotification.ticket.title.as_alias("title"),
-            InAppNotification.ticket.requester.as_alias("requester"),
-            InAppNotification.ticket.establishment.as_alias("establishment"),
-            InAppNotification.ticket.shared.as_alias("shared"),
             InAppNotification.ticket.establishment.code.as_alias("code"),
+            *_ACCESS,
         )
         .where(InAppNotification.user == actor.id)
         .order_by(InAppNotification.id, ascending=False)
