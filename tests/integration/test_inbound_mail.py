@@ -386,3 +386,27 @@ async def test_two_copies_delivered_at_once_create_one_ticket(desk: Desk) -> Non
     )
     assert await Ticket.count() == 1
     assert await InboundMessage.count() == 1
+
+
+async def test_a_reply_to_a_closed_ticket_creates_nothing(desk: Desk) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a)
+    await tickets.take(w.tech, ticket_id, 1)
+    await tickets.change_status(w.tech, ticket_id, Status.RESOLVED, 2, solution="Fait")
+    await tickets.change_status(w.tech, ticket_id, Status.CLOSED, 3)
+    address = reply_address(SECRET, SENDER, ticket_id, w.requester_a.id)
+    await desk.send("alice@chu-a.test", to=address, body="Encore en panne")
+    assert await FollowUp.count() == 0
+    assert await Ticket.count() == 1
+    [row] = await InboundMessage.select()
+    assert (row["outcome"], row["reason"]) == ("refused", "InvalidTransition")
+
+
+async def test_without_a_receiver_mails_carry_no_reply_address(desk: Desk) -> None:
+    w = await factories.world()
+    await factories.ticket(w.requester_a)
+    settings = replace(desk.settings, mail=replace(desk.settings.mail, inbound_port=0))
+    await drain(MailDispatcher(settings, name="no-inbound"))
+    [ack] = desk.outside.inbox.to("alice@chu-a.test")
+    assert ack["Reply-To"] is None
+    assert "merci de ne pas y répondre" in text_of(ack)
