@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi.config import OpenAPIConfig
@@ -13,8 +15,10 @@ from litestar.template.config import TemplateConfig
 from server.db import engine
 from server.realtime.bus import make_bus
 from server.realtime.hub import Hub
+from server.realtime.publish import publish
 from server.realtime.ws import live
 from server.services.attachments import Storage
+from server.services.inbound_smtp import InboundReceiver
 from server.services.mail_dispatcher import MailDispatcher
 from server.settings import REPO_ROOT, Settings, get_settings
 from server.web import (
@@ -24,6 +28,7 @@ from server.web import (
     auth,
     board,
     following,
+    notifications,
     organisation_admin,
     overview,
     tickets,
@@ -46,6 +51,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     hub = Hub(bus, templates.engine)
     # Every instance runs one: claims keep them from sending a mail twice.
     dispatcher = MailDispatcher(settings)
+    app_ref: dict[str, Litestar] = {}
+
+    async def publish_inbound(events: list[Any]) -> None:
+        await publish(app_ref["app"], events)
+
+    receiver = (
+        InboundReceiver(settings, publish_inbound) if settings.mail.inbound_port else None
+    )
 
     async def on_startup(app: Litestar) -> None:
         await engine.start(pool=settings.db_pool)
@@ -55,8 +68,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dispatcher.start()
         app.state.bus = bus
         app.state.hub = hub
+        app_ref["app"] = app
+        if receiver is not None:
+            await receiver.start()
 
     async def on_shutdown() -> None:
+        if receiver is not None:
+            await receiver.stop()
         await dispatcher.stop()
         await hub.stop()
         await bus.stop()
@@ -73,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *organisation_admin.ROUTES,
             *account_pages.ROUTES,
             *overview.ROUTES,
+            *notifications.ROUTES,
             live,
             TicketApi,
             healthz,

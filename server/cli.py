@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
 from collections.abc import Sequence
@@ -57,6 +58,42 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         # (zlib state) than the bytes it saves on a hospital network.
         ws_per_message_deflate=False,
     )
+    return 0
+
+
+async def _inbound(port: int) -> None:
+    """Run the SMTP receiver alone (without the web application)."""
+    from server.db import engine
+    from server.realtime.bus import make_bus
+    from server.services.inbound_smtp import InboundReceiver
+
+    settings = get_settings()
+    port = port or settings.mail.inbound_port
+    if not port:
+        raise SystemExit("Set GUICHET_INBOUND_SMTP_PORT or pass --port.")
+    await engine.start(pool=settings.db_pool)
+    bus = make_bus(settings.channels, settings.database_url)
+    await bus.start()
+
+    async def publish(events: list) -> None:
+        # Live pages of running instances follow when they share the bus (postgres).
+        for event in events:
+            await bus.publish(event.as_message())
+
+    receiver = InboundReceiver(settings, publish, port=port)
+    await receiver.start()
+    print(f"Receiving mail on {settings.mail.inbound_host}:{port}  (Ctrl-C stops)")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await receiver.stop()
+        await bus.stop()
+        await engine.stop(pool=settings.db_pool)
+
+
+def _cmd_inbound(args: argparse.Namespace) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_inbound(args.port))
     return 0
 
 
@@ -148,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="")
     serve.add_argument("--port", type=int, default=0)
     serve.set_defaults(func=_cmd_serve)
+    inbound = sub.add_parser("inbound", help="run only the SMTP receiver for replies by mail")
+    inbound.add_argument("--port", type=int, default=0)
+    inbound.set_defaults(func=_cmd_inbound)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
     sub.add_parser("demo", help="load the fictional demo data (once)").set_defaults(func=_cmd_demo)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)

@@ -5,6 +5,8 @@ This is the only module that reads the environment. See ``.env.example`` for eve
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -46,6 +48,14 @@ class MailSettings:
     include_details: bool = False
     # How often the dispatcher looks for mails to send, in seconds.
     poll_seconds: float = 1.0
+    # Inbound SMTP receiver (replies and new tickets by mail): port 0 = off.
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 0
+    # Signs reply addresses (Reply-To of every notification); derived from the secret key
+    # when not set.
+    reply_secret: str = field(default="", repr=False)
+    # Largest mail the receiver accepts, in bytes.
+    inbound_max_bytes: int = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,8 @@ class Settings:
     phi_patterns: tuple[tuple[str, str], ...] = ()
     # Live-update bus: "memory" (one process) or "postgres" (LISTEN/NOTIFY, several instances).
     channels: str = "memory"
+    # A resolved ticket closes by itself after this many hours without an answer.
+    auto_close_hours: int = 72
     mail: MailSettings = field(default_factory=MailSettings)
 
     @property
@@ -107,6 +119,7 @@ def load_settings() -> Settings:
         argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 65536),
         db_pool=_env_bool("DB_POOL", True),
         channels=_env("CHANNELS", "memory"),
+        auto_close_hours=_env_int("AUTO_CLOSE_HOURS", 72),
         max_attachment_bytes=_env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
         max_ticket_attachment_bytes=_env_int("MAX_TICKET_ATTACHMENT_BYTES", 50 * 1024 * 1024),
         phi_patterns=tuple(
@@ -121,8 +134,17 @@ def load_settings() -> Settings:
             sender=_env("MAIL_SENDER", "guichet@localhost"),
             include_details=_env_bool("MAIL_INCLUDE_DETAILS", False),
             poll_seconds=float(_env("MAIL_POLL_SECONDS", "1")),
+            inbound_host=_env("INBOUND_SMTP_HOST", "127.0.0.1"),
+            inbound_port=_env_int("INBOUND_SMTP_PORT", 0),
+            reply_secret=_env("REPLY_SECRET", "") or _derived(secret, "reply-address"),
+            inbound_max_bytes=_env_int("INBOUND_MAX_BYTES", 25 * 1024 * 1024),
         ),
     )
+
+
+def _derived(secret: str, purpose: str) -> str:
+    """A key for one purpose, so a leak of one does not reveal the others."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
 def _dev_secret(var_dir: Path) -> str:

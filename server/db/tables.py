@@ -271,3 +271,9 @@ ALL_TABLES: list[type[Table]] = [
     NotificationPreference,
     Outbox,
 ]
+
+# Issue 6 (in-app notifications, received mail): its own module, imported last because its
+# tables reference the ones above.
+from server.db.notification_tables import NOTIFICATION_TABLES  # noqa: E402
+
+ALL_TABLES += NOTIFICATION_TABLES

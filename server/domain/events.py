@@ -20,6 +20,8 @@ class TicketEvent:
     version: int
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = field(default=None)
+    # Users who got an in-app notification from this change: their bells are refreshed.
+    notified: tuple[int, ...] = ()
 
     def as_message(self) -> dict[str, Any]:
         return {

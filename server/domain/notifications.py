@@ -1,9 +1,10 @@
-"""Who gets an e-mail when a ticket changes: pure rules, no I/O.
+"""Who hears about a ticket change (by e-mail and in the app): pure rules, no I/O.
 
 A use case names the kind of change; ``recipients`` decides who hears about it from the facts
-the service loads (requester, assignee, group members, later watchers and shares) and the
-people who turned that kind off. The author of a change never gets a mail about it, except
-the acknowledgement of their own request; requesters never hear about private notes.
+the service loads (requester, assignee, group members, watchers and shares passed in as extra
+ids) and the people who turned that kind off. The author of a change never gets a mail about
+it, except the acknowledgement of their own request; private notes only reach people who may
+read them; nobody hears about a ticket the access policy does not let them see.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from enum import StrEnum
 
 from server.domain.text import N_
 from server.domain.vocabulary import Status
-
-# A resolved ticket closes by itself after this long without an answer (said in the mail).
-AUTO_CLOSE_HOURS = 72
 
 
 class Kind(StrEnum):
@@ -60,12 +58,15 @@ class Audience:
     requester_wants_mail: bool  # the ticket's "notify me" box
     assignee_id: int | None = None
     group_member_ids: Set[int] = frozenset()
-    # Watchers and people the ticket is shared with, once they exist: they get what the
-    # requester gets, through the same private-note filter.
+    # Watchers and people the ticket is shared with (issue 5 passes them as extra ids): they
+    # get what the requester gets, through the same private-note and visibility filters.
     watcher_ids: Set[int] = frozenset()
-    # Who among them may read private notes (staff); everyone else is a requester.
+    # Who among them may read private notes (``can_see_private_notes``).
     staff_ids: Set[int] = frozenset()
     inactive_ids: Set[int] = frozenset()
+    # Who among them may see the ticket at all (``can_view``); None only in unit tests of
+    # the other rules. The service always sets it.
+    viewer_ids: Set[int] | None = None
 
 
 def recipients(
@@ -91,6 +92,9 @@ def recipients(
     if private:
         # Private notes stay among staff, whatever else is true.
         chosen &= set(audience.staff_ids)
+    if audience.viewer_ids is not None:
+        # Never a word about a ticket someone may not see, whatever their role in it was.
+        chosen &= set(audience.viewer_ids)
     if kind is not Kind.CREATED and author_id is not None:
         chosen.discard(author_id)
     return chosen - set(audience.inactive_ids) - set(muted)

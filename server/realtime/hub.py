@@ -183,6 +183,13 @@ class Hub:
                 if connection.user_id == message.get("user_id"):
                     connection.closed.set()
             return
+        elif kind == "user.bell":
+            # Per-user push: only those users' sockets hear of it.
+            users = set(message.get("user_ids") or ())
+            for connection in list(self.connections):
+                if connection.user_id in users:
+                    connection.offer(message)
+            return
         elif kind.startswith("ticket.") and message.get("ticket_id") is not None:
             self.seq += 1
             item = EventContext(message, self.env, self.seq)

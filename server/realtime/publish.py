@@ -9,6 +9,7 @@ from typing import Any
 from server.domain.events import TicketEvent
 
 log = logging.getLogger("guichet.realtime")
+BELL = "user.bell"
 
 
 async def publish(app: Any, events: Iterable[TicketEvent]) -> None:
@@ -18,8 +19,15 @@ async def publish(app: Any, events: Iterable[TicketEvent]) -> None:
     for event in events:
         try:
             await bus.publish(event.as_message())
+            if event.notified:
+                await bus.publish(bell_message(event.notified))
         except Exception:
             log.exception("could not publish %s for ticket %s", event.kind, event.ticket_id)
+
+
+def bell_message(user_ids: Iterable[int]) -> dict[str, Any]:
+    """The per-user push: these users' pages refresh their notification bell."""
+    return {"kind": BELL, "user_ids": sorted(set(user_ids))}
 
 
 async def publish_message(app: Any, message: dict[str, Any]) -> None:

@@ -69,6 +69,7 @@ class Viewer:
         self.locale = i18n.get_locale()
         self.env = hub.env
         self.csrf = socket.cookies.get("guichet_csrf", "")
+        self.bell_prefix = ""
 
     def render(self, template: str, **context: Any) -> str:
         return render.render(
@@ -77,16 +78,31 @@ class Viewer:
 
     async def send(self, html: str) -> None:
         if html:
+            # A refreshed bell rides along with the first push after a (re)connect.
+            html, self.bell_prefix = html + self.bell_prefix, ""
             await self.socket.send_text(html)
 
     async def snapshot(self) -> None:
         raise NotImplementedError
 
+    async def bell_html(self) -> str:
+        """The notification bell with the unread count, swapped in wherever the page has it."""
+        from server.db.notifications import unread_count
+
+        count = await unread_count(self.actor)
+        return self.render("_bell.html", unread=count, oob=True)
+
+    async def bell(self) -> None:
+        await self.send(await self.bell_html())
+
     async def handle(self, item: Any) -> None:
         if item is RESYNC:
+            self.bell_prefix = await self.bell_html()
             await self.snapshot()
         elif isinstance(item, EventContext):
             await self.on_ticket_event(item)
+        elif isinstance(item, dict) and item.get("kind") == "user.bell":
+            await self.bell()
         elif isinstance(item, dict):
             await self.on_message(item)
 
@@ -279,7 +295,19 @@ class _QueryRequest:
         self.user = account
 
 
-VIEWERS = {"board": BoardViewer, "ticket": TicketPageViewer, "list": ListViewer}
+class BellViewer(Viewer):
+    """Pages without live content of their own: only the notification bell."""
+
+    async def snapshot(self) -> None:
+        await self.bell()
+
+
+VIEWERS = {
+    "board": BoardViewer,
+    "ticket": TicketPageViewer,
+    "list": ListViewer,
+    "bell": BellViewer,
+}
 
 
 async def _receive_until_closed(socket: WebSocket) -> None:
@@ -312,6 +340,8 @@ async def live(socket: WebSocket) -> None:
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []
     try:
+        if view is not BellViewer:
+            viewer.bell_prefix = await viewer.bell_html()
         await viewer.snapshot()
         tasks = [
             asyncio.create_task(connection.run()),

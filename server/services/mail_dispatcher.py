@@ -35,6 +35,7 @@ import anyio.to_thread
 from server.db.engine import engine, write_transaction
 from server.db.tables import Outbox
 from server.domain.notifications import Kind
+from server.domain.reply_address import reply_address
 from server.domain.vocabulary import Status
 from server.services.mail_render import MailFacts, render
 from server.settings import MailSettings, Settings
@@ -270,6 +271,7 @@ class MailDispatcher:
                 Outbox.ticket.title,
                 Outbox.ticket.description,
                 Outbox.ticket.establishment.code,
+                Outbox.recipient,
                 Outbox.recipient.email,
                 Outbox.recipient.full_name,
                 Outbox.recipient.locale,
@@ -303,8 +305,17 @@ class MailDispatcher:
             created_at=row["created_at"],
             private=bool(row["follow_up.private"]),
             details=details,
+            reply_to=self._reply_to(row["ticket"], row["recipient"]),
+            auto_close_hours=self.settings.auto_close_hours,
         )
         return render(facts, base_url=self.settings.base_url, sender=self.settings.mail.sender)
+
+    def _reply_to(self, ticket_id: int, user_id: int) -> str:
+        """A signed address per (ticket, recipient), when replies by mail are received."""
+        mail = self.settings.mail
+        if not mail.inbound_port:
+            return ""
+        return reply_address(mail.reply_secret, mail.sender, ticket_id, user_id)
 
     # -- background loop -------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from server import i18n
-from server.domain.notifications import AUTO_CLOSE_HOURS, Kind
+from server.domain.notifications import Kind
 from server.domain.text import N_
 from server.domain.vocabulary import STATUS_LABELS, Status
 from server.settings import REPO_ROOT
@@ -54,6 +54,8 @@ class MailFacts:
     created_at: datetime
     private: bool = False
     details: str = ""  # description or follow-up text, only if the deployment allows it
+    reply_to: str = ""  # signed reply address; empty when Guichet receives no mail
+    auto_close_hours: int = 72  # said in "resolved" mails
 
 
 def _environment() -> Environment:
@@ -119,7 +121,8 @@ def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
         "status": status,
         "link": f"{base_url.rstrip('/')}/tickets/{facts.ticket_id}",
         "details": facts.details,
-        "auto_close_hours": AUTO_CLOSE_HOURS,
+        "auto_close_hours": facts.auto_close_hours,
+        "reply_to": facts.reply_to,
     }
     message = EmailMessage()
     message["Subject"] = (
@@ -127,6 +130,8 @@ def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
     )
     message["From"] = formataddr(("Guichet", sender))
     message["To"] = formataddr((_one_line(facts.to_name), facts.to_address))
+    if facts.reply_to:
+        message["Reply-To"] = formataddr(("Guichet", facts.reply_to))
     message["Date"] = format_datetime(facts.created_at)
     message["Message-ID"] = message_id(facts.outbox_id, facts.ticket_id, host)
     root = thread_root(facts.ticket_id, host)

@@ -1,15 +1,51 @@
-"""Write notifications to the outbox, inside the transaction of the change they announce.
+"""Write notifications (outbox mails and in-app lines) inside the transaction of the change
+they announce.
 
-If the change rolls back, so do its mails; if it commits, the mails are durably queued and
-the dispatcher (server.services.mail_dispatcher) delivers them later.
+If the change rolls back, so do its notifications; if it commits, the mails are durably queued
+(the dispatcher, server.services.mail_dispatcher, delivers them later) and the in-app lines
+are there for the bell. Both channels have the same recipients; each user may turn a kind off
+per channel.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
 from server.db.engine import write_transaction
-from server.db.tables import GroupMember, NotificationPreference, Outbox, Ticket, User
+from server.db.notification_tables import InAppNotification, InAppPreference
+from server.db.queries import shared_with, ticket_access
+from server.db.tables import GroupMember, NotificationPreference, Outbox, Ticket, TicketWatcher
 from server.domain.actors import Actor
 from server.domain.notifications import Audience, Kind, recipients
+from server.domain.permissions import can_see_private_notes, can_view
+from server.services.accounts import actor_of
+
+EMAIL = "email"
+IN_APP = "in_app"
+CHANNELS = (EMAIL, IN_APP)
+_PREFERENCE_TABLES: dict[str, Any] = {EMAIL: NotificationPreference, IN_APP: InAppPreference}
+
+# Users given a new in-app notification by the current task since the last ``take_notified``:
+# the use case's event carries them, so their bells are refreshed once the change commits.
+_notified: ContextVar[frozenset[int]] = ContextVar("guichet_notified", default=frozenset())
+
+
+def take_notified() -> frozenset[int]:
+    users = _notified.get()
+    _notified.set(frozenset())
+    return users
+
+
+async def watchers_and_shares(ticket_id: int) -> set[int]:
+    """People who follow the ticket and colleagues it is shared with by name; they go through
+    the same visibility, private-note and preference rules as everyone."""
+    watchers = await TicketWatcher.select(TicketWatcher.user).where(
+        TicketWatcher.ticket == ticket_id
+    )
+    return {w["user"] for w in watchers} | set(await shared_with(ticket_id))
 
 
 async def enqueue(
@@ -19,16 +55,12 @@ async def enqueue(
     *,
     follow_up_id: int | None = None,
     private: bool = False,
+    extra_recipient_ids: Iterable[int] = (),
 ) -> list[int]:
-    """Queue one mail per recipient of ``kind``; return the recipients. Call it inside the
-    use case's ``write_transaction`` after the change, so it reads the committed state."""
-    ticket = (
-        await Ticket.select(
-            Ticket.requester, Ticket.assignee, Ticket.assigned_group, Ticket.notify, Ticket.status
-        )
-        .where(Ticket.id == ticket_id)
-        .first()
-    )
+    """Queue one mail and one in-app line per recipient of ``kind``; return the mail
+    recipients. Call it inside the use case's ``write_transaction`` after the change, so it
+    reads the committed state."""
+    ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
     if ticket is None:
         return []
     members: set[int] = set()
@@ -37,32 +69,29 @@ async def enqueue(
             GroupMember.group == ticket["assigned_group"]
         )
         members = {row["user"] for row in rows}
-    concerned = {ticket["requester"], *members}
+    extra = set(extra_recipient_ids) | await watchers_and_shares(ticket_id)
+    concerned = {ticket["requester"], *members, *extra}
     if ticket["assignee"] is not None:
         concerned.add(ticket["assignee"])
-    people = await User.select(User.id, User.role, User.active).where(
-        User.id.is_in(sorted(concerned))
-    )
+    # Each person with their reach (groups, served establishments), as their own requests
+    # would see them.
+    people = [a for a in [await actor_of(uid) for uid in sorted(concerned)] if a is not None]
+    access = await ticket_access(ticket)
     audience = Audience(
         requester_id=ticket["requester"],
         requester_wants_mail=ticket["notify"],
         assignee_id=ticket["assignee"],
         group_member_ids=frozenset(members),
-        staff_ids=frozenset(p["id"] for p in people if p["role"] != "requester"),
-        inactive_ids=frozenset(p["id"] for p in people if not p["active"]),
-    )
-    muted = await NotificationPreference.select(NotificationPreference.user).where(
-        (NotificationPreference.kind == kind.value)
-        & (NotificationPreference.enabled.eq(False))
-        & NotificationPreference.user.is_in(sorted(concerned))
+        watcher_ids=frozenset(extra),
+        staff_ids=frozenset(p.id for p in people if can_see_private_notes(p)),
+        inactive_ids=frozenset(p.id for p in people if not p.active),
+        viewer_ids=frozenset(p.id for p in people if can_view(p, access)),
     )
     author = actor.id if actor is not None and actor.id else None
-    chosen = sorted(
-        recipients(
-            kind, audience, author, private=private, muted=frozenset(m["user"] for m in muted)
-        )
-    )
-    if chosen:
+    chosen = recipients(kind, audience, author, private=private)
+    by_mail = sorted(chosen - await _muted(EMAIL, kind, chosen))
+    in_app = sorted(chosen - await _muted(IN_APP, kind, chosen))
+    if by_mail:
         await Outbox.insert(
             *[
                 Outbox(
@@ -73,28 +102,68 @@ async def enqueue(
                     follow_up=follow_up_id,
                     status=ticket["status"],
                 )
-                for user_id in chosen
+                for user_id in by_mail
             ]
         )
-    return chosen
+    if in_app:
+        await InAppNotification.insert(
+            *[
+                InAppNotification(
+                    user=user_id,
+                    kind=kind.value,
+                    ticket=ticket_id,
+                    actor=author,
+                    follow_up=follow_up_id,
+                    private=private,
+                    status=ticket["status"],
+                )
+                for user_id in in_app
+            ]
+        )
+        _notified.set(_notified.get() | frozenset(in_app))
+    return by_mail
 
 
-async def preferences(user_id: int) -> dict[Kind, bool]:
-    """Every kind with the user's choice (enabled unless turned off)."""
-    rows = await NotificationPreference.select(
-        NotificationPreference.kind, NotificationPreference.enabled
-    ).where(NotificationPreference.user == user_id)
+async def _muted(channel: str, kind: Kind, users: set[int]) -> set[int]:
+    if not users:
+        return set()
+    table = _PREFERENCE_TABLES[channel]
+    rows = await table.select(table.user).where(
+        (table.kind == kind.value) & (table.enabled.eq(False)) & table.user.is_in(sorted(users))
+    )
+    return {row["user"] for row in rows}
+
+
+async def preferences(user_id: int, channel: str = EMAIL) -> dict[Kind, bool]:
+    """Every kind with the user's choice for ``channel`` (enabled unless turned off)."""
+    table = _PREFERENCE_TABLES[channel]
+    rows = await table.select(table.kind, table.enabled).where(table.user == user_id)
     chosen = {row["kind"]: row["enabled"] for row in rows}
     return {kind: chosen.get(kind.value, True) for kind in Kind}
 
 
-async def set_preference(user_id: int, kind: Kind, enabled: bool) -> None:
+async def set_preference(user_id: int, kind: Kind, enabled: bool, channel: str = EMAIL) -> None:
+    table = _PREFERENCE_TABLES[channel]
     async with write_transaction():
-        await NotificationPreference.delete().where(
-            (NotificationPreference.user == user_id) & (NotificationPreference.kind == kind.value)
-        )
+        await table.delete().where((table.user == user_id) & (table.kind == kind.value))
         if not enabled:
             # Only opt-outs are stored: a kind added later starts enabled for everyone.
-            await NotificationPreference.insert(
-                NotificationPreference(user=user_id, kind=kind.value, enabled=False)
-            )
+            await table.insert(table(user=user_id, kind=kind.value, enabled=False))
+
+
+# -- the in-app list ---------------------------------------------------------------------------
+
+
+async def mark_read(user_id: int, notification_id: int | None = None) -> int:
+    """Mark one (or, without an id, every) notification of the user as read; return how many
+    changed. Another user's notification is simply not found."""
+    where = (InAppNotification.user == user_id) & InAppNotification.read_at.is_null()
+    if notification_id is not None:
+        where = where & (InAppNotification.id == notification_id)
+    async with write_transaction():
+        rows = (
+            await InAppNotification.update({InAppNotification.read_at: datetime.now(UTC)})
+            .where(where)
+            .returning(InAppNotification.id)
+        )
+    return len(rows)

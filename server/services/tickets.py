@@ -65,6 +65,7 @@ async def ticket_event(kind: str, ticket_id: int, before: dict[str, Any] | None)
         version=after["version"],
         before=card_facts(before, before_shares).as_message() if before else None,
         after=card_facts(after, shares).as_message(),
+        notified=tuple(sorted(notifications.take_notified())),
     )
 
 

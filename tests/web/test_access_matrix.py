@@ -51,6 +51,13 @@ SIGNED_IN = {
     ("GET", "/board/column/{status:str}"),
     ("GET", "/api/v1/tickets"),
     ("POST", "/api/v1/tickets"),
+    # One's own notifications (a notification about a ticket one may no longer see is
+    # hidden: tests/web/test_notifications_web.py).
+    ("GET", "/notifications"),
+    ("POST", "/notifications/{notification_id:int}/read"),
+    ("POST", "/notifications/read-all"),
+    ("GET", "/notifications/preferences"),
+    ("POST", "/notifications/preferences"),
 }
 STAFF_ONLY = {("GET", "/overview")}
 ADMIN_ONLY = {

@@ -193,3 +193,28 @@ async def test_reach_follows_the_tree_for_technicians_and_supervisors(
         assert (await chef.get(f"/tickets/{in_ward}")).status_code == 404
         listed = (await chef.get("/tickets")).text
         assert "Téléphone muet" in listed and "Pompe à perfusion" not in listed
+
+
+async def test_followers_and_named_colleagues_are_told_within_the_policy() -> None:
+    from server.db.tables import Outbox
+    from server.domain.forms import NewFollowUp
+    from server.services import following
+
+    w = await factories.world()
+    third = await factories.user("tiers@chu-a.test", Role.REQUESTER, w.est_a, "Tina Tiers")
+    ticket_id = await factories.ticket(w.requester_a, title="Téléphone du bloc")
+    await following.watch(w.colleague_a, ticket_id, True)
+    await following.watch(third, ticket_id, True)
+    # Private from now on, shared by name with Colette only: Tina's follow no longer counts.
+    [event] = await tickets.set_shared(w.requester_a, ticket_id, 1, False)
+    await following.share(w.requester_a, ticket_id, "colette@chu-a.test")
+    await tickets.add_follow_up(w.tech, ticket_id, NewFollowUp("Ligne rétablie", False, 0))
+    told = {
+        r["recipient"]
+        for r in await Outbox.select(Outbox.recipient).where(
+            (Outbox.ticket == ticket_id) & (Outbox.kind == "follow_up")
+        )
+    }
+    assert w.colleague_a.id in told and w.requester_a.id in told
+    assert third.id not in told
+    assert event.version == 2
