@@ -218,3 +218,8 @@ ALL_TABLES: list[type[Table]] = [
     NotificationPreference,
     Outbox,
 ]
+
+# Issue 7 tables live in their own module (imported last: they reference the tables above).
+from server.db.sla_tables import SLA_TABLES  # noqa: E402
+
+ALL_TABLES += SLA_TABLES
