@@ -1008,27 +1008,6 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="TicketSla",
-        tablename="ticket_sla",
-        column_name="reminded_for",
-        db_column_name="reminded_for",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
         table_class_name="SlaPolicy",
         tablename="sla_policy",
         column_name="name",

@@ -16,6 +16,7 @@ from server.realtime.hub import Hub
 from server.realtime.ws import live
 from server.services.attachments import Storage
 from server.services.mail_dispatcher import MailDispatcher
+from server.services.scheduler import Scheduler
 from server.settings import REPO_ROOT, Settings, get_settings
 from server.web import admin, attachments, auth, board, sla_admin, tickets
 from server.web.api import TicketApi
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     hub = Hub(bus, templates.engine)
     # Every instance runs one: claims keep them from sending a mail twice.
     dispatcher = MailDispatcher(settings)
+    # Every instance runs one too: each action locks its ticket, so none happens twice.
+    scheduler = Scheduler(settings, bus.publish)
 
     async def on_startup(app: Litestar) -> None:
         await engine.start(pool=settings.db_pool)
@@ -43,10 +46,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await bus.start()
         await hub.start()
         dispatcher.start()
+        scheduler.start()
         app.state.bus = bus
         app.state.hub = hub
+        app.state.scheduler = scheduler
 
     async def on_shutdown() -> None:
+        await scheduler.stop()
         await dispatcher.stop()
         await hub.stop()
         await bus.stop()

@@ -74,6 +74,11 @@ class Settings:
     # Live-update bus: "memory" (one process) or "postgres" (LISTEN/NOTIFY, several instances).
     channels: str = "memory"
     mail: MailSettings = field(default_factory=MailSettings)
+    # Automatic rules (issue 7): how often the scheduler runs (0 = never), when a resolved
+    # ticket closes by itself, when a pending ticket's requester gets a reminder.
+    scheduler_seconds: float = 30.0
+    auto_close_hours: float = 72.0
+    pending_reminder_hours: float = 48.0
 
     @property
     def is_postgres(self) -> bool:
@@ -112,6 +117,9 @@ def load_settings() -> Settings:
         phi_patterns=tuple(
             (str(label), str(pattern)) for label, pattern in json.loads(_env("PHI_PATTERNS", "[]"))
         ),
+        scheduler_seconds=float(_env("SCHEDULER_SECONDS", "30")),
+        auto_close_hours=float(_env("AUTO_CLOSE_HOURS", "72")),
+        pending_reminder_hours=float(_env("PENDING_REMINDER_HOURS", "48")),
         mail=MailSettings(
             smtp_host=_env("SMTP_HOST", ""),
             smtp_port=_env_int("SMTP_PORT", 25),

@@ -100,8 +100,6 @@ class TicketSla(Table):
     take_escalated = Boolean(default=False)
     resolve_escalated = Boolean(default=False)
     idle_escalated = Boolean(default=False)
-    # Start of the pending period a reminder was sent for (one reminder per period).
-    reminded_for = Timestamptz(null=True, default=None)
 
 
 class Announcement(Table):
