@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from datetime import UTC, datetime
+
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -18,7 +20,7 @@ from server.services.attachments import Storage
 from server.services.mail_dispatcher import MailDispatcher
 from server.services.scheduler import Scheduler
 from server.settings import REPO_ROOT, Settings, get_settings
-from server.web import admin, attachments, auth, board, sla_admin, tickets
+from server.web import admin, attachments, auth, board, reports, sla_admin, tickets
 from server.web.api import TicketApi
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -27,6 +29,17 @@ from server.web.identity import IdentityMiddleware
 from server.web.rendering import template_engine
 
 STATIC = REPO_ROOT / "frontend" / "static"
+
+
+async def load_banners(request: Request) -> None:
+    """Announcements shown at the top of every page of a signed-in user."""
+    account = request.scope.get("user")
+    if account is not None and request.method == "GET":
+        from server.db.sla import banners_for
+
+        request.state.banners = await banners_for(
+            account.actor.establishment_id, account.actor.is_staff, datetime.now(UTC)
+        )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -66,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *attachments.ROUTES,
             *admin.ROUTES,
             *sla_admin.ROUTES,
+            *reports.ROUTES,
             live,
             TicketApi,
             healthz,
@@ -94,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
             ),
         ),
+        before_request=load_banners,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         # Attachments come later with their own, per-route limits; forms stay small.

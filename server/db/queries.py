@@ -159,6 +159,9 @@ async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
         .limit(f.per_page)
         .offset((f.page - 1) * f.per_page)
     )
+    from server.db.sla import attach_sla
+
+    await attach_sla(rows)
     return TicketPage(rows=rows, total=total, page=f.page, per_page=f.per_page)
 
 

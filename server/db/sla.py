@@ -150,3 +150,56 @@ def shown(status: str, state: dict[str, Any] | None) -> dict[str, Any] | None:
         "resolve_state": state["resolve_state"],
         "resolve_due_at": state["resolve_due_at"],
     }
+
+
+async def ticket_sla(ticket_id: int) -> dict[str, Any] | None:
+    """Both targets of one ticket, for its page (the caller checked visibility)."""
+    state = await TicketSla.select(*SLA_COLUMNS).where(TicketSla.ticket == ticket_id).first()
+    if state is None:
+        return None
+    return {
+        target: {
+            "target": target,
+            "due_at": state[f"{target}_due_at"],
+            "state": state[f"{target}_state"],
+            "met_at": state[f"{target}_met_at"],
+            "paused": state["paused"] and state[f"{target}_met_at"] is None,
+        }
+        for target in ("take", "resolve")
+    }
+
+
+async def banners_for(
+    establishment_id: int | None, is_staff: bool, now: datetime
+) -> list[dict[str, Any]]:
+    """Announcements to show this viewer now (display time reached, window not over)."""
+    from server.db.sla_tables import Announcement
+
+    rows = await (
+        Announcement.select()
+        .where((Announcement.display_from <= now) & (Announcement.ends_at > now))
+        .order_by(Announcement.starts_at)
+    )
+    if not rows:
+        return []
+    chain: list[int] = []
+    if establishment_id is not None and any(r["establishment_ids"] for r in rows):
+        parents = {
+            r["id"]: r["parent"]
+            for r in await Establishment.select(Establishment.id, Establishment.parent)
+        }
+        chain = sla_rules.ancestors(establishment_id, parents)
+    shown = []
+    for row in rows:
+        targets = sla_rules.ids_of(row["establishment_ids"])
+        if sla_rules.announcement_shown(
+            targets, chain, is_staff, row["display_from"], row["ends_at"], now
+        ):
+            shown.append(row)
+    if shown:
+        names = {c["id"]: c["name"] for c in await Category.select(Category.id, Category.name)}
+        for row in shown:
+            row["services"] = [
+                names[i] for i in sla_rules.ids_of(row["category_ids"]) if i in names
+            ]
+    return shown

@@ -87,8 +87,19 @@ class Viewer:
             await self.snapshot()
         elif isinstance(item, EventContext):
             await self.on_ticket_event(item)
+        elif isinstance(item, dict) and item.get("kind") == "announcement":
+            await self.send_banners()
         elif isinstance(item, dict):
             await self.on_message(item)
+
+    async def send_banners(self) -> None:
+        """Announcements go to every open page, each viewer seeing those meant for them."""
+        from server.db.sla import banners_for
+
+        banners = await banners_for(
+            self.actor.establishment_id, self.actor.is_staff, datetime.now(UTC)
+        )
+        await self.send(self.render("_banners.html", banners=banners, oob=True))
 
     async def on_ticket_event(self, event: EventContext) -> None:
         return None
@@ -279,7 +290,19 @@ class _QueryRequest:
         self.user = account
 
 
-VIEWERS = {"board": BoardViewer, "ticket": TicketPageViewer, "list": ListViewer}
+class PageViewer(Viewer):
+    """Any other page: only announcements."""
+
+    async def snapshot(self) -> None:
+        await self.send_banners()
+
+
+VIEWERS = {
+    "board": BoardViewer,
+    "ticket": TicketPageViewer,
+    "list": ListViewer,
+    "page": PageViewer,
+}
 
 
 async def _receive_until_closed(socket: WebSocket) -> None:

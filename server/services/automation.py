@@ -12,6 +12,7 @@ from server.domain.actors import SYSTEM
 from server.domain.events import TicketEvent
 from server.domain.notifications import Kind
 from server.domain.sla_rules import raised
+from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status
 from server.services import notifications, tickets
 
@@ -20,6 +21,13 @@ REMINDER = "reminder"
 BREACH_TAKE = "breach_take"
 BREACH_RESOLVE = "breach_resolve"
 IDLE = "idle"
+AUTOMATION_LABELS = {
+    REMINDER: N_("Reminder sent to the requester"),
+    BREACH_TAKE: N_("Service level breached: taking in charge"),
+    BREACH_RESOLVE: N_("Service level breached: resolution"),
+    IDLE: N_("Nothing done in time, no higher tier to escalate to"),
+    "escalation": N_("Escalated to another group"),
+}
 
 
 async def _note(ticket_id: int, what: str, note: str = "") -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.db import queries
+from server.db import sla as sla_db
 from server.domain.actors import Actor
 from server.domain.lifecycle import TicketFacts, allowed_targets
 from server.domain.permissions import (
@@ -39,6 +40,7 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "ticket": ticket,
         "timeline": await queries.timeline(actor, ticket_id),
         "allowed": allowed,
+        "sla": await sla_db.ticket_sla(ticket_id),
     }
     if actor.is_supervisor:
         context["downloads"] = await queries.downloads(ticket_id)
