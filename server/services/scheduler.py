@@ -190,7 +190,9 @@ class Scheduler:
                 report.escalated.append(ticket_id)
             if change.changed and not events:
                 # The card's colour changed: push it (no field changed, same version).
-                events.append(await tickets.ticket_event("ticket.sla", ticket_id, before))
+                events.append(
+                    await tickets.ticket_event("ticket.sla", ticket_id, before, refresh_sla=False)
+                )
             return events or None
 
         await self._each(ids, check, report.changed)

@@ -52,11 +52,14 @@ def card_facts(row: dict[str, Any]) -> CardFacts:
     )
 
 
-async def ticket_event(kind: str, ticket_id: int, before: dict[str, Any] | None) -> TicketEvent:
+async def ticket_event(
+    kind: str, ticket_id: int, before: dict[str, Any] | None, *, refresh_sla: bool = True
+) -> TicketEvent:
     """The one event of a use case, with the card facts before and after (read in the
     same transaction, so they are exactly what was committed). Every use case ends here, so
     this is also where the ticket's SLA due times are recomputed, in the same transaction."""
-    await sla.refresh(ticket_id)
+    if refresh_sla:
+        await sla.refresh(ticket_id)
     after = await Ticket.select().where(Ticket.id == ticket_id).first()
     return TicketEvent(
         kind=kind,

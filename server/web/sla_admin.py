@@ -275,34 +275,39 @@ async def edit_form(kind: FromPath[str], item_id: FromPath[int]) -> Template:
     return await _form(kind, item_id, _form_values(kind, row), {})
 
 
-async def _parse(kind: str, request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _typed(request: Request) -> dict[str, Any]:
+    """What was typed, as the form shows it again after an error."""
     form = await request.form()
     typed: dict[str, Any] = {k: str(v) for k, v in form.multi_items()}
+    for name in ("establishments", "categories"):
+        typed[name] = [str(v) for v in form.getall(name, [])]
+    return typed
+
+
+async def _parse(kind: str, typed: dict[str, Any]) -> dict[str, Any]:
     categories = {c["id"] for c in await queries.categories()}
     establishments = {e["id"] for e in await queries.establishments()}
     groups = {g["id"] for g in await queries.groups()}
     if kind == "policies":
-        values = sla_forms.parse_policy(typed, categories, groups)
-    elif kind == "calendars":
-        chosen = [str(v) for v in form.getall("establishments", [])]
-        typed["establishments"] = chosen
-        values = sla_forms.parse_calendar(typed, establishments, chosen)
-    elif kind == "windows":
-        values = sla_forms.parse_window(typed, establishments, categories, DISPLAY_TZ)
-    else:
-        ests = [str(v) for v in form.getall("establishments", [])]
-        cats = [str(v) for v in form.getall("categories", [])]
-        typed["establishments"], typed["categories"] = ests, cats
-        values = sla_forms.parse_announcement(
-            typed, establishments, categories, ests, cats, DISPLAY_TZ
-        )
-    return typed, values
+        return sla_forms.parse_policy(typed, categories, groups)
+    if kind == "calendars":
+        return sla_forms.parse_calendar(typed, establishments, typed["establishments"])
+    if kind == "windows":
+        return sla_forms.parse_window(typed, establishments, categories, DISPLAY_TZ)
+    return sla_forms.parse_announcement(
+        typed,
+        establishments,
+        categories,
+        typed["establishments"],
+        typed["categories"],
+        DISPLAY_TZ,
+    )
 
 
 async def _save(request: Request, kind: str, item_id: int | None) -> Template | Redirect:
-    typed: dict[str, Any] = {}
+    typed = await _typed(request)
     try:
-        typed, values = await _parse(kind, request)
+        values = await _parse(kind, typed)
         saved = await sla_admin.save(kind, item_id, values)
     except ValidationFailed as exc:
         errors = {k: gettext(v) for k, v in exc.errors.items()}
