@@ -31,10 +31,15 @@ from server.web.rendering import template_engine
 STATIC = REPO_ROOT / "frontend" / "static"
 
 
+# Static files, the API, downloads and probes never show a banner: no query for them.
+NOT_PAGES = ("/static/", "/api/", "/attachments/", "/healthz", "/schema")
+
+
 async def load_banners(request: Request) -> None:
     """Announcements shown at the top of every page of a signed-in user."""
     account = request.scope.get("user")
-    if account is not None and request.method == "GET":
+    page = request.method == "GET" and not request.url.path.startswith(NOT_PAGES)
+    if account is not None and page:
         from server.db.sla import banners_for
 
         request.state.banners = await banners_for(

@@ -19,6 +19,7 @@ from server.db.sla_tables import (
     EstablishmentCalendar,
     MaintenanceWindow,
     SlaPolicy,
+    TicketSla,
 )
 from server.db.tables import (
     Category,
@@ -192,6 +193,15 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         await _tickets(rng, now, ticket_count, est, groups, categories, users)
         await _service_levels(now, est, groups, categories)
         await sla.refresh_all(now)
+        # The demo's past happened before the rules existed: breaches already there are not
+        # escalated again when the scheduler first runs; new ones will be.
+        await TicketSla.update({TicketSla.take_escalated: True}).where(
+            TicketSla.take_state == "breached"
+        )
+        await TicketSla.update({TicketSla.resolve_escalated: True}).where(
+            TicketSla.resolve_state == "breached"
+        )
+        await TicketSla.update({TicketSla.idle_escalated: True}).where(TicketSla.id > 0)
     return True
 
 
@@ -395,6 +405,9 @@ async def _tickets(
         resolved_at = closed_at = None
         if status in (Status.RESOLVED, Status.CLOSED):
             resolved_at = created + timedelta(hours=rng.randint(1, 96))
+            if status is Status.RESOLVED:
+                # Still waiting for the requester: resolved within the 72 h before closing.
+                resolved_at = max(resolved_at, now - timedelta(hours=60))
             resolved_at = min(resolved_at, now - timedelta(minutes=5))
         if status is Status.CLOSED and resolved_at:
             closed_at = min(resolved_at + timedelta(hours=72), now)

@@ -167,7 +167,9 @@ class BoardViewer(Viewer):
                 self.counts[event.after.status] += 1
                 changed.add(event.after.status)
         parts.extend(render.count_html(s, self.counts[s]) for s in COLUMNS if s in changed)
-        if now_in and event.after:
+        if now_in and event.message.get("kind") == "ticket.sla":
+            parts.append(event.announcement(self.locale, render.SLA, id=event.ticket_id))
+        elif now_in and event.after:
             parts.append(
                 event.announcement(
                     self.locale, render.MOVED, id=event.ticket_id, status=event.after.status.value

@@ -28,6 +28,12 @@ AUTOMATION_LABELS = {
     IDLE: N_("Nothing done in time, no higher tier to escalate to"),
     "escalation": N_("Escalated to another group"),
 }
+# Why a ticket was escalated (kept as a code in the history's old value, shown translated).
+REASON_LABELS = {
+    "take": N_("taking in charge overdue"),
+    "resolve": N_("resolution overdue"),
+    IDLE: N_("nothing done in time"),
+}
 
 
 async def _note(ticket_id: int, what: str, note: str = "") -> None:
@@ -44,8 +50,9 @@ async def _row(ticket_id: int) -> dict[str, Any]:
 
 async def escalate_to_group(ticket_id: int, group_id: int, reason: str) -> list[TicketEvent]:
     """Hand the ticket to another group (its backlog: nobody assigned), with the reason in the
-    history. The one place the rules move tickets between groups: issue 5's dedicated
-    "escalate to group with reason" use case can replace this body."""
+    history (comma-separated codes of REASON_LABELS, shown translated). The one place the
+    rules move tickets between groups: issue 5's dedicated "escalate to group with reason"
+    use case can replace this body."""
     row = await _row(ticket_id)
     if row["assigned_group"] == group_id or row["status"] == Status.CLOSED:
         return []
@@ -53,7 +60,15 @@ async def escalate_to_group(ticket_id: int, group_id: int, reason: str) -> list[
         SYSTEM, ticket_id, row["version"], assignee_id=None, group_id=group_id
     )
     await notifications.enqueue(Kind.ESCALATED, ticket_id, SYSTEM)
-    await _note(ticket_id, "escalation", reason)
+    await HistoryEntry.insert(
+        HistoryEntry(
+            ticket=ticket_id,
+            actor=None,
+            field="automation",
+            old_value=reason[:500],
+            new_value="escalation",
+        )
+    )
     return events
 
 
@@ -118,10 +133,10 @@ async def on_idle(ticket_id: int, hours: int) -> list[TicketEvent]:
     row = await _row(ticket_id)
     group_id = await next_tier_group(row["assigned_group"])
     if group_id is None:
-        await _note(ticket_id, IDLE, str(hours))
+        await _note(ticket_id, IDLE)
         await notify_breach(ticket_id)
         return []
-    return await escalate_to_group(ticket_id, group_id, f"{IDLE}:{hours}")
+    return await escalate_to_group(ticket_id, group_id, IDLE)
 
 
 async def remind_requester(ticket_id: int) -> list[TicketEvent]:

@@ -30,13 +30,6 @@ class SlaChange:
     def changed(self) -> bool:
         return self.before != self.after
 
-    def newly(self, state: str) -> list[str]:
-        """Targets ("take", "resolve") that just reached ``state``."""
-        names = ("take", "resolve")
-        return [
-            n for n, b, a in zip(names, self.before, self.after, strict=True) if a == state != b
-        ]
-
 
 async def refresh(
     ticket_id: int, now: datetime | None = None, config: SlaConfig | None = None
@@ -88,13 +81,13 @@ async def refresh(
         TicketSla.computed_at: now,
         TicketSla.next_check_at: check,
     }
+    named = {column._meta.name: value for column, value in values.items()}
     if old is None:
-        await TicketSla.insert(
-            TicketSla(ticket=ticket_id, **{c._meta.name: v for c, v in values.items()})
-        )
+        await TicketSla.insert(TicketSla(ticket=ticket_id, **named))
+        old = {"take_escalated": False, "resolve_escalated": False, "idle_escalated": False}
     else:
         await TicketSla.update(values).where(TicketSla.ticket == ticket_id)
-    row = await TicketSla.select().where(TicketSla.ticket == ticket_id).first()
+    row = {**old, **named, "ticket": ticket_id}
     after = (state.take_in_charge.status.value, state.resolve.status.value)
     return SlaChange(ticket_id, before, after, row)
 

@@ -120,9 +120,10 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
     env.globals["remaining"] = remaining
     # Set per request by the app's before_request hook (absent on early error pages).
     env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
-    from server.services.automation import AUTOMATION_LABELS
+    from server.services.automation import AUTOMATION_LABELS, REASON_LABELS
 
     env.globals["AUTOMATION_LABELS"] = AUTOMATION_LABELS
+    env.globals["REASON_LABELS"] = REASON_LABELS
     env.filters.update(when=when, age=age)
     return env
 

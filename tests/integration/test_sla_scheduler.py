@@ -187,6 +187,8 @@ async def test_breach_runs_the_escalation_rules_once() -> None:
         (HistoryEntry.ticket == ticket_id) & (HistoryEntry.field == "automation")
     )
     assert {"breach_take", "breach_resolve", "escalation"} <= {h["new_value"] for h in history}
+    moved = await HistoryEntry.select().where(HistoryEntry.new_value == "escalation").first()
+    assert (moved["old_value"], moved["actor"]) == ("take,resolve", None)
     again = await run.run_once(datetime.now(UTC) + timedelta(hours=3))
     assert again.escalated == []
 

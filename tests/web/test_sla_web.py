@@ -149,6 +149,10 @@ async def test_a_breach_reaches_a_board_viewer_live(client: AsyncTestClient) -> 
         await in_app(client, scheduler.run_once, later)
         pushed = receive_until(ws, f'id="card-{ticket_id}"')
         assert "sla-breached" in pushed and "Dépassé" in pushed
+        assert "son niveau de service a changé" in pushed
+    # The ticket page says what Guichet did, translated.
+    page = await client.get(f"/tickets/{ticket_id}")
+    assert "Niveau de service dépassé : prise en charge" in page.text
 
 
 async def test_a_published_announcement_appears_live_for_those_it_targets(
