@@ -38,7 +38,12 @@ NOT_PAGES = ("/static/", "/api/", "/attachments/", "/healthz", "/schema")
 async def load_banners(request: Request) -> None:
     """Announcements shown at the top of every page of a signed-in user."""
     account = request.scope.get("user")
-    page = request.method == "GET" and not request.url.path.startswith(NOT_PAGES)
+    # Full pages only: htmx fragments keep the banners already on the page.
+    page = (
+        request.method == "GET"
+        and not request.url.path.startswith(NOT_PAGES)
+        and "hx-request" not in request.headers
+    )
     if account is not None and page:
         from server.db.sla import banners_for
 

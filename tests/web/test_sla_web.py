@@ -212,3 +212,20 @@ async def test_report_with_chart_and_csv_safe_from_formulas(client: AsyncTestCli
     assert bad.status_code == 422 and "AAAA-MM-JJ" in bad.text
     csv_text = (await client.get("/reports/sla.csv?by=group")).text
     assert "'=HYPERLINK(1)" in csv_text and "\n=HYPERLINK" not in csv_text
+
+
+async def test_the_api_gives_both_targets(client: AsyncTestClient) -> None:
+    from server.services import accounts
+
+    w = await factories.world()
+    await SlaPolicy.insert(
+        SlaPolicy(name="N1", priority="high", take_minutes=120, resolve_business_days=1)
+    )
+    with_sla = await factories.ticket(w.requester_a, category_id=str(w.category_id))
+    without = await factories.ticket(w.requester_a, priority="low")
+    token = await accounts.issue_api_token(w.requester_a.id)
+    auth = {"authorization": f"Bearer {token}"}
+    body = (await client.get(f"/api/v1/tickets/{with_sla}", headers=auth)).json()
+    assert body["sla"]["take_in_charge"]["state"] == "ok"
+    assert body["sla"]["resolve"]["due_at"] > body["sla"]["take_in_charge"]["due_at"]
+    assert (await client.get(f"/api/v1/tickets/{without}", headers=auth)).json()["sla"] is None
