@@ -229,3 +229,20 @@ async def test_the_api_gives_both_targets(client: AsyncTestClient) -> None:
     assert body["sla"]["take_in_charge"]["state"] == "ok"
     assert body["sla"]["resolve"]["due_at"] > body["sla"]["take_in_charge"]["due_at"]
     assert (await client.get(f"/api/v1/tickets/{without}", headers=auth)).json()["sla"] is None
+
+
+async def test_lists_sort_by_the_next_due_time(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    await SlaPolicy.insert(
+        SlaPolicy(name="slow", priority="low", take_minutes=600, resolve_minutes=6000)
+    )
+    await SlaPolicy.insert(
+        SlaPolicy(name="fast", priority="high", take_minutes=30, resolve_minutes=600)
+    )
+    none = await factories.ticket(w.requester_a, title="Sans délai", priority="medium")
+    slow = await factories.ticket(w.requester_a, title="Lent", priority="low")
+    fast = await factories.ticket(w.requester_a, title="Rapide", priority="high")
+    await factories.login(client, "tech@desk.test")
+    text = (await client.get("/tickets?sort=due")).text
+    order = [text.index(f'id="row-{ticket_id}"') for ticket_id in (fast, slow, none)]
+    assert order == sorted(order)
