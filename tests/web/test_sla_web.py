@@ -246,3 +246,29 @@ async def test_lists_sort_by_the_next_due_time(client: AsyncTestClient) -> None:
     text = (await client.get("/tickets?sort=due")).text
     order = [text.index(f'id="row-{ticket_id}"') for ticket_id in (fast, slow, none)]
     assert order == sorted(order)
+
+
+async def test_the_scheduler_pushes_a_banner_when_its_display_time_comes(
+    client: AsyncTestClient,
+) -> None:
+    import asyncio
+
+    await factories.world()
+    now = datetime.now(UTC)
+    await Announcement.insert(
+        Announcement(
+            kind="outage",
+            title="Réseau coupé",
+            display_from=now + timedelta(seconds=1),
+            starts_at=now + timedelta(seconds=1),
+            ends_at=now + timedelta(hours=1),
+        )
+    )
+    alice = await session_of(client, "alice@chu-a.test")
+    ws = await connect(client, alice, "view=page")
+    with ws:
+        assert "Réseau coupé" not in receive(ws)  # opened before the display time
+        await asyncio.sleep(1.2)
+        report = await in_app(client, client.app.state.scheduler.run_once)
+        assert len(report.announced) == 1
+        assert "Réseau coupé" in receive_until(ws, "Réseau coupé")
