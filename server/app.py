@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -20,6 +21,7 @@ from server.realtime.ws import live
 from server.services.attachments import Storage
 from server.services.inbound_smtp import InboundReceiver
 from server.services.mail_dispatcher import MailDispatcher
+from server.services.scheduler import Scheduler
 from server.settings import REPO_ROOT, Settings, get_settings
 from server.web import (
     account_pages,
@@ -31,6 +33,8 @@ from server.web import (
     notifications,
     organisation_admin,
     overview,
+    reports,
+    sla_admin,
     tickets,
 )
 from server.web.api import TicketApi
@@ -41,6 +45,27 @@ from server.web.identity import IdentityMiddleware
 from server.web.rendering import template_engine
 
 STATIC = REPO_ROOT / "frontend" / "static"
+
+
+# Static files, the API, downloads and probes never show a banner: no query for them.
+NOT_PAGES = ("/static/", "/api/", "/attachments/", "/healthz", "/schema")
+
+
+async def load_banners(request: Request) -> None:
+    """Announcements shown at the top of every page of a signed-in user."""
+    account = request.scope.get("user")
+    # Full pages only: htmx fragments keep the banners already on the page.
+    page = (
+        request.method == "GET"
+        and not request.url.path.startswith(NOT_PAGES)
+        and "hx-request" not in request.headers
+    )
+    if account is not None and page:
+        from server.db.sla import banners_for
+
+        request.state.banners = await banners_for(
+            account.actor.establishment_id, account.actor.is_staff, datetime.now(UTC)
+        )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -59,6 +84,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     receiver = (
         InboundReceiver(settings, publish_inbound) if settings.mail.inbound_port else None
     )
+    # Every instance runs one too: each action locks its ticket, so none happens twice.
+    scheduler = Scheduler(settings, bus.publish)
 
     async def on_startup(app: Litestar) -> None:
         await engine.start(pool=settings.db_pool)
@@ -66,8 +93,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await bus.start()
         await hub.start()
         dispatcher.start()
+        scheduler.start()
         app.state.bus = bus
         app.state.hub = hub
+        app.state.scheduler = scheduler
         app_ref["app"] = app
         if receiver is not None:
             await receiver.start()
@@ -75,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def on_shutdown() -> None:
         if receiver is not None:
             await receiver.stop()
+        await scheduler.stop()
         await dispatcher.stop()
         await hub.stop()
         await bus.stop()
@@ -92,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *account_pages.ROUTES,
             *overview.ROUTES,
             *notifications.ROUTES,
+            *sla_admin.ROUTES,
+            *reports.ROUTES,
             live,
             TicketApi,
             healthz,
@@ -120,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
             ),
         ),
+        before_request=load_banners,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         # Attachments come later with their own, per-route limits; forms stay small.

@@ -6,11 +6,21 @@ address and ticket here is invented.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.db.engine import write_transaction
+from server.db.sla_tables import (
+    Announcement,
+    BusinessCalendar,
+    EstablishmentCalendar,
+    MaintenanceWindow,
+    SlaPolicy,
+    TicketSla,
+)
 from server.db.tables import (
     Category,
     Establishment,
@@ -24,7 +34,10 @@ from server.db.tables import (
     User,
 )
 from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
+from server.services import sla
 from server.services.accounts import hash_password
+
+PARIS = ZoneInfo("Europe/Paris")
 
 DEMO_PASSWORD = "guichet-demo"  # noqa: S105 - documented demo password, fictional accounts
 DEMO_ACCOUNTS = [
@@ -186,7 +199,136 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         users = await _people(est, groups, password_hash)
         await _reach(est, groups, users)
         await _tickets(rng, now, ticket_count, est, groups, categories, users)
+        await _service_levels(now, est, groups, categories)
+        await sla.refresh_all(now)
+        # The demo's past happened before the rules existed: breaches already there are not
+        # escalated again when the scheduler first runs; new ones will be.
+        await TicketSla.update({TicketSla.take_escalated: True}).where(
+            TicketSla.take_state == "breached"
+        )
+        await TicketSla.update({TicketSla.resolve_escalated: True}).where(
+            TicketSla.resolve_state == "breached"
+        )
+        await TicketSla.update({TicketSla.idle_escalated: True}).where(TicketSla.id > 0)
     return True
+
+
+# Service levels. EasyVista's three criticality levels (ELSAN guide: handled within 24 h,
+# 48-72 h, 4-5 days) become business-day targets on a Monday-Friday 08:00-18:00 calendar
+# (one business day = 10 business hours): level 1 for very high and high priorities, level 2
+# for medium, level 3 for low and very low. Taking in charge follows the Ontario desk's
+# acknowledgement rule (by the end of the next business day), except level 1 (2 h).
+# (name, priority, take minutes, take business days, resolve minutes, raise priority)
+SLA_LEVELS = [
+    ("Niveau 1 (EasyVista, 24 h)", Priority.VERY_HIGH, 120, None, 600, False),
+    ("Niveau 1 (EasyVista, 24 h)", Priority.HIGH, 120, None, 600, True),
+    ("Niveau 2 (EasyVista, 48-72 h)", Priority.MEDIUM, None, 1, 1800, True),
+    ("Niveau 3 (EasyVista, 4-5 jours)", Priority.LOW, None, 1, 3000, False),
+    ("Niveau 3 (EasyVista, 4-5 jours)", Priority.VERY_LOW, None, 1, 3000, False),
+]
+WEEKDAYS_8_18 = json.dumps([[["08:00", "18:00"]]] * 5 + [[], []])
+WEEKDAYS_830_1630 = json.dumps([[["08:30", "16:30"]]] * 5 + [[], []])
+# French public holidays (Paris) and Quebec statutory holidays (Montreal), 2026-2027.
+HOLIDAYS_FR = "\n".join(
+    [
+        "2026-12-25",
+        "2027-01-01",
+        "2027-03-29",
+        "2027-05-01",
+        "2027-05-06",
+        "2027-05-08",
+        "2027-05-17",
+        "2027-07-14",
+        "2027-08-15",
+        "2027-11-01",
+        "2027-11-11",
+        "2027-12-25",
+    ]
+)
+HOLIDAYS_QC = "\n".join(
+    [
+        "2026-12-25",
+        "2027-01-01",
+        "2027-03-26",
+        "2027-05-24",
+        "2027-06-24",
+        "2027-07-01",
+        "2027-09-06",
+        "2027-10-11",
+        "2027-12-25",
+    ]
+)
+
+
+async def _service_levels(
+    now: datetime, est: dict[str, int], groups: dict[int, int], categories: dict[str, Any]
+) -> None:
+    for name, priority, take_minutes, take_days, resolve_minutes, raise_it in SLA_LEVELS:
+        await SlaPolicy.insert(
+            SlaPolicy(
+                name=name,
+                priority=priority.value,
+                take_minutes=take_minutes,
+                take_business_days=take_days,
+                resolve_minutes=resolve_minutes,
+                breach_notify=True,
+                breach_raise_priority=raise_it,
+            )
+        )
+    # The Ontario desk: acknowledge by the next business day; when nothing happened within
+    # 24 h of submission, escalate to the next tier. Shipped for first-level support.
+    await SlaPolicy.insert(
+        SlaPolicy(
+            name="Accusé de réception (Ontario) : jour ouvrable suivant, N+1 après 24 h",
+            priority="",
+            category=categories["Support fonctionnel"]["id"],
+            take_business_days=1,
+            resolve_business_days=3,
+            breach_notify=True,
+            idle_hours=24,
+        )
+    )
+    paris = await BusinessCalendar.insert(
+        BusinessCalendar(
+            name="Lun-ven 8 h-18 h (Paris)",
+            timezone="Europe/Paris",
+            hours=WEEKDAYS_8_18,
+            holidays=HOLIDAYS_FR,
+        )
+    ).returning(BusinessCalendar.id)
+    await BusinessCalendar.insert(
+        BusinessCalendar(
+            name="Lun-ven 8 h 30-16 h 30 (Montréal)",
+            timezone="America/Montreal",
+            hours=WEEKDAYS_830_1630,
+            holidays=HOLIDAYS_QC,
+        )
+    )
+    # The region's calendar; every establishment below inherits it.
+    await EstablishmentCalendar.insert(
+        EstablishmentCalendar(establishment=est["RCE"], calendar=paris[0]["id"])
+    )
+    await MaintenanceWindow.insert(
+        MaintenanceWindow(
+            name="Maintenance hebdomadaire",
+            kind="weekly",
+            weekday=6,
+            start_time="00:00",
+            end_time="06:00",
+        )
+    )
+    sunday = (now + timedelta(days=(6 - now.weekday()) % 7 or 7)).astimezone(PARIS)
+    start = sunday.replace(hour=0, minute=0, second=0)
+    await Announcement.insert(
+        Announcement(
+            kind="maintenance",
+            title="Maintenance hebdomadaire : dimanche 0 h-6 h",
+            body="Le guichet reste accessible ; les délais de service ne courent pas.",
+            display_from=start - timedelta(days=2),
+            starts_at=start,
+            ends_at=start + timedelta(hours=6),
+        )
+    )
 
 
 async def _establishments() -> dict[str, int]:
@@ -286,6 +428,9 @@ async def _tickets(
         resolved_at = closed_at = None
         if status in (Status.RESOLVED, Status.CLOSED):
             resolved_at = created + timedelta(hours=rng.randint(1, 96))
+            if status is Status.RESOLVED:
+                # Still waiting for the requester: resolved within the 72 h before closing.
+                resolved_at = max(resolved_at, now - timedelta(hours=60))
             resolved_at = min(resolved_at, now - timedelta(minutes=5))
         if status is Status.CLOSED and resolved_at:
             closed_at = min(resolved_at + timedelta(hours=72), now)

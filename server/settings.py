@@ -83,9 +83,12 @@ class Settings:
     phi_patterns: tuple[tuple[str, str], ...] = ()
     # Live-update bus: "memory" (one process) or "postgres" (LISTEN/NOTIFY, several instances).
     channels: str = "memory"
-    # A resolved ticket closes by itself after this many hours without an answer.
-    auto_close_hours: int = 72
     mail: MailSettings = field(default_factory=MailSettings)
+    # Automatic rules (issue 7): how often the scheduler runs (0 = never), when a resolved
+    # ticket closes by itself, when a pending ticket's requester gets a reminder.
+    scheduler_seconds: float = 30.0
+    auto_close_hours: float = 72.0
+    pending_reminder_hours: float = 48.0
 
     @property
     def is_postgres(self) -> bool:
@@ -119,12 +122,14 @@ def load_settings() -> Settings:
         argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 65536),
         db_pool=_env_bool("DB_POOL", True),
         channels=_env("CHANNELS", "memory"),
-        auto_close_hours=_env_int("AUTO_CLOSE_HOURS", 72),
         max_attachment_bytes=_env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
         max_ticket_attachment_bytes=_env_int("MAX_TICKET_ATTACHMENT_BYTES", 50 * 1024 * 1024),
         phi_patterns=tuple(
             (str(label), str(pattern)) for label, pattern in json.loads(_env("PHI_PATTERNS", "[]"))
         ),
+        scheduler_seconds=float(_env("SCHEDULER_SECONDS", "30")),
+        auto_close_hours=float(_env("AUTO_CLOSE_HOURS", "72")),
+        pending_reminder_hours=float(_env("PENDING_REMINDER_HOURS", "48")),
         mail=MailSettings(
             smtp_host=_env("SMTP_HOST", ""),
             smtp_port=_env_int("SMTP_PORT", 25),

@@ -23,6 +23,8 @@ os.environ["GUICHET_ARGON2_MEMORY_KIB"] = "8192"
 # test's own queries, so tests use one connection per query.
 os.environ["GUICHET_DB_POOL"] = "false"
 os.environ.setdefault("GUICHET_LOGIN_ATTEMPTS_PER_MINUTE", "5")
+# Automatic rules run only when a test runs a pass itself (explicit ``now``).
+os.environ.setdefault("GUICHET_SCHEDULER_SECONDS", "0")
 
 import pytest  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402

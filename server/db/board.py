@@ -14,6 +14,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from server.db.queries import contains, escape_like, visible_to
+from server.db.sla import attach_sla
 from server.db.tables import Attachment, FollowUp, Ticket
 from server.domain.actors import Actor
 from server.domain.board import CLOSED_WINDOW, COLUMN_LIMIT, COLUMNS, BoardFilters
@@ -137,12 +138,16 @@ async def column(
         .limit(limit)
     )
     await add_follow_up_counts(viewer, rows)
+    await attach_sla(rows)
     return rows
 
 
 async def card(ticket_id: int) -> dict[str, Any] | None:
     """One card's display data (no access check: callers decide visibility first)."""
-    return await Ticket.select(*CARD_COLUMNS).where(Ticket.id == ticket_id).first()
+    row = await Ticket.select(*CARD_COLUMNS).where(Ticket.id == ticket_id).first()
+    if row is not None:
+        await attach_sla([row])
+    return row
 
 
 async def add_follow_up_counts(viewer: Actor, rows: list[dict[str, Any]]) -> None:

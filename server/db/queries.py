@@ -11,6 +11,7 @@ from typing import Any
 
 from piccolo.columns.combination import Where
 
+from server.db.sla import DUE_SORT, attach_sla
 from server.db.tables import (
     Attachment,
     AttachmentDownload,
@@ -42,6 +43,7 @@ SORTS: dict[str, list[tuple[Any, bool]]] = {
     "newest": [(Ticket.created_at, False)],
     "oldest": [(Ticket.created_at, True)],
     "updated": [(Ticket.updated_at, False)],
+    "due": DUE_SORT,
 }
 DEFAULT_SORT = "newest"
 OPEN_STATUSES = [s.value for s in Status if s.is_open]
@@ -198,6 +200,7 @@ async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
         .limit(f.per_page)
         .offset((f.page - 1) * f.per_page)
     )
+    await attach_sla(rows)
     return TicketPage(rows=rows, total=total, page=f.page, per_page=f.per_page)
 
 

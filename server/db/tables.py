@@ -277,3 +277,8 @@ ALL_TABLES: list[type[Table]] = [
 from server.db.notification_tables import NOTIFICATION_TABLES  # noqa: E402
 
 ALL_TABLES += NOTIFICATION_TABLES
+
+# Issue 7 tables live in their own module (imported last: they reference the tables above).
+from server.db.sla_tables import SLA_TABLES  # noqa: E402
+
+ALL_TABLES += SLA_TABLES

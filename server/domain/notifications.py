@@ -26,6 +26,7 @@ class Kind(StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     ESCALATED = "escalated"
+    PENDING_REMINDER = "pending_reminder"  # the desk waits for the requester's answer
 
     @property
     def label(self) -> str:
@@ -41,13 +42,14 @@ KIND_LABELS = {
     Kind.REOPENED: N_("Ticket reopened"),
     Kind.CLOSED: N_("Ticket closed"),
     Kind.ESCALATED: N_("Ticket escalated"),
+    Kind.PENDING_REMINDER: N_("Reminder: the desk is waiting for your answer"),
 }
 
 # Kinds the requester hears about. Escalation is internal to the desk.
 _FOR_REQUESTER = frozenset(Kind) - {Kind.ESCALATED}
 # Kinds the people in charge (assignee, or the group while nobody is assigned) hear about.
 # The acknowledgement is for the requester alone; the board shows new tickets to the desk.
-_FOR_DESK = frozenset(Kind) - {Kind.CREATED}
+_FOR_DESK = frozenset(Kind) - {Kind.CREATED, Kind.PENDING_REMINDER}
 
 
 @dataclass(frozen=True, slots=True)

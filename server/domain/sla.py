@@ -464,3 +464,28 @@ def due(
         calendar, policy.resolve, opened, stops, resolved_at, current is Status.PENDING, now
     )
     return SlaState(take_in_charge=take, resolve=resolve)
+
+
+def next_change(
+    policy: SlaPolicy, calendar: Calendar, history: Sequence[StatusChange], now: datetime
+) -> datetime | None:
+    """The earliest instant after ``now`` at which a running target changes state (reaches
+    80% of its budget, or is breached), or None when no clock runs. A paused clock changes
+    nothing until the next status change, which triggers a new evaluation anyway."""
+    now = _aware(now, "now")
+    timeline = _timeline(history, now)
+    opened, current = timeline[0][0], timeline[-1][1]
+    running: list[tuple[Target, list[Interval]]] = []
+    if current is Status.NEW and not any(s in TAKEN_IN_CHARGE for _at, s in timeline):
+        running.append((policy.take_in_charge, _spans(timeline, now, frozenset({Status.PENDING}))))
+    if current not in RESOLUTION_STOPS:
+        running.append((policy.resolve, _spans(timeline, now, RESOLUTION_STOPS)))
+    instants = []
+    for target, stops in running:
+        budget = target.budget(calendar, opened)
+        for share, margin in ((AT_RISK_FRACTION, timedelta(0)), (1.0, timedelta(seconds=1))):
+            # Breach is "strictly after the due time": look again just after it.
+            at = add_business_time(calendar, opened, budget * share, stops) + margin
+            if at > now:
+                instants.append(at.astimezone(UTC))
+    return min(instants, default=None)

@@ -93,6 +93,7 @@ def count_html(status: Status, count: int) -> str:
 
 MOVED = N_("Ticket #%(id)d is now in %(status)s.")
 LEFT = N_("Ticket #%(id)d left this board.")
+SLA = N_("Ticket #%(id)d: its service level changed (at risk or breached).")
 
 
 def announcement(locale: str, message: str, **values: Any) -> str:

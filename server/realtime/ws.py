@@ -103,8 +103,19 @@ class Viewer:
             await self.on_ticket_event(item)
         elif isinstance(item, dict) and item.get("kind") == "user.bell":
             await self.bell()
+        elif isinstance(item, dict) and item.get("kind") == "announcement":
+            await self.send_banners()
         elif isinstance(item, dict):
             await self.on_message(item)
+
+    async def send_banners(self) -> None:
+        """Announcements go to every open page, each viewer seeing those meant for them."""
+        from server.db.sla import banners_for
+
+        banners = await banners_for(
+            self.actor.establishment_id, self.actor.is_staff, datetime.now(UTC)
+        )
+        await self.send(self.render("_banners.html", banners=banners, oob=True))
 
     async def on_ticket_event(self, event: EventContext) -> None:
         return None
@@ -172,7 +183,9 @@ class BoardViewer(Viewer):
                 self.counts[event.after.status] += 1
                 changed.add(event.after.status)
         parts.extend(render.count_html(s, self.counts[s]) for s in COLUMNS if s in changed)
-        if now_in and event.after:
+        if now_in and event.message.get("kind") == "ticket.sla":
+            parts.append(event.announcement(self.locale, render.SLA, id=event.ticket_id))
+        elif now_in and event.after:
             parts.append(
                 event.announcement(
                     self.locale, render.MOVED, id=event.ticket_id, status=event.after.status.value
@@ -295,18 +308,18 @@ class _QueryRequest:
         self.user = account
 
 
-class BellViewer(Viewer):
-    """Pages without live content of their own: only the notification bell."""
+class PageViewer(Viewer):
+    """Any other page: announcements and the notification bell."""
 
     async def snapshot(self) -> None:
-        await self.bell()
+        await self.send_banners()  # the bell rides along with the first push
 
 
 VIEWERS = {
     "board": BoardViewer,
     "ticket": TicketPageViewer,
     "list": ListViewer,
-    "bell": BellViewer,
+    "page": PageViewer,
 }
 
 
@@ -340,8 +353,7 @@ async def live(socket: WebSocket) -> None:
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []
     try:
-        if view is not BellViewer:
-            viewer.bell_prefix = await viewer.bell_html()
+        viewer.bell_prefix = await viewer.bell_html()
         await viewer.snapshot()
         tasks = [
             asyncio.create_task(connection.run()),

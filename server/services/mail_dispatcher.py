@@ -306,7 +306,7 @@ class MailDispatcher:
             private=bool(row["follow_up.private"]),
             details=details,
             reply_to=self._reply_to(row["ticket"], row["recipient"]),
-            auto_close_hours=self.settings.auto_close_hours,
+            auto_close_hours=round(self.settings.auto_close_hours),
         )
         return render(facts, base_url=self.settings.base_url, sender=self.settings.mail.sender)
 

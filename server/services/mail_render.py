@@ -33,6 +33,9 @@ INTROS = {
     Kind.REOPENED: N_("%(actor)s reopened this ticket."),
     Kind.CLOSED: N_("%(actor)s closed this ticket."),
     Kind.ESCALATED: N_("%(actor)s escalated this ticket to your group."),
+    Kind.PENDING_REMINDER: N_(
+        "The service desk is still waiting for your answer on this ticket: reply to it."
+    ),
 }
 PRIVATE_NOTE_INTRO = N_("%(actor)s added a private note to this ticket.")
 

@@ -22,7 +22,7 @@ from server.domain.notifications import Kind, kind_for_move
 from server.domain.permissions import can_comment, can_manage, can_set_shared, can_view
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
-from server.services import notifications
+from server.services import notifications, sla
 
 
 def _now() -> datetime:
@@ -53,9 +53,14 @@ def card_facts(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -
     )
 
 
-async def ticket_event(kind: str, ticket_id: int, before: dict[str, Any] | None) -> TicketEvent:
+async def ticket_event(
+    kind: str, ticket_id: int, before: dict[str, Any] | None, *, refresh_sla: bool = True
+) -> TicketEvent:
     """The one event of a use case, with the card facts before and after (read in the
-    same transaction, so they are exactly what was committed)."""
+    same transaction, so they are exactly what was committed). Every use case ends here, so
+    this is also where the ticket's SLA due times are recomputed, in the same transaction."""
+    if refresh_sla:
+        await sla.refresh(ticket_id)
     after = await Ticket.select().where(Ticket.id == ticket_id).first()
     shares = await shared_with(ticket_id)
     before_shares = shares if before is None else before.get("_shared_with", shares)

@@ -18,6 +18,7 @@ from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from server.db import queries
+from server.db import sla as sla_db
 from server.domain.forms import parse_follow_up, parse_new_ticket
 from server.domain.permissions import can_see_private_notes
 from server.domain.vocabulary import Environment, Priority, Status, TicketType
@@ -114,6 +115,18 @@ class FollowUpOut(msgspec.Struct):
     created_at: datetime
 
 
+class SlaTargetOut(msgspec.Struct):
+    due_at: datetime | None
+    state: str  # ok | at_risk | breached | met
+    met_at: datetime | None
+    paused: bool
+
+
+class SlaOut(msgspec.Struct):
+    take_in_charge: SlaTargetOut
+    resolve: SlaTargetOut
+
+
 class TicketDetail(TicketSummary):
     description: str = ""
     requester: str = ""
@@ -127,6 +140,7 @@ class TicketDetail(TicketSummary):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     follow_ups: list[FollowUpOut] = msgspec.field(default_factory=list)
+    sla: SlaOut | None = None  # None: no service level applies
 
 
 def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +189,20 @@ async def _detail(request: Request, ticket_id: int) -> TicketDetail:
         resolved_at=row["resolved_at"],
         closed_at=row["closed_at"],
         follow_ups=follow_ups,
+        sla=_sla_out(await sla_db.ticket_sla(ticket_id)),
     )
+
+
+def _sla_out(state: dict[str, Any] | None) -> SlaOut | None:
+    if state is None:
+        return None
+
+    def target(item: dict[str, Any]) -> SlaTargetOut:
+        return SlaTargetOut(
+            due_at=item["due_at"], state=item["state"], met_at=item["met_at"], paused=item["paused"]
+        )
+
+    return SlaOut(take_in_charge=target(state["take"]), resolve=target(state["resolve"]))
 
 
 class TicketApi(Controller):

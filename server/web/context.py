@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.db import queries
+from server.db import sla as sla_db
 from server.domain.actors import Actor
 from server.domain.lifecycle import TicketFacts, allowed_targets
 from server.domain.permissions import (
@@ -42,6 +43,7 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "ticket": ticket,
         "timeline": await queries.timeline(actor, ticket_id),
         "allowed": allowed,
+        "sla": await sla_db.ticket_sla(ticket_id),
     }
     context["people"] = {
         "watching": await following.is_watching(actor.id, ticket_id),

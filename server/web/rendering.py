@@ -72,6 +72,26 @@ def age(value: datetime | None, now: datetime | None = None) -> str:
     return format_timedelta(now - value, locale=i18n.get_locale(), threshold=1.1)
 
 
+def remaining(due: datetime | None, now: datetime | None = None) -> str:
+    """'3 h 05 min left' or '2 h 10 min late' (the page's timer keeps it current)."""
+    if due is None:
+        return ""
+    delta = int((due - (now or datetime.now(UTC))).total_seconds())
+    units = i18n.gettext("d h min s").split()
+    seconds = abs(delta)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        text = f"{days} {units[0]} {hours} {units[1]}"
+    elif hours:
+        text = f"{hours} {units[1]} {minutes:02d} {units[2]}"
+    else:
+        text = f"{minutes} {units[2]} {secs:02d} {units[3]}"
+    message = "%(time)s left" if delta >= 0 else "%(time)s late"
+    return i18n.gettext(message) % {"time": text}
+
+
 def make_environment(directory: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory),
@@ -97,6 +117,13 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
     from server.realtime.render import initials
 
     env.globals["initials"] = initials
+    env.globals["remaining"] = remaining
+    # Set per request by the app's before_request hook (absent on early error pages).
+    env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
+    from server.services.automation import AUTOMATION_LABELS, REASON_LABELS
+
+    env.globals["AUTOMATION_LABELS"] = AUTOMATION_LABELS
+    env.globals["REASON_LABELS"] = REASON_LABELS
     env.filters.update(when=when, age=age)
     return env
 

@@ -60,6 +60,7 @@ SIGNED_IN = {
     ("POST", "/notifications/preferences"),
 }
 STAFF_ONLY = {("GET", "/overview")}
+SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv")}
 ADMIN_ONLY = {
     ("GET", "/admin"),
     ("GET", "/admin/mail"),
@@ -76,6 +77,12 @@ ADMIN_ONLY = {
     ("POST", "/admin/users"),
     ("GET", "/admin/users/{user_id:int}"),
     ("POST", "/admin/users/{user_id:int}/{what:str}"),
+    ("GET", "/admin/sla"),
+    ("GET", "/admin/sla/{kind:str}/new"),
+    ("POST", "/admin/sla/{kind:str}/new"),
+    ("GET", "/admin/sla/{kind:str}/{item_id:int}"),
+    ("POST", "/admin/sla/{kind:str}/{item_id:int}"),
+    ("POST", "/admin/sla/{kind:str}/{item_id:int}/delete"),
 }
 # Routes about one ticket, with the (invalid or harmless) body each gets here: validation
 # must never tell an invisible ticket from a missing one.
@@ -154,13 +161,52 @@ def test_every_route_is_classified() -> None:
     from server.app import create_app
 
     classified = (
-        (PUBLIC | SIGNED_IN | STAFF_ONLY | ADMIN_ONLY | set(TICKET_HTML) | set(TICKET_API))
+        (PUBLIC | SIGNED_IN | STAFF_ONLY | SUPERVISOR_ONLY | ADMIN_ONLY | set(TICKET_HTML))
+        | set(TICKET_API)
         | ATTACHMENT
         | WEBSOCKET
     )
     routes = app_routes(create_app())
     assert sorted(routes - classified) == [], "classify the new routes in this test"
     assert sorted(classified - routes) == [], "routes that no longer exist"
+
+
+def sample_path(template: str) -> str:
+    """A concrete path for a route template (ids that exist in the matrix world)."""
+    for name in ("node_id", "group_id", "user_id", "item_id"):
+        template = template.replace("{" + name + ":int}", "1")
+    return (
+        template.replace("{kind:str}", "policies")
+        .replace("{what:str}", "email")
+        .replace("{name:str}", "x.eml")
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_reserved_pages_do_not_exist_below_their_role(
+    client: AsyncTestClient, matrix: dict[str, Any], role: str
+) -> None:
+    viewer = matrix["viewers"][role]
+    allowed = {
+        "staff": role in ("tech_serving", "tech_other", "sup_in", "sup_out", "admin"),
+        "supervisor": role in ("sup_in", "sup_out", "admin"),
+        "admin": role == "admin",
+    }
+    for level, routes in (
+        ("staff", STAFF_ONLY),
+        ("supervisor", SUPERVISOR_ONLY),
+        ("admin", ADMIN_ONLY),
+    ):
+        for method, template in sorted(routes):
+            response = await call(client, viewer, method, sample_path(template), {"data": {}})
+            where = (role, method, template)
+            assert response.status_code < 500, where
+            if role in ("anonymous", "deactivated"):
+                assert response.status_code in (302, 303, 401, 403), where
+            elif not allowed[level]:
+                assert response.status_code == 404, where
+            elif method == "GET" and "{" not in template:
+                assert response.status_code == 200, where
 
 
 @dataclass

@@ -29,7 +29,7 @@ async def test_bell_count_follows_another_users_comment_over_the_websocket(
     tech = await session_of(client, "tech@desk.test")
     bruno = await session_of(client, "bruno@clinique-b.test")
     alice_ws = await connect(client, alice, "view=list")
-    bruno_ws = await connect(client, bruno, "view=bell")
+    bruno_ws = await connect(client, bruno, "view=page")
     with alice_ws, bruno_ws:
         first = receive(alice_ws)
         assert bell_count(first) == 1  # the acknowledgement of her own request
@@ -139,8 +139,8 @@ async def test_pages_without_live_content_open_the_bell_socket(client: AsyncTest
     alice = await session_of(client, "alice@chu-a.test")
     use(client, alice)
     page = await client.get("/tickets/new")
-    assert 'ws-connect="/ws?view=bell"' in page.text
+    assert 'ws-connect="/ws?view=page"' in page.text
     assert 'id="bell"' in page.text
     listing = await client.get("/tickets")
-    assert 'ws-connect="/ws?view=bell"' not in listing.text  # its own socket carries the bell
+    assert 'ws-connect="/ws?view=page"' not in listing.text  # its own socket carries the bell
     assert 'id="bell"' in listing.text

@@ -1,0 +1,164 @@
+"""Supervisor report: SLA compliance per establishment, group or priority, with a chart
+(inline SVG drawn here, no script) and a CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from litestar import Request, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Response, Template
+
+from server.db import reports
+from server.domain.errors import ValidationFailed
+from server.domain.sla_rules import Compliance, csv_cell
+from server.domain.text import N_
+from server.i18n import gettext
+from server.web.identity import requires_account
+from server.web.params import QueryReader
+from server.web.rendering import DISPLAY_TZ, label
+
+BAD_DATE = N_("Enter a date as YYYY-MM-DD.")
+BAD_PERIOD = N_("The end of the period must come after its start.")
+
+
+def requires_supervisor(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    requires_account(connection, _)
+    if not connection.user.actor.is_supervisor or not connection.user.active:
+        raise NotFoundException()
+
+
+def _period(request: Request) -> tuple[date, date, str]:
+    q = request.query_params
+    read = QueryReader()
+    by = read.one_of(q.get("by", "establishment"), "by", reports.GROUPINGS)
+    today = datetime.now(DISPLAY_TZ).date()
+    days: dict[str, date] = {}
+    for name, default in (("from", today - timedelta(days=30)), ("to", today)):
+        raw = q.get(name, "")
+        try:
+            days[name] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            read.errors[name] = BAD_DATE
+            days[name] = default
+    if "to" not in read.errors and days["to"] < days["from"]:
+        read.errors["to"] = BAD_PERIOD
+    read.done()
+    return days["from"], days["to"], by
+
+
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(first, time(0), tzinfo=DISPLAY_TZ).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=DISPLAY_TZ).astimezone(UTC)
+    return start, end
+
+
+def _key_label(by: str, key: str) -> str:
+    if not key:
+        return gettext(N_("(none)"))
+    return label("priority", key) if by == "priority" else key
+
+
+def chart(rows: list[Compliance], by: str) -> dict[str, Any]:
+    """Bar geometry for the template: two bars (taken in charge, resolved in time) per row."""
+    bar, gap, left, width = 12, 10, 160, 300
+    items = []
+    for index, row in enumerate(rows):
+        y = index * (2 * bar + gap)
+        items.append(
+            {
+                "label": _key_label(by, row.key),
+                "y": y,
+                "take": row.take_percent,
+                "resolve": row.resolve_percent,
+                "take_w": (row.take_percent or 0) * width / 100,
+                "resolve_w": (row.resolve_percent or 0) * width / 100,
+            }
+        )
+    return {
+        "items": items,
+        "bar": bar,
+        "left": left,
+        "width": width,
+        "height": max(1, len(rows)) * (2 * bar + gap),
+    }
+
+
+async def _rows(request: Request) -> tuple[date, date, str, list[Compliance]]:
+    first, last, by = _period(request)
+    start, end = _bounds(first, last)
+    return first, last, by, await reports.compliance(request.user.actor, start, end, by)
+
+
+@get("/reports/sla", guards=[requires_supervisor], include_in_schema=False)
+async def sla_report(request: Request) -> Template:
+    try:
+        first, last, by, rows = await _rows(request)
+        errors: dict[str, str] = {}
+    except ValidationFailed as exc:
+        errors = {k: gettext(v) for k, v in exc.errors.items()}
+        first, last, by, rows = date.today(), date.today(), "establishment", []
+    return Template(
+        template_name="reports/sla.html",
+        context={
+            "rows": rows,
+            "by": by,
+            "first": first,
+            "last": last,
+            "errors": errors,
+            "chart": chart(rows, by),
+            "key_label": lambda key: _key_label(by, key),
+            "query": request.url.query or "",
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@get("/reports/sla.csv", guards=[requires_supervisor], include_in_schema=False)
+async def sla_report_csv(request: Request) -> Response[str]:
+    first, last, by, rows = await _rows(request)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            gettext(N_("Establishment") if by == "establishment" else N_("Group"))
+            if by != "priority"
+            else gettext(N_("Priority")),
+            gettext(N_("Tickets")),
+            gettext(N_("Taken in charge in time")),
+            gettext(N_("Taken in charge, measured")),
+            gettext(N_("Taken in charge in time (%)")),
+            gettext(N_("Resolved in time")),
+            gettext(N_("Resolved, measured")),
+            gettext(N_("Resolved in time (%)")),
+        ]
+    )
+    for row in rows:
+        writer.writerow(
+            [
+                csv_cell(_key_label(by, row.key)),
+                row.tickets,
+                row.take_in_time,
+                row.take_measured,
+                "" if row.take_percent is None else row.take_percent,
+                row.resolve_in_time,
+                row.resolve_measured,
+                "" if row.resolve_percent is None else row.resolve_percent,
+            ]
+        )
+    name = f"sla-{by}-{first.isoformat()}-{last.isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+ROUTES = [sla_report, sla_report_csv]
