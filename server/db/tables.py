@@ -218,3 +218,8 @@ ALL_TABLES: list[type[Table]] = [
     NotificationPreference,
     Outbox,
 ]
+
+# Issue 8 (knowledge base, search): defined in their own module, appended here.
+from server.db.kb_tables import KB_TABLES  # noqa: E402
+
+ALL_TABLES += KB_TABLES
