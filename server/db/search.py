@@ -33,6 +33,7 @@ from server.domain.permissions import can_see_private_notes
 from server.domain.vocabulary import Status
 
 KINDS = ("all", "tickets", "articles")
+CANDIDATES = 1000  # per source (tickets, follow-ups): the most recent matches get ranked
 _SEL = "char(2), char(3)"  # sentinels around matches (server.domain.knowledge.MARK_*)
 _PG_OPTS = "'StartSel=' || chr(2) || ', StopSel=' || chr(3)"
 
@@ -57,6 +58,7 @@ class Results:
     total: int
     page: int
     per_page: int
+    capped: bool = False  # more matches than CANDIDATES: the most recent ones were ranked
     pages: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -115,23 +117,32 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     where = _ticket_clauses(actor, f)
     public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
     branches: list[QueryString] = []
+    # Each branch keeps only its CANDIDATES most recent matches, which are then ranked: a
+    # broad word on a million tickets costs a bounded amount (see README, Performance).
     if terms and _is_pg():
         q = _pg_query(terms)
         branches.append(
             QueryString(
-                "SELECT ticket.id AS ticket_id, ts_rank(ticket.search, {}) AS score "
-                "FROM ticket WHERE ticket.search @@ {} AND {}",
+                "SELECT ticket_id, ts_rank(search, {}) AS score FROM ("
+                "SELECT ticket.id AS ticket_id, ticket.search FROM ticket "
+                "WHERE ticket.search @@ {} AND {} ORDER BY ticket.id DESC LIMIT {}) AS t",
                 q,
                 q,
                 where,
+                CANDIDATES,
             )
         )
         branches.append(
             QueryString(
-                "SELECT follow_up.ticket AS ticket_id, 0.5 * ts_rank(follow_up.search, {}) "
-                f"FROM follow_up WHERE follow_up.search @@ {{}}{public_only}",
+                "SELECT ticket_id, 0.5 * ts_rank(search, {}) AS score FROM ("
+                "SELECT follow_up.ticket AS ticket_id, follow_up.search FROM follow_up "
+                "JOIN ticket ON ticket.id = follow_up.ticket "
+                f"WHERE follow_up.search @@ {{}} AND {{}}{public_only} "
+                "ORDER BY follow_up.id DESC LIMIT {}) AS f",
                 q,
                 q,
+                where,
+                CANDIDATES,
             )
         )
     elif terms:
@@ -139,19 +150,26 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         # bm25 is negative, lower is better: -score keeps "higher is better" on both engines.
         branches.append(
             QueryString(
-                "SELECT ticket.id AS ticket_id, -bm25(ticket_fts, 4.0, 1.0) AS score "
+                "SELECT * FROM (SELECT ticket.id AS ticket_id, "
+                "-bm25(ticket_fts, 4.0, 1.0) AS score "
                 "FROM ticket_fts JOIN ticket ON ticket.id = ticket_fts.rowid "
-                "WHERE ticket_fts MATCH {} AND {}",
+                "WHERE ticket_fts MATCH {} AND {} ORDER BY ticket_fts.rowid DESC LIMIT {})",
                 match,
                 where,
+                CANDIDATES,
             )
         )
         branches.append(
             QueryString(
-                "SELECT follow_up.ticket AS ticket_id, -0.5 * bm25(follow_up_fts) AS score "
+                "SELECT * FROM (SELECT follow_up.ticket AS ticket_id, "
+                "-0.5 * bm25(follow_up_fts) AS score "
                 "FROM follow_up_fts JOIN follow_up ON follow_up.id = follow_up_fts.rowid "
-                f"WHERE follow_up_fts MATCH {{}}{public_only}",
+                "JOIN ticket ON ticket.id = follow_up.ticket "
+                f"WHERE follow_up_fts MATCH {{}} AND {{}}{public_only} "
+                "ORDER BY follow_up_fts.rowid DESC LIMIT {})",
                 match,
+                where,
+                CANDIDATES,
             )
         )
     if number is not None:
@@ -173,7 +191,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     total = rows[0]["total"] if rows else 0
     if rows:
         await _ticket_highlights(actor, rows, terms)
-    return Results(rows, total, f.page, f.per_page)
+    return Results(rows, total, f.page, f.per_page, capped=total >= CANDIDATES)
 
 
 async def _ticket_highlights(actor: Actor, rows: list[dict[str, Any]], terms: list[str]) -> None:
