@@ -17,7 +17,7 @@ from server.realtime.ws import live
 from server.services.attachments import Storage
 from server.services.mail_dispatcher import MailDispatcher
 from server.settings import REPO_ROOT, Settings, get_settings
-from server.web import admin, attachments, auth, board, tickets
+from server.web import admin, attachments, auth, board, knowledge, search, tickets
 from server.web.api import TicketApi
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -59,6 +59,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *board.ROUTES,
             *attachments.ROUTES,
             *admin.ROUTES,
+            *knowledge.ROUTES,
+            *search.ROUTES,
+            search.SearchApi,
             live,
             TicketApi,
             healthz,

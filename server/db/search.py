@@ -26,6 +26,7 @@ from server.domain.knowledge import (
     highlight_html,
     plain_excerpt,
     search_terms,
+    suggestion_terms,
     ticket_number,
     tsquery_text,
 )
@@ -50,6 +51,7 @@ class SearchFilters:
     date_to: date | None = None
     page: int = 1
     per_page: int = 20
+    any_word: bool = False  # suggestions: rank documents matching any of the words
 
 
 @dataclass(slots=True)
@@ -98,8 +100,12 @@ def _ticket_clauses(actor: Actor, f: SearchFilters) -> QueryString:
     return _and([c.querystring for c in clauses])
 
 
-def _pg_query(terms: list[str]) -> QueryString:
-    text = tsquery_text(terms)
+def _terms(f: SearchFilters) -> list[str]:
+    return suggestion_terms(f.text) if f.any_word else search_terms(f.text)
+
+
+def _pg_query(terms: list[str], any_word: bool = False) -> QueryString:
+    text = tsquery_text(terms, any_word)
     return QueryString(
         "(to_tsquery('guichet_fr', {}) || to_tsquery('guichet_en', {}) "
         "|| to_tsquery('guichet_ru', {}))",
@@ -110,8 +116,8 @@ def _pg_query(terms: list[str]) -> QueryString:
 
 
 async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
-    terms = search_terms(f.text)
-    number = ticket_number(f.text)
+    terms = _terms(f)
+    number = None if f.any_word else ticket_number(f.text)
     if not terms and number is None:
         return Results([], 0, f.page, f.per_page)
     where = _ticket_clauses(actor, f)
@@ -120,7 +126,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     # Each branch keeps only its CANDIDATES most recent matches, which are then ranked: a
     # broad word on a million tickets costs a bounded amount (see README, Performance).
     if terms and _is_pg():
-        q = _pg_query(terms)
+        q = _pg_query(terms, f.any_word)
         branches.append(
             QueryString(
                 "SELECT ticket_id, ts_rank(search, {}) AS score FROM ("
@@ -146,7 +152,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
             )
         )
     elif terms:
-        match = fts5_query(terms)
+        match = fts5_query(terms, f.any_word)
         # bm25 is negative, lower is better: -score keeps "higher is better" on both engines.
         branches.append(
             QueryString(
@@ -190,18 +196,20 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     rows = await Ticket.raw("{}", sql)
     total = rows[0]["total"] if rows else 0
     if rows:
-        await _ticket_highlights(actor, rows, terms)
+        await _ticket_highlights(actor, rows, terms, f.any_word)
     return Results(rows, total, f.page, f.per_page, capped=total >= CANDIDATES)
 
 
-async def _ticket_highlights(actor: Actor, rows: list[dict[str, Any]], terms: list[str]) -> None:
+async def _ticket_highlights(
+    actor: Actor, rows: list[dict[str, Any]], terms: list[str], any_word: bool
+) -> None:
     ids = [r["id"] for r in rows]
     titles: dict[int, str] = {}
     texts: dict[int, str] = {}
     notes: dict[int, str] = {}
     public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
     if terms and _is_pg():
-        q = _pg_query(terms)
+        q = _pg_query(terms, any_word)
         found = await Ticket.raw(
             "SELECT id, ts_headline(guichet_text_config(title || ' ' || description), title, "
             f"{{}}, 'HighlightAll=true, ' || {_PG_OPTS}) AS title_hl, "
@@ -228,7 +236,7 @@ async def _ticket_highlights(actor: Actor, rows: list[dict[str, Any]], terms: li
         )
         notes = {r["id"]: r["text_hl"] for r in found}
     elif terms:
-        match = fts5_query(terms)
+        match = fts5_query(terms, any_word)
         found = await Ticket.raw(
             f"SELECT rowid AS id, highlight(ticket_fts, 0, {_SEL}) AS title_hl, "
             f"snippet(ticket_fts, 1, {_SEL}, '…', 24) AS text_hl "
@@ -309,14 +317,14 @@ def _article_filters(f: SearchFilters) -> QueryString:
 async def search_articles(
     actor: Actor, f: SearchFilters, reachable: list[int], public_only: bool = False
 ) -> Results:
-    terms = search_terms(f.text)
+    terms = _terms(f)
     if not terms:
         return Results([], 0, f.page, f.per_page)
     allowed = article_visibility(actor, reachable, public_only)
     where = _and([allowed, _article_filters(f)])
     columns = "a.id, a.title, a.language, a.visibility, a.state, a.updated_at"
     if _is_pg():
-        q = _pg_query(terms)
+        q = _pg_query(terms, f.any_word)
         rows = await Ticket.raw(
             f"SELECT {columns}, ts_rank(a.search, {{}}) AS score, "
             f"ts_headline(guichet_language_config(a.language), a.title, {{}}, "
@@ -335,7 +343,7 @@ async def search_articles(
         )
         total = rows[0]["total"] if rows else 0
     else:
-        match = fts5_query(terms)
+        match = fts5_query(terms, f.any_word)
         rows = await Ticket.raw(
             f"SELECT {columns}, -bm25(kb_article_fts, 4.0, 1.0) AS score, "
             f"highlight(kb_article_fts, 0, {_SEL}) AS title_hl, "

@@ -233,18 +233,74 @@ def ticket_number(text: str) -> int | None:
     return None
 
 
-def fts5_query(terms: list[str]) -> str:
-    """All words, each as a quoted prefix (SQLite has no stemmer: ``imprimante*`` also finds
-    ``imprimantes``)."""
-    return " ".join(f'"{t}"*' for t in terms)
+# Suggestions match any word of what is being typed: these carry no meaning on their own.
+STOP_WORDS = frozenset(
+    {
+        "les",
+        "des",
+        "une",
+        "est",
+        "pas",
+        "dans",
+        "sur",
+        "pour",
+        "avec",
+        "nous",
+        "vous",
+        "mon",
+        "mes",
+        "ses",
+        "qui",
+        "que",
+        "plus",
+        "par",
+        "the",
+        "and",
+        "not",
+        "does",
+        "with",
+        "this",
+        "that",
+        "for",
+        "from",
+        "are",
+        "was",
+        "can",
+        "cannot",
+        "have",
+        "has",
+        "не",
+        "на",
+        "что",
+        "как",
+        "это",
+        "для",
+        "при",
+        "уже",
+    }
+)
 
 
-def tsquery_text(terms: list[str]) -> str:
-    """All words, the last one as a prefix (it may still be being typed)."""
+def suggestion_terms(text: str) -> list[str]:
+    return [t for t in search_terms(text) if len(t) > 2 and t not in STOP_WORDS]
+
+
+def fts5_query(terms: list[str], any_word: bool = False) -> str:
+    """Each word as a quoted prefix (SQLite has no stemmer: ``imprimante*`` also finds
+    ``imprimantes``); all words must match, or any with ``any_word``."""
+    last = len(terms) - 1
+    # Short words are matched whole, unless still being typed: "de"* would expand to
+    # thousands of words for no benefit.
+    quoted = [f'"{t}"*' if len(t) > 2 or i == last else f'"{t}"' for i, t in enumerate(terms)]
+    return (" OR " if any_word else " ").join(quoted)
+
+
+def tsquery_text(terms: list[str], any_word: bool = False) -> str:
+    """All words (or any), the last one as a prefix (it may still be being typed)."""
     parts = [f"'{t}'" for t in terms]
     if parts:
         parts[-1] += ":*"
-    return " & ".join(parts)
+    return (" | " if any_word else " & ").join(parts)
 
 
 _MARKED = re.compile(f"{MARK_START}(.*?){MARK_END}", re.DOTALL)
