@@ -221,3 +221,15 @@ async def test_search_runs_for_every_role(role: Role) -> None:
     actor = {Role.REQUESTER: w.requester_a, Role.TECHNICIAN: w.tech}.get(role, w.supervisor)
     t = await factories.ticket(w.requester_a, title="Lecteur de cartes")
     assert await search(actor, "lecteur") == [t]
+
+
+async def test_broad_queries_rank_only_the_most_recent_matches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from server.db import search as search_module
+
+    monkeypatch.setattr(search_module, "CANDIDATES", 2)
+    w = await factories.world()
+    made = [await factories.ticket(w.requester_a, title=f"Borne wifi {i}") for i in range(4)]
+    found = await search_tickets(w.tech, SearchFilters(text="borne"))
+    assert found.capped and set(ids(found)) == set(made[-2:])
