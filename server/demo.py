@@ -21,6 +21,7 @@ from server.db.tables import (
     Ticket,
     User,
 )
+from server.demo_articles import load_articles
 from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
 from server.services.accounts import hash_password
 
@@ -178,6 +179,7 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         categories = await _categories(groups)
         users = await _people(est, groups, password_hash)
         await _tickets(rng, now, ticket_count, est, groups, categories, users)
+        await load_articles(users["tech.n1@guichet.example"]["id"], est, categories)
     return True
 
 

@@ -233,3 +233,19 @@ async def test_broad_queries_rank_only_the_most_recent_matches(
     made = [await factories.ticket(w.requester_a, title=f"Borne wifi {i}") for i in range(4)]
     found = await search_tickets(w.tech, SearchFilters(text="borne"))
     assert found.capped and set(ids(found)) == set(made[-2:])
+
+
+async def test_demo_articles_are_searchable_in_each_language() -> None:
+    from server.db.tables import User
+    from server.demo import load_demo
+
+    assert await load_demo(ticket_count=5)
+    row = await User.select().where(User.email == "demandeur@chu-a.example").first()
+    requester = Actor(row["id"], Role.REQUESTER, row["establishment"])
+    reach = await reachable_establishments(requester.establishment_id)
+    for text in ("imprimante bloquee", "VPN connection", "принтер"):
+        found = await search_articles(requester, SearchFilters(text=text), reach)
+        assert found.total >= 1, text
+    # The clinic-only article is not offered to another establishment's requester.
+    clinic = await search_articles(requester, SearchFilters(text="Bouleaux"), reach)
+    assert clinic.total == 0
