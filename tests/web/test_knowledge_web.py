@@ -108,7 +108,7 @@ async def test_votes_one_per_user_changeable_and_shown_to_staff(client: AsyncTes
         assert response.status_code in (200, 303)
     rows = await KbVote.select().where(KbVote.article == article)
     assert len(rows) == 1 and rows[0]["helpful"] is False
-    assert "votes\">" not in (await client.get(f"/kb/{article}")).text
+    assert 'votes">' not in (await client.get(f"/kb/{article}")).text
     await login(client, "tech@desk.test")
     assert "Votes : 0 utile(s), 1 pas utile(s)" in (await client.get(f"/kb/{article}")).text
 
