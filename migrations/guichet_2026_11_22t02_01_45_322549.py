@@ -103,6 +103,9 @@ POSTGRES_UP = [
         ON ticket FOR EACH ROW EXECUTE FUNCTION ticket_search_update()""",
     "UPDATE ticket SET title = title",
     "CREATE INDEX ticket_search_idx ON ticket USING GIN (search)",
+    # Finer statistics on the lexemes: the planner then knows a word is rare (use the GIN
+    # index) or common (walk the newest tickets first), see server/db/search.py.
+    "ALTER TABLE ticket ALTER COLUMN search SET STATISTICS 1000",
     # follow_up
     "ALTER TABLE follow_up ADD COLUMN search tsvector",
     """CREATE FUNCTION follow_up_search_update() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -114,6 +117,7 @@ POSTGRES_UP = [
         ON follow_up FOR EACH ROW EXECUTE FUNCTION follow_up_search_update()""",
     "UPDATE follow_up SET text = text",
     "CREATE INDEX follow_up_search_idx ON follow_up USING GIN (search)",
+    "ALTER TABLE follow_up ALTER COLUMN search SET STATISTICS 1000",
     # kb_article
     "ALTER TABLE kb_article ADD COLUMN search tsvector",
     """CREATE FUNCTION kb_article_search_update() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -34,7 +34,7 @@ from server.domain.permissions import can_see_private_notes
 from server.domain.vocabulary import Status
 
 KINDS = ("all", "tickets", "articles")
-CANDIDATES = 1000  # per source (tickets, follow-ups): the most recent matches get ranked
+CANDIDATES = 500  # per source (tickets, follow-ups): the most recent matches get ranked
 _SEL = "char(2), char(3)"  # sentinels around matches (server.domain.knowledge.MARK_*)
 _PG_OPTS = "'StartSel=' || chr(2) || ', StopSel=' || chr(3)"
 

@@ -296,9 +296,11 @@ def fts5_query(terms: list[str], any_word: bool = False) -> str:
 
 
 def tsquery_text(terms: list[str], any_word: bool = False) -> str:
-    """All words (or any), the last one as a prefix (it may still be being typed)."""
+    """PostgreSQL stems, so whole words suffice ("imprimantes" finds "imprimante"). For
+    suggestions (``any_word``, the text is still being typed) the last word is a prefix; the
+    search page avoids prefixes, whose frequency the planner cannot estimate."""
     parts = [f"'{t}'" for t in terms]
-    if parts:
+    if parts and any_word:
         parts[-1] += ":*"
     return (" | " if any_word else " & ").join(parts)
 
