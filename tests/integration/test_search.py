@@ -249,3 +249,27 @@ async def test_demo_articles_are_searchable_in_each_language() -> None:
     # The clinic-only article is not offered to another establishment's requester.
     clinic = await search_articles(requester, SearchFilters(text="Bouleaux"), reach)
     assert clinic.total == 0
+
+
+@pytest.mark.parametrize("dense", [(True, True), (False, False), (True, False)])
+async def test_both_postgres_plans_give_the_same_results(
+    monkeypatch: pytest.MonkeyPatch, dense: tuple[bool, bool]
+) -> None:
+    """PostgreSQL walks back the newest rows for common words and reads the GIN index for rare
+    ones (server.db.search._pg_dense decides); both forms must find the same tickets, under
+    the same access rules. (On SQLite, FTS5 has one plan: the same assertions hold.)"""
+    from server.db import search as search_module
+
+    async def decided(*_args: object) -> tuple[bool, bool]:
+        return dense
+
+    monkeypatch.setattr(search_module, "_pg_dense", decided)
+    w = await factories.world()
+    mine = await factories.ticket(w.requester_a, title="Douchette en panne")
+    other = await factories.ticket(w.requester_b, title="Douchette cassée")
+    noted = await factories.ticket(w.requester_a, title="Poste", description="lent")
+    await tickets.add_follow_up(
+        w.tech, noted, NewFollowUp(text="Douchette remplacée", private=True, minutes=0)
+    )
+    assert set(await search(w.tech, "douchette")) == {mine, other, noted}
+    assert set(await search(w.requester_a, "douchette")) == {mine}
