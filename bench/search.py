@@ -501,7 +501,9 @@ async def measure(runs: int, size: int) -> list[dict[str, Any]]:
         for name, text in texts.items():
             # Suggestions run as the new-ticket form's panel does: any word, open tickets.
             suggest = "suggestions" in name
-            filters = SearchFilters(text=text, any_word=suggest, open_only=suggest)
+            filters = SearchFilters(
+                text=text, any_word=suggest, open_only=suggest, follow_ups=not suggest
+            )
 
             async def run(filters: SearchFilters = filters, actor: Actor = actor) -> int:
                 return (await search_tickets(actor, filters)).total

@@ -52,6 +52,7 @@ class SearchFilters:
     page: int = 1
     per_page: int = 20
     any_word: bool = False  # suggestions: rank documents matching any of the words
+    follow_ups: bool = True  # suggestions match similar requests by their own text only
 
 
 @dataclass(slots=True)
@@ -203,19 +204,20 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                 ),
             )
         )
-        branches.append(
-            QueryString(
-                "SELECT ticket_id, 0.5 * ts_rank(search, {}) AS score FROM ({}) AS f",
-                q,
-                _pg_newest_matches(
-                    "follow_up.ticket AS ticket_id, follow_up.id AS newest, follow_up.search",
-                    "follow_up JOIN ticket ON ticket.id = follow_up.ticket",
-                    QueryString(f"follow_up.search @@ {{}}{public_only}", q),
-                    where,
-                    dense_notes,
-                ),
+        if f.follow_ups:
+            branches.append(
+                QueryString(
+                    "SELECT ticket_id, 0.5 * ts_rank(search, {}) AS score FROM ({}) AS f",
+                    q,
+                    _pg_newest_matches(
+                        "follow_up.ticket AS ticket_id, follow_up.id AS newest, follow_up.search",
+                        "follow_up JOIN ticket ON ticket.id = follow_up.ticket",
+                        QueryString(f"follow_up.search @@ {{}}{public_only}", q),
+                        where,
+                        dense_notes,
+                    ),
+                )
             )
-        )
     elif terms:
         match = fts5_query(terms, f.any_word)
         # bm25 is negative, lower is better: -score keeps "higher is better" on both engines.
@@ -230,19 +232,20 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                 CANDIDATES,
             )
         )
-        branches.append(
-            QueryString(
-                "SELECT * FROM (SELECT follow_up.ticket AS ticket_id, "
-                "-0.5 * bm25(follow_up_fts) AS score "
-                "FROM follow_up_fts JOIN follow_up ON follow_up.id = follow_up_fts.rowid "
-                "JOIN ticket ON ticket.id = follow_up.ticket "
-                f"WHERE follow_up_fts MATCH {{}} AND {{}}{public_only} "
-                "ORDER BY follow_up_fts.rowid DESC LIMIT {})",
-                match,
-                where,
-                CANDIDATES,
+        if f.follow_ups:
+            branches.append(
+                QueryString(
+                    "SELECT * FROM (SELECT follow_up.ticket AS ticket_id, "
+                    "-0.5 * bm25(follow_up_fts) AS score "
+                    "FROM follow_up_fts JOIN follow_up ON follow_up.id = follow_up_fts.rowid "
+                    "JOIN ticket ON ticket.id = follow_up.ticket "
+                    f"WHERE follow_up_fts MATCH {{}} AND {{}}{public_only} "
+                    "ORDER BY follow_up_fts.rowid DESC LIMIT {})",
+                    match,
+                    where,
+                    CANDIDATES,
+                )
             )
-        )
     if number is not None:
         branches.append(QueryString("SELECT {} AS ticket_id, 1000.0 AS score", number))
     matched = QueryString(" UNION ALL ".join("{}" for _ in branches), *branches)
@@ -261,12 +264,12 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     rows = await Ticket.raw("{}", sql)
     total = rows[0]["total"] if rows else 0
     if rows:
-        await _ticket_highlights(actor, rows, terms, f.any_word)
+        await _ticket_highlights(actor, rows, terms, f.any_word, f.follow_ups)
     return Results(rows, total, f.page, f.per_page, capped=total >= CANDIDATES)
 
 
 async def _ticket_highlights(
-    actor: Actor, rows: list[dict[str, Any]], terms: list[str], any_word: bool
+    actor: Actor, rows: list[dict[str, Any]], terms: list[str], any_word: bool, follow_ups: bool
 ) -> None:
     ids = [r["id"] for r in rows]
     titles: dict[int, str] = {}
@@ -320,6 +323,8 @@ async def _ticket_highlights(
         )
         for r in found:
             notes.setdefault(r["id"], r["text_hl"])
+    if not follow_ups:
+        notes.clear()
     codes = {
         e["id"]: e["code"]
         for e in await Establishment.select(Establishment.id, Establishment.code).where(

@@ -238,7 +238,9 @@ async def suggestions(request: Request) -> Template:
     actor = request.user.actor
     # The title says what it is about; the description's first words help when it is short.
     text = f"{title} {' '.join(description.split()[:30])}"
-    filters = SearchFilters(text=text, any_word=True, per_page=SUGGESTIONS, open_only=True)
+    filters = SearchFilters(
+        text=text, any_word=True, per_page=SUGGESTIONS, open_only=True, follow_ups=False
+    )
     reachable = await articles.reachable_establishments(actor.establishment_id)
     found_articles = await search_articles(actor, filters, reachable, public_only=True)
     found_tickets = await search_tickets(actor, filters)
