@@ -155,24 +155,25 @@ async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tup
 
 
 def _pg_newest_matches(
-    columns: str, tables: str, match: QueryString, where: QueryString, dense: bool
+    columns: str, tables: str, vector: str, q: QueryString, where: QueryString, dense: bool
 ) -> QueryString:
-    """The CANDIDATES newest rows matching ``match`` and ``where`` (``columns`` names the
-    ordering column ``newest``)."""
+    """The CANDIDATES newest rows whose ``vector`` matches ``q`` and ``where`` (``columns``
+    names the ordering column ``newest``)."""
     if dense:
-        # "IS TRUE" hides the match from the GIN index: the planner walks back the key.
+        # ts_match_vq is what @@ runs, called as a function: no index can serve it and the
+        # planner assumes it is often true, so it walks the key backwards and stops early.
         return QueryString(
-            f"SELECT {columns} FROM {tables} WHERE ({{}}) IS TRUE AND {{}} "
+            f"SELECT {columns} FROM {tables} WHERE ts_match_vq({vector}, {{}}) AND {{}} "
             "ORDER BY newest DESC LIMIT {}",
-            match,
+            q,
             where,
             CANDIDATES,
         )
     # OFFSET 0 keeps the subquery apart: its rows come from the GIN index, then get sorted.
     return QueryString(
-        f"SELECT * FROM (SELECT {columns} FROM {tables} WHERE {{}} AND {{}} OFFSET 0) AS m "
-        "ORDER BY newest DESC LIMIT {}",
-        match,
+        f"SELECT * FROM (SELECT {columns} FROM {tables} WHERE {vector} @@ {{}} AND {{}} "
+        "OFFSET 0) AS m ORDER BY newest DESC LIMIT {}",
+        q,
         where,
         CANDIDATES,
     )
@@ -198,7 +199,8 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                 _pg_newest_matches(
                     "ticket.id AS ticket_id, ticket.id AS newest, ticket.search",
                     "ticket",
-                    QueryString("ticket.search @@ {}", q),
+                    "ticket.search",
+                    q,
                     where,
                     dense_tickets,
                 ),
@@ -212,8 +214,9 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                     _pg_newest_matches(
                         "follow_up.ticket AS ticket_id, follow_up.id AS newest, follow_up.search",
                         "follow_up JOIN ticket ON ticket.id = follow_up.ticket",
-                        QueryString(f"follow_up.search @@ {{}}{public_only}", q),
-                        where,
+                        "follow_up.search",
+                        q,
+                        QueryString(f"{{}}{public_only}", where),
                         dense_notes,
                     ),
                 )
