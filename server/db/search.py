@@ -12,6 +12,7 @@ text and turns only those into ``<mark>``.
 # ruff: noqa: S608 - SQL is assembled from constants; every typed value is a bound parameter.
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ KINDS = ("all", "tickets", "articles")
 CANDIDATES = 500  # per source (tickets, follow-ups): the most recent matches get ranked
 _SEL = "char(2), char(3)"  # sentinels around matches (server.domain.knowledge.MARK_*)
 _PG_OPTS = "'StartSel=' || chr(2) || ', StopSel=' || chr(3)"
+_MARKDOWN_MARKS = re.compile(r"[*`#|]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,6 +440,7 @@ async def search_articles(
         total = counted[0]["total"]
     for r in rows:
         r["title_html"] = highlight_html(r.pop("title_hl") or r["title"])
-        r["text_html"] = highlight_html(r.pop("text_hl"))
+        # Snippets cut through the Markdown source: drop its markers, keep the words.
+        r["text_html"] = highlight_html(_MARKDOWN_MARKS.sub("", r.pop("text_hl") or ""))
         r.pop("total", None)
     return Results(rows, total, f.page, f.per_page)
