@@ -33,6 +33,7 @@ from server.db.tables import (
     Ticket,
     User,
 )
+from server.demo_articles import load_articles
 from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
 from server.services import sla
 from server.services.accounts import hash_password
@@ -210,6 +211,7 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
             TicketSla.resolve_state == "breached"
         )
         await TicketSla.update({TicketSla.idle_escalated: True}).where(TicketSla.id > 0)
+        await load_articles(users["tech.n1@guichet.example"]["id"], est, categories)
     return True
 
 

@@ -282,3 +282,8 @@ ALL_TABLES += NOTIFICATION_TABLES
 from server.db.sla_tables import SLA_TABLES  # noqa: E402
 
 ALL_TABLES += SLA_TABLES
+
+# Issue 8 (knowledge base, search): defined in their own module, appended here.
+from server.db.kb_tables import KB_TABLES  # noqa: E402
+
+ALL_TABLES += KB_TABLES

@@ -32,6 +32,7 @@ from server.domain.text import N_
 from server.domain.vocabulary import Priority, Status, TicketType
 from server.i18n import gettext
 from server.realtime.publish import publish
+from server.services import knowledge
 from server.services import tickets as service
 from server.services.privacy import detector_config, screen_text
 from server.web.context import ticket_view
@@ -150,6 +151,9 @@ async def _new_form(
             "errors": errors,
             "phi": phi or {},
             "categories": await queries.categories(),
+            # The knowledge-base suggestion session of this form (kept across re-renders).
+            "suggestion_token": values.get("suggestion_token", "")[:32]
+            or await knowledge.start_suggestions(request.user.actor),
         },
         status_code=status,
     )
@@ -172,6 +176,10 @@ async def create_ticket(request: Request) -> Response[Any]:
         data = replace(data, **screened)
         ticket_id, events = await service.open_ticket(request.user.actor, data)
         await publish(request.app, events)
+        if values.get("suggestion_token"):
+            await knowledge.suggestion_ended(
+                request.user.actor, values["suggestion_token"], "submitted"
+            )
     except ValidationFailed as exc:
         errors = {name: gettext(msg) for name, msg in exc.errors.items()}
         return await _new_form(request, values, errors, 422)

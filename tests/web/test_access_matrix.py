@@ -58,9 +58,29 @@ SIGNED_IN = {
     ("POST", "/notifications/read-all"),
     ("GET", "/notifications/preferences"),
     ("POST", "/notifications/preferences"),
+    # Knowledge base and search: articles have their own visibility rule
+    # (tests/web/test_knowledge_web.py); ticket results go through the same policy as lists
+    # (tests/integration/test_search.py).
+    ("GET", "/kb"),
+    ("GET", "/kb/{article_id:int}"),
+    ("POST", "/kb/{article_id:int}/vote"),
+    ("GET", "/search"),
+    ("POST", "/search/saved"),
+    ("POST", "/search/saved/{search_id:int}/delete"),
+    ("GET", "/api/v1/search"),
+    ("POST", "/suggestions"),
+    ("POST", "/suggestions/opened"),
+    ("POST", "/suggestions/end"),
 }
-STAFF_ONLY = {("GET", "/overview")}
-SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv")}
+STAFF_ONLY = {
+    ("GET", "/overview"),
+    ("GET", "/kb/new"),
+    ("POST", "/kb"),
+    ("GET", "/kb/{article_id:int}/edit"),
+    ("POST", "/kb/{article_id:int}"),
+    ("GET", "/kb/{article_id:int}/revisions/{number:int}"),
+}
+SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
 ADMIN_ONLY = {
     ("GET", "/admin"),
     ("GET", "/admin/mail"),
@@ -101,7 +121,16 @@ TICKET_HTML: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/tickets/{ticket_id:int}/escalate"): {"data": {}},
     ("POST", "/tickets/{ticket_id:int}/move"): {"data": {"status": "pending"}},
     ("POST", "/tickets/{ticket_id:int}/attachments"): {"data": {}},
+    ("POST", "/tickets/{ticket_id:int}/articles"): {"data": {"article_id": "x"}},
+    ("POST", "/tickets/{ticket_id:int}/draft-article"): {"data": {}},
 }
+# Ticket routes reserved to the desk: for everyone else they do not exist at all (404 on
+# every ticket, visible or not).
+DESK_TICKET_ROUTES = {
+    ("POST", "/tickets/{ticket_id:int}/articles"),
+    ("POST", "/tickets/{ticket_id:int}/draft-article"),
+}
+STAFF_ROLES = {"tech_serving", "tech_other", "sup_in", "sup_out", "admin"}
 TICKET_API: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/tickets/{ticket_id:int}"): {},
     ("POST", "/api/v1/tickets/{ticket_id:int}/follow-ups"): {"json": {"text": ""}},
@@ -173,7 +202,7 @@ def test_every_route_is_classified() -> None:
 
 def sample_path(template: str) -> str:
     """A concrete path for a route template (ids that exist in the matrix world)."""
-    for name in ("node_id", "group_id", "user_id", "item_id"):
+    for name in ("node_id", "group_id", "user_id", "item_id", "article_id", "number"):
         template = template.replace("{" + name + ":int}", "1")
     return (
         template.replace("{kind:str}", "policies")
@@ -331,7 +360,10 @@ async def test_ticket_routes_answer_by_the_policy(
             response = await call(client, viewer, method, concrete(template, ticket_id, col), spec)
             where = (role, relation, method, template)
             assert response.status_code < 500, where
-            if relation in VISIBLE[role]:
+            reserved = (method, template) in DESK_TICKET_ROUTES and role not in STAFF_ROLES
+            if reserved and role not in ("anonymous", "deactivated"):
+                assert response.status_code == 404, where
+            elif relation in VISIBLE[role]:
                 assert response.status_code != 404, where
             else:
                 assert response.status_code == missing.status_code, where

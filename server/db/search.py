@@ -1,0 +1,446 @@
+"""Full-text search over tickets (number, title, description, follow-ups) and articles.
+
+One SQL shape per engine, the same behaviour: SQLite queries the FTS5 tables (bm25 ranking,
+``snippet``/``highlight``), PostgreSQL the ``search`` tsvector columns (``ts_rank``,
+``ts_headline``); see the migration "full text search". Ticket results are always filtered by
+``queries.visible_to(actor)`` (the access policy's where-clause, embedded as it is), and a
+follow-up counts as a match only where the viewer may see it (``can_see_private_notes``).
+Highlights come back with sentinel characters around matches; ``highlight_html`` escapes the
+text and turns only those into ``<mark>``.
+"""
+
+# ruff: noqa: S608 - SQL is assembled from constants; every typed value is a bound parameter.
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from piccolo.querystring import QueryString
+
+from server.db.queries import OPEN_STATUSES, visible_to
+from server.db.tables import Establishment, Ticket
+from server.domain.actors import Actor
+from server.domain.knowledge import (
+    fts5_query,
+    highlight_html,
+    plain_excerpt,
+    search_terms,
+    suggestion_terms,
+    ticket_number,
+    tsquery_text,
+)
+from server.domain.permissions import can_see_private_notes
+from server.domain.vocabulary import Status
+
+KINDS = ("all", "tickets", "articles")
+CANDIDATES = 500  # per source (tickets, follow-ups): the most recent matches get ranked
+_SEL = "char(2), char(3)"  # sentinels around matches (server.domain.knowledge.MARK_*)
+_PG_OPTS = "'StartSel=' || chr(2) || ', StopSel=' || chr(3)"
+_MARKDOWN_MARKS = re.compile(r"[*`#|]+")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    text: str = ""
+    kind: str = "all"
+    statuses: tuple[Status, ...] = ()
+    open_only: bool = False
+    establishment_id: int | None = None
+    category_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+    per_page: int = 20
+    any_word: bool = False  # suggestions: rank documents matching any of the words
+    follow_ups: bool = True  # suggestions match similar requests by their own text only
+
+
+@dataclass(slots=True)
+class Results:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+    capped: bool = False  # more matches than CANDIDATES: the most recent ones were ranked
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max(1, -(-self.total // self.per_page))
+
+
+def _is_pg() -> bool:
+    return Ticket._meta.db.engine_type == "postgres"
+
+
+def _and(parts: list[QueryString]) -> QueryString:
+    if not parts:
+        return QueryString("1 = 1")
+    return QueryString(" AND ".join("({})" for _ in parts), *parts)
+
+
+def _in_list(values: list[int]) -> QueryString:
+    return QueryString(", ".join("{}" for _ in values), *values)
+
+
+def _ticket_clauses(actor: Actor, f: SearchFilters) -> QueryString:
+    """Access policy first, then the filters; all Piccolo where-clauses over ``ticket``."""
+    clauses: list[Any] = [visible_to(actor)]
+    if f.statuses:
+        clauses.append(Ticket.status.is_in([s.value for s in f.statuses]))
+    elif f.open_only:
+        clauses.append(Ticket.status.is_in(OPEN_STATUSES))
+    if f.establishment_id:
+        clauses.append(Ticket.establishment == f.establishment_id)
+    if f.category_id:
+        clauses.append(Ticket.category == f.category_id)
+    if f.date_from:
+        clauses.append(Ticket.created_at >= datetime.combine(f.date_from, time(), UTC))
+    if f.date_to:
+        end = datetime.combine(f.date_to + timedelta(days=1), time(), UTC)
+        clauses.append(Ticket.created_at < end)
+    return _and([c.querystring for c in clauses])
+
+
+def _terms(f: SearchFilters) -> list[str]:
+    return suggestion_terms(f.text) if f.any_word else search_terms(f.text)
+
+
+def _pg_query(terms: list[str], any_word: bool = False) -> QueryString:
+    text = tsquery_text(terms, any_word)
+    return QueryString(
+        "(to_tsquery('guichet_fr', {}) || to_tsquery('guichet_en', {}) "
+        "|| to_tsquery('guichet_ru', {}))",
+        text,
+        text,
+        text,
+    )
+
+
+# PostgreSQL plans "the newest N matches" either by walking the primary key backwards and
+# testing each row (fast when many rows match) or by reading every match from the GIN index
+# and sorting (fast when few do). Its guess between the two is poor for words it has no
+# statistics for (a rare word was estimated at 1.4 % of rows, and walking a million rows
+# took a second; a common pair at 0.1 % and reading its 22,000 matches took 180 ms), so
+# Guichet decides: it counts visible matches among the newest PROBE rows. Walking back
+# costs about CANDIDATES / density rows at ~0.5 us, reading from the index density x rows at
+# ~7 us (measured at 1M tickets): they meet at a density of sqrt(CANDIDATES / 14 / rows),
+# 0.6 % at a million rows, 1.9 % at 100,000.
+PROBE = 2000
+
+
+async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tuple[bool, bool]:
+    rows = await Ticket.raw(
+        "SELECT (SELECT count(*) FROM (SELECT * FROM ticket ORDER BY id DESC LIMIT {}) "
+        "AS ticket WHERE ticket.search @@ {} AND {}) AS tickets, "
+        "(SELECT count(*) FROM (SELECT * FROM follow_up ORDER BY id DESC LIMIT {}) "
+        "AS follow_up JOIN ticket ON ticket.id = follow_up.ticket "
+        f"WHERE follow_up.search @@ {{}} AND {{}}{public_only}) AS notes, "
+        "(SELECT reltuples FROM pg_class WHERE oid = 'ticket'::regclass) AS ticket_rows, "
+        "(SELECT reltuples FROM pg_class WHERE oid = 'follow_up'::regclass) AS note_rows",
+        PROBE,
+        q,
+        where,
+        PROBE,
+        q,
+        where,
+    )
+    found = rows[0]
+
+    def dense(matches: int, table_rows: float) -> bool:
+        if table_rows < 10 * PROBE:  # small (or never analysed): reading matches is cheap
+            return False
+        return matches / PROBE >= (CANDIDATES / 14 / table_rows) ** 0.5
+
+    return dense(found["tickets"], found["ticket_rows"]), dense(found["notes"], found["note_rows"])
+
+
+def _pg_newest_matches(
+    columns: str, tables: str, vector: str, q: QueryString, where: QueryString, dense: bool
+) -> QueryString:
+    """The CANDIDATES newest rows whose ``vector`` matches ``q`` and ``where`` (``columns``
+    names the ordering column ``newest``)."""
+    if dense:
+        # ts_match_vq is what @@ runs, called as a function: no index can serve it and the
+        # planner assumes it is often true, so it walks the key backwards and stops early.
+        return QueryString(
+            f"SELECT {columns} FROM {tables} WHERE ts_match_vq({vector}, {{}}) AND {{}} "
+            "ORDER BY newest DESC LIMIT {}",
+            q,
+            where,
+            CANDIDATES,
+        )
+    # OFFSET 0 keeps the subquery apart: its rows come from the GIN index, then get sorted.
+    return QueryString(
+        f"SELECT * FROM (SELECT {columns} FROM {tables} WHERE {vector} @@ {{}} AND {{}} "
+        "OFFSET 0) AS m ORDER BY newest DESC LIMIT {}",
+        q,
+        where,
+        CANDIDATES,
+    )
+
+
+async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
+    terms = _terms(f)
+    number = None if f.any_word else ticket_number(f.text)
+    if not terms and number is None:
+        return Results([], 0, f.page, f.per_page)
+    where = _ticket_clauses(actor, f)
+    public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
+    branches: list[QueryString] = []
+    # Each branch keeps only its CANDIDATES most recent matches, which are then ranked: a
+    # broad word on a million tickets costs a bounded amount (see README, Performance).
+    if terms and _is_pg():
+        q = _pg_query(terms, f.any_word)
+        dense_tickets, dense_notes = await _pg_dense(q, where, public_only)
+        branches.append(
+            QueryString(
+                "SELECT ticket_id, ts_rank(search, {}) AS score FROM ({}) AS t",
+                q,
+                _pg_newest_matches(
+                    "ticket.id AS ticket_id, ticket.id AS newest, ticket.search",
+                    "ticket",
+                    "ticket.search",
+                    q,
+                    where,
+                    dense_tickets,
+                ),
+            )
+        )
+        if f.follow_ups:
+            branches.append(
+                QueryString(
+                    "SELECT ticket_id, 0.5 * ts_rank(search, {}) AS score FROM ({}) AS f",
+                    q,
+                    _pg_newest_matches(
+                        "follow_up.ticket AS ticket_id, follow_up.id AS newest, follow_up.search",
+                        "follow_up JOIN ticket ON ticket.id = follow_up.ticket",
+                        "follow_up.search",
+                        q,
+                        QueryString(f"{{}}{public_only}", where),
+                        dense_notes,
+                    ),
+                )
+            )
+    elif terms:
+        match = fts5_query(terms, f.any_word)
+        # bm25 is negative, lower is better: -score keeps "higher is better" on both engines.
+        branches.append(
+            QueryString(
+                "SELECT * FROM (SELECT ticket.id AS ticket_id, "
+                "-bm25(ticket_fts, 4.0, 1.0) AS score "
+                "FROM ticket_fts JOIN ticket ON ticket.id = ticket_fts.rowid "
+                "WHERE ticket_fts MATCH {} AND {} ORDER BY ticket_fts.rowid DESC LIMIT {})",
+                match,
+                where,
+                CANDIDATES,
+            )
+        )
+        if f.follow_ups:
+            branches.append(
+                QueryString(
+                    "SELECT * FROM (SELECT follow_up.ticket AS ticket_id, "
+                    "-0.5 * bm25(follow_up_fts) AS score "
+                    "FROM follow_up_fts JOIN follow_up ON follow_up.id = follow_up_fts.rowid "
+                    "JOIN ticket ON ticket.id = follow_up.ticket "
+                    f"WHERE follow_up_fts MATCH {{}} AND {{}}{public_only} "
+                    "ORDER BY follow_up_fts.rowid DESC LIMIT {})",
+                    match,
+                    where,
+                    CANDIDATES,
+                )
+            )
+    if number is not None:
+        branches.append(QueryString("SELECT {} AS ticket_id, 1000.0 AS score", number))
+    matched = QueryString(" UNION ALL ".join("{}" for _ in branches), *branches)
+    sql = QueryString(
+        "WITH matched AS ({}), best AS (SELECT ticket_id, MAX(score) AS score FROM matched "
+        "GROUP BY ticket_id) "
+        "SELECT ticket.id, ticket.title, ticket.description, ticket.status, ticket.priority, "
+        "ticket.created_at, ticket.establishment, best.score, COUNT(*) OVER () AS total "
+        "FROM best JOIN ticket ON ticket.id = best.ticket_id "
+        "WHERE {} ORDER BY best.score DESC, ticket.id DESC LIMIT {} OFFSET {}",
+        matched,
+        where,
+        f.per_page,
+        (f.page - 1) * f.per_page,
+    )
+    rows = await Ticket.raw("{}", sql)
+    total = rows[0]["total"] if rows else 0
+    if rows:
+        await _ticket_highlights(actor, rows, terms, f.any_word, f.follow_ups)
+    return Results(rows, total, f.page, f.per_page, capped=total >= CANDIDATES)
+
+
+async def _ticket_highlights(
+    actor: Actor, rows: list[dict[str, Any]], terms: list[str], any_word: bool, follow_ups: bool
+) -> None:
+    ids = [r["id"] for r in rows]
+    titles: dict[int, str] = {}
+    texts: dict[int, str] = {}
+    notes: dict[int, str] = {}
+    public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
+    if terms and _is_pg():
+        q = _pg_query(terms, any_word)
+        found = await Ticket.raw(
+            "SELECT id, ts_headline(guichet_text_config(title || ' ' || description), title, "
+            f"{{}}, 'HighlightAll=true, ' || {_PG_OPTS}) AS title_hl, "
+            "ts_headline(guichet_text_config(title || ' ' || description), description, {}, "
+            f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) AS text_hl "
+            "FROM ticket WHERE id IN ({}) AND search @@ {}",
+            q,
+            q,
+            _in_list(ids),
+            q,
+        )
+        for r in found:
+            titles[r["id"]], texts[r["id"]] = r["title_hl"], r["text_hl"]
+        found = await Ticket.raw(
+            "SELECT DISTINCT ON (follow_up.ticket) follow_up.ticket AS id, "
+            "ts_headline(guichet_text_config(follow_up.text), follow_up.text, {}, "
+            f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) AS text_hl "
+            f"FROM follow_up WHERE follow_up.ticket IN ({{}}) AND follow_up.search @@ {{}}"
+            f"{public_only} ORDER BY follow_up.ticket, ts_rank(follow_up.search, {{}}) DESC",
+            q,
+            _in_list(ids),
+            q,
+            q,
+        )
+        notes = {r["id"]: r["text_hl"] for r in found}
+    elif terms:
+        match = fts5_query(terms, any_word)
+        found = await Ticket.raw(
+            f"SELECT rowid AS id, highlight(ticket_fts, 0, {_SEL}) AS title_hl, "
+            f"snippet(ticket_fts, 1, {_SEL}, '…', 24) AS text_hl "
+            "FROM ticket_fts WHERE ticket_fts MATCH {} AND rowid IN ({})",
+            match,
+            _in_list(ids),
+        )
+        for r in found:
+            titles[r["id"]], texts[r["id"]] = r["title_hl"], r["text_hl"]
+        found = await Ticket.raw(
+            f"SELECT follow_up.ticket AS id, snippet(follow_up_fts, 0, {_SEL}, '…', 24) "
+            "AS text_hl FROM follow_up_fts JOIN follow_up ON follow_up.id = follow_up_fts.rowid "
+            f"WHERE follow_up_fts MATCH {{}} AND follow_up.ticket IN ({{}}){public_only}",
+            match,
+            _in_list(ids),
+        )
+        for r in found:
+            notes.setdefault(r["id"], r["text_hl"])
+    if not follow_ups:
+        notes.clear()
+    codes = {
+        e["id"]: e["code"]
+        for e in await Establishment.select(Establishment.id, Establishment.code).where(
+            Establishment.id.is_in(list({r["establishment"] for r in rows}))
+        )
+    }
+    for r in rows:
+        tid = r["id"]
+        r["establishment_code"] = codes.get(r["establishment"], "")
+        r["title_html"] = highlight_html(titles.get(tid) or r["title"])
+        text = texts.get(tid, "")
+        if "\x02" not in text and tid in notes:
+            r["text_html"], r["in_follow_up"] = highlight_html(notes[tid]), True
+        else:
+            r["text_html"] = highlight_html(text or plain_excerpt(r["description"]))
+            r["in_follow_up"] = False
+        del r["description"]
+
+
+# --- Articles ------------------------------------------------------------------------------
+
+
+def article_visibility(
+    actor: Actor, reachable: list[int], public_only: bool = False
+) -> QueryString:
+    """Which articles (alias ``a``) the actor may read: the SQL form of
+    ``server.domain.knowledge.can_read_article`` (tested against it)."""
+    if actor.is_staff and actor.active and not public_only:
+        return QueryString("1 = 1")
+    if not actor.active:
+        return QueryString("1 = 0")
+    restricted = "SELECT 1 FROM kb_article_establishment ae WHERE ae.article = a.id"
+    if reachable:
+        mine = QueryString(
+            f"EXISTS ({restricted} AND ae.establishment IN ({{}}))", _in_list(reachable)
+        )
+    else:
+        mine = QueryString("1 = 0")
+    if actor.is_staff:  # public_only for staff: suggestions show what requesters would see
+        mine = QueryString("1 = 1")
+    return QueryString(
+        "a.state = 'published' AND a.visibility = 'public' "
+        f"AND (NOT EXISTS ({restricted}) OR {{}})",
+        mine,
+    )
+
+
+def _article_filters(f: SearchFilters) -> QueryString:
+    parts: list[QueryString] = []
+    if f.category_id:
+        parts.append(QueryString("a.category = {}", f.category_id))
+    if f.date_from:
+        parts.append(QueryString("a.updated_at >= {}", datetime.combine(f.date_from, time(), UTC)))
+    if f.date_to:
+        end = datetime.combine(f.date_to + timedelta(days=1), time(), UTC)
+        parts.append(QueryString("a.updated_at < {}", end))
+    return _and(parts)
+
+
+async def search_articles(
+    actor: Actor, f: SearchFilters, reachable: list[int], public_only: bool = False
+) -> Results:
+    terms = _terms(f)
+    if not terms:
+        return Results([], 0, f.page, f.per_page)
+    allowed = article_visibility(actor, reachable, public_only)
+    where = _and([allowed, _article_filters(f)])
+    columns = "a.id, a.title, a.language, a.visibility, a.state, a.updated_at"
+    if _is_pg():
+        q = _pg_query(terms, f.any_word)
+        rows = await Ticket.raw(
+            f"SELECT {columns}, ts_rank(a.search, {{}}) AS score, "
+            f"ts_headline(guichet_language_config(a.language), a.title, {{}}, "
+            f"'HighlightAll=true, ' || {_PG_OPTS}) AS title_hl, "
+            f"ts_headline(guichet_language_config(a.language), a.body, {{}}, "
+            f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) AS text_hl, "
+            "COUNT(*) OVER () AS total FROM kb_article a WHERE a.search @@ {} AND {} "
+            "ORDER BY score DESC, a.id DESC LIMIT {} OFFSET {}",
+            q,
+            q,
+            q,
+            q,
+            where,
+            f.per_page,
+            (f.page - 1) * f.per_page,
+        )
+        total = rows[0]["total"] if rows else 0
+    else:
+        match = fts5_query(terms, f.any_word)
+        rows = await Ticket.raw(
+            f"SELECT {columns}, -bm25(kb_article_fts, 4.0, 1.0) AS score, "
+            f"highlight(kb_article_fts, 0, {_SEL}) AS title_hl, "
+            f"snippet(kb_article_fts, 1, {_SEL}, '…', 24) AS text_hl "
+            "FROM kb_article_fts JOIN kb_article a ON a.id = kb_article_fts.rowid "
+            "WHERE kb_article_fts MATCH {} AND {} ORDER BY score DESC, a.id DESC "
+            "LIMIT {} OFFSET {}",
+            match,
+            where,
+            f.per_page,
+            (f.page - 1) * f.per_page,
+        )
+        counted = await Ticket.raw(
+            "SELECT COUNT(*) AS total FROM kb_article_fts JOIN kb_article a "
+            "ON a.id = kb_article_fts.rowid WHERE kb_article_fts MATCH {} AND {}",
+            match,
+            where,
+        )
+        total = counted[0]["total"]
+    for r in rows:
+        r["title_html"] = highlight_html(r.pop("title_hl") or r["title"])
+        # Snippets cut through the Markdown source: drop its markers, keep the words.
+        r["text_html"] = highlight_html(_MARKDOWN_MARKS.sub("", r.pop("text_hl") or ""))
+        r.pop("total", None)
+    return Results(rows, total, f.page, f.per_page)
