@@ -21,7 +21,7 @@ from server.db.tables import GroupMember, NotificationPreference, Outbox, Ticket
 from server.domain.actors import Actor
 from server.domain.notifications import Audience, Kind, recipients
 from server.domain.permissions import can_see_private_notes, can_view
-from server.services.accounts import actor_of
+from server.services.accounts import actors_of
 
 EMAIL = "email"
 IN_APP = "in_app"
@@ -75,7 +75,7 @@ async def enqueue(
         concerned.add(ticket["assignee"])
     # Each person with their reach (groups, served establishments), as their own requests
     # would see them.
-    people = [a for a in [await actor_of(uid) for uid in sorted(concerned)] if a is not None]
+    people = list((await actors_of(sorted(concerned))).values())
     access = await ticket_access(ticket)
     audience = Audience(
         requester_id=ticket["requester"],

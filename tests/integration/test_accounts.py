@@ -76,3 +76,21 @@ async def test_repeated_failures_lock_login_for_that_email() -> None:
         assert await accounts.authenticate("a@x.test", "bad password", "9.9.9.9") is None
     with pytest.raises(accounts.TooManyAttempts):
         await accounts.authenticate("a@x.test", factories.PASSWORD, "9.9.9.9")
+
+
+async def test_batched_reach_is_the_reach_of_each_person() -> None:
+    from tests import factories
+
+    region = await factories.establishment("Région", "REG")
+    hospital = await factories.establishment("Hôpital", "HOP", parent=region)
+    other = await factories.establishment("Ailleurs", "AIL")
+    tech = await factories.user("n1@desk.test", Role.TECHNICIAN, None)
+    sup = await factories.user("chef@desk.test", Role.SUPERVISOR, None)
+    req = await factories.user("ide@hop.test", Role.REQUESTER, hospital)
+    await factories.group("Local", 1, (tech.id, sup.id), serves=(region,))
+    await factories.scope(sup.id, other)
+    batched = await accounts.actors_of([tech.id, sup.id, req.id])
+    for person in (tech, sup, req):
+        assert batched[person.id] == await accounts.actor_of(person.id)
+    assert batched[sup.id].establishment_ids == {region, hospital, other}
+    assert batched[req.id].establishment_ids == frozenset()
