@@ -95,6 +95,17 @@ class Viewer:
     async def bell(self) -> None:
         await self.send(await self.bell_html())
 
+    async def _shared_bell(self, message: dict[str, Any]) -> str:
+        """One count and one render per (person, language) for a bell message, however many
+        tabs that person has open: the message object is shared by every socket here."""
+        cache: dict[tuple[int, str], asyncio.Future[str]] = message.setdefault("_bells", {})
+        key = (self.actor.id, self.locale)
+        pending = cache.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self.bell_html())
+            cache[key] = pending
+        return await asyncio.shield(pending)
+
     async def handle(self, item: Any) -> None:
         if item is RESYNC:
             self.bell_prefix = await self.bell_html()
@@ -102,7 +113,7 @@ class Viewer:
         elif isinstance(item, EventContext):
             await self.on_ticket_event(item)
         elif isinstance(item, dict) and item.get("kind") == "user.bell":
-            await self.bell()
+            await self.send(await self._shared_bell(item))
         elif isinstance(item, dict) and item.get("kind") == "announcement":
             await self.send_banners()
         elif isinstance(item, dict):
