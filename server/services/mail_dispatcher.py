@@ -15,7 +15,6 @@ systems drop the duplicate.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -37,6 +36,7 @@ from server.db.tables import Outbox
 from server.domain.notifications import Kind
 from server.domain.reply_address import reply_address
 from server.domain.vocabulary import Status
+from server.services.background import BackgroundLoop
 from server.services.mail_render import MailFacts, render
 from server.settings import MailSettings, Settings
 
@@ -44,7 +44,6 @@ log = logging.getLogger("guichet.mail")
 
 Send = Callable[[EmailMessage], Awaitable[None]]
 # On shutdown, how long the batch in progress may take to finish before it is cancelled.
-STOP_SECONDS = 10
 
 _CLAIM_POSTGRES = """
 UPDATE outbox SET claimed_by = {}, claimed_until = now() + make_interval(secs => {})
@@ -153,7 +152,9 @@ class Backoff:
         return timedelta(seconds=min(self.cap_seconds, self.base_seconds * 2 ** (failures - 1)))
 
 
-class MailDispatcher:
+class MailDispatcher(BackgroundLoop):
+    max_backoff = 30
+
     def __init__(
         self,
         settings: Settings,
@@ -164,15 +165,16 @@ class MailDispatcher:
         lease: timedelta = timedelta(minutes=5),
         backoff: Backoff = Backoff(),
     ) -> None:
+        super().__init__()
         self.settings = settings
         # Unique per process: a lease names its holder.
         self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")[:64]
+        self.task_name = f"mail-dispatcher-{self.name}"
         self.transport = transport or transport_for(settings)
         self.batch_size = batch_size
         self.lease = lease
         self.backoff = backoff
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self.interval = settings.mail.poll_seconds
 
     # -- one pass --------------------------------------------------------------------------
 
@@ -317,35 +319,8 @@ class MailDispatcher:
             return ""
         return reply_address(mail.reply_secret, mail.sender, ticket_id, user_id)
 
-    # -- background loop -------------------------------------------------------------------
+    # -- background loop (server.services.background) ------------------------------------
 
-    def start(self) -> None:
-        self._stopping = asyncio.Event()
-        self._task = asyncio.create_task(self._loop(), name=f"mail-dispatcher-{self.name}")
-
-    async def stop(self) -> None:
-        """Let the batch in progress finish (so its rows are stamped), then stop."""
-        if self._task is None:
-            return
-        self._stopping.set()
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(self._task, STOP_SECONDS)
-        self._task = None
-
-    async def _loop(self) -> None:
-        poll = self.settings.mail.poll_seconds
-        errors = 0
-        while not self._stopping.is_set():
-            try:
-                sent = await self.run_once()
-                errors = 0
-            except Exception as exc:
-                # The database may be restarting: keep trying, less often.
-                errors += 1
-                sent = 0
-                log.warning("Mail dispatcher pass failed (%s: %s)", type(exc).__name__, exc)
-            if sent >= self.batch_size:
-                continue  # a full batch: more may be waiting
-            wait = poll * min(2**errors, 30)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), wait)
+    async def run_pass(self) -> bool:
+        # A full batch: more may be waiting, so go again at once.
+        return await self.run_once() >= self.batch_size

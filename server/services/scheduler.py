@@ -18,8 +18,6 @@ happens exactly once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,12 +34,12 @@ from server.domain.events import TicketEvent
 from server.domain.sla_rules import auto_close_due, reminder_due
 from server.domain.vocabulary import Role, Status
 from server.services import automation, sla, tickets
+from server.services.background import BackgroundLoop
 from server.services.sla_admin import mark_published
 from server.settings import Settings
 
 log = logging.getLogger("guichet.scheduler")
 Publish = Callable[[dict[str, Any]], Awaitable[None]]
-STOP_SECONDS = 10
 
 
 @dataclass(slots=True)
@@ -62,12 +60,14 @@ async def _lock(ticket_id: int) -> bool:
     return bool(rows)
 
 
-class Scheduler:
+class Scheduler(BackgroundLoop):
+    task_name = "guichet-scheduler"
+
     def __init__(self, settings: Settings, publish: Publish) -> None:
+        super().__init__()
         self.settings = settings
         self.publish = publish
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self.interval = settings.scheduler_seconds
 
     @property
     def auto_close_after(self) -> timedelta:
@@ -238,34 +238,16 @@ class Scheduler:
                 report.announced.append(row["id"])
                 await self._push({"kind": "announcement", "id": row["id"]})
 
-    # -- background loop -------------------------------------------------------------------
+    # -- background loop (server.services.background) ------------------------------------
+
+    async def run_pass(self) -> bool:
+        await self.run_once()
+        return False
 
     def start(self) -> None:
         if self.settings.scheduler_seconds <= 0:
-            return
-        self._stopping = asyncio.Event()
-        self._task = asyncio.create_task(self._loop(), name="guichet-scheduler")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stopping.set()
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(self._task, STOP_SECONDS)
-        self._task = None
-
-    async def _loop(self) -> None:
-        errors = 0
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-                errors = 0
-            except Exception as exc:
-                errors += 1
-                log.warning("scheduler pass failed (%s: %s)", type(exc).__name__, exc)
-            wait = self.settings.scheduler_seconds * min(2**errors, 10)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), wait)
+            return  # turned off (the tests run passes themselves)
+        super().start()
 
 
 async def _last(ticket_id: int, field_name: str, value: str) -> datetime | None:

@@ -13,8 +13,8 @@ from server.domain.errors import GuichetError, ValidationFailed
 from server.domain.text import N_
 from server.i18n import gettext
 from server.services import account_life
-from server.web.errors import status_of
-from server.web.tickets import _form_dict
+from server.web.errors import field_messages, status_of
+from server.web.params import form_dict
 
 SENT_IF_KNOWN = N_(
     "If an active account uses this address, a link to choose a new password is on its way."
@@ -32,12 +32,6 @@ def _page(name: str, status: int = 200, **context: Any) -> Template:
     return Template(template_name=f"account/{name}.html", context=context, status_code=status)
 
 
-def _errors(exc: GuichetError) -> dict[str, str]:
-    if isinstance(exc, ValidationFailed):
-        return {name: gettext(message) for name, message in exc.errors.items()}
-    return {"__all__": gettext(exc.message)}
-
-
 @get("/register", include_in_schema=False)
 async def register_form() -> Template:
     return _page("register")
@@ -45,7 +39,7 @@ async def register_form() -> Template:
 
 @post("/register", include_in_schema=False)
 async def register(request: Request) -> Template:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         await account_life.register(
             email=values.get("email", ""),
@@ -57,7 +51,7 @@ async def register(request: Request) -> Template:
     except GuichetError as exc:
         values.pop("password", None)
         values.pop("confirm", None)
-        return _page("register", status_of(exc), values=values, errors=_errors(exc))
+        return _page("register", status_of(exc), values=values, errors=field_messages(exc))
     return _page("done", message=gettext(REGISTERED))
 
 
@@ -71,7 +65,7 @@ async def activate_form(token: FromPath[str]) -> Template:
 
 @post("/activate/{token:str}", include_in_schema=False)
 async def activate(request: Request, token: FromPath[str]) -> Template:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         await account_life.activate(
             token,
@@ -80,7 +74,7 @@ async def activate(request: Request, token: FromPath[str]) -> Template:
             confirm=values.get("confirm", ""),
         )
     except ValidationFailed as exc:
-        return _page("activate", 422, token=token, values=values, errors=_errors(exc))
+        return _page("activate", 422, token=token, values=values, errors=field_messages(exc))
     except GuichetError:
         return _page("invalid", 404)
     return _page("done", message=gettext(ACTIVATED), sign_in=True)
@@ -93,7 +87,7 @@ async def reset_request_form() -> Template:
 
 @post("/reset", include_in_schema=False)
 async def reset_request(request: Request) -> Template:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     link = await account_life.request_reset(values.get("email", "")[:254])
     if link is not None:
         await account_life.send_link(link)
@@ -109,13 +103,13 @@ async def reset_form(token: FromPath[str]) -> Template:
 
 @post("/reset/{token:str}", include_in_schema=False)
 async def reset(request: Request, token: FromPath[str]) -> Template:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         await account_life.reset_password(
             token, password=values.get("password", ""), confirm=values.get("confirm", "")
         )
     except ValidationFailed as exc:
-        return _page("reset", 422, token=token, errors=_errors(exc))
+        return _page("reset", 422, token=token, errors=field_messages(exc))
     except GuichetError:
         return _page("invalid", 404)
     return _page("done", message=gettext(ACTIVATED), sign_in=True)

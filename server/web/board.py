@@ -23,7 +23,7 @@ from server.services import tickets as service
 from server.services.privacy import screen_text
 from server.web.errors import status_of
 from server.web.identity import requires_account
-from server.web.params import QueryReader
+from server.web.params import QueryReader, form_dict
 
 FILTER_KEYS = ("establishment", "group", "assignee", "category", "priority", "q")
 
@@ -103,7 +103,7 @@ async def more_cards(request: Request, status: FromPath[str]) -> Template:
 async def move_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     """Answer with the card's true state: in its new column, or back where it belongs with
     the reason when the move was refused (stale version, transition not allowed)."""
-    values = {key: str(value) for key, value in (await request.form()).multi_items()}
+    values = form_dict(await request.form())
     viewer = request.user
     error: GuichetError | None = None
     try:

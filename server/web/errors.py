@@ -105,10 +105,18 @@ def _respond(
     )
 
 
+def field_messages(exc: GuichetError) -> dict[str, str]:
+    """The refusal's messages in the reader's language, per form field; a refusal that names
+    no field (not found, forbidden, conflict...) goes under ``__all__``."""
+    if isinstance(exc, ValidationFailed):
+        return {name: gettext(message) for name, message in exc.errors.items()}
+    return {"__all__": gettext(exc.message)}
+
+
 def guichet_error(request: Request, exc: GuichetError) -> Response[Any]:
     fields = None
     if isinstance(exc, ValidationFailed):
-        fields = {name: gettext(msg) for name, msg in exc.errors.items()}
+        fields = field_messages(exc)
     elif isinstance(exc, IdentifiersFound):
         # Say what kind of identifier was found where; the caller resends with phi=redact|send.
         fields = {

@@ -15,12 +15,13 @@ from server.realtime.publish import publish
 from server.services import following
 from server.services import tickets as service
 from server.web.identity import requires_account
-from server.web.tickets import _after_action, _form_dict, _version
+from server.web.params import form_dict
+from server.web.tickets import _after_action, _version
 
 
 @post("/tickets/{ticket_id:int}/watch", guards=[requires_account], include_in_schema=False)
 async def watch_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         await following.watch(request.user.actor, ticket_id, values.get("watch") == "1")
     except GuichetError as exc:
@@ -30,7 +31,7 @@ async def watch_ticket(request: Request, ticket_id: FromPath[int]) -> Response[A
 
 @post("/tickets/{ticket_id:int}/shares", guards=[requires_account], include_in_schema=False)
 async def add_share(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         events = await following.share(request.user.actor, ticket_id, values.get("email", "")[:254])
         await publish(request.app, events)
@@ -57,7 +58,7 @@ async def remove_share(
 
 @post("/tickets/{ticket_id:int}/escalate", guards=[requires_account], include_in_schema=False)
 async def escalate_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         group_id = parse_optional_id(values, "group_id")
         events = await service.escalate(

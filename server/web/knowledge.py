@@ -30,9 +30,9 @@ from server.domain.text import N_
 from server.i18n import gettext
 from server.realtime.publish import publish
 from server.services import knowledge as service
-from server.web.errors import status_of
+from server.web.errors import field_messages, status_of
 from server.web.identity import requires_account, requires_staff
-from server.web.params import QueryReader
+from server.web.params import QueryReader, form_dict
 
 PER_PAGE = 25
 SUGGESTIONS = 5
@@ -47,7 +47,7 @@ def kb_labels() -> dict[str, dict[str, str]]:
 
 
 def _form_values(form: Any) -> tuple[dict[str, str], list[str]]:
-    values = {key: str(value) for key, value in form.multi_items()}
+    values = form_dict(form)
     return values, [str(v) for v in form.getall("establishments", [])]
 
 
@@ -158,7 +158,7 @@ async def create_article(request: Request) -> Response[Any]:
     try:
         article_id = await service.create_article(request.user.actor, parse_article(values, ests))
     except ValidationFailed as exc:
-        errors = {k: gettext(v) for k, v in exc.errors.items()}
+        errors = field_messages(exc)
         return await _editor(
             request, values, [int(e) for e in ests if e.isdigit()], errors, None, 422
         )
@@ -187,7 +187,7 @@ async def update_article(request: Request, article_id: FromPath[int]) -> Respons
             request.user.actor, article_id, int(version), parse_article(values, ests)
         )
     except ValidationFailed as exc:
-        errors = {k: gettext(v) for k, v in exc.errors.items()}
+        errors = field_messages(exc)
         chosen = [int(e) for e in ests if e.isdigit()]
         return await _editor(request, values, chosen, errors, article_id, 422)
     except GuichetError as exc:

@@ -41,8 +41,9 @@ async def _read(request: Request, notification_id: int | None) -> Redirect:
     return Redirect("/notifications", status_code=303)
 
 
-@post("/notifications/{notification_id:int}/read", guards=[requires_account],
-      include_in_schema=False)
+@post(
+    "/notifications/{notification_id:int}/read", guards=[requires_account], include_in_schema=False
+)
 async def read_one(request: Request, notification_id: FromPath[int]) -> Redirect:
     return await _read(request, notification_id)
 

@@ -19,20 +19,13 @@ from server.domain.errors import GuichetError, ValidationFailed
 from server.domain.organisation import parse_role
 from server.domain.text import N_
 from server.domain.vocabulary import Role
-from server.i18n import gettext
 from server.realtime.publish import publish_message
 from server.services import account_life, accounts, organisation
 from server.web.admin import requires_admin
-from server.web.errors import status_of
-from server.web.tickets import _form_dict
+from server.web.errors import field_messages, status_of
+from server.web.params import form_dict
 
 ADMIN = {"guards": [requires_admin], "include_in_schema": False}
-
-
-def _errors(exc: GuichetError) -> dict[str, str]:
-    if isinstance(exc, ValidationFailed):
-        return {name: gettext(message) for name, message in exc.errors.items()}
-    return {"__all__": gettext(exc.message)}
 
 
 def _ids(form: Any, name: str) -> list[int]:
@@ -83,11 +76,11 @@ async def establishments() -> Template:
 
 @post("/admin/establishments", **ADMIN)
 async def create_establishment(request: Request) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         await organisation.save_establishment(request.user.actor, None, values)
     except GuichetError as exc:
-        return await _establishments_page(status_of(exc), _errors(exc), values)
+        return await _establishments_page(status_of(exc), field_messages(exc), values)
     return Redirect(path="/admin/establishments", status_code=303)
 
 
@@ -125,17 +118,17 @@ async def establishment(node_id: FromPath[int]) -> Template:
 
 @post("/admin/establishments/{node_id:int}", **ADMIN)
 async def update_establishment(request: Request, node_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         await organisation.save_establishment(request.user.actor, node_id, values)
     except GuichetError as exc:
-        return await _establishment_page(node_id, status_of(exc), _errors(exc), values)
+        return await _establishment_page(node_id, status_of(exc), field_messages(exc), values)
     return Redirect(path="/admin/establishments", status_code=303)
 
 
 @post("/admin/establishments/{node_id:int}/active", **ADMIN)
 async def establishment_active(request: Request, node_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     await organisation.set_establishment_active(
         request.user.actor, node_id, values.get("active") == "1"
     )
@@ -184,7 +177,7 @@ async def group_reach(request: Request, group_id: FromPath[int]) -> Response[Any
             request.user.actor, group_id, _ids(form, "establishments")
         )
     except GuichetError as exc:
-        return await _group_page(group_id, status_of(exc), _errors(exc))
+        return await _group_page(group_id, status_of(exc), field_messages(exc))
     return Redirect(path="/admin/groups", status_code=303)
 
 
@@ -231,7 +224,7 @@ async def users(request: Request) -> Template:
 
 @post("/admin/users", **ADMIN)
 async def invite_user(request: Request) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         link = await account_life.invite(
             request.user.actor,
@@ -241,7 +234,7 @@ async def invite_user(request: Request) -> Response[Any]:
             establishment_id=_optional_id(values, "establishment_id"),
         )
     except GuichetError as exc:
-        return await _users_page(request, status_of(exc), _errors(exc), values)
+        return await _users_page(request, status_of(exc), field_messages(exc), values)
     sent = await account_life.send_link(link)
     return Redirect(
         path=f"/admin/users/{link.user_id}?sent={'1' if sent else '0'}", status_code=303
@@ -282,7 +275,7 @@ async def change_user(
     """One form per aspect of the account: email, role, establishment, groups, scope,
     active, invite (a new activation link)."""
     form = await request.form()
-    values = _form_dict(form)
+    values = form_dict(form)
     admin = request.user.actor
     sent = ""
     try:
@@ -315,7 +308,7 @@ async def change_user(
         else:
             raise NotFoundException()
     except GuichetError as exc:
-        return await _user_page(request, user_id, status_of(exc), _errors(exc))
+        return await _user_page(request, user_id, status_of(exc), field_messages(exc))
     suffix = f"?sent={sent}" if sent else ""
     return Redirect(path=f"/admin/users/{user_id}{suffix}", status_code=303)
 

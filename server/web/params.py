@@ -1,9 +1,10 @@
-"""Reading query parameters (list and board filters) with translated errors, never a 500."""
+"""Reading request parameters: query strings (list and board filters) with translated errors,
+never a 500, and submitted forms."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from server.domain.errors import ValidationFailed
 from server.domain.text import N_
@@ -44,3 +45,9 @@ class QueryReader:
     def done(self) -> None:
         if self.errors:
             raise ValidationFailed(self.errors)
+
+
+def form_dict(form: Any) -> dict[str, str]:
+    """A submitted form as plain strings. Last value wins, so a hidden "0" before a checked
+    checkbox "1" reads as checked."""
+    return {key: str(value) for key, value in form.multi_items()}

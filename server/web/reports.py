@@ -19,6 +19,7 @@ from server.domain.errors import ValidationFailed
 from server.domain.sla_rules import Compliance, csv_cell
 from server.domain.text import N_
 from server.i18n import gettext
+from server.web.errors import field_messages
 from server.web.identity import requires_account
 from server.web.params import QueryReader
 from server.web.rendering import DISPLAY_TZ, label
@@ -103,7 +104,7 @@ async def sla_report(request: Request) -> Template:
         first, last, by, rows = await _rows(request)
         errors: dict[str, str] = {}
     except ValidationFailed as exc:
-        errors = {k: gettext(v) for k, v in exc.errors.items()}
+        errors = field_messages(exc)
         first, last, by, rows = date.today(), date.today(), "establishment", []
     return Template(
         template_name="reports/sla.html",

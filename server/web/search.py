@@ -19,8 +19,8 @@ from server.db.search import KINDS, Results, SearchFilters, search_articles, sea
 from server.domain.errors import ValidationFailed
 from server.domain.text import N_
 from server.domain.vocabulary import Status
-from server.i18n import gettext
 from server.services import knowledge as service
+from server.web.errors import field_messages
 from server.web.identity import requires_account
 from server.web.knowledge import kb_labels
 from server.web.params import QueryReader
@@ -82,7 +82,7 @@ async def search_page(request: Request) -> Template:
     try:
         filters = search_filters(request)
     except ValidationFailed as exc:
-        errors = {k: gettext(v) for k, v in exc.errors.items()}
+        errors = field_messages(exc)
         filters = SearchFilters(text=request.query_params.get("q", "")[:200])
     tickets, found_articles = await run_search(request, filters)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]

@@ -25,6 +25,8 @@ from server.i18n import gettext
 from server.realtime.publish import publish_message
 from server.services import sla_admin
 from server.web.admin import requires_admin
+from server.web.errors import field_messages
+from server.web.params import form_dict
 from server.web.rendering import DISPLAY_TZ, label
 
 KINDS = ("policies", "calendars", "windows", "announcements")
@@ -278,7 +280,7 @@ async def edit_form(kind: FromPath[str], item_id: FromPath[int]) -> Template:
 async def _typed(request: Request) -> dict[str, Any]:
     """What was typed, as the form shows it again after an error."""
     form = await request.form()
-    typed: dict[str, Any] = {k: str(v) for k, v in form.multi_items()}
+    typed: dict[str, Any] = form_dict(form)
     for name in ("establishments", "categories"):
         typed[name] = [str(v) for v in form.getall(name, [])]
     return typed
@@ -310,7 +312,7 @@ async def _save(request: Request, kind: str, item_id: int | None) -> Template | 
         values = await _parse(kind, typed)
         saved = await sla_admin.save(kind, item_id, values)
     except ValidationFailed as exc:
-        errors = {k: gettext(v) for k, v in exc.errors.items()}
+        errors = field_messages(exc)
         return await _form(kind, item_id, typed, errors, status=422)
     if kind == "announcements":
         await publish_banner(request.app, saved)
@@ -349,7 +351,7 @@ async def delete(
         await sla_admin.delete(_kind(kind), item_id)
     except ValidationFailed as exc:
         row = await sla_admin.get(kind, item_id)
-        errors = {k: gettext(v) for k, v in exc.errors.items()}
+        errors = field_messages(exc)
         return await _form(kind, item_id, _form_values(kind, row), errors, status=422)
     if kind == "announcements":
         await publish_message(request.app, {"kind": "announcement", "id": item_id})

@@ -36,19 +36,14 @@ from server.services import knowledge
 from server.services import tickets as service
 from server.services.privacy import detector_config, screen_text
 from server.web.context import ticket_view
-from server.web.errors import status_of
+from server.web.errors import field_messages, status_of
 from server.web.identity import requires_account
-from server.web.params import QueryReader
+from server.web.params import QueryReader, form_dict
 
 PER_PAGE = 25
 # The first scope of each list is the default view.
 STAFF_SCOPES = ("all", "mine", "backlog", "following")
 REQUESTER_SCOPES = ("mine", "establishment", "following", "all")
-
-
-def _form_dict(form: Any) -> dict[str, str]:
-    """Last value wins, so a hidden "0" before a checked checkbox "1" reads as checked."""
-    return {key: str(value) for key, value in form.multi_items()}
 
 
 def filters_from_query(request: Request, default_scope: str = "") -> queries.TicketFilters:
@@ -167,7 +162,7 @@ async def new_ticket_form(request: Request) -> Template:
 
 @post("/tickets", guards=[requires_account], include_in_schema=False)
 async def create_ticket(request: Request) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         data = parse_new_ticket(values)
         screened = screen_text(
@@ -181,7 +176,7 @@ async def create_ticket(request: Request) -> Response[Any]:
                 request.user.actor, values["suggestion_token"], "submitted"
             )
     except ValidationFailed as exc:
-        errors = {name: gettext(msg) for name, msg in exc.errors.items()}
+        errors = field_messages(exc)
         return await _new_form(request, values, errors, 422)
     except IdentifiersFound as exc:
         return await _new_form(request, values, {}, 422, phi=exc.findings)
@@ -213,7 +208,7 @@ async def _after_action(
     if error is not None:
         message = gettext(error.message)
         if isinstance(error, ValidationFailed):
-            fields = {name: gettext(msg) for name, msg in error.errors.items()}
+            fields = field_messages(error)
     phi = error.findings if isinstance(error, IdentifiersFound) else {}
     context.update(error=message, fields=fields, values=values or {}, phi=phi)
     status = status_of(error) if error else 200
@@ -230,7 +225,7 @@ def _version(values: dict[str, str]) -> int:
 
 @post("/tickets/{ticket_id:int}/follow-ups", guards=[requires_account], include_in_schema=False)
 async def add_follow_up(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     actor = request.user.actor
     try:
         data = parse_follow_up(values, may_be_private=actor.is_staff)
@@ -244,7 +239,7 @@ async def add_follow_up(request: Request, ticket_id: FromPath[int]) -> Response[
 
 @post("/tickets/{ticket_id:int}/take", guards=[requires_account], include_in_schema=False)
 async def take_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         events = await service.take(request.user.actor, ticket_id, _version(values))
         await publish(request.app, events)
@@ -255,7 +250,7 @@ async def take_ticket(request: Request, ticket_id: FromPath[int]) -> Response[An
 
 @post("/tickets/{ticket_id:int}/assign", guards=[requires_account], include_in_schema=False)
 async def assign_ticket(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         events = await service.assign(
             request.user.actor,
@@ -272,7 +267,7 @@ async def assign_ticket(request: Request, ticket_id: FromPath[int]) -> Response[
 
 @post("/tickets/{ticket_id:int}/status", guards=[requires_account], include_in_schema=False)
 async def change_status(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         target, version, solution = parse_status(values)
         solution = screen_text({"solution": solution}, values.get("phi", ""))["solution"]
@@ -287,7 +282,7 @@ async def change_status(request: Request, ticket_id: FromPath[int]) -> Response[
 
 @post("/tickets/{ticket_id:int}/fields", guards=[requires_account], include_in_schema=False)
 async def change_fields(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         events = await service.update_fields(
             request.user.actor,
@@ -305,7 +300,7 @@ async def change_fields(request: Request, ticket_id: FromPath[int]) -> Response[
 
 @post("/tickets/{ticket_id:int}/shared", guards=[requires_account], include_in_schema=False)
 async def change_shared(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         shared = values.get("shared", "") in ("1", "true", "on")
         events = await service.set_shared(request.user.actor, ticket_id, _version(values), shared)
@@ -317,7 +312,7 @@ async def change_shared(request: Request, ticket_id: FromPath[int]) -> Response[
 
 @post("/tickets/{ticket_id:int}/redact", guards=[requires_account], include_in_schema=False)
 async def redact_text(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
-    values = _form_dict(await request.form())
+    values = form_dict(await request.form())
     try:
         events = await service.redact_stored_text(
             request.user.actor,
