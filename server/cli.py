@@ -29,10 +29,16 @@ def _cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def _cmd_demo(_: argparse.Namespace) -> int:
-    from server.demo import load_demo
+    from server.demo import load_demo, refresh_demo_dates
 
-    created = asyncio.run(load_demo())
-    print("Demo data loaded." if created else "Demo data already present: nothing changed.")
+    if asyncio.run(load_demo()):
+        print("Demo data loaded.")
+        return 0
+    shift = asyncio.run(refresh_demo_dates())
+    if shift:
+        print(f"Demo data already present: dates moved forward by {shift.days} day(s).")
+    else:
+        print("Demo data already present: nothing changed.")
     return 0
 
 
@@ -189,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--port", type=int, default=0)
     inbound.set_defaults(func=_cmd_inbound)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
-    sub.add_parser("demo", help="load the fictional demo data (once)").set_defaults(func=_cmd_demo)
+    sub.add_parser(
+        "demo", help="load the fictional demo data (once; later runs bring its dates to today)"
+    ).set_defaults(func=_cmd_demo)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a user")
     add.add_argument("email")

@@ -12,7 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from piccolo.table import Table
+
 from server.db.engine import write_transaction
+from server.db.history_guard import history_unguarded
+from server.db.kb_tables import KbArticle, KbRevision
+from server.db.notification_tables import InAppNotification
 from server.db.sla_tables import (
     Announcement,
     BusinessCalendar,
@@ -22,6 +27,7 @@ from server.db.sla_tables import (
     TicketSla,
 )
 from server.db.tables import (
+    Attachment,
     Category,
     Establishment,
     FollowUp,
@@ -29,8 +35,11 @@ from server.db.tables import (
     GroupEstablishment,
     GroupMember,
     HistoryEntry,
+    Outbox,
     SupervisorScope,
     Ticket,
+    TicketShare,
+    TicketWatcher,
     User,
 )
 from server.demo_articles import load_articles
@@ -319,12 +328,21 @@ async def _service_levels(
             end_time="06:00",
         )
     )
+    await _announcement(now)
+
+
+_ANNOUNCEMENT_TITLE = "Maintenance hebdomadaire : dimanche 0 h-6 h"
+
+
+async def _announcement(now: datetime) -> None:
+    """The banner of the coming Sunday's maintenance (replaced when the demo is refreshed)."""
+    await Announcement.delete().where(Announcement.title == _ANNOUNCEMENT_TITLE)
     sunday = (now + timedelta(days=(6 - now.weekday()) % 7 or 7)).astimezone(PARIS)
     start = sunday.replace(hour=0, minute=0, second=0)
     await Announcement.insert(
         Announcement(
             kind="maintenance",
-            title="Maintenance hebdomadaire : dimanche 0 h-6 h",
+            title=_ANNOUNCEMENT_TITLE,
             body="Le guichet reste accessible ; les délais de service ne courent pas.",
             display_from=start - timedelta(days=2),
             starts_at=start,
@@ -425,7 +443,7 @@ async def _tickets(
         cat = categories[cat_name]
         tier = cat["group"] or 1
         tech = technicians[tier]
-        created = now - timedelta(minutes=rng.randint(30, 60 * 24 * 90))
+        created = now - _age(rng, status)
         assigned = status is not Status.NEW
         resolved_at = closed_at = None
         if status in (Status.RESOLVED, Status.CLOSED):
@@ -509,7 +527,7 @@ async def _ticket_story(
         ),
     ]
     follow_ups = []
-    step = created + timedelta(minutes=rng.randint(5, 240))
+    step = created + timedelta(minutes=rng.randint(5, 90))
     path: list[Status] = []
     if status is not Status.NEW:
         entries.append(
@@ -591,6 +609,72 @@ async def _ticket_story(
     await HistoryEntry.insert(*entries)
     if follow_ups:
         await FollowUp.insert(*follow_ups)
+
+
+def _age(rng: random.Random, status: Status) -> timedelta:
+    """How long ago a demo ticket was filed. A working desk keeps most open tickets within
+    their service levels: open ones are mostly days old, some older (at risk), a few weeks
+    old (breached); closed ones spread over the last three months."""
+    if status is Status.CLOSED:
+        return timedelta(minutes=rng.randint(60 * 24 * 4, 60 * 24 * 90))
+    if status is Status.RESOLVED:
+        return timedelta(minutes=rng.randint(60 * 6, 60 * 24 * 10))
+    draw = rng.random()
+    if status is Status.NEW and draw < 0.85:
+        # Nobody has taken it yet: it came in within the last hours.
+        return timedelta(minutes=rng.randint(10, 60 * 3))
+    if draw < 0.88:
+        return timedelta(minutes=rng.randint(20, 60 * 20))
+    if draw < 0.96:
+        return timedelta(minutes=rng.randint(60 * 20, 60 * 24 * 4))
+    return timedelta(minutes=rng.randint(60 * 24 * 7, 60 * 24 * 21))
+
+
+# What a demo's story is dated by: refreshing moves all of it by the time since it was loaded.
+_DATED: list[tuple[type[Table], tuple[str, ...]]] = [
+    (Ticket, ("created_at", "updated_at", "resolved_at", "closed_at")),
+    (FollowUp, ("created_at",)),
+    (HistoryEntry, ("created_at",)),
+    (Attachment, ("created_at",)),
+    (TicketWatcher, ("created_at",)),
+    (TicketShare, ("created_at",)),
+    (InAppNotification, ("created_at", "read_at")),
+    (Outbox, ("created_at", "next_attempt_at", "sent_at")),
+    (KbArticle, ("created_at", "updated_at")),
+    (KbRevision, ("created_at",)),
+]
+
+
+async def refresh_demo_dates(now: datetime | None = None) -> timedelta:
+    """Move the demo's dates forward by the time since it was loaded (or last refreshed), so an
+    old demo database still looks like a working desk today; service levels are recomputed.
+    Returns the shift (zero when less than an hour has passed)."""
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    anchor = await User.select(User.id, User.created_at).where(
+        User.email == DEMO_ACCOUNTS[0][0]
+    ).first()
+    if anchor is None:
+        return timedelta(0)
+    shift = now - anchor["created_at"]
+    if shift < timedelta(hours=1):
+        return timedelta(0)
+    async with write_transaction(), history_unguarded():
+        for table, names in _DATED:
+            columns = [table._meta.get_column_by_name(name) for name in names]
+            for row in await table.select(table._meta.primary_key, *columns):
+                values = {
+                    column: row[column._meta.name] + shift
+                    for column in columns
+                    if row[column._meta.name] is not None
+                }
+                if values:
+                    await table.update(values).where(
+                        table._meta.primary_key == row[table._meta.primary_key._meta.name]
+                    )
+        await User.update({User.created_at: now}).where(User.id == anchor["id"])
+        await _announcement(now)
+        await sla.refresh_all(now)
+    return shift
 
 
 def _type_for(category: str, rng: random.Random) -> TicketType:

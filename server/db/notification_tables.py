@@ -7,7 +7,15 @@ from it, so a re-delivered mail creates nothing twice.
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, OnDelete, OnUpdate, Timestamptz, Varchar
+from piccolo.columns import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    OnUpdate,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -28,6 +36,9 @@ class InAppNotification(Table):
     status = Varchar(length=20, default="")  # the ticket's status when it happened
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     read_at = Timestamptz(null=True, default=None)
+    # Unread changes of one ticket fold into one line (the newest), so six quick moves ring
+    # the bell once: how many it stands for.
+    changes = Integer(default=1)
 
 
 class InAppPreference(Table):

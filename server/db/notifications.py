@@ -70,6 +70,7 @@ async def list_for(actor: Actor, page: int = 1) -> list[dict[str, Any]]:
             InAppNotification.status,
             InAppNotification.created_at,
             InAppNotification.read_at,
+            InAppNotification.changes,
             InAppNotification.actor.full_name.as_alias("actor_name"),
             InAppNotification.ticket.title.as_alias("title"),
             InAppNotification.ticket.establishment.code.as_alias("code"),

@@ -1,10 +1,10 @@
 """Who hears about a ticket change (by e-mail and in the app): pure rules, no I/O.
 
 A use case names the kind of change; ``recipients`` decides who hears about it from the facts
-the service loads (requester, assignee, group members, watchers and shares passed in as extra
-ids) and the people who turned that kind off. The author of a change never gets a mail about
-it, except the acknowledgement of their own request; private notes only reach people who may
-read them; nobody hears about a ticket the access policy does not let them see.
+the service loads (requester, assignee, group members, followers, people the change names) and
+the people who turned that kind off. The author of a change never hears about it, except the
+acknowledgement of their own request (the guides require it); private notes only reach people
+who may read them; nobody hears about a ticket the access policy does not let them see.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Kind(StrEnum):
     CLOSED = "closed"
     ESCALATED = "escalated"
     PENDING_REMINDER = "pending_reminder"  # the desk waits for the requester's answer
+    SHARED = "shared"  # told once, to the colleague a ticket is shared with by name
 
     @property
     def label(self) -> str:
@@ -43,13 +44,15 @@ KIND_LABELS = {
     Kind.CLOSED: N_("Ticket closed"),
     Kind.ESCALATED: N_("Ticket escalated"),
     Kind.PENDING_REMINDER: N_("Reminder: the desk is waiting for your answer"),
+    Kind.SHARED: N_("Ticket shared with you"),
 }
 
-# Kinds the requester hears about. Escalation is internal to the desk.
-_FOR_REQUESTER = frozenset(Kind) - {Kind.ESCALATED}
+# Kinds the requester hears about. Escalation is internal to the desk; a share is told to the
+# colleague named, alone.
+_FOR_REQUESTER = frozenset(Kind) - {Kind.ESCALATED, Kind.SHARED}
 # Kinds the people in charge (assignee, or the group while nobody is assigned) hear about.
 # The acknowledgement is for the requester alone; the board shows new tickets to the desk.
-_FOR_DESK = frozenset(Kind) - {Kind.CREATED, Kind.PENDING_REMINDER}
+_FOR_DESK = frozenset(Kind) - {Kind.CREATED, Kind.PENDING_REMINDER, Kind.SHARED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +63,12 @@ class Audience:
     requester_wants_mail: bool  # the ticket's "notify me" box
     assignee_id: int | None = None
     group_member_ids: Set[int] = frozenset()
-    # Watchers and people the ticket is shared with (issue 5 passes them as extra ids): they
-    # get what the requester gets, through the same private-note and visibility filters.
+    # Followers: they get what the requester gets, through the same private-note and
+    # visibility filters. A colleague the ticket is shared with by name is told once, when it
+    # is shared (``named_ids`` of a SHARED change), then only if they follow it.
     watcher_ids: Set[int] = frozenset()
+    # People a change names directly (the colleague of a share).
+    named_ids: Set[int] = frozenset()
     # Who among them may read private notes (``can_see_private_notes``).
     staff_ids: Set[int] = frozenset()
     inactive_ids: Set[int] = frozenset()
@@ -81,6 +87,8 @@ def recipients(
 ) -> set[int]:
     """The user ids to notify of ``kind``. ``muted``: users who turned this kind off."""
     chosen: set[int] = set()
+    if kind is Kind.SHARED:
+        chosen |= set(audience.named_ids)
     if kind in _FOR_REQUESTER and audience.requester_wants_mail:
         chosen.add(audience.requester_id)
     if kind in _FOR_DESK:

@@ -257,6 +257,7 @@ class TicketPageViewer(Viewer):
         await self.send(
             self.render("tickets/_head.html", **context)
             + self.render("tickets/_facts.html", **context)
+            + self.render("tickets/_solution.html", **context)
             + self.render("tickets/_timeline.html", **context)
             + await self._presence()
         )

@@ -16,9 +16,11 @@ from server.db.tables import Ticket, TicketShare, TicketWatcher, User
 from server.domain.actors import Actor
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.events import TicketEvent
+from server.domain.notifications import Kind
 from server.domain.permissions import can_share_with_people, can_view, can_watch
 from server.domain.text import N_
 from server.domain.vocabulary import Role
+from server.services import notifications
 from server.services.tickets import _history, _name_of, ticket_event
 
 
@@ -117,6 +119,10 @@ async def share(actor: Actor, ticket_id: int, email: str) -> list[TicketEvent]:
             TicketShare(ticket=ticket_id, user=colleague["id"], shared_by=actor.id)
         )
         await _history(ticket_id, actor, "share_added", "", await _name_of(User, colleague["id"]))
+        # Told once, now; later changes reach them only if they follow the ticket.
+        await notifications.enqueue(
+            Kind.SHARED, ticket_id, actor, extra_recipient_ids=[colleague["id"]]
+        )
         return [await ticket_event("ticket.updated", ticket_id, before)]
 
 

@@ -36,6 +36,7 @@ INTROS = {
     Kind.PENDING_REMINDER: N_(
         "The service desk is still waiting for your answer on this ticket: reply to it."
     ),
+    Kind.SHARED: N_("%(actor)s shared this ticket with you."),
 }
 PRIVATE_NOTE_INTRO = N_("%(actor)s added a private note to this ticket.")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from server.db.engine import write_transaction
 from server.db.notification_tables import InAppNotification, InAppPreference
-from server.db.queries import shared_with, ticket_access
+from server.db.queries import ticket_access
 from server.db.tables import GroupMember, NotificationPreference, Outbox, Ticket, TicketWatcher
 from server.domain.actors import Actor
 from server.domain.notifications import Audience, Kind, recipients
@@ -39,13 +39,14 @@ def take_notified() -> frozenset[int]:
     return users
 
 
-async def watchers_and_shares(ticket_id: int) -> set[int]:
-    """People who follow the ticket and colleagues it is shared with by name; they go through
-    the same visibility, private-note and preference rules as everyone."""
+async def followers(ticket_id: int) -> set[int]:
+    """People who follow the ticket; they go through the same visibility, private-note and
+    preference rules as everyone. A colleague it is shared with by name is not one of them
+    unless they chose to follow it: a share is told once (Kind.SHARED)."""
     watchers = await TicketWatcher.select(TicketWatcher.user).where(
         TicketWatcher.ticket == ticket_id
     )
-    return {w["user"] for w in watchers} | set(await shared_with(ticket_id))
+    return {w["user"] for w in watchers}
 
 
 async def enqueue(
@@ -69,8 +70,9 @@ async def enqueue(
             GroupMember.group == ticket["assigned_group"]
         )
         members = {row["user"] for row in rows}
-    extra = set(extra_recipient_ids) | await watchers_and_shares(ticket_id)
-    concerned = {ticket["requester"], *members, *extra}
+    named = set(extra_recipient_ids)
+    watchers = await followers(ticket_id)
+    concerned = {ticket["requester"], *members, *named, *watchers}
     if ticket["assignee"] is not None:
         concerned.add(ticket["assignee"])
     # Each person with their reach (groups, served establishments), as their own requests
@@ -82,7 +84,8 @@ async def enqueue(
         requester_wants_mail=ticket["notify"],
         assignee_id=ticket["assignee"],
         group_member_ids=frozenset(members),
-        watcher_ids=frozenset(extra),
+        watcher_ids=frozenset(watchers),
+        named_ids=frozenset(named),
         staff_ids=frozenset(p.id for p in people if can_see_private_notes(p)),
         inactive_ids=frozenset(p.id for p in people if not p.active),
         viewer_ids=frozenset(p.id for p in people if can_view(p, access)),
@@ -106,6 +109,7 @@ async def enqueue(
             ]
         )
     if in_app:
+        folded = await _fold_unread(ticket_id, in_app, private)
         await InAppNotification.insert(
             *[
                 InAppNotification(
@@ -116,12 +120,35 @@ async def enqueue(
                     follow_up=follow_up_id,
                     private=private,
                     status=ticket["status"],
+                    changes=folded.get(user_id, 0) + 1,
                 )
                 for user_id in in_app
             ]
         )
         _notified.set(_notified.get() | frozenset(in_app))
     return by_mail
+
+
+async def _fold_unread(ticket_id: int, users: list[int], private: bool) -> dict[int, int]:
+    """Remove each user's unread line about this ticket (of the same privacy) and return how
+    many changes it stood for: the new line takes its place at the top of the list."""
+    earlier = await InAppNotification.select(
+        InAppNotification.id, InAppNotification.user, InAppNotification.changes
+    ).where(
+        (InAppNotification.ticket == ticket_id)
+        & InAppNotification.user.is_in(users)
+        & InAppNotification.read_at.is_null()
+        & (InAppNotification.private == private)
+    )
+    if not earlier:
+        return {}
+    await InAppNotification.delete().where(
+        InAppNotification.id.is_in([row["id"] for row in earlier])
+    )
+    folded: dict[int, int] = {}
+    for row in earlier:
+        folded[row["user"]] = folded.get(row["user"], 0) + row["changes"]
+    return folded
 
 
 async def _muted(channel: str, kind: Kind, users: set[int]) -> set[int]:

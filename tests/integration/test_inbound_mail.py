@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from server.db.notification_tables import InAppNotification, InboundMessage, InboundNotice
-from server.db.tables import Attachment, FollowUp, Outbox, Ticket, User
+from server.db.tables import Attachment, FollowUp, Outbox, Ticket, TicketWatcher, User
 from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp
 from server.domain.notifications import Kind
@@ -311,24 +311,18 @@ async def test_a_refused_file_is_left_out_and_the_sender_told(desk: Desk) -> Non
 async def test_no_notification_reaches_anyone_who_may_not_see_the_ticket(desk: Desk) -> None:
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a, shared="0")
-    # Watchers or shares as issue 5 will pass them: a colleague of a private ticket and a
-    # requester of another establishment may not see it.
-    queued = await notifications.enqueue(
-        Kind.FOLLOW_UP,
-        ticket_id,
-        w.tech,
-        extra_recipient_ids=[w.colleague_a.id, w.requester_b.id, w.supervisor.id],
-    )
+    # Followers (written directly, as if their reach had changed since): a colleague of a
+    # private ticket and a requester of another establishment may not see it.
+    for follower in (w.colleague_a, w.requester_b, w.supervisor):
+        await TicketWatcher.insert(TicketWatcher(ticket=ticket_id, user=follower.id))
+    queued = await notifications.enqueue(Kind.FOLLOW_UP, ticket_id, w.tech)
     assert queued == [w.requester_a.id, w.supervisor.id]
     in_app = await InAppNotification.select(InAppNotification.user).where(
         InAppNotification.ticket == ticket_id
     )
     assert {row["user"] for row in in_app} == {w.requester_a.id, w.supervisor.id}
     # Private notes: staff only, even among people who may see the ticket.
-    await notifications.enqueue(
-        Kind.FOLLOW_UP, ticket_id, w.tech, private=True,
-        extra_recipient_ids=[w.colleague_a.id, w.supervisor.id],
-    )
+    await notifications.enqueue(Kind.FOLLOW_UP, ticket_id, w.tech, private=True)
     await drain(desk.dispatcher())
     assert desk.outside.inbox.to("colette@chu-a.test") == []
     assert desk.outside.inbox.to("bruno@clinique-b.test") == []

@@ -25,6 +25,7 @@ async def test_bell_count_follows_another_users_comment_over_the_websocket(
 ) -> None:
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a)
+    await factories.ticket(w.requester_a, title="Deuxième demande")
     alice = await session_of(client, "alice@chu-a.test")
     tech = await session_of(client, "tech@desk.test")
     bruno = await session_of(client, "bruno@clinique-b.test")
@@ -32,7 +33,7 @@ async def test_bell_count_follows_another_users_comment_over_the_websocket(
     bruno_ws = await connect(client, bruno, "view=page")
     with alice_ws, bruno_ws:
         first = receive(alice_ws)
-        assert bell_count(first) == 1  # the acknowledgement of her own request
+        assert bell_count(first) == 2  # the acknowledgements of her own two requests
         assert bell_count(receive(bruno_ws)) == 0
         use(client, tech)
         response = await client.post(
@@ -42,6 +43,7 @@ async def test_bell_count_follows_another_users_comment_over_the_websocket(
         )
         assert response.status_code in (200, 303)
         pushed = receive_until(alice_ws, 'id="bell"')
+        # Pushed, and folded into the unread line about that ticket: still one per ticket.
         assert bell_count(pushed) == 2
         assert 'hx-swap-oob="true"' in pushed
         # Someone who may not see the ticket hears nothing at all.
@@ -60,7 +62,8 @@ async def test_bell_count_follows_another_users_comment_over_the_websocket(
 async def test_notification_list_and_mark_as_read(client: AsyncTestClient) -> None:
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a, title="Scanner du bloc")
-    await tickets.take(w.tech, ticket_id, 1)
+    await tickets.take(w.tech, ticket_id, 1)  # folds into the acknowledgement's line
+    await factories.ticket(w.requester_a, title="Imprimante du bloc")
     alice = await session_of(client, "alice@chu-a.test")
     use(client, alice)
     page = await client.get("/notifications")
@@ -95,7 +98,7 @@ async def test_a_notification_about_a_ticket_no_longer_visible_is_not_listed(
     w = await factories.world()
     ticket_id = await factories.ticket(w.colleague_a, title="Poste partagé", shared="1")
     await notifications.enqueue(
-        Kind.FOLLOW_UP, ticket_id, w.tech, extra_recipient_ids=[w.requester_a.id]
+        Kind.SHARED, ticket_id, w.colleague_a, extra_recipient_ids=[w.requester_a.id]
     )
     alice = await session_of(client, "alice@chu-a.test")
     use(client, alice)

@@ -11,6 +11,29 @@
     }
   };
 
+  // Top bar on a phone: the menu button folds the navigation away (without scripts it stays
+  // unfolded). Escape closes it and gives focus back to the button.
+  document.addEventListener("DOMContentLoaded", function () {
+    var bar = document.querySelector(".topbar");
+    var toggle = bar && bar.querySelector(".menu-toggle");
+    if (!toggle) return;
+    toggle.hidden = false;
+    bar.classList.add("has-menu");
+    function setOpen(open) {
+      bar.classList.toggle("open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    toggle.addEventListener("click", function () {
+      setOpen(toggle.getAttribute("aria-expanded") !== "true");
+    });
+    bar.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && bar.classList.contains("open")) {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+  });
+
   // Language picker: submit on change (a button is shown when scripts are off).
   document.addEventListener("change", function (event) {
     var target = event.target;
