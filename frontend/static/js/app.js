@@ -34,6 +34,18 @@
     });
   });
 
+  // A form that comes back with errors puts the keyboard on the first field in error, whether
+  // it came as a whole page or as an htmx swap answering the user's own request (never on a
+  // live push: that would steal focus from someone typing elsewhere).
+  function focusFirstError(root) {
+    var field = root && root.querySelector && root.querySelector('[aria-invalid="true"]');
+    if (field && typeof field.focus === "function") field.focus();
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusFirstError(document); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail && event.detail.requestConfig) focusFirstError(event.detail.target);
+  });
+
   // Language picker: submit on change (a button is shown when scripts are off).
   document.addEventListener("change", function (event) {
     var target = event.target;

@@ -9,25 +9,53 @@
   function text(root, key) { return root.getAttribute("data-" + key) || ""; }
 
   // ---- Redaction editor -------------------------------------------------------------------
+  // Works the same with a mouse, a pen or fingers (pointer events): drag on the image to draw a
+  // box; drag a box to move it; drag a corner handle of the chosen box to resize it; two
+  // fingers pinch to zoom. The image first fits the screen, so nothing is off-screen unseen.
+  // Boxes are kept in image pixels, whatever the zoom.
+  var HANDLE = 14;  // CSS pixels: big enough for a finger, drawn smaller
+  var MIN_SCALE = 0.05;
+  var MAX_SCALE = 4;
+
   function Editor(root, file, done) {
     var dialog = root.querySelector(".redact-dialog");
+    var frame = dialog.querySelector(".redact-canvas");
     var canvas = dialog.querySelector("canvas");
     var list = dialog.querySelector(".redact-boxes");
     var ctx = canvas.getContext("2d");
     var image = new Image();
     var boxes = [];
+    var chosen = -1;  // index of the box with handles
     var scale = 1;
-    var drag = null;
+    var gesture = null;  // what the pointers are doing: draw, move, resize or pinch
+    var pointers = {};
     var url = URL.createObjectURL(file);
 
+    function setScale(value) {
+      scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, value));
+      draw();
+    }
+
     function draw() {
-      canvas.width = Math.round(image.naturalWidth * scale);
-      canvas.height = Math.round(image.naturalHeight * scale);
+      canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
+      canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
       ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
       ctx.fillStyle = "#000";
-      boxes.concat(drag ? [drag] : []).forEach(function (b) {
+      var shown = boxes.slice();
+      if (gesture && gesture.kind === "draw" && gesture.box.width > 0) shown.push(gesture.box);
+      shown.forEach(function (b) {
         ctx.fillRect(b.x * scale, b.y * scale, b.width * scale, b.height * scale);
       });
+      if (chosen >= 0 && boxes[chosen]) {
+        var b = boxes[chosen];
+        ctx.strokeStyle = "#f0b429";
+        ctx.lineWidth = 3;
+        ctx.strokeRect(b.x * scale, b.y * scale, b.width * scale, b.height * scale);
+        ctx.fillStyle = "#f0b429";
+        corners(b).forEach(function (c) {
+          ctx.fillRect(c.x * scale - 6, c.y * scale - 6, 12, 12);
+        });
+      }
       list.textContent = "";
       boxes.forEach(function (b, index) {
         var item = document.createElement("li");
@@ -35,61 +63,157 @@
         remove.type = "button";
         remove.className = "link";
         remove.textContent = text(root, "remove") + " " + (index + 1);
-        remove.addEventListener("click", function () { boxes.splice(index, 1); draw(); });
+        remove.addEventListener("click", function () {
+          boxes.splice(index, 1); chosen = -1; draw();
+        });
         item.appendChild(remove);
         list.appendChild(item);
       });
     }
 
+    function corners(b) {
+      return [
+        { x: b.x, y: b.y, name: "nw" }, { x: b.x + b.width, y: b.y, name: "ne" },
+        { x: b.x, y: b.y + b.height, name: "sw" }, { x: b.x + b.width, y: b.y + b.height, name: "se" },
+      ];
+    }
+
     function point(event) {
       var rect = canvas.getBoundingClientRect();
+      // The canvas may be shown smaller than its pixels (CSS max-width): map through its size.
+      var ratio = rect.width ? canvas.width / rect.width : 1;
       return {
-        x: Math.max(0, Math.min(image.naturalWidth, (event.clientX - rect.left) / scale)),
-        y: Math.max(0, Math.min(image.naturalHeight, (event.clientY - rect.top) / scale)),
+        x: Math.max(0, Math.min(image.naturalWidth, (event.clientX - rect.left) * ratio / scale)),
+        y: Math.max(0, Math.min(image.naturalHeight, (event.clientY - rect.top) * ratio / scale)),
       };
     }
 
-    function onDown(event) {
-      var p = point(event);
-      drag = { x: p.x, y: p.y, width: 0, height: 0, ox: p.x, oy: p.y };
-      canvas.setPointerCapture(event.pointerId);
+    function handleAt(p) {
+      if (chosen < 0 || !boxes[chosen]) return null;
+      var reach = HANDLE / scale;
+      var found = null;
+      corners(boxes[chosen]).forEach(function (c) {
+        if (!found && Math.abs(c.x - p.x) <= reach && Math.abs(c.y - p.y) <= reach) found = c.name;
+      });
+      return found;
     }
-    function onMove(event) {
-      if (!drag) return;
-      var p = point(event);
-      drag.x = Math.min(p.x, drag.ox); drag.y = Math.min(p.y, drag.oy);
-      drag.width = Math.abs(p.x - drag.ox); drag.height = Math.abs(p.y - drag.oy);
-      draw();
-    }
-    function onUp() {
-      if (drag && drag.width > 2 && drag.height > 2) {
-        boxes.push({ x: drag.x, y: drag.y, width: drag.width, height: drag.height });
+
+    function boxAt(p) {
+      for (var i = boxes.length - 1; i >= 0; i -= 1) {
+        var b = boxes[i];
+        if (p.x >= b.x && p.x <= b.x + b.width && p.y >= b.y && p.y <= b.y + b.height) return i;
       }
-      drag = null;
+      return -1;
+    }
+
+    function distance() {
+      var ids = Object.keys(pointers);
+      var a = pointers[ids[0]], b = pointers[ids[1]];
+      return Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY) || 1;
+    }
+
+    function onDown(event) {
+      event.preventDefault();
+      pointers[event.pointerId] = { clientX: event.clientX, clientY: event.clientY };
+      canvas.setPointerCapture(event.pointerId);
+      if (Object.keys(pointers).length === 2) {
+        // A second finger: whatever the first one started becomes a pinch.
+        gesture = { kind: "pinch", from: distance(), scale: scale };
+        draw();
+        return;
+      }
+      var p = point(event);
+      var handle = handleAt(p);
+      if (handle) {
+        gesture = { kind: "resize", handle: handle, box: boxes[chosen] };
+        return;
+      }
+      var hit = boxAt(p);
+      if (hit >= 0) {
+        chosen = hit;
+        var b = boxes[hit];
+        gesture = { kind: "move", box: b, dx: p.x - b.x, dy: p.y - b.y };
+        draw();
+        return;
+      }
+      chosen = -1;
+      gesture = { kind: "draw", box: { x: p.x, y: p.y, width: 0, height: 0 }, ox: p.x, oy: p.y };
+    }
+
+    function onMove(event) {
+      if (!(event.pointerId in pointers)) return;
+      pointers[event.pointerId] = { clientX: event.clientX, clientY: event.clientY };
+      if (!gesture) return;
+      if (gesture.kind === "pinch") {
+        if (Object.keys(pointers).length === 2) setScale(gesture.scale * distance() / gesture.from);
+        return;
+      }
+      var p = point(event);
+      var b = gesture.box;
+      if (gesture.kind === "draw") {
+        b.x = Math.min(p.x, gesture.ox); b.y = Math.min(p.y, gesture.oy);
+        b.width = Math.abs(p.x - gesture.ox); b.height = Math.abs(p.y - gesture.oy);
+      } else if (gesture.kind === "move") {
+        b.x = Math.max(0, Math.min(image.naturalWidth - b.width, p.x - gesture.dx));
+        b.y = Math.max(0, Math.min(image.naturalHeight - b.height, p.y - gesture.dy));
+      } else if (gesture.kind === "resize") {
+        var left = b.x, top = b.y, right = b.x + b.width, bottom = b.y + b.height;
+        if (gesture.handle.indexOf("w") >= 0) left = p.x; else right = p.x;
+        if (gesture.handle.indexOf("n") >= 0) top = p.y; else bottom = p.y;
+        b.x = Math.min(left, right); b.y = Math.min(top, bottom);
+        b.width = Math.abs(right - left); b.height = Math.abs(bottom - top);
+        // Crossing corners swaps them: keep dragging the one under the pointer.
+        gesture.handle = (p.y < b.y + b.height / 2 ? "n" : "s") + (p.x < b.x + b.width / 2 ? "w" : "e");
+      }
       draw();
+    }
+
+    function onUp(event) {
+      delete pointers[event.pointerId];
+      if (!gesture) return;
+      if (gesture.kind === "draw") {
+        var b = gesture.box;
+        if (b.width > 2 && b.height > 2) {
+          boxes.push({ x: b.x, y: b.y, width: b.width, height: b.height });
+          chosen = boxes.length - 1;
+        }
+      }
+      if (gesture.kind !== "pinch" || Object.keys(pointers).length === 0) gesture = null;
+      draw();
+    }
+
+    function fit() {
+      // The frame's inner width is what the screen leaves; on a phone the dialog is ~95vw.
+      var width = frame.clientWidth || window.innerWidth;
+      var height = Math.max(200, window.innerHeight * 0.6);
+      setScale(Math.min(1, width / image.naturalWidth, height / image.naturalHeight));
     }
 
     function close(result) {
       canvas.removeEventListener("pointerdown", onDown);
       canvas.removeEventListener("pointermove", onMove);
       canvas.removeEventListener("pointerup", onUp);
+      canvas.removeEventListener("pointercancel", onUp);
       dialog.close();
       URL.revokeObjectURL(url);
       done(result);
     }
 
-    dialog.querySelector("[data-action=undo]").onclick = function () { boxes.pop(); draw(); };
-    dialog.querySelector("[data-action=zoom-in]").onclick = function () { scale *= 1.25; draw(); };
-    dialog.querySelector("[data-action=zoom-out]").onclick = function () { scale /= 1.25; draw(); };
+    dialog.querySelector("[data-action=undo]").onclick = function () {
+      boxes.pop(); chosen = -1; draw();
+    };
+    dialog.querySelector("[data-action=zoom-in]").onclick = function () { setScale(scale * 1.25); };
+    dialog.querySelector("[data-action=zoom-out]").onclick = function () { setScale(scale / 1.25); };
     dialog.querySelector("[data-action=attach]").onclick = function () { close(boxes.slice()); };
     dialog.querySelector("[data-action=cancel]").onclick = function () { close(null); };
     canvas.addEventListener("pointerdown", onDown);
     canvas.addEventListener("pointermove", onMove);
     canvas.addEventListener("pointerup", onUp);
+    canvas.addEventListener("pointercancel", onUp);
     image.onload = function () {
-      scale = Math.min(1, 900 / image.naturalWidth, 600 / image.naturalHeight);
       draw();
       dialog.showModal();
+      fit();
     };
     image.onerror = function () { close([]); };  // not displayable here: the server decides
     image.src = url;

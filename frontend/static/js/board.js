@@ -79,13 +79,33 @@
     });
   }
 
+  // A card moved from its keyboard menu is re-rendered by the live push (in its new column, or
+  // back where it was if refused): focus follows it instead of falling to the page body.
+  var refocus = null;
+  function restoreFocus() {
+    if (!refocus) return;
+    var card = document.getElementById("card-" + refocus);
+    if (!card) return;
+    var active = document.activeElement;
+    if (active && active !== document.body && !card.contains(active) && active.isConnected) {
+      refocus = null;  // the user has gone elsewhere meanwhile
+      return;
+    }
+    if (!card.contains(active)) card.focus();
+    refocus = null;
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-move]");
     if (button) {
       var card = button.closest(".card");
       var from = card.parentElement;
-      moveTo(card, button.dataset.move, function () { from.appendChild(card); sortColumn(from); });
+      refocus = card.dataset.id;
+      moveTo(card, button.dataset.move, function () {
+        from.appendChild(card); sortColumn(from); card.focus();
+      });
       button.closest("details").open = false;
+      card.focus();
       return;
     }
     var toggle = event.target.closest(".column-toggle");
@@ -110,7 +130,9 @@
 
   document.addEventListener("htmx:load", function (event) { initColumns(event.target); sortAll(); });
   document.addEventListener("htmx:oobAfterSwap", sortAll);
-  document.addEventListener("htmx:wsAfterMessage", function () { initColumns(document); sortAll(); });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    initColumns(document); sortAll(); restoreFocus();
+  });
   document.addEventListener("htmx:responseError", function (event) {
     // The ticket vanished (or is no longer visible): its card leaves the board.
     var source = event.detail.elt;
