@@ -8,9 +8,11 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from server import i18n
+from server.domain.errors import GuichetError
 from server.domain.text import N_
-from server.services import accounts
+from server.services import accounts, directory
 from server.settings import get_settings
+from server.web import sso
 from server.web.identity import LANG_COOKIE, session_cookie_name
 
 
@@ -35,7 +37,9 @@ async def login_page(request: Request) -> Template | Redirect:
     target = safe_next(request.query_params.get("next"))
     if request.user is not None:
         return Redirect(path=target, status_code=303)
-    return Template(template_name="login.html", context={"next": target, "error": ""})
+    return Template(
+        template_name="login.html", context={"next": target, "error": "", **sso.login_options()}
+    )
 
 
 @post("/login", include_in_schema=False)
@@ -51,6 +55,13 @@ async def login(request: Request) -> Response[Any]:
         return _login_failed(
             N_("Too many attempts: wait a minute and try again."), email, target, 429
         )
+    if account is None and directory.ldap_enabled():
+        # Local accounts first: the break-glass admin signs in even when the directory is down.
+        try:
+            account = await directory.ldap_login(email, password)
+        except GuichetError as exc:
+            status = 503 if isinstance(exc, directory.DirectoryUnavailable) else 403
+            return _login_failed(exc.message, email, target, status)
     if account is None:
         return _login_failed(N_("Wrong e-mail or password."), email, target, 400)
     token = await accounts.open_session(account.id, request.headers.get("user-agent", ""))
@@ -63,7 +74,12 @@ async def login(request: Request) -> Response[Any]:
 def _login_failed(message: str, email: str, target: str, status: int) -> Template:
     return Template(
         template_name="login.html",
-        context={"next": target, "error": i18n.gettext(message), "email": email},
+        context={
+            "next": target,
+            "error": i18n.gettext(message),
+            "email": email,
+            **sso.login_options(),
+        },
         status_code=status,
     )
 
