@@ -37,6 +37,7 @@ from server.web import (
     reports,
     search,
     sla_admin,
+    sso,
     tickets,
 )
 from server.web.api import TicketApi
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *auth.ROUTES,
+            *sso.ROUTES,
             *tickets.ROUTES,
             *following.ROUTES,
             *board.ROUTES,

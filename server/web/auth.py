@@ -10,6 +10,7 @@ from litestar.response import Redirect, Response, Template
 from server import i18n
 from server.domain.errors import GuichetError
 from server.domain.text import N_
+from server.observability.metrics import count_login_failure
 from server.services import accounts, directory
 from server.settings import get_settings
 from server.web import sso
@@ -64,7 +65,12 @@ async def login(request: Request) -> Response[Any]:
             return _login_failed(exc.message, email, target, status)
     if account is None:
         return _login_failed(N_("Wrong e-mail or password."), email, target, 400)
-    token = await accounts.open_session(account.id, request.headers.get("user-agent", ""))
+    return await open_session_response(request, account.id, target)
+
+
+async def open_session_response(request: Request, user_id: int, target: str) -> Redirect:
+    """A new session for this account, and the redirect that hands its cookie over."""
+    token = await accounts.open_session(user_id, request.headers.get("user-agent", ""))
     response = Redirect(path=target, status_code=303)
     hours = get_settings().session_hours
     response.set_cookie(session_cookie_name(), token, max_age=hours * 3600, **_cookie_args())
@@ -72,6 +78,7 @@ async def login(request: Request) -> Response[Any]:
 
 
 def _login_failed(message: str, email: str, target: str, status: int) -> Template:
+    count_login_failure("password")
     return Template(
         template_name="login.html",
         context={

@@ -41,6 +41,9 @@ PUBLIC = {
     ("GET", "/reset/{token:str}"),
     ("POST", "/reset/{token:str}"),
     ("GET", "/healthz"),
+    # Single sign-on: 404 unless OpenID Connect is configured (tests/web/test_oidc_login.py).
+    ("GET", "/login/oidc"),
+    ("GET", "/login/oidc/callback"),
     ("GET", "/static/{file_path:path}"),
 }
 SIGNED_IN = {
