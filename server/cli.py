@@ -40,8 +40,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_present
+    from server.observability.logs import configure_logging
 
     settings = get_settings()
+    # Our handler for every logger (uvicorn's too): text, or one JSON object a line.
+    configure_logging(settings.log_format, settings.log_level)
     host, port = args.host or settings.host, args.port or settings.port
     if asyncio.run(demo_present()):
         print(f"Demo accounts (password: {DEMO_PASSWORD}):")
@@ -53,7 +56,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         host=host,
         port=port,
         proxy_headers=False,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        log_config=None,
         # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket
         # (zlib state) than the bytes it saves on a hospital network.
         ws_per_message_deflate=False,

@@ -16,6 +16,7 @@ from server.domain.vocabulary import Role
 from server.services import oidc
 from server.settings import get_settings
 from tests import factories
+from tests.log_capture import json_log_lines
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, RunningProvider
 
 PERSON = {
@@ -190,3 +191,16 @@ def test_pkce_verifier_matches_the_challenge_sent() -> None:
 
     assert query["code_challenge"] == [create_s256_code_challenge(flow.verifier)]
     assert query["state"] == [flow.state] and query["nonce"] == [flow.nonce]
+
+
+async def test_the_use_case_logs_with_the_request_id(
+    provider: Provider, client: AsyncTestClient
+) -> None:
+    callback = await _to_provider(client)
+    with json_log_lines() as lines:
+        response = await client.get(
+            callback, headers={"x-request-id": "sso-req-7"}, follow_redirects=False
+        )
+    assert response.status_code == 303
+    created = [line for line in lines if line["message"].startswith("directory account")]
+    assert [line["request_id"] for line in created] == ["sso-req-7"]
