@@ -182,6 +182,34 @@ def _cmd_token(args: argparse.Namespace) -> int:
     return asyncio.run(_token(args.email, args.name, args.revoke_all))
 
 
+def _cmd_check(_: argparse.Namespace) -> int:
+    """One line per part; each problem on its own line; exit 1 when there is any."""
+    from server.services.preflight import load_settings_or_problem
+
+    settings, problem = load_settings_or_problem()
+    if settings is None:
+        print(f"PROBLEM configuration: {problem}")
+        return 1
+
+    async def run() -> list:
+        from server.db import engine
+        from server.services.preflight import run_checks
+
+        try:
+            return await run_checks(settings)
+        finally:
+            with contextlib.suppress(Exception):
+                await engine.stop(pool=False)
+
+    findings = asyncio.run(run())
+    for finding in findings:
+        line = f"PROBLEM {finding.part}: {finding.problem}" if finding.problem else ""
+        print(line or f"ok      {finding.part}")
+    problems = sum(1 for f in findings if not f.ok)
+    print(f"{problems} problem(s)." if problems else "Ready.")
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.set_defaults(func=_cmd_inbound)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
     sub.add_parser("demo", help="load the fictional demo data (once)").set_defaults(func=_cmd_demo)
+    sub.add_parser(
+        "check", help="check configuration, database, migrations, mail, channels, storage"
+    ).set_defaults(func=_cmd_check)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a user")
     add.add_argument("email")
