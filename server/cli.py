@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from server.domain.errors import ValidationFailed
 from server.domain.vocabulary import Role
@@ -210,6 +211,44 @@ def _cmd_check(_: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.services.backup import BackupError, backup
+
+    async def run() -> Any:
+        from server.db import engine
+
+        settings = get_settings()
+        await engine.start(pool=False)
+        return await backup(settings, Path(args.archive))
+
+    try:
+        summary = asyncio.run(run())
+    except BackupError as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 1
+    tickets = summary.tables.get("ticket", 0)
+    print(f"Backup written to {args.archive}: {tickets} ticket(s), "
+          f"{summary.attachments} attachment(s).")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.services.backup import BackupError, restore
+
+    try:
+        summary = asyncio.run(restore(get_settings(), Path(args.archive)))
+    except BackupError as exc:
+        print(f"Restore failed: {exc}", file=sys.stderr)
+        return 1
+    tickets = summary.tables.get("ticket", 0)
+    print(f"Restored {tickets} ticket(s) and {summary.attachments} attachment(s).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check", help="check configuration, database, migrations, mail, channels, storage"
     ).set_defaults(func=_cmd_check)
+    saving = sub.add_parser("backup", help="write the database and attachments to one archive")
+    saving.add_argument("archive", help="file to write, e.g. guichet-2026-11-27.tar.gz")
+    saving.set_defaults(func=_cmd_backup)
+    loading = sub.add_parser("restore", help="restore an archive into an empty instance")
+    loading.add_argument("archive")
+    loading.set_defaults(func=_cmd_restore)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a user")
     add.add_argument("email")
