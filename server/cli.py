@@ -229,8 +229,10 @@ def _cmd_backup(args: argparse.Namespace) -> int:
         print(f"Backup failed: {exc}", file=sys.stderr)
         return 1
     tickets = summary.tables.get("ticket", 0)
-    print(f"Backup written to {args.archive}: {tickets} ticket(s), "
-          f"{summary.attachments} attachment(s).")
+    print(
+        f"Backup written to {args.archive}: {tickets} ticket(s), "
+        f"{summary.attachments} attachment(s)."
+    )
     return 0
 
 

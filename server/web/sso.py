@@ -60,7 +60,7 @@ def _redirect_uri() -> str:
 
 @get("/login/oidc", name="oidc_login", include_in_schema=False)
 async def oidc_login(request: Request) -> Response[Any]:
-    from server.web.auth import safe_next
+    from server.web.auth import safe_next  # auth imports this module: import late
 
     cfg = get_settings().oidc
     if not cfg.issuer:
@@ -87,7 +87,7 @@ async def oidc_login(request: Request) -> Response[Any]:
 
 @get("/login/oidc/callback", name="oidc_callback", include_in_schema=False)
 async def oidc_callback(request: Request) -> Response[Any]:
-    from server.web.auth import open_session_response
+    from server.web.auth import open_session_response  # auth imports this module
 
     settings = get_settings()
     if not settings.oidc.issuer:

@@ -95,9 +95,9 @@ async def test_scrape_reports_requests_sockets_fanout_outbox_and_login_failures(
     sockets = "guichet_websocket_connections"
     assert value(during, sockets, view="board") == value(before, sockets, view="board") + 1
     failures = "guichet_login_failures_total"
-    assert value(after, failures, method="password") == value(
-        before, failures, method="password"
-    ) + 1
+    assert (
+        value(after, failures, method="password") == value(before, failures, method="password") + 1
+    )
     fanout = "guichet_fanout_delay_seconds_count"
     assert value(after, fanout) >= value(before, fanout) + 1
     route = {"route": "/tickets/{ticket_id}/move", "method": "POST", "status": "200"}
