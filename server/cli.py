@@ -69,10 +69,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 async def _inbound(port: int) -> None:
     """Run the SMTP receiver alone (without the web application)."""
     from server.db import engine
+    from server.observability.logs import configure_logging
     from server.realtime.bus import make_bus
     from server.services.inbound_smtp import InboundReceiver
 
     settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     port = port or settings.mail.inbound_port
     if not port:
         raise SystemExit("Set GUICHET_INBOUND_SMTP_PORT or pass --port.")

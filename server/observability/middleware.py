@@ -50,20 +50,21 @@ class ObservabilityMiddleware(ASGIMiddleware):
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"
+            # Static files are not work: neither timed nor logged.
             if not route.startswith("/static/"):
-                REQUEST_SECONDS.labels(route, scope["method"], str(status[0])).observe(elapsed)
-            log.info(
-                "%s %s %s %.1f ms",
-                scope["method"],
-                route,
-                status[0],
-                elapsed * 1000,
-                extra={
-                    "route": route,
-                    "status": status[0],
-                    "duration_ms": round(elapsed * 1000, 1),
-                },
-            )
+                self._record(scope["method"], route, status[0], elapsed)
+
+    @staticmethod
+    def _record(method: str, route: str, status: int, elapsed: float) -> None:
+        REQUEST_SECONDS.labels(route, method, str(status)).observe(elapsed)
+        log.info(
+            "%s %s %s %.1f ms",
+            method,
+            route,
+            status,
+            elapsed * 1000,
+            extra={"route": route, "status": status, "duration_ms": round(elapsed * 1000, 1)},
+        )
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
