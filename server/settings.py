@@ -82,6 +82,8 @@ class LdapSettings:
     # Active Directory's userAccountControl "disabled" bit is always honoured.
     disabled_filter: str = ""
     start_tls: bool = False
+    # Certificate authority of the directory's TLS certificate; empty: the system's.
+    ca_file: str = ""
     timeout_seconds: float = 5.0
 
 
@@ -198,6 +200,7 @@ def load_settings() -> Settings:
             name_attribute=_env("LDAP_NAME_ATTRIBUTE", "cn"),
             disabled_filter=_env("LDAP_DISABLED_FILTER", ""),
             start_tls=_env_bool("LDAP_START_TLS", False),
+            ca_file=_env("LDAP_CA_FILE", ""),
             timeout_seconds=float(_env("LDAP_TIMEOUT_SECONDS", "5")),
         ),
         oidc=OidcSettings(

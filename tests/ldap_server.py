@@ -29,6 +29,8 @@ dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {tmp}/slapd.pid
+olcTLSCertificateFile: {tmp}/cert.pem
+olcTLSCertificateKeyFile: {tmp}/key.pem
 
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
@@ -157,7 +159,22 @@ class Slapd:
             capture_output=True,
         )
 
+    @property
+    def certificate(self) -> Path:
+        """Self-signed, for 127.0.0.1: the CA file a client must be given for StartTLS."""
+        return self.tmp / "cert.pem"
+
+    def _make_certificate(self) -> None:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(self.tmp / "key.pem"), "-out", str(self.certificate)],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+
     def start(self) -> None:
+        self._make_certificate()
         (self.tmp / "config").mkdir()
         (self.tmp / "data").mkdir()
         config = _CONFIG.format(

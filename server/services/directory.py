@@ -7,11 +7,12 @@ before returning. Local accounts never depend on the directory (break-glass admi
 from __future__ import annotations
 
 import logging
+import ssl
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
-from ldap3 import BASE, NONE, SUBTREE, Connection, Server
+from ldap3 import BASE, NONE, SUBTREE, Connection, Server, Tls
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
@@ -59,7 +60,9 @@ def ldap_enabled(settings: Settings | None = None) -> bool:
 def _connection(cfg: LdapSettings, user: str | None, password: str | None) -> Connection:
     # ldap3 packs the receive timeout as a whole number of seconds.
     timeout = max(1, round(cfg.timeout_seconds))
-    server = Server(cfg.url, connect_timeout=timeout, get_info=NONE)
+    # ldap3 does not check certificates unless told to: ldaps:// and StartTLS must.
+    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=cfg.ca_file or None)
+    server = Server(cfg.url, connect_timeout=timeout, get_info=NONE, tls=tls)
     conn = Connection(
         server,
         user=user,
@@ -69,8 +72,10 @@ def _connection(cfg: LdapSettings, user: str | None, password: str | None) -> Co
         read_only=True,
     )
     conn.open()
-    if cfg.start_tls:
-        conn.start_tls()
+    # Never go on in clear text when TLS was asked for.
+    if cfg.start_tls and not conn.start_tls():
+        conn.unbind()
+        raise DirectoryUnavailable()
     return conn
 
 

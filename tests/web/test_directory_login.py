@@ -260,3 +260,18 @@ async def test_group_rules_name_real_groups(bind_as_user: None) -> None:
     found = await ldap_login("alice", PASSWORD)
     assert found is not None
     assert found.group_ids == frozenset()
+
+
+async def test_start_tls_checks_the_directory_certificate(
+    bind_as_user: None, client: AsyncTestClient, settings_env: pytest.MonkeyPatch, slapd: Slapd
+) -> None:
+    await _desk()
+    settings_env.setenv("GUICHET_LDAP_START_TLS", "true")
+    get_settings.cache_clear()
+    # Self-signed: unknown to the system's authorities, so refused...
+    assert (await _post_login(client, "alice", PASSWORD)).status_code == 503
+    assert await User.count() == 0
+    # ...and accepted once its authority is configured.
+    settings_env.setenv("GUICHET_LDAP_CA_FILE", str(slapd.certificate))
+    get_settings.cache_clear()
+    assert (await _post_login(client, "alice", PASSWORD)).status_code == 303
