@@ -48,7 +48,6 @@ class Provider:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
-    end_session_endpoint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +90,6 @@ async def discover(cfg: OidcSettings) -> Provider:
             authorization_endpoint=doc["authorization_endpoint"],
             token_endpoint=doc["token_endpoint"],
             jwks_uri=doc["jwks_uri"],
-            end_session_endpoint=doc.get("end_session_endpoint", ""),
         )
     except KeyError as exc:
         raise OidcUnavailable() from exc
