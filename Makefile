@@ -51,6 +51,8 @@ system-deps: ## Install (as root) or list the Debian packages the tests need
 	@missing=""; \
 	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-liberation"; \
 	[ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ] || missing="$$missing postgresql"; \
+	command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
+	command -v ldapmodify >/dev/null || missing="$$missing ldap-utils"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "Missing Debian packages; please run:" >&2; \
@@ -58,7 +60,8 @@ system-deps: ## Install (as root) or list the Debian packages the tests need
 		exit 1; \
 	fi; \
 	apt-get update; \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql chromium fonts-liberation
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql chromium fonts-liberation \
+		slapd ldap-utils
 
 lint: install-dev ## Run ruff
 	$(BIN)/ruff check .

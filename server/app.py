@@ -14,6 +14,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from server.db import engine
+from server.observability.middleware import ObservabilityMiddleware
 from server.realtime.bus import make_bus
 from server.realtime.hub import Hub
 from server.realtime.publish import publish
@@ -37,6 +38,7 @@ from server.web import (
     reports,
     search,
     sla_admin,
+    sso,
     tickets,
 )
 from server.web.api import TicketApi
@@ -44,6 +46,7 @@ from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
 from server.web.health import healthz
 from server.web.identity import IdentityMiddleware
+from server.web.metrics import metrics
 from server.web.rendering import template_engine
 
 STATIC = REPO_ROOT / "frontend" / "static"
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *auth.ROUTES,
+            *sso.ROUTES,
             *tickets.ROUTES,
             *following.ROUTES,
             *board.ROUTES,
@@ -132,11 +136,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             live,
             TicketApi,
             healthz,
+            metrics,
             create_static_files_router(
                 path="/static", directories=[STATIC], name="static", include_in_schema=False
             ),
         ],
-        middleware=[SecurityHeadersMiddleware(), IdentityMiddleware()],
+        middleware=[ObservabilityMiddleware(), SecurityHeadersMiddleware(), IdentityMiddleware()],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=templates),
         csrf_config=CSRFConfig(

@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from server.domain.errors import ValidationFailed
 from server.domain.vocabulary import Role
@@ -46,8 +47,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_present
+    from server.observability.logs import configure_logging
 
     settings = get_settings()
+    # Our handler for every logger (uvicorn's too): text, or one JSON object a line.
+    configure_logging(settings.log_format, settings.log_level)
     host, port = args.host or settings.host, args.port or settings.port
     if asyncio.run(demo_present()):
         print(f"Demo accounts (password: {DEMO_PASSWORD}):")
@@ -59,7 +63,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         host=host,
         port=port,
         proxy_headers=False,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        log_config=None,
         # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket
         # (zlib state) than the bytes it saves on a hospital network.
         ws_per_message_deflate=False,
@@ -70,10 +75,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 async def _inbound(port: int) -> None:
     """Run the SMTP receiver alone (without the web application)."""
     from server.db import engine
+    from server.observability.logs import configure_logging
     from server.realtime.bus import make_bus
     from server.services.inbound_smtp import InboundReceiver
 
     settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     port = port or settings.mail.inbound_port
     if not port:
         raise SystemExit("Set GUICHET_INBOUND_SMTP_PORT or pass --port.")
@@ -184,6 +191,74 @@ def _cmd_token(args: argparse.Namespace) -> int:
     return asyncio.run(_token(args.email, args.name, args.revoke_all))
 
 
+def _cmd_check(_: argparse.Namespace) -> int:
+    """One line per part; each problem on its own line; exit 1 when there is any."""
+    from server.services.preflight import load_settings_or_problem
+
+    settings, problem = load_settings_or_problem()
+    if settings is None:
+        print(f"PROBLEM configuration: {problem}")
+        return 1
+
+    async def run() -> list:
+        from server.db import engine
+        from server.services.preflight import run_checks
+
+        try:
+            return await run_checks(settings)
+        finally:
+            with contextlib.suppress(Exception):
+                await engine.stop(pool=False)
+
+    findings = asyncio.run(run())
+    for finding in findings:
+        line = f"PROBLEM {finding.part}: {finding.problem}" if finding.problem else ""
+        print(line or f"ok      {finding.part}")
+    problems = sum(1 for f in findings if not f.ok)
+    print(f"{problems} problem(s)." if problems else "Ready.")
+    return 1 if problems else 0
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.services.backup import BackupError, backup
+
+    async def run() -> Any:
+        from server.db import engine
+
+        settings = get_settings()
+        await engine.start(pool=False)
+        return await backup(settings, Path(args.archive))
+
+    try:
+        summary = asyncio.run(run())
+    except BackupError as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 1
+    tickets = summary.tables.get("ticket", 0)
+    print(
+        f"Backup written to {args.archive}: {tickets} ticket(s), "
+        f"{summary.attachments} attachment(s)."
+    )
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.services.backup import BackupError, restore
+
+    try:
+        summary = asyncio.run(restore(get_settings(), Path(args.archive)))
+    except BackupError as exc:
+        print(f"Restore failed: {exc}", file=sys.stderr)
+        return 1
+    tickets = summary.tables.get("ticket", 0)
+    print(f"Restored {tickets} ticket(s) and {summary.attachments} attachment(s).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -198,6 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "demo", help="load the fictional demo data (once; later runs bring its dates to today)"
     ).set_defaults(func=_cmd_demo)
+    sub.add_parser(
+        "check", help="check configuration, database, migrations, mail, channels, storage"
+    ).set_defaults(func=_cmd_check)
+    saving = sub.add_parser("backup", help="write the database and attachments to one archive")
+    saving.add_argument("archive", help="file to write, e.g. guichet-2026-11-27.tar.gz")
+    saving.set_defaults(func=_cmd_backup)
+    loading = sub.add_parser("restore", help="restore an archive into an empty instance")
+    loading.add_argument("archive")
+    loading.set_defaults(func=_cmd_restore)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a user")
     add.add_argument("email")

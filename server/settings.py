@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,49 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class LdapSettings:
+    """LDAP / Active Directory login. Empty ``url``: off."""
+
+    url: str = ""
+    # Bind as the user: "uid={username},ou=people,dc=example,dc=org". When empty, search the
+    # user under ``user_base`` with ``user_filter`` (as ``bind_dn`` when set), then bind as
+    # the DN found.
+    user_dn_template: str = ""
+    bind_dn: str = ""
+    bind_password: str = field(default="", repr=False)
+    user_base: str = ""
+    user_filter: str = "(|(uid={username})(mail={username}))"
+    # Groups: searched under ``group_base`` with ``group_filter`` ({dn} = the user's DN);
+    # without a base, the user's ``memberOf`` attribute (Active Directory) is read.
+    group_base: str = ""
+    group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
+    email_attribute: str = "mail"
+    name_attribute: str = "cn"
+    # An account matching this filter is refused (for example "(employeeType=disabled)").
+    # Active Directory's userAccountControl "disabled" bit is always honoured.
+    disabled_filter: str = ""
+    start_tls: bool = False
+    # Certificate authority of the directory's TLS certificate; empty: the system's.
+    ca_file: str = ""
+    timeout_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """OpenID Connect login. Empty ``issuer``: off."""
+
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    scopes: str = "openid email profile"
+    # The claim listing the person's groups, mapped like directory groups.
+    groups_claim: str = "groups"
+    # Name on the login page button ("Sign in with ...").
+    label: str = "OpenID Connect"
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     secret_key: str = field(repr=False)
@@ -89,6 +133,19 @@ class Settings:
     scheduler_seconds: float = 30.0
     auto_close_hours: float = 72.0
     pending_reminder_hours: float = 48.0
+    # Directory and single sign-on (issue 18).
+    ldap: LdapSettings = field(default_factory=LdapSettings)
+    oidc: OidcSettings = field(default_factory=OidcSettings)
+    # Directory group (DN, CN or OIDC group name) -> {"role", "groups", "establishments"}:
+    # JSON, see the README. Applied to LDAP and OpenID Connect accounts at every login.
+    directory_groups: dict[str, Any] = field(default_factory=dict)
+    # Role of a directory account that matches no configured group.
+    directory_default_role: str = "requester"
+    # Operations: /metrics answers this bearer token, or loopback clients when it is empty.
+    metrics_token: str = field(default="", repr=False)
+    # "text" (default) or "json": one JSON object per log line.
+    log_format: str = "text"
+    log_level: str = "INFO"
 
     @property
     def is_postgres(self) -> bool:
@@ -130,6 +187,36 @@ def load_settings() -> Settings:
         scheduler_seconds=float(_env("SCHEDULER_SECONDS", "30")),
         auto_close_hours=float(_env("AUTO_CLOSE_HOURS", "72")),
         pending_reminder_hours=float(_env("PENDING_REMINDER_HOURS", "48")),
+        ldap=LdapSettings(
+            url=_env("LDAP_URL", ""),
+            user_dn_template=_env("LDAP_USER_DN_TEMPLATE", ""),
+            bind_dn=_env("LDAP_BIND_DN", ""),
+            bind_password=_env("LDAP_BIND_PASSWORD", ""),
+            user_base=_env("LDAP_USER_BASE", ""),
+            user_filter=_env("LDAP_USER_FILTER", "(|(uid={username})(mail={username}))"),
+            group_base=_env("LDAP_GROUP_BASE", ""),
+            group_filter=_env("LDAP_GROUP_FILTER", "(|(member={dn})(uniqueMember={dn}))"),
+            email_attribute=_env("LDAP_EMAIL_ATTRIBUTE", "mail"),
+            name_attribute=_env("LDAP_NAME_ATTRIBUTE", "cn"),
+            disabled_filter=_env("LDAP_DISABLED_FILTER", ""),
+            start_tls=_env_bool("LDAP_START_TLS", False),
+            ca_file=_env("LDAP_CA_FILE", ""),
+            timeout_seconds=float(_env("LDAP_TIMEOUT_SECONDS", "5")),
+        ),
+        oidc=OidcSettings(
+            issuer=_env("OIDC_ISSUER", "").rstrip("/"),
+            client_id=_env("OIDC_CLIENT_ID", ""),
+            client_secret=_env("OIDC_CLIENT_SECRET", ""),
+            scopes=_env("OIDC_SCOPES", "openid email profile"),
+            groups_claim=_env("OIDC_GROUPS_CLAIM", "groups"),
+            label=_env("OIDC_LABEL", "OpenID Connect"),
+            timeout_seconds=float(_env("OIDC_TIMEOUT_SECONDS", "10")),
+        ),
+        directory_groups=json.loads(_env("DIRECTORY_GROUPS", "{}")),
+        directory_default_role=_env("DIRECTORY_DEFAULT_ROLE", "requester"),
+        metrics_token=_env("METRICS_TOKEN", ""),
+        log_format=_env("LOG_FORMAT", "text"),
+        log_level=_env("LOG_LEVEL", "INFO").upper(),
         mail=MailSettings(
             smtp_host=_env("SMTP_HOST", ""),
             smtp_port=_env_int("SMTP_PORT", 25),

@@ -287,3 +287,8 @@ ALL_TABLES += SLA_TABLES
 from server.db.kb_tables import KB_TABLES  # noqa: E402
 
 ALL_TABLES += KB_TABLES
+
+# Issue 18 (directory and single sign-on): links to directory identities.
+from server.db.directory_tables import DIRECTORY_TABLES  # noqa: E402
+
+ALL_TABLES += DIRECTORY_TABLES

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from server.db import board as board_db
 from server.domain.actors import Actor
 from server.domain.board import CardFacts
 from server.domain.vocabulary import Role
+from server.observability.metrics import FANOUT_SECONDS
 from server.realtime import render
 from server.realtime.bus import RESYNC, MemoryBus
 
@@ -105,18 +107,20 @@ class Connection:
         self.closed = asyncio.Event()
 
     def offer(self, item: Any) -> None:
+        # Stamped on arrival, so /metrics can tell how long pushes wait.
         try:
-            self.inbox.put_nowait(item)
+            self.inbox.put_nowait((time.monotonic(), item))
         except asyncio.QueueFull:
             while not self.inbox.empty():
                 self.inbox.get_nowait()
-            self.inbox.put_nowait(RESYNC)
+            self.inbox.put_nowait((time.monotonic(), RESYNC))
 
     async def run(self) -> None:
         while True:
-            item = await self.inbox.get()
+            arrived, item = await self.inbox.get()
             try:
                 await self._handle(item)
+                FANOUT_SECONDS.observe(time.monotonic() - arrived)
             except Exception:
                 log.exception("live update failed for user %s", self.user_id)
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from server.domain.events import TicketEvent
+from server.observability.context import current_request_id
 
 log = logging.getLogger("guichet.realtime")
 BELL = "user.bell"
@@ -18,11 +19,18 @@ async def publish(app: Any, events: Iterable[TicketEvent]) -> None:
     bus = app.state.bus
     for event in events:
         try:
-            await bus.publish(event.as_message())
+            await bus.publish(with_request_id(event.as_message()))
             if event.notified:
                 await bus.publish(bell_message(event.notified))
         except Exception:
             log.exception("could not publish %s for ticket %s", event.kind, event.ticket_id)
+
+
+def with_request_id(message: dict[str, Any]) -> dict[str, Any]:
+    """Live messages name the request that caused them, so logs can be followed across
+    instances."""
+    request_id = current_request_id()
+    return {**message, "request_id": request_id} if request_id else message
 
 
 def bell_message(user_ids: Iterable[int]) -> dict[str, Any]:

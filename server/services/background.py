@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import logging
 
+from server.observability.metrics import background_pass_done
+
 log = logging.getLogger("guichet.background")
 
 STOP_SECONDS = 10
@@ -50,6 +52,7 @@ class BackgroundLoop:
             try:
                 more = await self.run_pass()
                 errors = 0
+                background_pass_done(self.task_name)
             except Exception as exc:
                 errors += 1
                 more = False

@@ -8,9 +8,12 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from server import i18n
+from server.domain.errors import GuichetError
 from server.domain.text import N_
-from server.services import accounts
+from server.observability.metrics import count_login_failure
+from server.services import accounts, directory
 from server.settings import get_settings
+from server.web import sso
 from server.web.identity import LANG_COOKIE, session_cookie_name
 
 
@@ -35,7 +38,9 @@ async def login_page(request: Request) -> Template | Redirect:
     target = safe_next(request.query_params.get("next"))
     if request.user is not None:
         return Redirect(path=target, status_code=303)
-    return Template(template_name="login.html", context={"next": target, "error": ""})
+    return Template(
+        template_name="login.html", context={"next": target, "error": "", **sso.login_options()}
+    )
 
 
 @post("/login", include_in_schema=False)
@@ -51,9 +56,21 @@ async def login(request: Request) -> Response[Any]:
         return _login_failed(
             N_("Too many attempts: wait a minute and try again."), email, target, 429
         )
+    if account is None and directory.ldap_enabled():
+        # Local accounts first: the break-glass admin signs in even when the directory is down.
+        try:
+            account = await directory.ldap_login(email, password)
+        except GuichetError as exc:
+            status = 503 if isinstance(exc, directory.DirectoryUnavailable) else 403
+            return _login_failed(exc.message, email, target, status)
     if account is None:
         return _login_failed(N_("Wrong e-mail or password."), email, target, 400)
-    token = await accounts.open_session(account.id, request.headers.get("user-agent", ""))
+    return await open_session_response(request, account.id, target)
+
+
+async def open_session_response(request: Request, user_id: int, target: str) -> Redirect:
+    """A new session for this account, and the redirect that hands its cookie over."""
+    token = await accounts.open_session(user_id, request.headers.get("user-agent", ""))
     response = Redirect(path=target, status_code=303)
     hours = get_settings().session_hours
     response.set_cookie(session_cookie_name(), token, max_age=hours * 3600, **_cookie_args())
@@ -61,9 +78,15 @@ async def login(request: Request) -> Response[Any]:
 
 
 def _login_failed(message: str, email: str, target: str, status: int) -> Template:
+    count_login_failure("password")
     return Template(
         template_name="login.html",
-        context={"next": target, "error": i18n.gettext(message), "email": email},
+        context={
+            "next": target,
+            "error": i18n.gettext(message),
+            "email": email,
+            **sso.login_options(),
+        },
         status_code=status,
     )
 

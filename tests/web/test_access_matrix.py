@@ -41,6 +41,12 @@ PUBLIC = {
     ("GET", "/reset/{token:str}"),
     ("POST", "/reset/{token:str}"),
     ("GET", "/healthz"),
+    # Single sign-on: 404 unless OpenID Connect is configured (tests/web/test_oidc_login.py).
+    ("GET", "/login/oidc"),
+    ("GET", "/login/oidc/callback"),
+    # Not a person's page: a bearer token from the settings, or loopback only
+    # (tests/web/test_operations.py).
+    ("GET", "/metrics"),
     ("GET", "/static/{file_path:path}"),
 }
 SIGNED_IN = {
