@@ -88,7 +88,8 @@ async def test_api_body_numbers_past_the_database_are_a_400(client: AsyncTestCli
         )
         assert response.status_code == 400, (body, response.text)
     response = await client.post(
-        "/api/v1/tickets", json={"title": "t", "description": "d", "category_id": 2**63},
+        "/api/v1/tickets",
+        json={"title": "t", "description": "d", "category_id": 2**63},
         headers=bearer,
     )
     assert response.status_code == 400
