@@ -11,10 +11,21 @@ Nothing is lost: a row stays until a server accepted it, and a failure only push
 window: a crash (or the database vanishing) between the server's acceptance and the stamp.
 The lease then expires and the mail goes again, with the same Message-ID, which lets mail
 systems drop the duplicate.
+
+A claim is a lease renewed while its dispatcher works (a heartbeat every third of the lease),
+so a long batch keeps its rows, and the rows of a dispatcher that was killed are taken over
+once its lease runs out (``mail.claim_seconds``, a minute by default) rather than minutes
+later.
+
+When the relay cannot be reached the waiting mails back off (one minute, doubling up to an
+hour), but the relay itself is probed cheaply (connect, EHLO, NOOP) every
+``mail.probe_seconds`` while such mails wait: the first answer makes them all due at once, so
+mail leaves within seconds of the relay coming back, whatever the length of the outage.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -43,7 +54,15 @@ from server.settings import MailSettings, Settings
 log = logging.getLogger("guichet.mail")
 
 Send = Callable[[EmailMessage], Awaitable[None]]
-# On shutdown, how long the batch in progress may take to finish before it is cancelled.
+
+# ``last_error`` of the mails postponed because the relay could not be reached (rather than
+# refused by it): those are the ones a successful probe makes due again.
+RELAY_DOWN = "relay unreachable: "
+
+_RENEW_POSTGRES = """
+UPDATE outbox SET claimed_until = now() + make_interval(secs => {})
+WHERE claimed_by = {} AND sent_at IS NULL
+"""
 
 _CLAIM_POSTGRES = """
 UPDATE outbox SET claimed_by = {}, claimed_until = now() + make_interval(secs => {})
@@ -80,6 +99,10 @@ class Transport(Protocol):
         """One connection for a batch; yields the function that sends one message."""
         ...
 
+    async def probe(self) -> None:
+        """Raise OSError or SMTPException unless the relay answers."""
+        ...
+
 
 class SmtpTransport:
     """Any SMTP relay; TLS (implicit on port 465, STARTTLS otherwise) and login if set."""
@@ -88,10 +111,9 @@ class SmtpTransport:
         self.mail = mail
         self.timeout = timeout
 
-    @contextlib.asynccontextmanager
-    async def session(self) -> AsyncIterator[Send]:
+    def _client(self) -> aiosmtplib.SMTP:
         implicit_tls = self.mail.smtp_tls and self.mail.smtp_port == 465
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=self.mail.smtp_host,
             port=self.mail.smtp_port,
             username=self.mail.smtp_user or None,
@@ -100,6 +122,22 @@ class SmtpTransport:
             use_tls=implicit_tls,
             start_tls=self.mail.smtp_tls and not implicit_tls,
         )
+
+    async def probe(self) -> None:
+        client = self._client()
+        await client.connect()
+        try:
+            await client.ehlo()
+            await client.noop()
+        finally:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[Send]:
+        client = self._client()
         await client.connect()
         try:
 
@@ -135,6 +173,9 @@ class FileTransport:
 
         yield send
 
+    async def probe(self) -> None:
+        return None
+
 
 def transport_for(settings: Settings) -> Transport:
     if settings.mail.smtp_host:
@@ -162,7 +203,7 @@ class MailDispatcher(BackgroundLoop):
         name: str = "",
         transport: Transport | None = None,
         batch_size: int = 20,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta | None = None,
         backoff: Backoff = Backoff(),
     ) -> None:
         super().__init__()
@@ -172,9 +213,11 @@ class MailDispatcher(BackgroundLoop):
         self.task_name = f"mail-dispatcher-{self.name}"
         self.transport = transport or transport_for(settings)
         self.batch_size = batch_size
-        self.lease = lease
+        self.lease = lease or timedelta(seconds=settings.mail.claim_seconds)
         self.backoff = backoff
         self.interval = settings.mail.poll_seconds
+        self.probe_every = settings.mail.probe_seconds
+        self._next_probe = 0.0
 
     # -- one pass --------------------------------------------------------------------------
 
@@ -183,15 +226,19 @@ class MailDispatcher(BackgroundLoop):
         claimed = sorted(await self._claim(), key=lambda row: row["id"])
         if not claimed:
             return 0
-        # Stop sending well before the lease ends, so no other dispatcher can take a row
-        # this one is still sending.
-        deadline = time.monotonic() + self.lease.total_seconds() * 0.8
+        heartbeat = _Heartbeat(self)
+        async with heartbeat.running():
+            return await self._send_batch(claimed, heartbeat)
+
+    async def _send_batch(self, claimed: list[dict[str, Any]], heartbeat: _Heartbeat) -> int:
         attempts = {row["id"]: row["attempts"] for row in claimed}
         pending = [row["id"] for row in claimed]
         sent = 0
         try:
             async with self.transport.session() as send:
-                while pending and time.monotonic() < deadline:
+                # Stop sending well before the lease could lapse (the heartbeat failing, the
+                # database away), so no other dispatcher takes a row this one is sending.
+                while pending and heartbeat.lease_safe():
                     row_id = pending[0]
                     try:
                         message = await self._message(row_id)
@@ -205,6 +252,8 @@ class MailDispatcher(BackgroundLoop):
                     except OSError:
                         raise  # the connection is gone: this row and the rest fail below
                     except aiosmtplib.SMTPException as exc:
+                        if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+                            raise
                         # This message was refused; the next ones may go through.
                         await self._failed(row_id, attempts[row_id], exc)
                         pending.pop(0)
@@ -215,11 +264,49 @@ class MailDispatcher(BackgroundLoop):
         except (OSError, aiosmtplib.SMTPException) as exc:
             log.warning("Mail server unavailable (%s): %d mail(s) postponed", exc, len(pending))
             for row_id in pending:
-                await self._failed(row_id, attempts[row_id], exc)
+                await self._failed(row_id, attempts[row_id], exc, relay_down=True)
             pending = []
         if pending:
             await self._release(pending)
         return sent
+
+    async def renew(self) -> None:
+        """The heartbeat: push back the lease of every row this dispatcher still holds."""
+        if engine().engine_type == "postgres":
+            await Outbox.raw(_RENEW_POSTGRES, self.lease.total_seconds(), self.name)
+            return
+        await Outbox.update({Outbox.claimed_until: _now() + self.lease}).where(
+            (Outbox.claimed_by == self.name) & Outbox.sent_at.is_null()
+        )
+
+    # -- the relay came back ---------------------------------------------------------------
+
+    async def probe_if_waiting(self) -> int:
+        """Every ``probe_seconds`` while mails wait for an unreachable relay: probe it, and on
+        the first answer make them due now with a fresh backoff. Return how many."""
+        if time.monotonic() < self._next_probe:
+            return 0
+        self._next_probe = time.monotonic() + self.probe_every
+        now = _now()
+        waiting = (
+            Outbox.sent_at.is_null()
+            & Outbox.last_error.like(f"{RELAY_DOWN}%")
+            & (Outbox.next_attempt_at > now)
+        )
+        if not await Outbox.exists().where(waiting):
+            return 0
+        try:
+            await self.transport.probe()
+        except (OSError, aiosmtplib.SMTPException):
+            return 0
+        rows = (
+            await Outbox.update({Outbox.next_attempt_at: now, Outbox.attempts: 0})
+            .where(waiting)
+            .returning(Outbox.id)
+        )
+        if rows:
+            log.info("Mail server answers again: %d waiting mail(s) due now", len(rows))
+        return len(rows)
 
     async def _claim(self) -> list[dict[str, Any]]:
         if engine().engine_type == "postgres":
@@ -246,12 +333,15 @@ class MailDispatcher(BackgroundLoop):
             }
         ).where(self._mine(row_id))
 
-    async def _failed(self, row_id: int, attempts: int, exc: BaseException) -> None:
+    async def _failed(
+        self, row_id: int, attempts: int, exc: BaseException, *, relay_down: bool = False
+    ) -> None:
+        prefix = RELAY_DOWN if relay_down else ""
         await Outbox.update(
             {
                 Outbox.attempts: attempts + 1,
                 Outbox.next_attempt_at: _now() + self.backoff.delay(attempts + 1),
-                Outbox.last_error: f"{type(exc).__name__}: {exc}"[:1000],
+                Outbox.last_error: f"{prefix}{type(exc).__name__}: {exc}"[:1000],
                 Outbox.claimed_by: None,
                 Outbox.claimed_until: None,
             }
@@ -322,5 +412,67 @@ class MailDispatcher(BackgroundLoop):
     # -- background loop (server.services.background) ------------------------------------
 
     async def run_pass(self) -> bool:
+        await self.probe_if_waiting()
         # A full batch: more may be waiting, so go again at once.
         return await self.run_once() >= self.batch_size
+
+
+class _Heartbeat:
+    """Renews a dispatcher's lease every third of it while a batch is being sent, and tells
+    whether the lease is still safely ours (renewed less than 80% of a lease ago)."""
+
+    def __init__(self, dispatcher: MailDispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.lease_seconds = dispatcher.lease.total_seconds()
+        self.renewed_at = time.monotonic()  # the claim itself set the lease
+
+    def lease_safe(self) -> bool:
+        return time.monotonic() < self.renewed_at + self.lease_seconds * 0.8
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            started = time.monotonic()
+            try:
+                await self.dispatcher.renew()
+            except Exception as exc:  # the database may be away: lease_safe() says stop
+                log.warning("Mail claims not renewed (%s: %s)", type(exc).__name__, exc)
+                continue
+            self.renewed_at = started
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._beat(), name=f"{self.dispatcher.task_name}-heartbeat")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Mails not sent yet: how many, since when, and why the oldest is late."""
+
+    waiting: int
+    since: datetime | None
+    last_error: str
+
+    @property
+    def relay_down(self) -> bool:
+        return self.last_error.startswith(RELAY_DOWN)
+
+
+async def backlog() -> Backlog:
+    unsent = Outbox.sent_at.is_null()
+    waiting = await Outbox.count().where(unsent)
+    oldest = (
+        await Outbox.select(Outbox.created_at, Outbox.last_error)
+        .where(unsent)
+        .order_by(Outbox.created_at)
+        .first()
+    )
+    if oldest is None:
+        return Backlog(0, None, "")
+    return Backlog(waiting, oldest["created_at"], oldest["last_error"])
