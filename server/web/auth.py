@@ -47,10 +47,16 @@ async def login(request: Request) -> Response[Any]:
     address = request.client.host if request.client else "unknown"
     try:
         account = await accounts.authenticate(email, password, address)
-    except accounts.TooManyAttempts:
-        return _login_failed(
-            N_("Too many attempts: wait a minute and try again."), email, target, 429
-        )
+    except accounts.TooManyAttempts as refused:
+        wait = refused.retry_after
+        message = i18n.ngettext(
+            "Too many attempts: wait %(num)d second and try again.",
+            "Too many attempts: wait %(num)d seconds and try again.",
+            wait,
+        ) % {"num": wait}
+        response = _login_failed(message, email, target, 429, translated=True)
+        response.headers["Retry-After"] = str(wait)
+        return response
     if account is None:
         return _login_failed(N_("Wrong e-mail or password."), email, target, 400)
     token = await accounts.open_session(account.id, request.headers.get("user-agent", ""))
@@ -60,10 +66,16 @@ async def login(request: Request) -> Response[Any]:
     return response
 
 
-def _login_failed(message: str, email: str, target: str, status: int) -> Template:
+def _login_failed(
+    message: str, email: str, target: str, status: int, translated: bool = False
+) -> Template:
     return Template(
         template_name="login.html",
-        context={"next": target, "error": i18n.gettext(message), "email": email},
+        context={
+            "next": target,
+            "error": message if translated else i18n.gettext(message),
+            "email": email,
+        },
         status_code=status,
     )
 
