@@ -287,3 +287,8 @@ ALL_TABLES += SLA_TABLES
 from server.db.kb_tables import KB_TABLES  # noqa: E402
 
 ALL_TABLES += KB_TABLES
+
+# Issue 13 (account mails through a queue): their own module, appended here.
+from server.db.mail_tables import MAIL_TABLES  # noqa: E402
+
+ALL_TABLES += MAIL_TABLES
