@@ -55,6 +55,7 @@ async def bearers() -> dict[str, dict[str, str]]:
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=list(HealthCheck),
 )
 def test_api_never_answers_a_server_error(case: Any, bearers: dict[str, dict[str, str]]) -> None:
