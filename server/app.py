@@ -47,6 +47,7 @@ from server.web.headers import SecurityHeadersMiddleware
 from server.web.health import healthz
 from server.web.identity import IdentityMiddleware
 from server.web.metrics import metrics
+from server.web.params import ids_in_range
 from server.web.rendering import template_engine
 
 STATIC = REPO_ROOT / "frontend" / "static"
@@ -154,6 +155,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["^/api/", "^/healthz$"],
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        # Every id route, HTML and API: an id no row can have is a plain 404.
+        guards=[ids_in_range],
         openapi_config=OpenAPIConfig(
             title="Guichet API",
             version="1",

@@ -49,6 +49,12 @@ class MailSettings:
     include_details: bool = False
     # How often the dispatcher looks for mails to send, in seconds.
     poll_seconds: float = 1.0
+    # While mails wait because the relay could not be reached, how often it is probed
+    # (connect, EHLO, NOOP): the first answer makes them due at once, whatever their backoff.
+    probe_seconds: float = 15.0
+    # A dispatcher's claim on a batch lasts this long and is renewed while it works (a
+    # heartbeat), so the claims of a process that died are taken over after this delay.
+    claim_seconds: float = 60.0
     # Inbound SMTP receiver (replies and new tickets by mail): port 0 = off.
     inbound_host: str = "127.0.0.1"
     inbound_port: int = 0
@@ -226,6 +232,8 @@ def load_settings() -> Settings:
             sender=_env("MAIL_SENDER", "guichet@localhost"),
             include_details=_env_bool("MAIL_INCLUDE_DETAILS", False),
             poll_seconds=float(_env("MAIL_POLL_SECONDS", "1")),
+            probe_seconds=float(_env("MAIL_PROBE_SECONDS", "15")),
+            claim_seconds=float(_env("MAIL_CLAIM_SECONDS", "60")),
             inbound_host=_env("INBOUND_SMTP_HOST", "127.0.0.1"),
             inbound_port=_env_int("INBOUND_SMTP_PORT", 0),
             reply_secret=_env("REPLY_SECRET", "") or _derived(secret, "reply-address"),

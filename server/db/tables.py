@@ -292,3 +292,8 @@ ALL_TABLES += KB_TABLES
 from server.db.directory_tables import DIRECTORY_TABLES  # noqa: E402
 
 ALL_TABLES += DIRECTORY_TABLES
+
+# Issue 13 (account mails through a queue): their own module, appended here.
+from server.db.mail_tables import MAIL_TABLES  # noqa: E402
+
+ALL_TABLES += MAIL_TABLES

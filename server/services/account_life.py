@@ -71,11 +71,13 @@ async def _issue(user_id: int, purpose: str) -> str:
 
 
 async def send_link(link: Link) -> bool:
+    """Queue the link's mail (the dispatcher sends it); True once it is queued."""
     hours = int(LIFETIME[link.purpose].total_seconds() // 3600)
     message = account_mail.compose(
         link.purpose, link.email, link.full_name, link.path, hours, link.locale
     )
-    return await account_mail.send(message)
+    await account_mail.enqueue(message)
+    return True
 
 
 async def invite(

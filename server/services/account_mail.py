@@ -1,19 +1,16 @@
-"""Mails about an account (invitation, password reset): sent at once through the same
-transport as notifications. They are not queued in the outbox, which holds ticket
-notifications; if sending fails the admin is told and can send a new link."""
+"""Mails about an account (invitation, password reset): composed when asked for, then queued
+for the mail dispatcher like every other mail. The request never talks to the relay, so its
+timing tells nothing about whether an account exists, and a relay outage loses no mail."""
 
 from __future__ import annotations
 
-import logging
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from server import i18n
+from server.db.mail_tables import AccountMail
 from server.domain.text import N_
-from server.services.mail_dispatcher import transport_for
 from server.settings import get_settings
-
-log = logging.getLogger("guichet.mail")
 
 SUBJECTS = {
     "activate": N_("Your Guichet account: choose your password"),
@@ -55,11 +52,8 @@ def compose(purpose: str, to: str, name: str, path: str, hours: int, locale: str
     return message
 
 
-async def send(message: EmailMessage) -> bool:
-    try:
-        async with transport_for(get_settings()).session() as deliver:
-            await deliver(message)
-    except Exception:
-        log.exception("could not send an account mail")
-        return False
-    return True
+async def enqueue(message: EmailMessage) -> None:
+    """Queue the mail; the dispatcher sends it (with retries) within seconds."""
+    await AccountMail.insert(
+        AccountMail(recipient=str(message["To"])[:254], message=message.as_string())
+    )

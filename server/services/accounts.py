@@ -6,10 +6,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from piccolo.query.functions.aggregate import Count, Max
 
 from server.db.engine import write_transaction
 from server.db.tables import (
@@ -22,14 +24,14 @@ from server.db.tables import (
     User,
     UserSession,
 )
+from server.domain import login_throttle as throttle
 from server.domain.actors import Actor
 from server.domain.errors import ValidationFailed
 from server.domain.establishments import descendants
+from server.domain.login_throttle import Failures
 from server.domain.text import N_
 from server.domain.vocabulary import Role
 from server.settings import get_settings
-
-LOGIN_WINDOW = timedelta(minutes=1)
 
 
 def _hasher() -> PasswordHasher:
@@ -157,9 +159,7 @@ async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
         for uid, member_of in groups.items():
             for g in member_of:
                 roots[uid] |= served.get(g, set())
-        supervisors = [
-            r["id"] for r in rows if Role(r["role"]) in (Role.SUPERVISOR, Role.ADMIN)
-        ]
+        supervisors = [r["id"] for r in rows if Role(r["role"]) in (Role.SUPERVISOR, Role.ADMIN)]
         if supervisors:
             for row in await SupervisorScope.select(
                 SupervisorScope.user, SupervisorScope.establishment
@@ -239,25 +239,58 @@ async def create_user(
 class TooManyAttempts(Exception):
     """Login refused without checking the password: too many recent failures."""
 
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
 
-async def authenticate(email: str, password: str, address: str) -> AccountView | None:
+
+async def _failures(where: Any) -> Failures:
+    row = (
+        await LoginAttempt.select(
+            Count(LoginAttempt.id, alias="count"), Max(LoginAttempt.created_at, alias="last")
+        )
+        .where(where)
+        .first()
+    )
+    if not row or not row["count"]:
+        return Failures(0, None)
+    last = row["last"]
+    if isinstance(last, str):  # SQLite's MAX() returns the stored text, not a timestamp
+        last = datetime.fromisoformat(last)
+    return Failures(row["count"], last)
+
+
+async def login_wait(email: str, address: str, now: datetime | None = None) -> int:
+    """Seconds before this address may try this account again (0: now). Read from the
+    database, so every instance applies the same limits."""
+    now = now or datetime.now(UTC)
+    recent = LoginAttempt.created_at > now - throttle.WINDOW
+    by_email = LoginAttempt.email == email
+    by_address = LoginAttempt.address == address[:64]
+    return throttle.seconds_to_wait(
+        throttle.ThrottlePolicy.from_limit(get_settings().login_attempts_per_minute),
+        pair=await _failures(recent & by_email & by_address),
+        account=await _failures(recent & by_email),
+        address=await _failures(recent & by_address),
+        now=now,
+    )
+
+
+async def authenticate(
+    email: str, password: str, address: str, now: datetime | None = None
+) -> AccountView | None:
     """Return the account if the password matches an active account, else None.
 
-    Failures are recorded in the database, so the limit holds across instances; the limit is
-    per e-mail and per client address.
+    Failures are recorded in the database; after a few, the next attempt must wait a delay
+    that grows with each further failure (server.domain.login_throttle), per (address,
+    account), per account and, much more loosely, per address.
     """
     global _DUMMY_HASH
     email = normalise_email(email)[:254]
-    limit = get_settings().login_attempts_per_minute
-    since = datetime.now(UTC) - LOGIN_WINDOW
-    recent_for_email = await LoginAttempt.count().where(
-        (LoginAttempt.email == email) & (LoginAttempt.created_at > since)
-    )
-    recent_for_address = await LoginAttempt.count().where(
-        (LoginAttempt.address == address) & (LoginAttempt.created_at > since)
-    )
-    if recent_for_email >= limit or recent_for_address >= limit * 3:
-        raise TooManyAttempts()
+    now = now or datetime.now(UTC)
+    wait = await login_wait(email, address, now)
+    if wait:
+        raise TooManyAttempts(wait)
     row = await User.select().where(User.email == email).first()
     if row is None:
         if _DUMMY_HASH is None:
@@ -268,8 +301,14 @@ async def authenticate(email: str, password: str, address: str) -> AccountView |
         ok = row["active"] and await _verify(row["password_hash"], password)
     if not ok:
         async with write_transaction():
-            await LoginAttempt.insert(LoginAttempt(email=email, address=address[:64]))
+            await LoginAttempt.insert(
+                LoginAttempt(email=email, address=address[:64], created_at=now)
+            )
         return None
+    # The right password from this address: its earlier slips no longer count against it.
+    await LoginAttempt.delete().where(
+        (LoginAttempt.email == email) & (LoginAttempt.address == address[:64])
+    )
     return await account(row["id"])
 
 

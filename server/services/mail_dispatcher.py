@@ -11,10 +11,21 @@ Nothing is lost: a row stays until a server accepted it, and a failure only push
 window: a crash (or the database vanishing) between the server's acceptance and the stamp.
 The lease then expires and the mail goes again, with the same Message-ID, which lets mail
 systems drop the duplicate.
+
+A claim is a lease renewed while its dispatcher works (a heartbeat every third of the lease),
+so a long batch keeps its rows, and the rows of a dispatcher that was killed are taken over
+once its lease runs out (``mail.claim_seconds``, a minute by default) rather than minutes
+later.
+
+When the relay cannot be reached the waiting mails back off (one minute, doubling up to an
+hour), but the relay itself is probed cheaply (connect, EHLO, NOOP) every
+``mail.probe_seconds`` while such mails wait: the first answer makes them all due at once, so
+mail leaves within seconds of the relay coming back, whatever the length of the outage.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -24,6 +35,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import message_from_string
+from email import policy as email_policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +45,7 @@ import aiosmtplib
 import anyio.to_thread
 
 from server.db.engine import engine, write_transaction
+from server.db.mail_tables import AccountMail
 from server.db.tables import Outbox
 from server.domain.notifications import Kind
 from server.domain.reply_address import reply_address
@@ -43,12 +57,31 @@ from server.settings import MailSettings, Settings
 log = logging.getLogger("guichet.mail")
 
 Send = Callable[[EmailMessage], Awaitable[None]]
-# On shutdown, how long the batch in progress may take to finish before it is cancelled.
+
+# ``last_error`` of the mails postponed because the relay could not be reached (rather than
+# refused by it): those are the ones a successful probe makes due again.
+RELAY_DOWN = "relay unreachable: "
+
+# The queues a dispatcher drains: account mails (links someone is waiting for) first, then
+# ticket notifications. Both have the same claim, backoff and stamp columns.
+Queue = type[Outbox] | type[AccountMail]
+QUEUES: tuple[Queue, ...] = (AccountMail, Outbox)
+
+
+def _sql(template: str, table: Queue) -> str:
+    # A table name of this module, never input; Piccolo fills the {} with the arguments.
+    return template.replace("{table}", table._meta.tablename)
+
+
+_RENEW_POSTGRES = """
+UPDATE {table} SET claimed_until = now() + make_interval(secs => {})
+WHERE claimed_by = {} AND sent_at IS NULL
+"""
 
 _CLAIM_POSTGRES = """
-UPDATE outbox SET claimed_by = {}, claimed_until = now() + make_interval(secs => {})
+UPDATE {table} SET claimed_by = {}, claimed_until = now() + make_interval(secs => {})
 WHERE id IN (
-    SELECT id FROM outbox
+    SELECT id FROM {table}
     WHERE sent_at IS NULL AND next_attempt_at <= now()
       AND (claimed_until IS NULL OR claimed_until < now())
     ORDER BY id LIMIT {}
@@ -60,9 +93,9 @@ RETURNING id, attempts
 # SQLite has no clock of its own worth using here (timestamps are stored as text by Piccolo's
 # adapter), so "now" is a parameter written the same way.
 _CLAIM_SQLITE = """
-UPDATE outbox SET claimed_by = {}, claimed_until = {}
+UPDATE {table} SET claimed_by = {}, claimed_until = {}
 WHERE id IN (
-    SELECT id FROM outbox
+    SELECT id FROM {table}
     WHERE sent_at IS NULL AND next_attempt_at <= {}
       AND (claimed_until IS NULL OR claimed_until < {})
     ORDER BY id LIMIT {}
@@ -80,6 +113,10 @@ class Transport(Protocol):
         """One connection for a batch; yields the function that sends one message."""
         ...
 
+    async def probe(self) -> None:
+        """Raise OSError or SMTPException unless the relay answers."""
+        ...
+
 
 class SmtpTransport:
     """Any SMTP relay; TLS (implicit on port 465, STARTTLS otherwise) and login if set."""
@@ -88,10 +125,9 @@ class SmtpTransport:
         self.mail = mail
         self.timeout = timeout
 
-    @contextlib.asynccontextmanager
-    async def session(self) -> AsyncIterator[Send]:
+    def _client(self) -> aiosmtplib.SMTP:
         implicit_tls = self.mail.smtp_tls and self.mail.smtp_port == 465
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=self.mail.smtp_host,
             port=self.mail.smtp_port,
             username=self.mail.smtp_user or None,
@@ -100,6 +136,22 @@ class SmtpTransport:
             use_tls=implicit_tls,
             start_tls=self.mail.smtp_tls and not implicit_tls,
         )
+
+    async def probe(self) -> None:
+        client = self._client()
+        await client.connect()
+        try:
+            await client.ehlo()
+            await client.noop()
+        finally:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[Send]:
+        client = self._client()
         await client.connect()
         try:
 
@@ -135,6 +187,9 @@ class FileTransport:
 
         yield send
 
+    async def probe(self) -> None:
+        return None
+
 
 def transport_for(settings: Settings) -> Transport:
     if settings.mail.smtp_host:
@@ -162,7 +217,7 @@ class MailDispatcher(BackgroundLoop):
         name: str = "",
         transport: Transport | None = None,
         batch_size: int = 20,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta | None = None,
         backoff: Backoff = Backoff(),
     ) -> None:
         super().__init__()
@@ -172,32 +227,43 @@ class MailDispatcher(BackgroundLoop):
         self.task_name = f"mail-dispatcher-{self.name}"
         self.transport = transport or transport_for(settings)
         self.batch_size = batch_size
-        self.lease = lease
+        self.lease = lease or timedelta(seconds=settings.mail.claim_seconds)
         self.backoff = backoff
         self.interval = settings.mail.poll_seconds
+        self.probe_every = settings.mail.probe_seconds
+        self._next_probe = 0.0
 
     # -- one pass --------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Claim a batch, send it, stamp each row; return how many mails were sent."""
-        claimed = sorted(await self._claim(), key=lambda row: row["id"])
-        if not claimed:
-            return 0
-        # Stop sending well before the lease ends, so no other dispatcher can take a row
-        # this one is still sending.
-        deadline = time.monotonic() + self.lease.total_seconds() * 0.8
+        """Claim a batch of each queue, send it, stamp each row; return how many were sent."""
+        sent = 0
+        for table in QUEUES:
+            claimed = sorted(await self._claim(table), key=lambda row: row["id"])
+            if not claimed:
+                continue
+            heartbeat = _Heartbeat(self, table)
+            async with heartbeat.running():
+                sent += await self._send_batch(table, claimed, heartbeat)
+        return sent
+
+    async def _send_batch(
+        self, table: Queue, claimed: list[dict[str, Any]], heartbeat: _Heartbeat
+    ) -> int:
         attempts = {row["id"]: row["attempts"] for row in claimed}
         pending = [row["id"] for row in claimed]
         sent = 0
         try:
             async with self.transport.session() as send:
-                while pending and time.monotonic() < deadline:
+                # Stop sending well before the lease could lapse (the heartbeat failing, the
+                # database away), so no other dispatcher takes a row this one is sending.
+                while pending and heartbeat.lease_safe():
                     row_id = pending[0]
                     try:
-                        message = await self._message(row_id)
+                        message = await self._message_of(table, row_id)
                     except Exception as exc:
                         log.exception("Mail %s could not be rendered", row_id)
-                        await self._failed(row_id, attempts[row_id], exc)
+                        await self._failed(table, row_id, attempts[row_id], exc)
                         pending.pop(0)
                         continue
                     try:
@@ -205,23 +271,69 @@ class MailDispatcher(BackgroundLoop):
                     except OSError:
                         raise  # the connection is gone: this row and the rest fail below
                     except aiosmtplib.SMTPException as exc:
+                        if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+                            raise
                         # This message was refused; the next ones may go through.
-                        await self._failed(row_id, attempts[row_id], exc)
+                        await self._failed(table, row_id, attempts[row_id], exc)
                         pending.pop(0)
                         continue
-                    await self._sent(row_id)
+                    await self._sent(table, row_id)
                     pending.pop(0)
                     sent += 1
         except (OSError, aiosmtplib.SMTPException) as exc:
             log.warning("Mail server unavailable (%s): %d mail(s) postponed", exc, len(pending))
             for row_id in pending:
-                await self._failed(row_id, attempts[row_id], exc)
+                await self._failed(table, row_id, attempts[row_id], exc, relay_down=True)
             pending = []
         if pending:
-            await self._release(pending)
+            await self._release(table, pending)
         return sent
 
-    async def _claim(self) -> list[dict[str, Any]]:
+    async def renew(self, table: Queue = Outbox) -> None:
+        """The heartbeat: push back the lease of every row this dispatcher still holds."""
+        if engine().engine_type == "postgres":
+            await table.raw(_sql(_RENEW_POSTGRES, table), self.lease.total_seconds(), self.name)
+            return
+        await table.update({table.claimed_until: _now() + self.lease}).where(
+            (table.claimed_by == self.name) & table.sent_at.is_null()
+        )
+
+    # -- the relay came back ---------------------------------------------------------------
+
+    async def probe_if_waiting(self) -> int:
+        """Every ``probe_seconds`` while mails wait for an unreachable relay: probe it, and on
+        the first answer make them due now with a fresh backoff. Return how many."""
+        if time.monotonic() < self._next_probe:
+            return 0
+        self._next_probe = time.monotonic() + self.probe_every
+        now = _now()
+
+        def waiting(table: Queue) -> Any:
+            return (
+                table.sent_at.is_null()
+                & table.last_error.like(f"{RELAY_DOWN}%")
+                & (table.next_attempt_at > now)
+            )
+
+        if not any([await table.exists().where(waiting(table)) for table in QUEUES]):
+            return 0
+        try:
+            await self.transport.probe()
+        except (OSError, aiosmtplib.SMTPException):
+            return 0
+        due = 0
+        for table in QUEUES:
+            rows = (
+                await table.update({table.next_attempt_at: now, table.attempts: 0})
+                .where(waiting(table))
+                .returning(table.id)
+            )
+            due += len(rows)
+        if due:
+            log.info("Mail server answers again: %d waiting mail(s) due now", due)
+        return due
+
+    async def _claim(self, table: Queue = Outbox) -> list[dict[str, Any]]:
         if engine().engine_type == "postgres":
             sql = _CLAIM_POSTGRES
             args: tuple[Any, ...] = (self.name, self.lease.total_seconds(), self.batch_size)
@@ -230,37 +342,59 @@ class MailDispatcher(BackgroundLoop):
             sql = _CLAIM_SQLITE
             args = (self.name, now + self.lease, now, now, self.batch_size)
         async with write_transaction():
-            return await Outbox.raw(sql, *args)
+            return await table.raw(_sql(sql, table), *args)
 
-    def _mine(self, row_id: int) -> Any:
+    def _mine(self, table: Queue, row_id: int) -> Any:
         # Every stamp checks the lease is still ours.
-        return (Outbox.id == row_id) & (Outbox.claimed_by == self.name)
+        return (table.id == row_id) & (table.claimed_by == self.name)
 
-    async def _sent(self, row_id: int) -> None:
-        await Outbox.update(
+    async def _sent(self, table: Queue, row_id: int) -> None:
+        values: dict[Any, Any] = {
+            table.sent_at: _now(),
+            table.claimed_by: None,
+            table.claimed_until: None,
+            table.last_error: "",
+        }
+        if table is AccountMail:
+            # The link it carried is single-use: no copy stays behind once it left.
+            values[AccountMail.message] = ""
+        await table.update(values).where(self._mine(table, row_id))
+
+    async def _failed(
+        self,
+        table: Queue,
+        row_id: int,
+        attempts: int,
+        exc: BaseException,
+        *,
+        relay_down: bool = False,
+    ) -> None:
+        prefix = RELAY_DOWN if relay_down else ""
+        await table.update(
             {
-                Outbox.sent_at: _now(),
-                Outbox.claimed_by: None,
-                Outbox.claimed_until: None,
-                Outbox.last_error: "",
+                table.attempts: attempts + 1,
+                table.next_attempt_at: _now() + self.backoff.delay(attempts + 1),
+                table.last_error: f"{prefix}{type(exc).__name__}: {exc}"[:1000],
+                table.claimed_by: None,
+                table.claimed_until: None,
             }
-        ).where(self._mine(row_id))
+        ).where(self._mine(table, row_id))
 
-    async def _failed(self, row_id: int, attempts: int, exc: BaseException) -> None:
-        await Outbox.update(
-            {
-                Outbox.attempts: attempts + 1,
-                Outbox.next_attempt_at: _now() + self.backoff.delay(attempts + 1),
-                Outbox.last_error: f"{type(exc).__name__}: {exc}"[:1000],
-                Outbox.claimed_by: None,
-                Outbox.claimed_until: None,
-            }
-        ).where(self._mine(row_id))
-
-    async def _release(self, row_ids: list[int]) -> None:
-        await Outbox.update({Outbox.claimed_by: None, Outbox.claimed_until: None}).where(
-            Outbox.id.is_in(row_ids) & (Outbox.claimed_by == self.name)
+    async def _release(self, table: Queue, row_ids: list[int]) -> None:
+        await table.update({table.claimed_by: None, table.claimed_until: None}).where(
+            table.id.is_in(row_ids) & (table.claimed_by == self.name)
         )
+
+    async def _message_of(self, table: Queue, row_id: int) -> EmailMessage:
+        if table is Outbox:
+            return await self._message(row_id)
+        row = await AccountMail.select(AccountMail.message).where(AccountMail.id == row_id).first()
+        if row is None or not row["message"]:
+            raise LookupError(f"account mail {row_id} vanished")
+        # Composed when it was asked for: same Message-ID on every attempt.
+        message = message_from_string(row["message"], policy=email_policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
 
     async def _message(self, row_id: int) -> EmailMessage:
         row = (
@@ -322,5 +456,73 @@ class MailDispatcher(BackgroundLoop):
     # -- background loop (server.services.background) ------------------------------------
 
     async def run_pass(self) -> bool:
+        await self.probe_if_waiting()
         # A full batch: more may be waiting, so go again at once.
         return await self.run_once() >= self.batch_size
+
+
+class _Heartbeat:
+    """Renews a dispatcher's lease every third of it while a batch is being sent, and tells
+    whether the lease is still safely ours (renewed less than 80% of a lease ago)."""
+
+    def __init__(self, dispatcher: MailDispatcher, table: Queue) -> None:
+        self.dispatcher = dispatcher
+        self.table = table
+        self.lease_seconds = dispatcher.lease.total_seconds()
+        self.renewed_at = time.monotonic()  # the claim itself set the lease
+
+    def lease_safe(self) -> bool:
+        return time.monotonic() < self.renewed_at + self.lease_seconds * 0.8
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            started = time.monotonic()
+            try:
+                await self.dispatcher.renew(self.table)
+            except Exception as exc:  # the database may be away: lease_safe() says stop
+                log.warning("Mail claims not renewed (%s: %s)", type(exc).__name__, exc)
+                continue
+            self.renewed_at = started
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._beat(), name=f"{self.dispatcher.task_name}-heartbeat")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Mails not sent yet: how many, since when, and why the oldest is late."""
+
+    waiting: int
+    since: datetime | None
+    last_error: str
+
+    @property
+    def relay_down(self) -> bool:
+        return self.last_error.startswith(RELAY_DOWN)
+
+
+async def backlog() -> Backlog:
+    """Over both queues: notifications and account mails."""
+    waiting, oldest = 0, None
+    for table in QUEUES:
+        unsent = table.sent_at.is_null()
+        waiting += await table.count().where(unsent)
+        first = (
+            await table.select(table.created_at, table.last_error)
+            .where(unsent)
+            .order_by(table.created_at)
+            .first()
+        )
+        if first is not None and (oldest is None or first["created_at"] < oldest["created_at"]):
+            oldest = first
+    if oldest is None:
+        return Backlog(0, None, "")
+    return Backlog(waiting, oldest["created_at"], oldest["last_error"])

@@ -1,5 +1,6 @@
-"""Administration pages. For now: the mails written to ``var/mail`` when no SMTP server is
-configured, so a development instance can be checked without one."""
+"""Administration pages. For now: the mail waiting in the outbox (how many, since when, why),
+and the mails written to ``var/mail`` when no SMTP server is configured, so a development
+instance can be checked without one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from litestar.response import Template
 
 from server.domain.vocabulary import Role
 from server.services import mailbox
+from server.services.mail_dispatcher import backlog
 from server.settings import get_settings
 from server.web.identity import requires_account
 
@@ -33,7 +35,12 @@ def _mail_dir() -> Any:
 @get("/admin/mail", guards=[requires_admin], include_in_schema=False)
 async def mail_list(request: Request) -> Template:
     mails = await anyio.to_thread.run_sync(mailbox.list_mails, _mail_dir())
-    return Template(template_name="admin/mail_list.html", context={"mails": mails})
+    context = {
+        "mails": mails,
+        "backlog": await backlog(),
+        "smtp_host": get_settings().mail.smtp_host,
+    }
+    return Template(template_name="admin/mail_list.html", context=context)
 
 
 @get("/admin/mail/{name:str}", guards=[requires_admin], include_in_schema=False)

@@ -28,6 +28,7 @@ from server.services import tickets as service
 from server.services.privacy import screen_text
 from server.web.attachments import UPLOAD_BODY_LIMIT, receive_and_attach
 from server.web.identity import requires_account
+from server.web.params import DbInt
 from server.web.tickets import filters_from_query
 
 
@@ -36,7 +37,7 @@ class TicketCreate(msgspec.Struct, kw_only=True):
     description: str
     type: TicketType = TicketType.INCIDENT
     priority: Priority | None = None
-    category_id: int | None = None
+    category_id: DbInt | None = None
     environment: Environment = Environment.PRODUCTION
     contact_name: str = ""
     contact_phone: str = ""
@@ -50,20 +51,20 @@ class TicketCreate(msgspec.Struct, kw_only=True):
 class FollowUpCreate(msgspec.Struct, kw_only=True):
     text: str
     private: bool = False
-    minutes: int = 0
+    minutes: DbInt = 0
     phi: str = ""
 
 
 class StatusChange(msgspec.Struct, kw_only=True):
     status: Status
-    version: int
+    version: DbInt
     solution: str = ""
 
 
 class Assignment(msgspec.Struct, kw_only=True):
-    version: int
-    assignee_id: int | None = None
-    group_id: int | None = None
+    version: DbInt
+    assignee_id: DbInt | None = None
+    group_id: DbInt | None = None
 
 
 @dataclass

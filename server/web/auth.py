@@ -52,10 +52,16 @@ async def login(request: Request) -> Response[Any]:
     address = request.client.host if request.client else "unknown"
     try:
         account = await accounts.authenticate(email, password, address)
-    except accounts.TooManyAttempts:
-        return _login_failed(
-            N_("Too many attempts: wait a minute and try again."), email, target, 429
-        )
+    except accounts.TooManyAttempts as refused:
+        wait = refused.retry_after
+        message = i18n.ngettext(
+            "Too many attempts: wait %(num)d second and try again.",
+            "Too many attempts: wait %(num)d seconds and try again.",
+            wait,
+        ) % {"num": wait}
+        response = _login_failed(message, email, target, 429, translated=True)
+        response.headers["Retry-After"] = str(wait)
+        return response
     if account is None and directory.ldap_enabled():
         # Local accounts first: the break-glass admin signs in even when the directory is down.
         try:
@@ -77,13 +83,15 @@ async def open_session_response(request: Request, user_id: int, target: str) -> 
     return response
 
 
-def _login_failed(message: str, email: str, target: str, status: int) -> Template:
+def _login_failed(
+    message: str, email: str, target: str, status: int, translated: bool = False
+) -> Template:
     count_login_failure("password")
     return Template(
         template_name="login.html",
         context={
             "next": target,
-            "error": i18n.gettext(message),
+            "error": message if translated else i18n.gettext(message),
             "email": email,
             **sso.login_options(),
         },

@@ -7,6 +7,7 @@ this module's identical 404.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +28,7 @@ from litestar.status_codes import (
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from server.domain.errors import (
@@ -42,6 +44,7 @@ from server.domain.errors import (
 )
 from server.domain.text import N_
 from server.i18n import gettext, negotiate, set_locale
+from server.web.database_faults import Fault, classify
 from server.web.identity import API_PREFIX
 from server.web.rendering import label
 
@@ -68,7 +71,17 @@ GENERIC_MESSAGES = {
     413: N_("This upload is too large."),
     429: N_("Too many attempts: wait a minute and try again."),
     500: N_("Something went wrong on our side. Nothing you saved was lost; try again."),
+    503: N_(
+        "The service is briefly unavailable. Nothing you saved was lost; "
+        "try again in a few seconds."
+    ),
 }
+# What a client should wait before trying again while the database cannot be reached.
+RETRY_AFTER_SECONDS = 5
+# While the database is away every request fails the same way: one warning per this many
+# seconds says so, instead of a traceback per request.
+OUTAGE_LOG_SECONDS = 60.0
+_last_outage_warning = [float("-inf")]
 
 
 def status_of(error: GuichetError) -> int:
@@ -156,8 +169,30 @@ def http_error(request: Request, exc: HTTPException) -> Response[Any]:
     return response
 
 
+def database_unavailable(request: Request, exc: BaseException) -> Response[Any]:
+    """The database cannot be reached: a translated "try again" with Retry-After (503),
+    like /healthz says, and one warning line per outage rather than a traceback per request."""
+    now = time.monotonic()
+    if now - _last_outage_warning[0] >= OUTAGE_LOG_SECONDS:
+        _last_outage_warning[0] = now
+        log.warning(
+            "database unreachable (%s: %s): answering 503 until it is back",
+            type(exc).__name__,
+            str(exc).splitlines()[0] if str(exc) else "",
+        )
+    response = _respond(request, HTTP_503_SERVICE_UNAVAILABLE, gettext(GENERIC_MESSAGES[503]))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def unexpected_error(request: Request, exc: Exception) -> Response[Any]:
     _unrouted(request)
+    fault = classify(exc)
+    if fault is Fault.UNAVAILABLE:
+        return database_unavailable(request, exc)
+    if fault is Fault.UNSTORABLE_TEXT:
+        # A NUL or similar character PostgreSQL cannot store in text: bad input, not a bug.
+        return _respond(request, 400, gettext(GENERIC_MESSAGES[400]))
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, gettext(GENERIC_MESSAGES[500]))
 

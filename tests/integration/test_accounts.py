@@ -72,7 +72,7 @@ async def test_api_tokens_can_be_revoked() -> None:
 
 async def test_repeated_failures_lock_login_for_that_email() -> None:
     await factories.user("a@x.test")
-    for _ in range(5):  # GUICHET_LOGIN_ATTEMPTS_PER_MINUTE=5 in tests
+    for _ in range(5):  # GUICHET_LOGIN_ATTEMPTS_PER_MINUTE=5 in tests: then a delay
         assert await accounts.authenticate("a@x.test", "bad password", "9.9.9.9") is None
     with pytest.raises(accounts.TooManyAttempts):
         await accounts.authenticate("a@x.test", factories.PASSWORD, "9.9.9.9")

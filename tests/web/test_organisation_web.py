@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from server.db.tables import AccountToken, Establishment, User, UserSession
 from server.domain.vocabulary import Role
 from server.services import mailbox
+from server.services.mail_dispatcher import MailDispatcher
 from server.settings import get_settings
 from tests import factories
 from tests.web.test_live import connect, in_app, receive, session_of, use
@@ -26,7 +27,9 @@ async def admin_world() -> factories.World:
     return w
 
 
-def last_link_to(address: str, kind: str) -> str:
+async def last_link_to(address: str, kind: str) -> str:
+    # Account mails are queued: deliver what waits (the app's own dispatcher may be first).
+    await MailDispatcher(get_settings(), name="web-test").run_once()
     directory = get_settings().var_dir / "mail"
     for stored in mailbox.list_mails(directory):
         if stored.to == address:
@@ -115,7 +118,7 @@ async def test_invitation_link_sets_the_password_once(client: AsyncTestClient) -
     )
     assert invited.status_code == 303
     assert "sent=1" in invited.headers["location"]
-    link = last_link_to("nouvelle@chu-a.test", "activate")
+    link = await last_link_to("nouvelle@chu-a.test", "activate")
 
     client.cookies.clear()
     # No password yet: signing in fails until the link is used.
@@ -160,7 +163,7 @@ async def test_expired_links_do_not_work(client: AsyncTestClient) -> None:
             "establishment_id": str(w.est_a),
         },
     )
-    link = last_link_to("tard@chu-a.test", "activate")
+    link = await last_link_to("tard@chu-a.test", "activate")
     await AccountToken.update(
         {AccountToken.expires_at: datetime.now(UTC) - timedelta(minutes=1)}
     ).where(AccountToken.purpose == "activate")
@@ -228,7 +231,7 @@ async def test_password_reset_by_single_use_link_ends_old_sessions(
     assert unknown.text.replace("personne@nulle-part.test", "") == known.text.replace(
         "alice@chu-a.test", ""
     )
-    link = last_link_to("alice@chu-a.test", "reset")
+    link = await last_link_to("alice@chu-a.test", "reset")
     await factories.login(client, "alice@chu-a.test")
     alice = await User.select().where(User.email == "alice@chu-a.test").first()
     assert await UserSession.count().where(UserSession.user == alice["id"]) == 1
