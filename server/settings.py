@@ -55,6 +55,10 @@ class MailSettings:
     # A dispatcher's claim on a batch lasts this long and is renewed while it works (a
     # heartbeat), so the claims of a process that died are taken over after this delay.
     claim_seconds: float = 60.0
+    # Changes to one ticket within this many seconds reach each person as one mail listing
+    # them (the acknowledgement of a new ticket goes at once). 0 sends each change alone.
+    # Deployments get 180 s from the environment's default; built by hand (tests), it is off.
+    digest_seconds: float = 0.0
     # Inbound SMTP receiver (replies and new tickets by mail): port 0 = off.
     inbound_host: str = "127.0.0.1"
     inbound_port: int = 0
@@ -234,6 +238,7 @@ def load_settings() -> Settings:
             poll_seconds=float(_env("MAIL_POLL_SECONDS", "1")),
             probe_seconds=float(_env("MAIL_PROBE_SECONDS", "15")),
             claim_seconds=float(_env("MAIL_CLAIM_SECONDS", "60")),
+            digest_seconds=float(_env("MAIL_DIGEST_SECONDS", "180")),
             inbound_host=_env("INBOUND_SMTP_HOST", "127.0.0.1"),
             inbound_port=_env_int("INBOUND_SMTP_PORT", 0),
             reply_secret=_env("REPLY_SECRET", "") or _derived(secret, "reply-address"),

@@ -25,6 +25,8 @@ os.environ["GUICHET_DB_POOL"] = "false"
 os.environ.setdefault("GUICHET_LOGIN_ATTEMPTS_PER_MINUTE", "5")
 # Automatic rules run only when a test runs a pass itself (explicit ``now``).
 os.environ.setdefault("GUICHET_SCHEDULER_SECONDS", "0")
+# Each change mailed on its own unless a test is about the digest.
+os.environ.setdefault("GUICHET_MAIL_DIGEST_SECONDS", "0")
 
 import pytest  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402

@@ -33,7 +33,7 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_string
 from email import policy as email_policy
@@ -51,7 +51,7 @@ from server.domain.notifications import Kind
 from server.domain.reply_address import reply_address
 from server.domain.vocabulary import Status
 from server.services.background import BackgroundLoop
-from server.services.mail_render import MailFacts, render
+from server.services.mail_render import Change, MailFacts, render
 from server.settings import MailSettings, Settings
 
 log = logging.getLogger("guichet.mail")
@@ -251,19 +251,19 @@ class MailDispatcher(BackgroundLoop):
         self, table: Queue, claimed: list[dict[str, Any]], heartbeat: _Heartbeat
     ) -> int:
         attempts = {row["id"]: row["attempts"] for row in claimed}
-        pending = [row["id"] for row in claimed]
+        pending = await self._groups(table, [row["id"] for row in claimed])
         sent = 0
         try:
             async with self.transport.session() as send:
                 # Stop sending well before the lease could lapse (the heartbeat failing, the
                 # database away), so no other dispatcher takes a row this one is sending.
                 while pending and heartbeat.lease_safe():
-                    row_id = pending[0]
+                    group = pending[0]
                     try:
-                        message = await self._message_of(table, row_id)
+                        message = await self._message_of(table, group)
                     except Exception as exc:
-                        log.exception("Mail %s could not be rendered", row_id)
-                        await self._failed(table, row_id, attempts[row_id], exc)
+                        log.exception("Mail %s could not be rendered", group)
+                        await self._failed_all(table, group, attempts, exc)
                         pending.pop(0)
                         continue
                     try:
@@ -274,20 +274,46 @@ class MailDispatcher(BackgroundLoop):
                         if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
                             raise
                         # This message was refused; the next ones may go through.
-                        await self._failed(table, row_id, attempts[row_id], exc)
+                        await self._failed_all(table, group, attempts, exc)
                         pending.pop(0)
                         continue
-                    await self._sent(table, row_id)
+                    for row_id in group:
+                        await self._sent(table, row_id)
                     pending.pop(0)
-                    sent += 1
+                    sent += len(group)
         except (OSError, aiosmtplib.SMTPException) as exc:
-            log.warning("Mail server unavailable (%s): %d mail(s) postponed", exc, len(pending))
-            for row_id in pending:
-                await self._failed(table, row_id, attempts[row_id], exc, relay_down=True)
+            postponed = [row_id for group in pending for row_id in group]
+            log.warning("Mail server unavailable (%s): %d mail(s) postponed", exc, len(postponed))
+            await self._failed_all(table, postponed, attempts, exc, relay_down=True)
             pending = []
         if pending:
-            await self._release(table, pending)
+            await self._release(table, [row_id for group in pending for row_id in group])
         return sent
+
+    async def _groups(self, table: Queue, row_ids: list[int]) -> list[list[int]]:
+        """The claimed rows as mails to send: the notifications of one person about one ticket
+        that are due together form one digest mail; every other row is a mail of its own."""
+        if table is not Outbox or len(row_ids) < 2 or self.settings.mail.digest_seconds <= 0:
+            return [[row_id] for row_id in row_ids]
+        rows = await Outbox.select(Outbox.id, Outbox.ticket, Outbox.recipient).where(
+            Outbox.id.is_in(row_ids)
+        )
+        groups: dict[tuple[int, int], list[int]] = {}
+        for row in sorted(rows, key=lambda r: r["id"]):
+            groups.setdefault((row["ticket"], row["recipient"]), []).append(row["id"])
+        return sorted(groups.values(), key=lambda group: group[0])
+
+    async def _failed_all(
+        self,
+        table: Queue,
+        row_ids: list[int],
+        attempts: dict[int, int],
+        exc: BaseException,
+        *,
+        relay_down: bool = False,
+    ) -> None:
+        for row_id in row_ids:
+            await self._failed(table, row_id, attempts[row_id], exc, relay_down=relay_down)
 
     async def renew(self, table: Queue = Outbox) -> None:
         """The heartbeat: push back the lease of every row this dispatcher still holds."""
@@ -385,9 +411,10 @@ class MailDispatcher(BackgroundLoop):
             table.id.is_in(row_ids) & (table.claimed_by == self.name)
         )
 
-    async def _message_of(self, table: Queue, row_id: int) -> EmailMessage:
+    async def _message_of(self, table: Queue, group: list[int]) -> EmailMessage:
         if table is Outbox:
-            return await self._message(row_id)
+            return await self._message(group)
+        row_id = group[0]
         row = await AccountMail.select(AccountMail.message).where(AccountMail.id == row_id).first()
         if row is None or not row["message"]:
             raise LookupError(f"account mail {row_id} vanished")
@@ -396,7 +423,20 @@ class MailDispatcher(BackgroundLoop):
         assert isinstance(message, EmailMessage)
         return message
 
-    async def _message(self, row_id: int) -> EmailMessage:
+    async def _message(self, group: list[int]) -> EmailMessage:
+        """One mail for the group's rows (oldest first): the newest change is the mail's own,
+        the earlier ones are listed in it. Its Message-ID is the first row's."""
+        facts = [await self._facts(row_id) for row_id in group]
+        main = facts[-1]
+        if len(facts) > 1:
+            earlier = tuple(
+                Change(f.kind, f.actor_name, f.created_at, f.private, f.details)
+                for f in facts[:-1]
+            )
+            main = replace(main, outbox_id=facts[0].outbox_id, earlier=earlier)
+        return render(main, base_url=self.settings.base_url, sender=self.settings.mail.sender)
+
+    async def _facts(self, row_id: int) -> MailFacts:
         row = (
             await Outbox.select(
                 Outbox.id,
@@ -427,7 +467,7 @@ class MailDispatcher(BackgroundLoop):
                 details = row["follow_up.text"] or ""
             elif kind is Kind.CREATED:
                 details = row["ticket.description"]
-        facts = MailFacts(
+        return MailFacts(
             outbox_id=row["id"],
             kind=kind,
             ticket_id=row["ticket"],
@@ -444,7 +484,6 @@ class MailDispatcher(BackgroundLoop):
             reply_to=self._reply_to(row["ticket"], row["recipient"]),
             auto_close_hours=round(self.settings.auto_close_hours),
         )
-        return render(facts, base_url=self.settings.base_url, sender=self.settings.mail.sender)
 
     def _reply_to(self, ticket_id: int, user_id: int) -> str:
         """A signed address per (ticket, recipient), when replies by mail are received."""

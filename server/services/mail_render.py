@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime as mail_date
+from email.utils import formataddr
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from server import i18n
@@ -22,6 +25,9 @@ from server.domain.vocabulary import STATUS_LABELS, Status
 from server.settings import REPO_ROOT
 
 MAIL_TEMPLATES = REPO_ROOT / "frontend" / "templates" / "mail"
+# The time zone the desk's pages show (server.web.rendering): a digest lists when each change
+# happened the same way.
+DISPLAY_TZ = ZoneInfo("Europe/Paris")
 
 # What happened, one sentence per kind; %(actor)s is who did it.
 INTROS = {
@@ -39,6 +45,17 @@ INTROS = {
     Kind.SHARED: N_("%(actor)s shared this ticket with you."),
 }
 PRIVATE_NOTE_INTRO = N_("%(actor)s added a private note to this ticket.")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One earlier change folded into a digest mail (the mail's own facts are the newest)."""
+
+    kind: Kind
+    actor_name: str
+    created_at: datetime
+    private: bool = False
+    details: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +77,8 @@ class MailFacts:
     details: str = ""  # description or follow-up text, only if the deployment allows it
     reply_to: str = ""  # signed reply address; empty when Guichet receives no mail
     auto_close_hours: int = 72  # said in "resolved" mails
+    # A digest: the earlier changes this mail also stands for, oldest first.
+    earlier: tuple[Change, ...] = ()
 
 
 def _environment() -> Environment:
@@ -110,6 +129,21 @@ def render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
         i18n.set_locale(previous)
 
 
+def _as_change(facts: MailFacts) -> Change:
+    return Change(facts.kind, facts.actor_name, facts.created_at, facts.private, facts.details)
+
+
+def _change_line(change: Change) -> dict[str, str]:
+    intro = PRIVATE_NOTE_INTRO if change.private else INTROS[change.kind]
+    return {
+        "when": format_datetime(
+            change.created_at, "short", tzinfo=DISPLAY_TZ, locale=i18n.get_locale()
+        ),
+        "what": i18n.gettext(intro) % {"actor": change.actor_name or "Guichet"},
+        "details": change.details,
+    }
+
+
 def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
     host = mail_host(base_url)
     status = i18n.gettext(STATUS_LABELS[facts.status])
@@ -127,6 +161,8 @@ def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
         "details": facts.details,
         "auto_close_hours": facts.auto_close_hours,
         "reply_to": facts.reply_to,
+        "changes": [_change_line(change) for change in facts.earlier]
+        + ([_change_line(_as_change(facts))] if facts.earlier else []),
     }
     message = EmailMessage()
     message["Subject"] = (
@@ -136,7 +172,7 @@ def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
     message["To"] = formataddr((_one_line(facts.to_name), facts.to_address))
     if facts.reply_to:
         message["Reply-To"] = formataddr(("Guichet", facts.reply_to))
-    message["Date"] = format_datetime(facts.created_at)
+    message["Date"] = mail_date(facts.created_at)
     message["Message-ID"] = message_id(facts.outbox_id, facts.ticket_id, host)
     root = thread_root(facts.ticket_id, host)
     message["In-Reply-To"] = root

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.db.engine import write_transaction
@@ -22,6 +22,7 @@ from server.domain.actors import Actor
 from server.domain.notifications import Audience, Kind, recipients
 from server.domain.permissions import can_see_private_notes, can_view
 from server.services.accounts import actors_of
+from server.settings import get_settings
 
 EMAIL = "email"
 IN_APP = "in_app"
@@ -95,6 +96,7 @@ async def enqueue(
     by_mail = sorted(chosen - await _muted(EMAIL, kind, chosen))
     in_app = sorted(chosen - await _muted(IN_APP, kind, chosen))
     if by_mail:
+        due = await _mail_due(kind, ticket_id, by_mail)
         await Outbox.insert(
             *[
                 Outbox(
@@ -104,6 +106,7 @@ async def enqueue(
                     actor=author,
                     follow_up=follow_up_id,
                     status=ticket["status"],
+                    next_attempt_at=due[user_id],
                 )
                 for user_id in by_mail
             ]
@@ -127,6 +130,32 @@ async def enqueue(
         )
         _notified.set(_notified.get() | frozenset(in_app))
     return by_mail
+
+
+# Sent at once, never held for a digest: the acknowledgement the guides require.
+_AT_ONCE = frozenset({Kind.CREATED})
+
+
+async def _mail_due(kind: Kind, ticket_id: int, users: list[int]) -> dict[int, datetime]:
+    """When each person's mail about this change is due. Changes to one ticket within the
+    digest window wait for one another and leave as one mail (the dispatcher joins the rows
+    of one person and ticket that are due together)."""
+    now = datetime.now(UTC)
+    window = timedelta(seconds=get_settings().mail.digest_seconds)
+    if kind in _AT_ONCE or window <= timedelta(0):
+        return dict.fromkeys(users, now)
+    waiting = await Outbox.select(Outbox.recipient, Outbox.next_attempt_at).where(
+        (Outbox.ticket == ticket_id)
+        & Outbox.recipient.is_in(users)
+        & Outbox.sent_at.is_null()
+        & Outbox.claimed_by.is_null()
+        & (Outbox.attempts == 0)
+        & (Outbox.next_attempt_at > now)
+    )
+    due = dict.fromkeys(users, now + window)
+    for row in waiting:
+        due[row["recipient"]] = min(due[row["recipient"]], row["next_attempt_at"])
+    return due
 
 
 async def _fold_unread(ticket_id: int, users: list[int], private: bool) -> dict[int, int]:

@@ -83,7 +83,8 @@ def dispatcher(smtp: SmtpServer | None, name: str = "test", **options: Any) -> M
         smtp_host="127.0.0.1" if smtp else "",
         smtp_port=smtp.port if smtp else 25,
         sender="desk@guichet.test",
-        **options.pop("mail", {}),
+        # The deployment's digest window (0 in tests, unless a test sets it).
+        **{"digest_seconds": get_settings().mail.digest_seconds, **options.pop("mail", {})},
     )
     settings = replace(get_settings(), base_url=BASE_URL, mail=mail, **options.pop("app", {}))
     return MailDispatcher(settings, name=name, **options)
@@ -326,7 +327,10 @@ async def test_two_dispatchers_at_once_send_each_mail_exactly_once(smtp: SmtpSer
     ids = [m["Message-ID"] for _, m in smtp.inbox.received]
     assert len(ids) == total
     assert len(set(ids)) == total
-    assert await Outbox.count().where(Outbox.sent_at.is_null()) == 0
+    unsent = await Outbox.select(Outbox.kind, Outbox.recipient, Outbox.last_error).where(
+        Outbox.sent_at.is_null()
+    )
+    assert unsent == []
 
 
 async def test_rolled_back_change_leaves_no_mail() -> None:
@@ -356,3 +360,68 @@ async def test_without_smtp_server_mails_are_written_as_files(tmp_path: Path) ->
     assert f"#{ticket_id}" in message["Subject"]
     assert "Souris sans fil" in text_of(message)
     assert [p.name for p in (tmp_path / "mail").iterdir()] == [path.name]
+
+
+@pytest.fixture
+def digest_window(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("GUICHET_MAIL_DIGEST_SECONDS", "120")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("digest_window")
+async def test_quick_changes_to_one_ticket_leave_as_one_digest_mail(smtp: SmtpServer) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Pompe à perfusion non reconnue")
+    d = dispatcher(smtp)
+    # The acknowledgement leaves at once, whatever the window.
+    assert await drain(d) == 1
+    smtp.inbox.clear()
+
+    version = 1
+    for step in (
+        lambda v: tickets.take(w.tech, ticket_id, v),
+        lambda v: tickets.add_follow_up(
+            w.tech, ticket_id, NewFollowUp(text="Pilote réinstallé", private=False, minutes=5)
+        ),
+        lambda v: tickets.change_status(w.tech, ticket_id, Status.PENDING, v),
+    ):
+        await step(version)
+        version = (await tickets_row(ticket_id))["version"]
+
+    # Held: nothing is due yet, and the three rows wait until the same moment.
+    assert await drain(d) == 0
+    rows = await Outbox.select(Outbox.next_attempt_at).where(
+        (Outbox.recipient == w.requester_a.id) & Outbox.sent_at.is_null()
+    )
+    assert len(rows) == 3
+    assert len({row["next_attempt_at"] for row in rows}) == 1
+    assert rows[0]["next_attempt_at"] > datetime.now(UTC) + timedelta(seconds=60)
+
+    # The window has passed (moved, rather than waited for): one mail lists the three.
+    await Outbox.update({Outbox.next_attempt_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
+        Outbox.sent_at.is_null()
+    )
+    assert await drain(d) == 3
+    mails = smtp.inbox.to("alice@chu-a.test")
+    assert len(mails) == 1
+    text = text_of(mails[0])
+    assert "3 modifications sur ce ticket" in text
+    assert "Théo Tech a pris en charge ou attribué ce ticket" in text
+    assert "Théo Tech a ajouté un suivi" in text
+    assert "Théo Tech a modifié le statut" in text
+    assert "En attente" in mails[0]["Subject"]
+    unsent = await Outbox.select(Outbox.kind, Outbox.recipient, Outbox.last_error).where(
+        Outbox.sent_at.is_null()
+    )
+    assert unsent == []
+
+
+async def tickets_row(ticket_id: int) -> dict[str, Any]:
+    from server.db.tables import Ticket
+
+    row = await Ticket.select().where(Ticket.id == ticket_id).first()
+    assert row is not None
+    return row
