@@ -28,9 +28,13 @@ from tests.integration.test_instances import free_port
 
 NIR = b"1 85 05 78 006 084 91"
 # A log of about 9 MB that starts with a patient identifier and holds thousands more.
-LOG = NIR + b" admission\n" + b"".join(
-    b"2026-11-20 10:%02d:%02d lecture dossier NIR %s ok\n" % (i // 60 % 60, i % 60, NIR)
-    for i in range(160_000)
+LOG = (
+    NIR
+    + b" admission\n"
+    + b"".join(
+        b"2026-11-20 10:%02d:%02d lecture dossier NIR %s ok\n" % (i // 60 % 60, i % 60, NIR)
+        for i in range(160_000)
+    )
 )
 
 
@@ -110,9 +114,7 @@ def signed_in(base: str) -> httpx.Client:
 
 
 def files_holding(folder: Path, secret: bytes) -> list[Path]:
-    return [
-        path for path in folder.rglob("*") if path.is_file() and secret in path.read_bytes()
-    ]
+    return [path for path in folder.rglob("*") if path.is_file() and secret in path.read_bytes()]
 
 
 def upload_in_background(client: httpx.Client, ticket_id: int) -> threading.Thread:
