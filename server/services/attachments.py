@@ -35,18 +35,27 @@ from server.db.engine import write_transaction
 from server.db.queries import ticket_access
 from server.db.tables import Attachment, AttachmentDownload, HistoryEntry, Ticket
 from server.domain.actors import Actor
-from server.domain.errors import Forbidden, InvalidTransition, NotFound, TooLarge, Unacceptable
+from server.domain.documents import DocumentRefused
+from server.domain.errors import (
+    Forbidden,
+    IdentifiersFound,
+    InvalidTransition,
+    NotFound,
+    TooLarge,
+    Unacceptable,
+)
 from server.domain.events import TicketEvent
 from server.domain.permissions import can_comment, can_view
 from server.domain.screening import review_text
 from server.domain.text import N_
 from server.domain.vocabulary import Status
-from server.services import content
+from server.services import content, documents
 from server.services.privacy import detector_config
 from server.services.tickets import ticket_event
 from server.settings import get_settings
 
 CHUNK = 64 * 1024
+PREVIEW_CHARS = 4000
 THUMBNAIL_SIDE = 480
 
 REFUSALS = {
@@ -60,6 +69,26 @@ REFUSALS = {
     "bad_boxes": N_("The redaction boxes are not valid."),
     "text_unreadable": N_("This text file cannot be read."),
     "bad_review": N_("The review of this file is not valid."),
+    "document_too_large": N_(
+        "This document expands to too much data once uncompressed: it cannot be checked."
+    ),
+    "document_images": N_(
+        "This document contains pictures or embedded objects, which may show patient data "
+        "and cannot be redacted inside a document. Attach the screenshots themselves (they "
+        "can be redacted here) and the document without its pictures."
+    ),
+    "document_files": N_(
+        "This PDF carries other files inside it. Attach those files themselves, and the PDF "
+        "without them."
+    ),
+    "document_unreadable": N_(
+        "This document cannot be read: it is damaged, protected by a password, or not what "
+        "its name says."
+    ),
+    "document_identifiers": N_(
+        "Patient identifiers cannot be replaced inside a document. Remove them from the "
+        "document itself and attach it again, or untick what is not patient data."
+    ),
 }
 
 
@@ -301,7 +330,9 @@ async def attach(
         elif sniffed.kind == "text":
             await _screen_text_file(received.path, final_tmp, phi_decision, review or TextReview())
         else:
-            await anyio.to_thread.run_sync(shutil.copyfile, received.path, final_tmp)
+            await _rebuild_document(
+                received.path, final_tmp, sniffed.kind, phi_decision, review or TextReview()
+            )
         size = final_tmp.stat().st_size
         async with write_transaction():
             row = await _load_for_upload(actor, ticket_id)  # re-checked inside the transaction
@@ -378,6 +409,33 @@ async def _screen_text_file(source: Path, target: Path, decision: str, review: T
     screened = review_text(text, decision, detector_config(), review.keep, review.mark)
     async with aiofiles.open(target, "w", encoding="utf-8") as out:
         await out.write(screened)
+
+
+class DocumentIdentifiersFound(IdentifiersFound):
+    """Findings in a document's text, with that text (the user cannot read it from the file
+    the way the browser reads a text file)."""
+
+    def __init__(self, findings: dict[str, list[Any]], preview: str) -> None:
+        super().__init__(findings)
+        self.preview = preview
+
+
+async def _rebuild_document(
+    source: Path, target: Path, kind: str, decision: str, review: TextReview
+) -> None:
+    """Office files and PDFs: rebuilt without what cannot be checked, then their text goes
+    through the same review as a text file. Identifiers cannot be replaced inside them: the
+    user confirms they are not patient data, or removes them from the document."""
+    try:
+        text = await anyio.to_thread.run_sync(documents.rebuild, source, target, kind)
+    except DocumentRefused as exc:
+        raise AttachmentRefused(exc.reason) from exc
+    try:
+        screened = review_text(text, decision, detector_config(), review.keep, review.mark)
+    except IdentifiersFound as exc:
+        raise DocumentIdentifiersFound(exc.findings, text[:PREVIEW_CHARS]) from exc
+    if screened != text:
+        raise AttachmentRefused("document_identifiers")
 
 
 async def downloadable(actor: Actor, attachment_id: int) -> dict[str, Any]:

@@ -98,7 +98,7 @@
   // ---- Uploads ----------------------------------------------------------------------------
   // A text file with possible patient identifiers: show them highlighted, let the user untick
   // false positives and add more text to hide, then send again with that review.
-  function review(root, file, findings, row, finished) {
+  function review(root, file, findings, row, finished, extractedText) {
     var panel = document.createElement("div");
     panel.className = "review";
     var intro = document.createElement("p");
@@ -126,7 +126,9 @@
     asIs.type = "button"; asIs.textContent = text(root, "send-as-is");
     panel.append(intro, preview, list, more, send, asIs);
     row.after(panel);
-    file.text().then(function (content) {
+    // Documents: the server sends the text it extracted (the offsets are in that text).
+    var extracted = typeof extractedText === "string" ? Promise.resolve(extractedText) : file.text();
+    extracted.then(function (content) {
       var shown = content.slice(0, 4000);
       var at = 0;
       findings.filter(function (f) { return f.end <= shown.length; }).forEach(function (f) {
@@ -185,7 +187,7 @@
         row.classList.add("done");
       } else if (xhr.status === 422 && body.findings) {
         status.textContent = body.error || "";
-        review(root, file, body.findings, row, finished);
+        review(root, file, body.findings, row, finished, body.preview);
         finished = null;  // the review's upload will finish it
       } else {
         row.classList.add("failed");
