@@ -9,6 +9,7 @@ from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
 from server.db.tables import Attachment, Ticket
+from tests import document_files as files
 from tests import factories
 from tests.browser.test_attachments import PASTE_SCREENSHOT
 from tests.browser.test_ticket_flow import sign_in
@@ -86,3 +87,24 @@ async def test_screenshot_survives_a_field_error(live_server: str, browser: Brow
     await page.click("button:has-text('Envoyer le ticket')")
 
     await assert_created_with_redacted_screenshot(page, live_server)
+
+
+async def test_word_file_findings_are_shown_in_its_text(live_server: str, browser: Browser) -> None:
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Courrier type du DPI")
+    page = await sign_in(browser, live_server, "alice@chu-a.test")
+    await page.goto(f"{live_server}/tickets/{ticket_id}")
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    document = files.docx([["Le modèle plante pour le dossier NIR ", NIR, " à l'impression"]])
+    await page.set_input_files(
+        "#attach-input",
+        files=[{"name": "modele.docx", "mimeType": "application/octet-stream", "buffer": document}],
+    )
+    panel = page.locator(".review")
+    # The preview is the document's text, not the bytes of the archive.
+    await expect(panel.locator(".review-preview")).to_contain_text("Le modèle plante")
+    await expect(panel.locator(".review-preview mark")).to_have_text(NIR)
+    await panel.locator("button", has_text="envoyer tel quel").click()
+    await expect(page.locator(".uploads li.done")).to_have_count(1)
+    await expect(page.locator(".timeline li.attachment")).to_contain_text("modele.docx")
+    assert await Attachment.count() == 1
