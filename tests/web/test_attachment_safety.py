@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 
+import pytest
 from litestar.testing import AsyncTestClient
 from PIL import Image
 from pypdf import PdfReader
@@ -192,3 +193,29 @@ async def test_api_applies_the_same_document_rules(client: AsyncTestClient) -> N
     row = await Attachment.select().first()
     assert b"/JavaScript" not in storage().path(row["storage_key"]).read_bytes()
     assert await Attachment.count() == 1
+
+
+async def test_the_service_rebuilds_documents_whoever_calls_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Mail attachments reach ``attach`` without the web layer: same rules."""
+    from server.services import attachments
+
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a)
+
+    def received(name: str, data: bytes) -> attachments.Received:
+        path = attachments.storage().temporary()
+        path.write_bytes(data)
+        return attachments.Received(path=path, size=len(data), name=name)
+
+    bomb = received("a.docx", files.zip_bomb("word/filler.xml", 512))
+    with pytest.raises(attachments.AttachmentRefused) as refused:
+        await attachments.attach(w.requester_a, ticket_id, bomb, [])
+    assert refused.value.reason == "document_too_large"
+    assert not bomb.path.exists()
+    scripted = received("b.pdf", files.pdf(["Notice"], javascript=True))
+    attachment_id, _events = await attachments.attach(w.requester_a, ticket_id, scripted, [])
+    row = await Attachment.select().where(Attachment.id == attachment_id).first()
+    stored = storage().path(row["storage_key"]).read_bytes()
+    assert b"/JavaScript" not in stored
+    assert b"/OpenAction" not in stored
+    assert not any(storage().tmp.iterdir())
