@@ -195,7 +195,7 @@ async def test_api_applies_the_same_document_rules(client: AsyncTestClient) -> N
     assert await Attachment.count() == 1
 
 
-async def test_the_service_rebuilds_documents_whoever_calls_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_the_service_rebuilds_documents_whoever_calls_it() -> None:
     """Mail attachments reach ``attach`` without the web layer: same rules."""
     from server.services import attachments
 
