@@ -2,21 +2,30 @@
 
 Only the sanitised result is stored, under a random key: images are decoded and re-encoded
 from their pixels with the user's boxes burnt in (``content.sanitize_image``); text is screened
-for patient identifiers like typed text. The upload's temporary file is deleted as soon as it
-has been processed, whatever happens, so an interrupted upload leaves nothing visible.
+for patient identifiers like typed text.
+
+Raw uploads may hold patient data, so they never get a name on disk: they are received into an
+anonymous temporary file (``O_TMPFILE`` on Linux), which the kernel frees when the request
+closes it or when the process dies, even by ``kill -9``. What does get a name (sanitised
+results waiting for their commit, mail attachments) lives in a directory of its own per
+process, locked while the process lives: at start-up every directory whose process is gone
+is removed, whatever its age.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import math
 import os
 import secrets
-import time
+import shutil
+import socket
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiofiles
 import anyio.to_thread
@@ -26,18 +35,27 @@ from server.db.engine import write_transaction
 from server.db.queries import ticket_access
 from server.db.tables import Attachment, AttachmentDownload, HistoryEntry, Ticket
 from server.domain.actors import Actor
-from server.domain.errors import Forbidden, InvalidTransition, NotFound, TooLarge, Unacceptable
+from server.domain.documents import DocumentRefused
+from server.domain.errors import (
+    Forbidden,
+    IdentifiersFound,
+    InvalidTransition,
+    NotFound,
+    TooLarge,
+    Unacceptable,
+)
 from server.domain.events import TicketEvent
 from server.domain.permissions import can_comment, can_view
 from server.domain.screening import review_text
 from server.domain.text import N_
 from server.domain.vocabulary import Status
-from server.services import content
+from server.services import content, documents
 from server.services.privacy import detector_config
 from server.services.tickets import ticket_event
 from server.settings import get_settings
 
 CHUNK = 64 * 1024
+PREVIEW_CHARS = 4000
 THUMBNAIL_SIDE = 480
 
 REFUSALS = {
@@ -51,6 +69,26 @@ REFUSALS = {
     "bad_boxes": N_("The redaction boxes are not valid."),
     "text_unreadable": N_("This text file cannot be read."),
     "bad_review": N_("The review of this file is not valid."),
+    "document_too_large": N_(
+        "This document expands to too much data once uncompressed: it cannot be checked."
+    ),
+    "document_images": N_(
+        "This document contains pictures or embedded objects, which may show patient data "
+        "and cannot be redacted inside a document. Attach the screenshots themselves (they "
+        "can be redacted here) and the document without its pictures."
+    ),
+    "document_files": N_(
+        "This PDF carries other files inside it. Attach those files themselves, and the PDF "
+        "without them."
+    ),
+    "document_unreadable": N_(
+        "This document cannot be read: it is damaged, protected by a password, or not what "
+        "its name says."
+    ),
+    "document_identifiers": N_(
+        "Patient identifiers cannot be replaced inside a document. Remove them from the "
+        "document itself and attach it again, or untick what is not patient data."
+    ),
 }
 
 
@@ -64,11 +102,24 @@ class AttachmentRefused(Unacceptable):
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """An upload streamed to a temporary file (deleted by ``discard``)."""
+    """An upload waiting to be processed (released by ``release``).
+
+    ``handle`` is set for an anonymous file: ``path`` then names it through ``/proc/self/fd``
+    and stops working once the handle is closed.
+    """
 
     path: Path
     size: int
     name: str
+    handle: IO[bytes] | None = None
+
+
+def release(received: Received) -> None:
+    """Close (anonymous file) or delete (named file) what was received."""
+    if received.handle is not None:
+        received.handle.close()
+    else:
+        discard(received.path)
 
 
 class Storage:
@@ -76,19 +127,32 @@ class Storage:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.tmp = root / "tmp"
+        self.tmp_root = root / "tmp"
+
+    @property
+    def tmp(self) -> Path:
+        """This process's own directory for named temporary files."""
+        return _process_directory(self.tmp_root)
 
     def ensure(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    def purge_stale(self, older_than_seconds: float = 3600) -> int:
-        """Remove what interrupted uploads left behind (a killed process cannot clean up)."""
-        self.ensure()
-        limit = time.time() - older_than_seconds
+    def purge_stale(self) -> int:
+        """Remove what processes that are gone left behind (a killed process cannot clean
+        up), whatever its age; the directories of living processes are kept."""
+        self.tmp_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        own = self.tmp
         removed = 0
-        for path in self.tmp.iterdir():
-            if path.stat().st_mtime < limit:
-                discard(path)
+        for entry in sorted(self.tmp_root.iterdir()):
+            if entry in (own, own.with_name(own.name + ".lock")):
+                continue
+            if entry.name.endswith(".lock"):
+                removed += _remove_if_unlocked(entry)
+            elif entry.is_dir() and not entry.with_name(entry.name + ".lock").exists():
+                shutil.rmtree(entry, ignore_errors=True)  # its lock went first: orphaned
+                removed += 1
+            elif not entry.is_dir():
+                discard(entry)
                 removed += 1
         return removed
 
@@ -102,26 +166,81 @@ class Storage:
         self.ensure()
         return self.tmp / secrets.token_hex(16)
 
+    def anonymous(self) -> tuple[IO[bytes], Path]:
+        """A temporary file without a name, and a path to reopen it while it is open."""
+        self.ensure()
+        handle = tempfile.TemporaryFile(dir=self.tmp)  # noqa: SIM115 - closed by release()
+        return handle, _descriptor_path(handle.fileno())
+
     def commit(self, temporary: Path, final: Path) -> None:
         final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.replace(temporary, final)
 
     async def receive(self, upload: Any, limit: int) -> Received:
-        """Copy an upload to a temporary file in chunks: memory stays bounded."""
-        target = self.temporary()
+        """Copy an upload to an anonymous file in chunks: memory stays bounded, and the raw
+        bytes disappear with the request or the process, whichever ends first."""
+        handle, path = self.anonymous()
         size = 0
         try:
-            async with aiofiles.open(target, "wb") as out:
-                while chunk := await upload.read(CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge()
-                    await out.write(chunk)
+            while chunk := await upload.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge()
+                await anyio.to_thread.run_sync(handle.write, chunk)
+            await anyio.to_thread.run_sync(handle.flush)
         except BaseException:
-            discard(target)
+            handle.close()
             raise
-        os.chmod(target, 0o600)
-        return Received(path=target, size=size, name=getattr(upload, "filename", "") or "")
+        return Received(
+            path=path, size=size, name=getattr(upload, "filename", "") or "", handle=handle
+        )
+
+
+# One directory per process (and per storage root), with a lock held for the process's life.
+_OWN_DIRECTORIES: dict[tuple[Path, int], tuple[Path, int]] = {}
+
+
+def _process_directory(tmp_root: Path) -> Path:
+    key = (tmp_root, os.getpid())
+    if key not in _OWN_DIRECTORIES:
+        tmp_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        while True:
+            name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+            lock = tmp_root / f"{name}.lock"
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            # A purge may have taken the lock between creation and flock: start again.
+            if lock.exists() and os.fstat(descriptor).st_ino == lock.stat().st_ino:
+                break
+            os.close(descriptor)
+        directory = tmp_root / name
+        directory.mkdir(mode=0o700)
+        _OWN_DIRECTORIES[key] = (directory, descriptor)
+    return _OWN_DIRECTORIES[key][0]
+
+
+def _remove_if_unlocked(lock: Path) -> int:
+    """Remove a process's directory if its lock is free (the process is gone)."""
+    try:
+        descriptor = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return 0
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return 0  # a living process
+    try:
+        shutil.rmtree(lock.with_name(lock.name.removesuffix(".lock")), ignore_errors=True)
+        discard(lock)
+    finally:
+        os.close(descriptor)
+    return 1
+
+
+def _descriptor_path(descriptor: int) -> Path:
+    proc = Path("/proc/self/fd")
+    return (proc if proc.is_dir() else Path("/dev/fd")) / str(descriptor)
 
 
 def discard(path: Path | None) -> None:
@@ -211,7 +330,9 @@ async def attach(
         elif sniffed.kind == "text":
             await _screen_text_file(received.path, final_tmp, phi_decision, review or TextReview())
         else:
-            os.replace(received.path, final_tmp)
+            await _rebuild_document(
+                received.path, final_tmp, sniffed.kind, phi_decision, review or TextReview()
+            )
         size = final_tmp.stat().st_size
         async with write_transaction():
             row = await _load_for_upload(actor, ticket_id)  # re-checked inside the transaction
@@ -240,7 +361,7 @@ async def attach(
             event = await ticket_event("ticket.attachment", ticket_id, row)
         return inserted[0]["id"], [event]
     finally:
-        discard(received.path)
+        release(received)
         for path in produced:
             discard(path)
 
@@ -288,6 +409,33 @@ async def _screen_text_file(source: Path, target: Path, decision: str, review: T
     screened = review_text(text, decision, detector_config(), review.keep, review.mark)
     async with aiofiles.open(target, "w", encoding="utf-8") as out:
         await out.write(screened)
+
+
+class DocumentIdentifiersFound(IdentifiersFound):
+    """Findings in a document's text, with that text (the user cannot read it from the file
+    the way the browser reads a text file)."""
+
+    def __init__(self, findings: dict[str, list[Any]], preview: str) -> None:
+        super().__init__(findings)
+        self.preview = preview
+
+
+async def _rebuild_document(
+    source: Path, target: Path, kind: str, decision: str, review: TextReview
+) -> None:
+    """Office files and PDFs: rebuilt without what cannot be checked, then their text goes
+    through the same review as a text file. Identifiers cannot be replaced inside them: the
+    user confirms they are not patient data, or removes them from the document."""
+    try:
+        text = await anyio.to_thread.run_sync(documents.rebuild, source, target, kind)
+    except DocumentRefused as exc:
+        raise AttachmentRefused(exc.reason) from exc
+    try:
+        screened = review_text(text, decision, detector_config(), review.keep, review.mark)
+    except IdentifiersFound as exc:
+        raise DocumentIdentifiersFound(exc.findings, text[:PREVIEW_CHARS]) from exc
+    if screened != text:
+        raise AttachmentRefused("document_identifiers")
 
 
 async def downloadable(actor: Actor, attachment_id: int) -> dict[str, Any]:

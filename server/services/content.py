@@ -456,9 +456,16 @@ def _redacted(image: Image.Image, boxes: Sequence[Box]) -> Image.Image:
 
 
 def _pixels_only(image: Image.Image) -> Image.Image:
-    """A new image with the same pixels and an empty ``info`` (no metadata to carry)."""
+    """A new image with the same pixels and an empty ``info`` (no metadata to carry).
+
+    Fully transparent pixels become transparent black: an "erased" area must not keep the
+    colour it had, which any editor can bring back by dropping the alpha channel.
+    """
     fresh = Image.new(image.mode, image.size)
     fresh.paste(image, (0, 0))
+    if fresh.mode == "RGBA":
+        invisible = fresh.getchannel("A").point(lambda alpha: 255 if alpha == 0 else 0)
+        fresh.paste((0, 0, 0, 0), (0, 0, fresh.width, fresh.height), invisible)
     return fresh
 
 

@@ -55,6 +55,8 @@ def error_json(exc: GuichetError) -> Response[Any]:
             for found in exc.findings.values()
             for f in found
         ]
+    if isinstance(exc, service.DocumentIdentifiersFound):
+        body["preview"] = exc.preview  # the findings' offsets are in this text
     return Response(content=body, status_code=status_of(exc))
 
 

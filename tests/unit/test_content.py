@@ -362,7 +362,47 @@ def test_boxes_on_alpha_images_are_opaque_black(tmp_path: Path) -> None:
         for y in range(20):
             for x in range(30):
                 expected = BLACK_RGBA if covered(boxes[0], x, y) else original.getpixel((x, y))
+                if expected[3] == 0:
+                    expected = (0, 0, 0, 0)  # invisible colour is not kept
                 assert out.getpixel((x, y)) == expected
+
+
+def erased_png(path: Path) -> Path:
+    """An RGBA screenshot whose left half was "erased": alpha 0, colour still there."""
+    image = Image.new("RGBA", (80, 40), (200, 30, 60, 255))
+    image.paste((12, 34, 56, 0), (0, 0, 40, 40))
+    image.putpixel((60, 20), (90, 91, 92, 0))
+    return write(path, image, "PNG")
+
+
+def assert_nothing_invisible_has_colour(path: Path) -> None:
+    with Image.open(path) as out:
+        raw = out.convert("RGBA").tobytes()
+    pixels = [tuple(raw[i : i + 4]) for i in range(0, len(raw), 4)]
+    hidden = [pixel for pixel in pixels if pixel[3] == 0]
+    assert hidden, "the erased area must stay transparent"
+    assert set(hidden) == {(0, 0, 0, 0)}
+    assert (200, 30, 60, 255) in pixels  # the visible part is untouched
+
+
+def test_colour_under_transparent_pixels_is_not_kept(tmp_path: Path) -> None:
+    src = erased_png(tmp_path / "in.png")
+    sanitize_image(src, tmp_path / "out", [])
+    assert_nothing_invisible_has_colour(tmp_path / "out")
+    make_thumbnail(tmp_path / "out", tmp_path / "thumb", max_side=40)
+    assert_nothing_invisible_has_colour(tmp_path / "thumb")
+
+
+def test_colour_under_transparency_of_a_palette_image_is_not_kept(tmp_path: Path) -> None:
+    image = Image.new("P", (20, 10), 1)
+    image.putpalette([0, 0, 0, 250, 10, 10, 10, 250, 10] + [0] * 759)
+    image.paste(2, (0, 0, 10, 10))
+    src = write(tmp_path / "in.png", image, "PNG", transparency=2)
+    sanitize_image(src, tmp_path / "out", [])
+    with Image.open(tmp_path / "out") as out:
+        assert out.mode == "RGBA"
+        assert out.getpixel((2, 2)) == (0, 0, 0, 0)
+        assert out.getpixel((15, 5)) == (250, 10, 10, 255)
 
 
 def test_boxes_partly_outside_are_clamped(tmp_path: Path) -> None:

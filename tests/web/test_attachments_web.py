@@ -200,19 +200,3 @@ async def test_text_review_keeps_unticked_findings_and_hides_marked_text(
     assert response.status_code == 201, response.text
     stored = (await client.get(response.json()["url"])).content.decode()
     assert stored == "NIR [NIR] / support: helpdesk@example.org / patient [REDACTED]\n"
-
-
-def test_interrupted_uploads_are_purged(tmp_path) -> None:
-    import os
-    import time
-
-    from server.services.attachments import Storage
-
-    store = Storage(tmp_path)
-    old, fresh = store.temporary(), store.temporary()
-    old.write_bytes(b"half an upload")
-    fresh.write_bytes(b"upload in progress")
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    assert store.purge_stale() == 1
-    assert not old.exists()
-    assert fresh.exists()

@@ -222,7 +222,7 @@
   // ---- Uploads ----------------------------------------------------------------------------
   // A text file with possible patient identifiers: show them highlighted, let the user untick
   // false positives and add more text to hide, then send again with that review.
-  function review(root, file, findings, row, finished) {
+  function review(root, file, findings, row, finished, extractedText) {
     var panel = document.createElement("div");
     panel.className = "review";
     var intro = document.createElement("p");
@@ -250,7 +250,9 @@
     asIs.type = "button"; asIs.textContent = text(root, "send-as-is");
     panel.append(intro, preview, list, more, send, asIs);
     row.after(panel);
-    file.text().then(function (content) {
+    // Documents: the server sends the text it extracted (the offsets are in that text).
+    var extracted = typeof extractedText === "string" ? Promise.resolve(extractedText) : file.text();
+    extracted.then(function (content) {
       var shown = content.slice(0, 4000);
       var at = 0;
       findings.filter(function (f) { return f.end <= shown.length; }).forEach(function (f) {
@@ -298,16 +300,18 @@
     xhr.upload.onprogress = function (event) {
       if (event.lengthComputable) bar.value = Math.round((100 * event.loaded) / event.total);
     };
+    var ok = false;
     xhr.onload = function () {
       var body = {};
       try { body = JSON.parse(xhr.responseText); } catch (error) { body = {}; }
       if (xhr.status === 201) {
+        ok = true;
         bar.value = 100;
         status.textContent = text(root, "done");
         row.classList.add("done");
       } else if (xhr.status === 422 && body.findings) {
         status.textContent = body.error || "";
-        review(root, file, body.findings, row, finished);
+        review(root, file, body.findings, row, finished, body.preview);
         finished = null;  // the review's upload will finish it
       } else {
         row.classList.add("failed");
@@ -315,18 +319,33 @@
       }
     };
     xhr.onerror = function () { row.classList.add("failed"); status.textContent = text(root, "failed"); };
-    xhr.onloadend = function () { if (finished) finished(); };
+    xhr.onloadend = function () { if (finished) finished(ok); };
     xhr.send(form);
   }
 
-  // On the new-ticket form there is no ticket yet: files wait in a queue, and are sent
-  // once the form has created the ticket.
+  // On the new-ticket form there is no ticket yet: files wait in a queue (with their
+  // redaction boxes), and are sent once the form has created the ticket.
   function accept(root, file, boxes) {
     if (root.getAttribute("data-url")) { upload(root, file, boxes); return; }
     root.queue = root.queue || [];
-    root.queue.push({ file: file, boxes: boxes });
+    var item = { file: file, boxes: boxes };
+    root.queue.push(item);
     var row = document.createElement("li");
-    row.textContent = file.name || "capture.png";
+    row.className = "queued";
+    var name = document.createElement("span");
+    name.textContent = file.name || "capture.png";
+    var status = document.createElement("span");
+    status.className = "upload-status";
+    status.textContent = text(root, "queued");
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link";
+    remove.textContent = text(root, "unqueue");
+    remove.addEventListener("click", function () {
+      root.queue.splice(root.queue.indexOf(item), 1);
+      row.remove();
+    });
+    row.append(name, " ", status, " ", remove);
     root.querySelector(".uploads").appendChild(row);
   }
 
@@ -340,6 +359,54 @@
     });
   }
 
+  // The form came back (patient identifiers to review, a field to correct): show the new
+  // form but keep this uploader, with its queue, its boxes and its listeners, in its place.
+  // Only a page that is not the form (an error page) replaces everything.
+  function showReturnedForm(root, html) {
+    var returned = new DOMParser().parseFromString(html, "text/html");
+    var placeholder = returned.querySelector(".uploader[data-queue]");
+    var current = root.closest("section.card");
+    var card = placeholder && placeholder.closest("section.card");
+    if (!card || !current) {
+      document.open(); document.write(html); document.close();
+      return;
+    }
+    card = document.importNode(card, true);
+    card.querySelector(".uploader[data-queue]").replaceWith(root);
+    current.replaceWith(card);
+    if (window.htmx) window.htmx.process(card);
+    var first = card.querySelector("[role=alert], [aria-invalid=true]");
+    if (first) {
+      if (!first.hasAttribute("tabindex") && first.getAttribute("role") === "alert") {
+        first.setAttribute("tabindex", "-1");
+      }
+      first.focus();
+    }
+  }
+
+  // The ticket exists: send the queued files to it, then open it, unless one failed: then
+  // stay, say so, and link to the ticket (the failed rows say why).
+  function sendQueue(root, ticketUrl) {
+    root.setAttribute("data-url", ticketUrl + "/attachments");
+    root.querySelectorAll(".uploads li.queued").forEach(function (row) { row.remove(); });
+    var queue = root.queue;
+    root.queue = [];
+    var pending = queue.map(function (item) {
+      return new Promise(function (resolve) { upload(root, item.file, item.boxes, resolve); });
+    });
+    return Promise.all(pending).then(function (results) {
+      if (results.every(Boolean)) { window.location = ticketUrl; return; }
+      var notice = document.createElement("p");
+      notice.className = "alert upload-incomplete";
+      notice.setAttribute("role", "alert");
+      var link = document.createElement("a");
+      link.href = ticketUrl;
+      link.textContent = text(root, "open-ticket");
+      notice.append(text(root, "incomplete"), " ", link);
+      root.prepend(notice);
+    });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var root = form.querySelector(".uploader[data-queue]");
@@ -347,19 +414,18 @@
     event.preventDefault();
     var data = new FormData(form);
     if (event.submitter && event.submitter.name) data.append(event.submitter.name, event.submitter.value);
+    form.querySelectorAll("button[type=submit]").forEach(function (button) { button.disabled = true; });
     fetch(form.action, { method: "POST", body: data, headers: { "x-csrftoken": csrfToken() } })
       .then(function (response) {
         var match = /\/tickets\/(\d+)$/.exec(new URL(response.url).pathname);
         if (!response.ok || !match) {
-          return response.text().then(function (html) {
-            document.open(); document.write(html); document.close();
-          });
+          return response.text().then(function (html) { showReturnedForm(root, html); });
         }
-        root.setAttribute("data-url", "/tickets/" + match[1] + "/attachments");
-        var pending = root.queue.map(function (item) {
-          return new Promise(function (resolve) { upload(root, item.file, item.boxes, resolve); });
-        });
-        return Promise.all(pending).then(function () { window.location = response.url; });
+        return sendQueue(root, "/tickets/" + match[1]);
+      })
+      .catch(function () {
+        form.querySelectorAll("button[type=submit]").forEach(function (button) { button.disabled = false; });
+        window.alert(text(root, "failed"));
       });
   });
 
