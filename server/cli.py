@@ -1,4 +1,4 @@
-"""The ``guichet`` command: serve, migrate, demo, user add, token."""
+"""The ``guichet`` command: serve, migrate, demo, reindex-search, user add, token."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ async def migrate() -> None:
 def _cmd_migrate(_: argparse.Namespace) -> int:
     asyncio.run(migrate())
     print("Migrations applied.")
+    return 0
+
+
+def _cmd_reindex_search(_: argparse.Namespace) -> int:
+    from server.db.search import reindex
+
+    asyncio.run(reindex())
+    print("Search index rebuilt.")
     return 0
 
 
@@ -190,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.set_defaults(func=_cmd_inbound)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
     sub.add_parser("demo", help="load the fictional demo data (once)").set_defaults(func=_cmd_demo)
+    sub.add_parser(
+        "reindex-search", help="rebuild the full-text index of tickets, follow-ups and articles"
+    ).set_defaults(func=_cmd_reindex_search)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a user")
     add.add_argument("email")

@@ -1,0 +1,101 @@
+"""Word stems for full-text search on SQLite (PostgreSQL stems with its own dictionaries).
+
+The same Snowball algorithms PostgreSQL uses (``french_stem``, ``english_stem``,
+``russian_stem``), applied the same way: accents stripped first (``unaccent``), then the
+stemmer of the document's language. A document is stemmed in one language (an article's own,
+or the one ``guess_language`` picks for a ticket); a query word is stemmed in each language it
+could be written in (Cyrillic: Russian; Latin: French and English), so "imprimantes" finds
+"imprimante" and "сервисы" finds "Сервис" whatever the ticket's language turned out to be.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+from server.domain.knowledge import Language, guess_language
+
+_ALGORITHMS = {
+    Language.FR.value: "french",
+    Language.EN.value: "english",
+    Language.RU.value: "russian",
+}
+_WORD = re.compile(r"[^\W_]+")
+_CYRILLIC = re.compile(r"[а-яё]")
+MAX_INDEXED_CHARS = 200_000  # a pasted log is indexed by its beginning, as PostgreSQL caps too
+
+
+@lru_cache(maxsize=3)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(_ALGORITHMS.get(language, "french"))
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("Écran" -> "ecran"), like FTS5's ``remove_diacritics``.
+
+    "й" keeps its breve: it is a letter of its own, and Snowball's Russian expects it.
+    """
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    kept = (c for c in decomposed if not unicodedata.combining(c) or c == "\u0306")
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def document_stems(text: str | None, language: str | None = None) -> str:
+    """The stems of ``text``'s words, space-separated.
+
+    Cyrillic words are stemmed in Russian; Latin ones in ``language`` when it is French or
+    English, else in the language guessed from the Latin words (a Russian ticket quoting an
+    English error message).
+    """
+    if not text:
+        return ""
+    words = _WORD.findall(fold(text[:MAX_INDEXED_CHARS]))
+    if language not in (Language.FR.value, Language.EN.value):
+        language = guess_language(" ".join(w for w in words if not _CYRILLIC.search(w)))
+    latin, russian = _stemmer(language), _stemmer(Language.RU.value)
+    return " ".join((russian if _CYRILLIC.search(w) else latin).stemWord(w) for w in words)
+
+
+def query_stems(term: str) -> list[str]:
+    """A typed word's stems in every language it may be written in, without duplicates."""
+    word = fold(term)
+    cyrillic = bool(_CYRILLIC.search(word))
+    languages = (Language.RU.value,) if cyrillic else (Language.FR.value, Language.EN.value)
+    stems: list[str] = []
+    for language in languages:
+        stem = _stemmer(language).stemWord(word)
+        if stem and stem not in stems:
+            stems.append(stem)
+    return stems
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def fts5_query(terms: list[str], any_word: bool = False) -> str:
+    """An FTS5 query: each word as typed (a prefix: it may still be being typed) or one of its
+    stems in the ``stems`` column; all words must match, or any with ``any_word``."""
+    last = len(terms) - 1
+    parts = []
+    for i, term in enumerate(terms):
+        # Short words are matched whole, unless still being typed: "de"* would expand to
+        # thousands of words for no benefit.
+        typed = _quoted(term) + ("*" if len(term) > 2 or i == last else "")
+        stems = " OR ".join(_quoted(s) for s in query_stems(term))
+        parts.append(f"({typed} OR stems : ({stems}))" if stems else typed)
+    return (" OR " if any_word else " AND ").join(parts)
+
+
+def fts5_highlight_query(terms: list[str]) -> str:
+    """What ``highlight`` and ``snippet`` mark: the typed words and their stems as prefixes,
+    so that "imprimantes" marks "imprimante" in a row found through its stem."""
+    words: list[str] = []
+    for term in terms:
+        for word in (term, *query_stems(term)):
+            if len(word) > 2 and word not in words:
+                words.append(word)
+    return " OR ".join(f"{_quoted(w)}*" for w in words) or " OR ".join(map(_quoted, terms))
