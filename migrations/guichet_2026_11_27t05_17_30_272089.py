@@ -7,7 +7,12 @@ external content is a view that computes the stems, so ``rebuild`` reindexes eve
 the base tables: this migration does so for existing data, and ``guichet reindex-search``
 does it again on demand (after a stemmer upgrade, say).
 
-PostgreSQL already stems (tsvector columns, ``guichet_fr/en/ru`` configurations): nothing to do.
+PostgreSQL already stems (tsvector columns, ``guichet_fr/en/ru`` configurations).
+
+Both engines also index account names, so that staff find a person's tickets by their name
+without folding every name at each search: an FTS5 table over ``account.full_name`` on
+SQLite, a GIN index over an accent-free ``simple`` configuration (``guichet_names``) on
+PostgreSQL.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -15,7 +20,7 @@ from piccolo.engine import engine_finder
 
 ID = "2026-11-27T05:17:30:272089"
 VERSION = "1.38.0"
-DESCRIPTION = "full text search by word stems on SQLite"
+DESCRIPTION = "full text search by word stems on SQLite, and of account names"
 
 _FTS = "tokenize = 'unicode61 remove_diacritics 2'"
 # table -> (indexed columns, the language argument of guichet_stems)
@@ -88,8 +93,47 @@ def _plain_index(table: str) -> list[str]:
     ]
 
 
-SQLITE_UP = [stmt for table in _SOURCES for stmt in _stemmed_index(table)]
-SQLITE_DOWN = [stmt for table in _SOURCES for stmt in _plain_index(table)]
+_NAMES = "account_name_fts"
+SQLITE_NAMES_UP = [
+    f"CREATE VIRTUAL TABLE {_NAMES} USING fts5(full_name, content='account', "
+    f"content_rowid='id', {_FTS})",
+    f"""CREATE TRIGGER {_NAMES}_insert AFTER INSERT ON account BEGIN
+          INSERT INTO {_NAMES}(rowid, full_name) VALUES (new.id, new.full_name); END""",
+    f"""CREATE TRIGGER {_NAMES}_delete AFTER DELETE ON account BEGIN
+          INSERT INTO {_NAMES}({_NAMES}, rowid, full_name)
+          VALUES ('delete', old.id, old.full_name); END""",
+    f"""CREATE TRIGGER {_NAMES}_update AFTER UPDATE OF full_name ON account BEGIN
+          INSERT INTO {_NAMES}({_NAMES}, rowid, full_name)
+          VALUES ('delete', old.id, old.full_name);
+          INSERT INTO {_NAMES}(rowid, full_name) VALUES (new.id, new.full_name); END""",
+    f"INSERT INTO {_NAMES}({_NAMES}) VALUES ('rebuild')",
+]
+SQLITE_NAMES_DOWN = [
+    f"DROP TRIGGER IF EXISTS {_NAMES}_insert",
+    f"DROP TRIGGER IF EXISTS {_NAMES}_delete",
+    f"DROP TRIGGER IF EXISTS {_NAMES}_update",
+    f"DROP TABLE IF EXISTS {_NAMES}",
+]
+SQLITE_UP = [
+    *(stmt for table in _SOURCES for stmt in _stemmed_index(table)),
+    *SQLITE_NAMES_UP,
+]
+SQLITE_DOWN = [
+    *SQLITE_NAMES_DOWN,
+    *(stmt for table in _SOURCES for stmt in _plain_index(table)),
+]
+
+POSTGRES_UP = [
+    "CREATE TEXT SEARCH CONFIGURATION guichet_names (COPY = simple)",
+    "ALTER TEXT SEARCH CONFIGURATION guichet_names ALTER MAPPING FOR hword, hword_part, word "
+    "WITH unaccent, simple",
+    "CREATE INDEX account_name_search_idx ON account "
+    "USING GIN (to_tsvector('guichet_names'::regconfig, full_name))",
+]
+POSTGRES_DOWN = [
+    "DROP INDEX IF EXISTS account_name_search_idx",
+    "DROP TEXT SEARCH CONFIGURATION IF EXISTS guichet_names",
+]
 
 
 async def forwards():
@@ -97,15 +141,13 @@ async def forwards():
 
     async def up():
         engine = engine_finder()
-        if engine.engine_type == "sqlite":
-            for sql in SQLITE_UP:
-                await engine.run_ddl(sql)
+        for sql in SQLITE_UP if engine.engine_type == "sqlite" else POSTGRES_UP:
+            await engine.run_ddl(sql)
 
     async def down():
         engine = engine_finder()
-        if engine.engine_type == "sqlite":
-            for sql in SQLITE_DOWN:
-                await engine.run_ddl(sql)
+        for sql in SQLITE_DOWN if engine.engine_type == "sqlite" else POSTGRES_DOWN:
+            await engine.run_ddl(sql)
 
     manager.add_raw(up)
     manager.add_raw_backwards(down)

@@ -36,7 +36,7 @@ from server.domain.knowledge import (
     tsquery_text,
 )
 from server.domain.permissions import can_see_private_notes
-from server.domain.stems import fold, fts5_highlight_query, fts5_query
+from server.domain.stems import fts5_highlight_query, fts5_query
 from server.domain.vocabulary import Status
 
 KINDS = ("all", "tickets", "articles")
@@ -192,18 +192,24 @@ REQUESTER_SCORE = 1.0
 
 def _requester_matches(terms: list[str], where: QueryString) -> QueryString:
     """Staff find a person's tickets by typing their name ("dupont", "Иванова"): the newest
-    CANDIDATES tickets of the accounts whose name contains every word, case and accents aside.
+    CANDIDATES tickets of the accounts whose name has a word starting with each term, case
+    and accents aside (an index of names: see the migration "... and of account names").
     Requesters do not: their own and shared tickets are few, and names are not theirs to
     search."""
     if _is_pg():
-        name = "lower(unaccent(account.full_name))"
-        word = "lower(unaccent({}))"
+        names = QueryString(
+            "SELECT account.id FROM account WHERE to_tsvector('guichet_names'::regconfig, "
+            "account.full_name) @@ to_tsquery('guichet_names', {})",
+            " & ".join(f"'{t}':*" for t in terms),
+        )
     else:
-        name, word = "guichet_fold(account.full_name)", "{}"
-    names = _and([QueryString(f"{name} LIKE {word}", f"%{fold(t)}%") for t in terms])
+        names = QueryString(
+            "SELECT rowid FROM account_name_fts WHERE account_name_fts MATCH {}",
+            " AND ".join(f'"{t}"*' for t in terms),
+        )
     return QueryString(
         f"SELECT * FROM (SELECT ticket.id AS ticket_id, {REQUESTER_SCORE} AS score FROM ticket "
-        "WHERE ticket.requester IN (SELECT account.id FROM account WHERE {}) AND {} "
+        "WHERE ticket.requester IN ({}) AND {} "
         "ORDER BY ticket.id DESC LIMIT {}) AS by_requester",
         names,
         where,
@@ -503,5 +509,5 @@ async def reindex() -> None:
         ):
             await db.run_ddl(sql)
         return
-    for fts in ("ticket_fts", "follow_up_fts", "kb_article_fts"):
+    for fts in ("ticket_fts", "follow_up_fts", "kb_article_fts", "account_name_fts"):
         await db.run_ddl(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")

@@ -1,7 +1,7 @@
 """SQL functions that Guichet's SQLite connections carry (PostgreSQL has its own).
 
 The full-text triggers call ``guichet_stems(text, language)`` to index word stems (see
-``server.domain.stems``), and requester-name search calls ``guichet_fold(text)``. Every
+``server.domain.stems``). Every
 connection that writes tickets, follow-ups or articles must therefore be opened with
 ``factory=GuichetConnection`` (the Piccolo engine is; so are the benchmark's bulk loads):
 another one fails with "no such function: guichet_stems".
@@ -12,11 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from server.domain.stems import document_stems, fold
-
-
-def _fold(text: str | None) -> str:
-    return fold(text or "")
+from server.domain.stems import document_stems
 
 
 class GuichetConnection(sqlite3.Connection):
@@ -26,6 +22,5 @@ class GuichetConnection(sqlite3.Connection):
 
 
 def register(connection: sqlite3.Connection) -> None:
-    # Deterministic: SQLite may then use them in triggers, views and indexes.
+    # Deterministic: SQLite may then use it in triggers, views and indexes.
     connection.create_function("guichet_stems", 2, document_stems, deterministic=True)
-    connection.create_function("guichet_fold", 1, _fold, deterministic=True)
