@@ -2,10 +2,12 @@
 
 Each FTS5 table gains a ``stems`` column: the Snowball stems of the row's text, in the
 article's language or the one guessed for a ticket or follow-up (``guichet_stems``, a Python
-function every Guichet SQLite connection carries, see ``server.db.sqlite_functions``). Its
-external content is a view that computes the stems, so ``rebuild`` reindexes everything from
-the base tables: this migration does so for existing data, and ``guichet reindex-search``
-does it again on demand (after a stemmer upgrade, say).
+function every Guichet SQLite connection carries, see ``server.db.sqlite_functions``), filled
+by the triggers. Its external content is a view that reads the stems as empty: highlights and
+snippets, which read the content of the rows shown, never need them, and showing a page need
+not stem again. So FTS5's own ``rebuild`` would index no stems: this migration indexes
+existing rows with an INSERT ... SELECT, and ``guichet reindex-search``
+(``server.db.search.reindex``) does the same on demand (after a stemmer upgrade, say).
 
 PostgreSQL already stems (tsvector columns, ``guichet_fr/en/ru`` configurations).
 
@@ -56,8 +58,7 @@ def _stemmed_index(table: str) -> list[str]:
     return [
         *_drop(table),
         f"DROP VIEW IF EXISTS {source}",
-        f"CREATE VIEW {source} AS SELECT id, {', '.join(columns)}, "
-        f"{_stems('', columns, language)} AS stems FROM {table}",
+        f"CREATE VIEW {source} AS SELECT id, {', '.join(columns)}, '' AS stems FROM {table}",
         f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{source}', "
         f"content_rowid='id', {_FTS})",
         f"""CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN
@@ -67,7 +68,8 @@ def _stemmed_index(table: str) -> list[str]:
         f"""CREATE TRIGGER {fts}_update AFTER UPDATE OF {watched} ON {table} BEGIN
               INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.id, {old});
               INSERT INTO {fts}(rowid, {cols}) VALUES (new.id, {new}); END""",
-        f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
+        f"INSERT INTO {fts}(rowid, {cols}) SELECT id, {', '.join(columns)}, "
+        f"{_stems('', columns, language)} FROM {table}",
     ]
 
 

@@ -497,6 +497,14 @@ async def search_articles(
     return Results(rows, total, f.page, f.per_page)
 
 
+# What ``guichet_stems`` stems, per FTS5 table: its columns, and the language column if any.
+_STEMMED = {
+    "ticket": ("title || ' ' || description", "NULL"),
+    "follow_up": ("text", "NULL"),
+    "kb_article": ("title || ' ' || body", "language"),
+}
+
+
 async def reindex() -> None:
     """Rebuild every full-text index from the rows (``guichet reindex-search``)."""
     db = Ticket._meta.db
@@ -509,5 +517,15 @@ async def reindex() -> None:
         ):
             await db.run_ddl(sql)
         return
-    for fts in ("ticket_fts", "follow_up_fts", "kb_article_fts", "account_name_fts"):
-        await db.run_ddl(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+    async with db.transaction():
+        for table, (text, language) in _STEMMED.items():
+            fts = f"{table}_fts"
+            columns = text.replace(" || ' ' || ", ", ")
+            # The content view reads stems as empty (see the migration): FTS5's 'rebuild'
+            # would drop them, so the rows are indexed again with their stems.
+            await db.run_ddl(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
+            await db.run_ddl(
+                f"INSERT INTO {fts}(rowid, {columns}, stems) "
+                f"SELECT id, {columns}, guichet_stems({text}, {language}) FROM {table}"
+            )
+        await db.run_ddl("INSERT INTO account_name_fts(account_name_fts) VALUES ('rebuild')")
