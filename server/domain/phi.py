@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -104,28 +104,43 @@ def detect(text: str, config: DetectorConfig = DEFAULT_CONFIG) -> list[Finding]:
 # The em dash stays: it separates clauses, not digit groups.
 _ODD_SPACE = "\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 _ODD_DASH = "\u2010-\u2013\u2212\ufe63\uff0d"
-# A line break where a wrapped line cut a number (digit or letter of an identifier before,
-# after): with the indentation and mail quote markers ("> ") of the next line.
+# A line break, with the indentation and mail quote markers ("> ") of the next line: read as
+# a wrapped number when a digit, capital or dash ends the line and a digit or capital follows.
 _NORMALISED = re.compile(
-    rf"(?P<space>[{_ODD_SPACE}])|(?P<dash>[{_ODD_DASH}])"
-    r"|(?<=[\dA-Z-])[ \t]*(?:\r\n|\r|\n)(?:[ \t]*>)*[ \t]*(?=[\dA-Z])"
+    rf"(?P<space>[{_ODD_SPACE}])|(?P<dash>[{_ODD_DASH}])|(?:\r\n|\r|\n)(?:[ \t]*>)*[ \t]*"
 )
+_WRAPPED_BEFORE = re.compile(r"[\dA-Z-]")
+_WRAPPED_AFTER = re.compile(r"[\dA-Z]")
 
 
 @dataclass(frozen=True, slots=True)
 class Normalised:
-    """``text`` with separators made plain, and where each of its characters came from."""
+    """``text`` with separators made plain, and where its replaced stretches came from.
+
+    ``replaced`` lists, in order, (start in ``text``, length there, original start, original
+    end) for each replacement; every other character maps one to one.
+    """
 
     text: str
-    starts: tuple[int, ...] = ()  # original offset of each character
-    ends: tuple[int, ...] = ()  # original offset just after each character
+    replaced: tuple[tuple[int, int, int, int], ...] = ()
 
     @property
     def changed(self) -> bool:
-        return bool(self.starts)
+        return bool(self.replaced)
+
+    def _locate(self, position: int) -> tuple[int, int]:
+        """The original (start, end) of the character at ``position``."""
+        at = bisect_right(self.replaced, (position, len(self.text) + 1)) - 1
+        if at < 0:
+            return position, position + 1
+        start, length, original_start, original_end = self.replaced[at]
+        if position < start + length:
+            return original_start, original_end
+        original = original_end + position - (start + length)
+        return original, original + 1
 
     def original(self, original: str, finding: Finding) -> Finding:
-        start, end = self.starts[finding.start], self.ends[finding.end - 1]
+        start, end = self._locate(finding.start)[0], self._locate(finding.end - 1)[1]
         return Finding(finding.kind, start, end, original[start:end], finding.rule)
 
 
@@ -133,31 +148,35 @@ def normalise(text: str) -> Normalised:
     """Unicode spaces become a space and dash variants a hyphen ("123\u2011456\u202f789"
     reads "123-456 789"); a line break inside a number becomes a space, or nothing after a
     dash ("1234-567-" then "890" on the next line reads "1234-567-890")."""
-    if _NORMALISED.search(text) is None:
-        return Normalised(text)
     pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    cursor = 0
+    replaced: list[tuple[int, int, int, int]] = []
+    cursor = length = 0
     for match in _NORMALISED.finditer(text):
         begin, stop = match.span()
-        pieces.append(text[cursor:begin])
-        starts.extend(range(cursor, begin))
-        ends.extend(range(cursor + 1, begin + 1))
         if match.group("space"):
             replacement = " "
         elif match.group("dash"):
             replacement = "-"
         else:
-            replacement = "" if begin > 0 and text[begin - 1] == "-" else " "
+            while begin > cursor and text[begin - 1] in " \t":
+                begin -= 1  # trailing spaces belong to the break
+            if not (
+                begin > 0
+                and _WRAPPED_BEFORE.match(text, begin - 1)
+                and _WRAPPED_AFTER.match(text, stop)
+            ):
+                continue
+            replacement = "" if text[begin - 1] == "-" else " "
+        pieces.append(text[cursor:begin])
+        length += begin - cursor
         pieces.append(replacement)
-        starts.extend([begin] * len(replacement))
-        ends.extend([stop] * len(replacement))
+        replaced.append((length, len(replacement), begin, stop))
+        length += len(replacement)
         cursor = stop
+    if not replaced:
+        return Normalised(text)
     pieces.append(text[cursor:])
-    starts.extend(range(cursor, len(text)))
-    ends.extend(range(cursor + 1, len(text) + 1))
-    return Normalised("".join(pieces), tuple(starts), tuple(ends))
+    return Normalised("".join(pieces), tuple(replaced))
 
 
 def redact(text: str, findings: Iterable[Finding]) -> str:
@@ -347,8 +366,15 @@ _NIR = re.compile(r"(?<![\w.+-])[1-478](?:[ .-]?[\dAB]){14}(?!\w)")
 _NIR_SHAPE = re.compile(r"[1-478]\d{4}(?:\d\d|2[AB])\d{8}")
 
 
+def _nir_accepted(match: re.Match[str]) -> bool:
+    # Dashes only on their own ("1-85-05-..."): a run of digits then a date ("123456
+    # 2024-03-12" where a log line wrapped) is not a NIR written with dashes.
+    separators = set(match.group()) - set("0123456789AB")
+    return ("-" not in separators or separators == {"-"}) and nir_is_valid(match.group())
+
+
 def _nirs(text: str, _: _Compiled) -> Iterator[Finding]:
-    for match in _scan(_NIR, text, lambda m: nir_is_valid(m.group())):
+    for match in _scan(_NIR, text, _nir_accepted):
         yield _finding(Kind.NIR, match, "nir")
 
 

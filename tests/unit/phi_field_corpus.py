@@ -135,8 +135,8 @@ def join(rng: random.Random, groups: list[str], style: str) -> str:
         cut = rng.randint(1, len(groups) - 1)
         sep = rng.choice((" ", "-"))
         head, tail = sep.join(groups[:cut]), sep.join(groups[cut:])
-        # A wrapped line keeps a dash at its end, or loses the space at the break.
-        return head + (sep if sep == "-" and rng.random() < 0.5 else "") + rng.choice(BREAKS) + tail
+        # Mail wraps at a space (which the break replaces) or after a dash (which stays).
+        return head + (sep if sep == "-" else "") + rng.choice(BREAKS) + tail
     raise ValueError(style)
 
 
