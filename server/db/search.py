@@ -347,7 +347,8 @@ async def _ticket_highlights(
         )
         notes = {r["id"]: r["text_hl"] for r in found}
     elif terms:
-        match = fts5_highlight_query(terms)
+        shown = (text for r in rows for text in (r["title"], r["description"]))
+        match = fts5_highlight_query(terms, shown)
         found = await Ticket.raw(
             f"SELECT rowid AS id, highlight(ticket_fts, 0, {_SEL}) AS title_hl, "
             f"snippet(ticket_fts, 1, {_SEL}, '…', 24) AS text_hl "

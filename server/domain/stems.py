@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -90,12 +91,30 @@ def fts5_query(terms: list[str], any_word: bool = False) -> str:
     return (" OR " if any_word else " AND ").join(parts)
 
 
-def fts5_highlight_query(terms: list[str]) -> str:
-    """What ``highlight`` and ``snippet`` mark: the typed words and their stems as prefixes,
-    so that "imprimantes" marks "imprimante" in a row found through its stem."""
-    words: list[str] = []
-    for term in terms:
-        for word in (term, *query_stems(term)):
-            if len(word) > 2 and word not in words:
-                words.append(word)
-    return " OR ".join(f"{_quoted(w)}*" for w in words) or " OR ".join(map(_quoted, terms))
+def fts5_highlight_query(terms: list[str], texts: Iterable[str] | None = None) -> str:
+    """What ``highlight`` and ``snippet`` mark: the typed words (prefixes), and the words
+    found through a stem, so that "imprimantes" marks "imprimante".
+
+    With ``texts`` (the rows being shown), those are the words of the texts that share a stem
+    with a typed word, matched whole: cheap, where a stem as a prefix ("imprim"*) makes FTS5
+    merge the lists of every word starting so. Without, the stems are prefixes (for small
+    tables).
+    """
+    words = [t for t in terms if len(t) > 2]
+    if texts is None:
+        words += [s for t in terms for s in query_stems(t) if len(s) > 2]
+        prefixed = dict.fromkeys(words)
+        return " OR ".join(f"{_quoted(w)}*" for w in prefixed) or _all_words(terms)
+    wanted = {s for t in terms for s in query_stems(t)}
+    found: dict[str, None] = {}
+    for text in texts:
+        for word in _WORD.findall(fold(text[:MAX_INDEXED_CHARS])):
+            if word not in found and wanted.intersection(query_stems(word)):
+                found[word] = None
+    parts = [f"{_quoted(w)}*" for w in dict.fromkeys(words)]
+    parts += [_quoted(w) for w in found]
+    return " OR ".join(parts) or _all_words(terms)
+
+
+def _all_words(terms: list[str]) -> str:
+    return " OR ".join(map(_quoted, terms))
