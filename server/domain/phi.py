@@ -369,8 +369,10 @@ _NIR_SHAPE = re.compile(r"[1-478]\d{4}(?:\d\d|2[AB])\d{8}")
 def _nir_accepted(match: re.Match[str]) -> bool:
     # Dashes only on their own ("1-85-05-..."): a run of digits then a date ("123456
     # 2024-03-12" where a log line wrapped) is not a NIR written with dashes.
-    separators = set(match.group()) - set("0123456789AB")
-    return ("-" not in separators or separators == {"-"}) and nir_is_valid(match.group())
+    number = match.group()
+    if "-" in number and (" " in number or "." in number):
+        return False
+    return nir_is_valid(number)
 
 
 def _nirs(text: str, _: _Compiled) -> Iterator[Finding]:
@@ -383,9 +385,8 @@ _SNILS_UNCHECKED = 1_001_998
 # A keyword, or a patient named just before: "Орлов И.П. 12345678901", "Белова Анна
 # Сергеевна, 12345678901" (a surname and initials, or a patronymic).
 _SNILS_CONTEXT = re.compile(
-    r"снилс|snils|страхов|пациент|\bфио\b"
-    r"|[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.|[а-яё]+(?:вич|вна|ична)\b",
-    re.I,
+    r"(?i:снилс|snils|страхов|пациент|\bфио\b)"
+    r"|\b[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.|\b[А-ЯЁ][а-яё]+(?:вич|вна|ична)\b"
 )
 
 
@@ -655,9 +656,12 @@ def _name_regex(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?![\w\u0300-\u036f])", re.I)
 
 
+_SEPARATORS = str.maketrans("", "", ".-\u2010\u2011\u2012\u2013\u2212")
+
+
 def _alnum(number: str) -> str:
-    """Letters and digits only: "1 85-05.78" -> "1850578"."""
-    return "".join(c for c in number if c.isalnum())
+    """Without spaces, dots and dashes: "1 85-05.78" -> "1850578" (quicker than re.sub)."""
+    return "".join(number.split()).translate(_SEPARATORS)
 
 
 def _is_date(year: int, month: int, day: int) -> bool:
