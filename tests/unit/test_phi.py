@@ -373,7 +373,10 @@ def test_detect_is_fast_on_large_and_adversarial_text(text: str) -> None:
     )
     began = time.perf_counter()
     findings = detect(text, config)
-    assert time.perf_counter() - began < 3
+    # About a second on an idle machine; catastrophic backtracking on 200 kB would take hours,
+    # so a bound this loose catches it without failing on a loaded machine (load 20 on 2
+    # cores made a 3-second bound fail).
+    assert time.perf_counter() - began < 30
     assert all(f.kind in Kind for f in findings)
 
 
