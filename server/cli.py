@@ -29,6 +29,7 @@ def _cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def _cmd_reindex_search(_: argparse.Namespace) -> int:
+    from server.db import tables  # noqa: F401 - loaded first, as the application does
     from server.db.search import reindex
 
     asyncio.run(reindex())
