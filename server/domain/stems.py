@@ -26,6 +26,7 @@ _ALGORITHMS = {
 }
 _WORD = re.compile(r"[^\W_]+")
 _CYRILLIC = re.compile(r"[а-яё]")
+_ANY_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 MAX_INDEXED_CHARS = 200_000  # a pasted log is indexed by its beginning, as PostgreSQL caps too
 
 
@@ -53,9 +54,12 @@ def document_stems(text: str | None, language: str | None = None) -> str:
     """
     if not text:
         return ""
-    words = _WORD.findall(fold(text[:MAX_INDEXED_CHARS]))
+    text = text[:MAX_INDEXED_CHARS]
+    words = _WORD.findall(fold(text))
     if language not in (Language.FR.value, Language.EN.value):
-        language = guess_language(" ".join(w for w in words if not _CYRILLIC.search(w)))
+        # The same guess as PostgreSQL's guichet_text_config, on the Latin words only.
+        latin_words = (w for w in _WORD.findall(text) if not _ANY_CYRILLIC.search(w))
+        language = guess_language(" ".join(latin_words))
     latin, russian = _stemmer(language), _stemmer(Language.RU.value)
     return " ".join((russian if _CYRILLIC.search(w) else latin).stemWord(w) for w in words)
 
