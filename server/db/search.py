@@ -459,9 +459,7 @@ async def search_articles(
     else:
         match = fts5_query(terms, f.any_word)
         rows = await Ticket.raw(
-            f"SELECT {columns}, -bm25(kb_article_fts, 4.0, 1.0, 1.0) AS score, "
-            f"highlight(kb_article_fts, 0, {_SEL}) AS title_hl, "
-            f"snippet(kb_article_fts, 1, {_SEL}, '…', 24) AS text_hl "
+            f"SELECT {columns}, -bm25(kb_article_fts, 4.0, 1.0, 1.0) AS score "
             "FROM kb_article_fts JOIN kb_article a ON a.id = kb_article_fts.rowid "
             "WHERE kb_article_fts MATCH {} AND {} ORDER BY score DESC, a.id DESC "
             "LIMIT {} OFFSET {}",
@@ -478,7 +476,8 @@ async def search_articles(
         )
         total = counted[0]["total"]
     if rows and not _is_pg():
-        # Mark what was found through a stem too ("imprimantes" marks "imprimante").
+        # Marked apart, to mark what was found through a stem too ("imprimantes" marks
+        # "imprimante"); the knowledge base is small, stems as prefixes cost little there.
         marked = await Ticket.raw(
             f"SELECT rowid AS id, highlight(kb_article_fts, 0, {_SEL}) AS title_hl, "
             f"snippet(kb_article_fts, 1, {_SEL}, '…', 24) AS text_hl "
@@ -488,8 +487,8 @@ async def search_articles(
         )
         by_id = {m["id"]: m for m in marked}
         for r in rows:
-            if r["id"] in by_id:
-                r["title_hl"], r["text_hl"] = by_id[r["id"]]["title_hl"], by_id[r["id"]]["text_hl"]
+            found = by_id.get(r["id"], {})
+            r["title_hl"], r["text_hl"] = found.get("title_hl"), found.get("text_hl")
     for r in rows:
         r["title_html"] = highlight_html(r.pop("title_hl") or r["title"])
         # Snippets cut through the Markdown source: drop its markers, keep the words.
