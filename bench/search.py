@@ -398,7 +398,10 @@ async def load(engine_type: str, url: str, start: int, count: int, seed: dict[st
     if engine_type == "sqlite":
         import sqlite3
 
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        from server.db.sqlite_functions import GuichetConnection
+
+        # The full-text triggers call Guichet's stemming function: open the file as it does.
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), factory=GuichetConnection)
         conn.execute("PRAGMA synchronous=OFF")
         cols = TICKET_COLUMNS + list(DEFAULTS) + ["updated_at"]
         t_sql = f"INSERT INTO ticket ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
@@ -453,6 +456,7 @@ QUERIES = [
     ("FR suggestions while typing", "Mon imprimante ne marche pl"),
     ("EN two words", "printer blank"),
     ("RU word", "принтер"),
+    ("RU other word form", "принтеры"),
     ("rare word", None),  # an error code present in one ticket
     ("ticket number", None),
 ]

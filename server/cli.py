@@ -1,4 +1,4 @@
-"""The ``guichet`` command: serve, migrate, demo, user add, token."""
+"""The ``guichet`` command: serve, migrate, demo, reindex-search, user add, token."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ async def migrate() -> None:
 def _cmd_migrate(_: argparse.Namespace) -> int:
     asyncio.run(migrate())
     print("Migrations applied.")
+    return 0
+
+
+def _cmd_reindex_search(_: argparse.Namespace) -> int:
+    from server.db import tables  # noqa: F401 - loaded first, as the application does
+    from server.db.search import reindex
+
+    asyncio.run(reindex())
+    print("Search index rebuilt.")
     return 0
 
 
@@ -282,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     loading = sub.add_parser("restore", help="restore an archive into an empty instance")
     loading.add_argument("archive")
     loading.set_defaults(func=_cmd_restore)
+    sub.add_parser(
+        "reindex-search", help="rebuild the full-text index of tickets, follow-ups and articles"
+    ).set_defaults(func=_cmd_reindex_search)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a user")
     add.add_argument("email")

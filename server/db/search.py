@@ -1,10 +1,15 @@
-"""Full-text search over tickets (number, title, description, follow-ups) and articles.
+"""Full-text search over tickets (number, title, description, follow-ups, and for staff the
+requester's name) and articles.
 
 One SQL shape per engine, the same behaviour: SQLite queries the FTS5 tables (bm25 ranking,
 ``snippet``/``highlight``), PostgreSQL the ``search`` tsvector columns (``ts_rank``,
-``ts_headline``); see the migration "full text search". Ticket results are always filtered by
-``queries.visible_to(actor)`` (the access policy's where-clause, embedded as it is), and a
-follow-up counts as a match only where the viewer may see it (``can_see_private_notes``).
+``ts_headline``); see the migrations "full text search" and "... by word stems on SQLite".
+Both match word forms: PostgreSQL through its French, English and Russian stemmers, SQLite
+through a ``stems`` column filled with the same Snowball stemmers (``server.domain.stems``).
+
+Ticket results are always filtered by ``queries.visible_to(actor)`` (the access policy's
+where-clause, embedded as it is), and a follow-up counts as a match only where the viewer may
+see it (``can_see_private_notes``).
 Highlights come back with sentinel characters around matches; ``highlight_html`` escapes the
 text and turns only those into ``<mark>``.
 """
@@ -23,7 +28,6 @@ from server.db.queries import OPEN_STATUSES, visible_to
 from server.db.tables import Establishment, Ticket
 from server.domain.actors import Actor
 from server.domain.knowledge import (
-    fts5_query,
     highlight_html,
     plain_excerpt,
     search_terms,
@@ -32,6 +36,7 @@ from server.domain.knowledge import (
     tsquery_text,
 )
 from server.domain.permissions import can_see_private_notes
+from server.domain.stems import fts5_highlight_query, fts5_query
 from server.domain.vocabulary import Status
 
 KINDS = ("all", "tickets", "articles")
@@ -181,6 +186,37 @@ def _pg_newest_matches(
     )
 
 
+# A ticket whose requester's name holds every word ranks with a middling text match.
+REQUESTER_SCORE = 1.0
+
+
+def _requester_matches(terms: list[str], where: QueryString) -> QueryString:
+    """Staff find a person's tickets by typing their name ("dupont", "Иванова"): the newest
+    CANDIDATES tickets of the accounts whose name has a word starting with each term, case
+    and accents aside (an index of names: see the migration "... and of account names").
+    Requesters do not: their own and shared tickets are few, and names are not theirs to
+    search."""
+    if _is_pg():
+        names = QueryString(
+            "SELECT account.id FROM account WHERE to_tsvector('guichet_names'::regconfig, "
+            "account.full_name) @@ to_tsquery('guichet_names', {})",
+            " & ".join(f"'{t}':*" for t in terms),
+        )
+    else:
+        names = QueryString(
+            "SELECT rowid FROM account_name_fts WHERE account_name_fts MATCH {}",
+            " AND ".join(f'"{t}"*' for t in terms),
+        )
+    return QueryString(
+        f"SELECT * FROM (SELECT ticket.id AS ticket_id, {REQUESTER_SCORE} AS score FROM ticket "
+        "WHERE ticket.requester IN ({}) AND {} "
+        "ORDER BY ticket.id DESC LIMIT {}) AS by_requester",
+        names,
+        where,
+        CANDIDATES,
+    )
+
+
 async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     terms = _terms(f)
     number = None if f.any_word else ticket_number(f.text)
@@ -229,7 +265,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         branches.append(
             QueryString(
                 "SELECT * FROM (SELECT ticket.id AS ticket_id, "
-                "-bm25(ticket_fts, 4.0, 1.0) AS score "
+                "-bm25(ticket_fts, 4.0, 1.0, 1.0) AS score "
                 "FROM ticket_fts JOIN ticket ON ticket.id = ticket_fts.rowid "
                 "WHERE ticket_fts MATCH {} AND {} ORDER BY ticket_fts.rowid DESC LIMIT {})",
                 match,
@@ -253,6 +289,8 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
             )
     if number is not None:
         branches.append(QueryString("SELECT {} AS ticket_id, 1000.0 AS score", number))
+    if terms and actor.is_staff and not f.any_word:
+        branches.append(_requester_matches(terms, where))
     matched = QueryString(" UNION ALL ".join("{}" for _ in branches), *branches)
     sql = QueryString(
         "WITH matched AS ({}), best AS (SELECT ticket_id, MAX(score) AS score FROM matched "
@@ -309,7 +347,8 @@ async def _ticket_highlights(
         )
         notes = {r["id"]: r["text_hl"] for r in found}
     elif terms:
-        match = fts5_query(terms, any_word)
+        shown = (text for r in rows for text in (r["title"], r["description"]))
+        match = fts5_highlight_query(terms, shown)
         found = await Ticket.raw(
             f"SELECT rowid AS id, highlight(ticket_fts, 0, {_SEL}) AS title_hl, "
             f"snippet(ticket_fts, 1, {_SEL}, '…', 24) AS text_hl "
@@ -420,9 +459,7 @@ async def search_articles(
     else:
         match = fts5_query(terms, f.any_word)
         rows = await Ticket.raw(
-            f"SELECT {columns}, -bm25(kb_article_fts, 4.0, 1.0) AS score, "
-            f"highlight(kb_article_fts, 0, {_SEL}) AS title_hl, "
-            f"snippet(kb_article_fts, 1, {_SEL}, '…', 24) AS text_hl "
+            f"SELECT {columns}, -bm25(kb_article_fts, 4.0, 1.0, 1.0) AS score "
             "FROM kb_article_fts JOIN kb_article a ON a.id = kb_article_fts.rowid "
             "WHERE kb_article_fts MATCH {} AND {} ORDER BY score DESC, a.id DESC "
             "LIMIT {} OFFSET {}",
@@ -438,9 +475,57 @@ async def search_articles(
             where,
         )
         total = counted[0]["total"]
+    if rows and not _is_pg():
+        # Marked apart, to mark what was found through a stem too ("imprimantes" marks
+        # "imprimante"); the knowledge base is small, stems as prefixes cost little there.
+        marked = await Ticket.raw(
+            f"SELECT rowid AS id, highlight(kb_article_fts, 0, {_SEL}) AS title_hl, "
+            f"snippet(kb_article_fts, 1, {_SEL}, '…', 24) AS text_hl "
+            "FROM kb_article_fts WHERE kb_article_fts MATCH {} AND rowid IN ({})",
+            fts5_highlight_query(terms),
+            _in_list([r["id"] for r in rows]),
+        )
+        by_id = {m["id"]: m for m in marked}
+        for r in rows:
+            found = by_id.get(r["id"], {})
+            r["title_hl"], r["text_hl"] = found.get("title_hl"), found.get("text_hl")
     for r in rows:
         r["title_html"] = highlight_html(r.pop("title_hl") or r["title"])
         # Snippets cut through the Markdown source: drop its markers, keep the words.
         r["text_html"] = highlight_html(_MARKDOWN_MARKS.sub("", r.pop("text_hl") or ""))
         r.pop("total", None)
     return Results(rows, total, f.page, f.per_page)
+
+
+# What ``guichet_stems`` stems, per FTS5 table: its columns, and the language column if any.
+_STEMMED = {
+    "ticket": ("title || ' ' || description", "NULL"),
+    "follow_up": ("text", "NULL"),
+    "kb_article": ("title || ' ' || body", "language"),
+}
+
+
+async def reindex() -> None:
+    """Rebuild every full-text index from the rows (``guichet reindex-search``)."""
+    db = Ticket._meta.db
+    if _is_pg():
+        # The BEFORE UPDATE triggers compute the tsvector again.
+        for sql in (
+            "UPDATE ticket SET title = title",
+            "UPDATE follow_up SET text = text",
+            "UPDATE kb_article SET title = title",
+        ):
+            await db.run_ddl(sql)
+        return
+    async with db.transaction():
+        for table, (text, language) in _STEMMED.items():
+            fts = f"{table}_fts"
+            columns = text.replace(" || ' ' || ", ", ")
+            # The content view reads stems as empty (see the migration): FTS5's 'rebuild'
+            # would drop them, so the rows are indexed again with their stems.
+            await db.run_ddl(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
+            await db.run_ddl(
+                f"INSERT INTO {fts}(rowid, {columns}, stems) "
+                f"SELECT id, {columns}, guichet_stems({text}, {language}) FROM {table}"
+            )
+        await db.run_ddl("INSERT INTO account_name_fts(account_name_fts) VALUES ('rebuild')")

@@ -285,16 +285,6 @@ def suggestion_terms(text: str) -> list[str]:
     return [t for t in search_terms(text) if len(t) > 2 and t not in STOP_WORDS]
 
 
-def fts5_query(terms: list[str], any_word: bool = False) -> str:
-    """Each word as a quoted prefix (SQLite has no stemmer: ``imprimante*`` also finds
-    ``imprimantes``); all words must match, or any with ``any_word``."""
-    last = len(terms) - 1
-    # Short words are matched whole, unless still being typed: "de"* would expand to
-    # thousands of words for no benefit.
-    quoted = [f'"{t}"*' if len(t) > 2 or i == last else f'"{t}"' for i, t in enumerate(terms)]
-    return (" OR " if any_word else " ").join(quoted)
-
-
 def tsquery_text(terms: list[str], any_word: bool = False) -> str:
     """PostgreSQL stems, so whole words suffice ("imprimantes" finds "imprimante"). For
     suggestions (``any_word``, the text is still being typed) the last word is a prefix; the

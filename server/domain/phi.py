@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -86,9 +86,97 @@ DEFAULT_CONFIG = DetectorConfig()
 
 
 def detect(text: str, config: DetectorConfig = DEFAULT_CONFIG) -> list[Finding]:
-    """Non-overlapping findings in ``text``, sorted by position."""
+    """Non-overlapping findings in ``text``, sorted by position.
+
+    The rules read a normalised copy (see ``normalise``); findings are mapped back, so their
+    offsets and text are the original's and ``redact`` replaces the right characters.
+    """
     compiled = _compile(config)
-    return _resolve(finding for rule in RULES for finding in rule(text, compiled))
+    plain = normalise(text)
+    found = _resolve(finding for rule in RULES for finding in rule(plain.text, compiled))
+    return [plain.original(text, finding) for finding in found] if plain.changed else found
+
+
+# --- Normalisation: separators and line breaks as records and mail write them --------------
+
+# Spaces other than the plain one (no-break, narrow no-break, thin, figure...) and dashes
+# other than the hyphen-minus (hyphen, non-breaking hyphen, figure and en dash, minus sign).
+# The em dash stays: it separates clauses, not digit groups.
+_ODD_SPACE = "\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_ODD_DASH = "\u2010-\u2013\u2212\ufe63\uff0d"
+# A line break, with the indentation and mail quote markers ("> ") of the next line: read as
+# a wrapped number when a digit, capital or dash ends the line and a digit or capital follows.
+_NORMALISED = re.compile(
+    rf"(?P<space>[{_ODD_SPACE}])|(?P<dash>[{_ODD_DASH}])|(?:\r\n|\r|\n)(?:[ \t]*>)*[ \t]*"
+)
+_WRAPPED_BEFORE = re.compile(r"[\dA-Z-]")
+_WRAPPED_AFTER = re.compile(r"[\dA-Z]")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """``text`` with separators made plain, and where its replaced stretches came from.
+
+    ``replaced`` lists, in order, (start in ``text``, length there, original start, original
+    end) for each replacement; every other character maps one to one.
+    """
+
+    text: str
+    replaced: tuple[tuple[int, int, int, int], ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.replaced)
+
+    def _locate(self, position: int) -> tuple[int, int]:
+        """The original (start, end) of the character at ``position``."""
+        at = bisect_right(self.replaced, (position, len(self.text) + 1)) - 1
+        if at < 0:
+            return position, position + 1
+        start, length, original_start, original_end = self.replaced[at]
+        if position < start + length:
+            return original_start, original_end
+        original = original_end + position - (start + length)
+        return original, original + 1
+
+    def original(self, original: str, finding: Finding) -> Finding:
+        start, end = self._locate(finding.start)[0], self._locate(finding.end - 1)[1]
+        return Finding(finding.kind, start, end, original[start:end], finding.rule)
+
+
+def normalise(text: str) -> Normalised:
+    """Unicode spaces become a space and dash variants a hyphen ("123\u2011456\u202f789"
+    reads "123-456 789"); a line break inside a number becomes a space, or nothing after a
+    dash ("1234-567-" then "890" on the next line reads "1234-567-890")."""
+    pieces: list[str] = []
+    replaced: list[tuple[int, int, int, int]] = []
+    cursor = length = 0
+    for match in _NORMALISED.finditer(text):
+        begin, stop = match.span()
+        if match.group("space"):
+            replacement = " "
+        elif match.group("dash"):
+            replacement = "-"
+        else:
+            while begin > cursor and text[begin - 1] in " \t":
+                begin -= 1  # trailing spaces belong to the break
+            if not (
+                begin > 0
+                and _WRAPPED_BEFORE.match(text, begin - 1)
+                and _WRAPPED_AFTER.match(text, stop)
+            ):
+                continue
+            replacement = "" if text[begin - 1] == "-" else " "
+        pieces.append(text[cursor:begin])
+        length += begin - cursor
+        pieces.append(replacement)
+        replaced.append((length, len(replacement), begin, stop))
+        length += len(replacement)
+        cursor = stop
+    if not replaced:
+        return Normalised(text)
+    pieces.append(text[cursor:])
+    return Normalised("".join(pieces), tuple(replaced))
 
 
 def redact(text: str, findings: Iterable[Finding]) -> str:
@@ -130,7 +218,7 @@ def nir_is_valid(number: str) -> bool:
     3, 4, 7, 8 for foreign-born and temporary numbers; the month is 01-12, or 20 and above
     when it is unknown.
     """
-    compact = _compact(number, ".").upper()
+    compact = _alnum(number).upper()
     if not _NIR_SHAPE.fullmatch(compact):
         return False
     month = int(compact[3:5])
@@ -151,7 +239,7 @@ def snils_checksum(first_nine: str) -> int:
 
 def snils_is_valid(number: str) -> bool:
     """Eleven digits whose last two are the checksum (numbers up to 001-001-998 have none)."""
-    digits = _compact(number, "-")
+    digits = _alnum(number)
     if not re.fullmatch(r"\d{11}", digits):
         return False
     if int(digits[:9]) <= _SNILS_UNCHECKED:
@@ -161,7 +249,7 @@ def snils_is_valid(number: str) -> bool:
 
 def ramq_is_valid(number: str) -> bool:
     """Québec RAMQ: 4 letters, then YYMMDD (month + 50 for women) and 2 administrative digits."""
-    compact = _compact(number, "-").upper()
+    compact = _alnum(number).upper()
     if not re.fullmatch(r"[A-Z]{4}\d{8}", compact):
         return False
     month, day = int(compact[6:8]), int(compact[8:10])
@@ -272,26 +360,41 @@ def _phones(text: str, _: _Compiled) -> Iterator[Finding]:
             yield _finding(Kind.PHONE, match, rule)
 
 
-# Any single space or dot between characters: "1 85 05 78 006 084 36", overseas "971 23", or none.
-_NIR = re.compile(r"(?<![\w.+-])[1-478](?:[ .\u00a0]?[\dAB]){14}(?!\w)")
+# Any single space, dot or dash between characters: "1 85 05 78 006 084 36", "1-85-05-...",
+# overseas "971 23", or none.
+_NIR = re.compile(r"(?<![\w.+-])[1-478](?:[ .-]?[\dAB]){14}(?!\w)")
 _NIR_SHAPE = re.compile(r"[1-478]\d{4}(?:\d\d|2[AB])\d{8}")
 
 
+def _nir_accepted(match: re.Match[str]) -> bool:
+    # Dashes only on their own ("1-85-05-..."): a run of digits then a date ("123456
+    # 2024-03-12" where a log line wrapped) is not a NIR written with dashes.
+    number = match.group()
+    if "-" in number and (" " in number or "." in number):
+        return False
+    return nir_is_valid(number)
+
+
 def _nirs(text: str, _: _Compiled) -> Iterator[Finding]:
-    for match in _scan(_NIR, text, lambda m: nir_is_valid(m.group())):
+    for match in _scan(_NIR, text, _nir_accepted):
         yield _finding(Kind.NIR, match, "nir")
 
 
-_SNILS = re.compile(r"(?<![\w-])\d{3}([- ]?)\d{3}\1\d{3}([- ]?)\d\d(?![\w-])")
+_SNILS = re.compile(r"(?<![\w-])\d{3}([- ]?)\d{3}([- ]?)\d{3}([- ]?)\d\d(?![\w-])")
 _SNILS_UNCHECKED = 1_001_998
-_SNILS_CONTEXT = re.compile(r"снилс|snils|страхов", re.I)
+# A keyword, or a patient named just before: "Орлов И.П. 12345678901", "Белова Анна
+# Сергеевна, 12345678901" (a surname and initials, or a patronymic).
+_SNILS_CONTEXT = re.compile(
+    r"(?i:снилс|snils|страхов|пациент|\bфио\b)"
+    r"|\b[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.|\b[А-ЯЁ][а-яё]+(?:вич|вна|ична)\b"
+)
 
 
 def _snils(text: str, _: _Compiled) -> Iterator[Finding]:
     def accept(match: re.Match[str]) -> bool:
         if not snils_is_valid(match.group()):
             return False
-        grouped = bool(match.group(1) or match.group(2))
+        grouped = any(match.group(n) for n in (1, 2, 3))
         checked = int(re.sub(r"\D", "", match.group())[:9]) > _SNILS_UNCHECKED
         # Eleven bare digits pass the checksum once in a hundred: ask for a keyword too.
         return (grouped and checked) or _near(_SNILS_CONTEXT, text, match)
@@ -300,10 +403,11 @@ def _snils(text: str, _: _Compiled) -> Iterator[Finding]:
         yield _finding(Kind.SNILS, match, "snils")
 
 
-# 10 digits (4-3-3) and an optional 2-letter version code.
-_OHIP = re.compile(r"(?<![\w-])\d{4}([- ]?)\d{3}\1\d{3}(?:[- ]?([A-Z]{2}))?(?![\w-])")
+# 10 digits (4-3-3) and an optional 2-letter version code, after a space or a dash.
+_OHIP = re.compile(r"(?<![\w-])\d{4}([- ]?)\d{3}([- ]?)\d{3}(?:(?: ?- ?| )?([A-Z]{2}))?(?![\w-])")
 _OHIP_CONTEXT = re.compile(
-    r"ohip|health[\s-]*(?:card|number)|carte[\s-]*santé|assurance[\s-]*santé|\bhcn\b|ontario",
+    r"ohip|health|\bcard\b|\bcarte\b|assurance[\s-]*santé|\bhcn?\b|\bhc\s*#|\bvc\b"
+    r"|version\s+code|ontario|\bd\.?o\.?b\b|date\s+of\s+birth",  # next to a date of birth
     re.I,
 )
 
@@ -312,8 +416,11 @@ def _ohips(text: str, _: _Compiled) -> Iterator[Finding]:
     def accept(match: re.Match[str]) -> bool:
         if not luhn_is_valid(re.sub(r"\D", "", match.group())):
             return False
-        # Ten bare digits pass Luhn once in ten (and may be a phone): ask for a keyword too.
-        return bool(match.group(1) or match.group(2)) or _near(_OHIP_CONTEXT, text, match)
+        # Ten bare digits pass Luhn once in ten (and may be a phone): ask for a keyword, a
+        # version code, or the card's own grouping (4-3-3 with the same separator twice).
+        first, second, version = match.groups()
+        grouped = bool(first) and first == second
+        return grouped or bool(version) or _near(_OHIP_CONTEXT, text, match)
 
     for match in _scan(_OHIP, text, accept):
         yield _finding(Kind.OHIP, match, "ohip")
@@ -328,8 +435,11 @@ def _ramqs(text: str, _: _Compiled) -> Iterator[Finding]:
 
 
 # The unified policy is 16 digits, like a bank card: only a keyword tells them apart.
-_OMS = re.compile(r"(?<![\w-])\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}(?![\w-])")
-_OMS_CONTEXT = re.compile(r"полис|\bомс\b|\boms\b|\bpolicy\b|медицинского\s+страхования", re.I)
+_OMS = re.compile(r"(?<![\w-])\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}(?![\w-])")
+# "ЕНП" is the unified policy number ("единый номер полиса").
+_OMS_CONTEXT = re.compile(
+    r"полис|\bомс\b|\bенп\b|\boms\b|\bpolicy\b|медицинского\s+страхования", re.I
+)
 
 
 def _oms(text: str, _: _Compiled) -> Iterator[Finding]:
@@ -362,6 +472,8 @@ _DATE = re.compile(
     r")(?!\d)(?![./-]\d)",
     re.I,
 )
+# Russian records put "г.р." (год рождения) or "года рождения" right after a date of birth.
+_BIRTH_AFTER = r",?\s*(?:г\.?\s?р\.|года\s+рождения)"
 # Between the keyword and the date: no other number and no end of sentence, and not far.
 _GAP_BREAK = re.compile(r"\d|[.!?;]\s")
 _GAP_MAX = 25
@@ -391,7 +503,8 @@ def _birth_dates(text: str, compiled: _Compiled) -> Iterator[Finding]:
 
 
 def _about_birth(text: str, match: re.Match[str], compiled: _Compiled) -> bool:
-    """A birth keyword just before the date ("né le", "DOB:") or in brackets after it."""
+    """A birth keyword just before the date ("né le", "DOB:"), in brackets after it, or
+    "г.р." after it."""
     keywords = compiled.birth_before.finditer(text, max(0, match.start() - 60), match.start())
     last = None
     for keyword in keywords:
@@ -476,7 +589,7 @@ def _compile(config: DetectorConfig) -> _Compiled:
         custom=tuple((label, re.compile(p)) for label, p in config.identifier_patterns),
         names=tuple(_name_regex(name) for name in config.names if name.strip()),
         birth_before=re.compile(keywords, re.I),
-        birth_after=re.compile(rf"\s*\(\s*(?:{keywords})", re.I),
+        birth_after=re.compile(rf"\s*\(\s*(?:{keywords})|{_BIRTH_AFTER}", re.I),
     )
 
 
@@ -543,9 +656,12 @@ def _name_regex(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?![\w\u0300-\u036f])", re.I)
 
 
-def _compact(number: str, separator: str) -> str:
-    """Without spaces and the given separator (faster than re.sub, which counts in long text)."""
-    return "".join(number.split()).replace(separator, "")
+_SEPARATORS = str.maketrans("", "", ".-\u2010\u2011\u2012\u2013\u2212")
+
+
+def _alnum(number: str) -> str:
+    """Without spaces, dots and dashes: "1 85-05.78" -> "1850578" (quicker than re.sub)."""
+    return "".join(number.split()).translate(_SEPARATORS)
 
 
 def _is_date(year: int, month: int, day: int) -> bool:

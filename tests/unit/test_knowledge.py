@@ -14,7 +14,6 @@ from server.domain.knowledge import (
     ArticleVisibility,
     ancestors_and_self,
     can_read_article,
-    fts5_query,
     guess_language,
     highlight_html,
     parse_article,
@@ -92,8 +91,6 @@ def test_highlight_escapes_everything_but_the_marks() -> None:
 
 def test_typed_text_becomes_words_never_syntax() -> None:
     assert search_terms('Écran "bloqué" OR (NOT x*) : -') == ["écran", "bloqué", "or", "not"]
-    assert fts5_query(["ecran", "de", "blo"]) == '"ecran"* "de" "blo"*'
-    assert fts5_query(["ecran", "blo"], any_word=True) == '"ecran"* OR "blo"*'
     assert tsquery_text(["ecran", "bloque"]) == "'ecran' & 'bloque'"
     assert tsquery_text(["ecran", "blo"], any_word=True) == "'ecran' | 'blo':*"
     assert suggestion_terms("Mon imprimante ne marche plus") == ["imprimante", "marche"]

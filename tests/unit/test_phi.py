@@ -259,6 +259,71 @@ def test_names_are_not_in_the_explanation() -> None:
     assert finding.marker == "[NAME]"
 
 
+# --- Numbers as records and mail write them (issue 13, point 17) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Dashes between digit groups.
+        ("NIR 2-65-11-13-050-075-09 refusé", (Kind.NIR, "2-65-11-13-050-075-09")),
+        ("NIR 2\u201165\u201111\u201113\u2011050\u2011075\u201109", (Kind.NIR, None)),
+        ("Полис 7851-3137 3537-9907 не найден", (Kind.OMS, "7851-3137 3537-9907")),
+        # Split across a line break, quoted or indented.
+        ("NIR : 2 65 11 13\n050 075 09", (Kind.NIR, "2 65 11 13\n050 075 09")),
+        ("> СНИЛС 275-874-\n> 400 18", (Kind.SNILS, "275-874-\n> 400 18")),
+        ("Health card 5459-212-\r\n  352-MZ", (Kind.OHIP, "5459-212-\r\n  352-MZ")),
+        # Unicode spaces between digit groups.
+        ("NIR 2\u202f65\u202f11\u202f13\u202f050\u202f075\u202f09", (Kind.NIR, None)),
+        ("СНИЛС 275\u2009874\u2009400\u200918", (Kind.SNILS, None)),
+        ("tél. 06\u202f39\u202f98\u202f12\u202f34", (Kind.PHONE, None)),
+        # A version code after a dash, a spaced dash or an en dash.
+        ("OHIP 5459212352-MZ", (Kind.OHIP, "5459212352-MZ")),
+        ("Health card 5459 212 352 - MZ", (Kind.OHIP, "5459 212 352 - MZ")),
+        ("card 5459212352\u2013MZ", (Kind.OHIP, None)),
+        # Keywords and orders of Russian and Ontario records.
+        ("ЕНП 7763726516761222, прикрепление не найдено", (Kind.OMS, "7763726516761222")),
+        ("Пациентка, 15.08.1983 г.р., не находит карту", (Kind.BIRTH_DATE, "15.08.1983")),
+        ("Иванов И.И., 3 января 1949 г. р.", (Kind.BIRTH_DATE, "3 января 1949")),
+        ("Пациент Орлов И.П. 09652351385 не отображается", (Kind.SNILS, "09652351385")),
+        ("Белова Анна Сергеевна, 09652351385, запись", (Kind.SNILS, "09652351385")),
+        ("Card number 1891041384 scanned at the desk", (Kind.OHIP, "1891041384")),
+        ("HC# 1891041384 on the claim", (Kind.OHIP, "1891041384")),
+        ("Patient 1891041384, DOB 1956-05-17", (Kind.OHIP, "1891041384")),
+    ],
+)
+def test_identifiers_as_records_and_mail_write_them(
+    text: str, expected: tuple[Kind, str | None]
+) -> None:
+    kind, written = expected
+    found = [f for f in detect(text) if f.kind is kind]
+    assert len(found) == 1, detect(text)
+    # Offsets are the original text's, whatever normalisation the rules read.
+    assert found[0].text == text[found[0].start : found[0].end]
+    if written is not None:
+        assert found[0].text == written
+
+
+def test_redaction_replaces_the_original_characters_after_normalisation() -> None:
+    text = "NIR\u00a0: 2\u202f65\u202f11\u202f13\n> 050\u202f075\u202f09 — tél. 06-39-98-12-34."
+    assert redact(text, detect(text)) == "NIR\u00a0: [NIR] — tél. [PHONE]."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le NIR 2-65-11-13-050-075-10 a une clé fausse.",  # the checksums still decide
+        "СНИЛС 275\u2009874\u2009400\u200919 не проходит проверку.",
+        "Order 4333917167 from the vendor portal.",  # ten digits, Luhn-valid, no keyword
+        "Заказ 09652351385 от поставщика.",  # eleven digits, SNILS-valid, no context
+        "Счёт от 15.08.2023 г. на оплату.",  # "г." alone is a year, not a birth
+        "Version 2.14\n3.1045 and build 12\n34",
+    ],
+)
+def test_normalisation_does_not_bring_false_alarms(text: str) -> None:
+    assert detect(text) == []
+
+
 # --- Speed ------------------------------------------------------------------------------------
 
 
@@ -292,8 +357,14 @@ def _log(size: int) -> str:
         "0" * 200_000,
         "né le " * 35_000,
         "Élodie " * 30_000,
+        "1\u202f" * 100_000,  # a Unicode space to normalise between every digit
+        "1-\n> " * 50_000,  # a wrapped line after every digit
+        "1 \t\n" * 50_000,
     ],
-    ids=["log", "spaced-digits", "local-part", "dots", "domain", "zeros", "keywords", "names"],
+    ids=[
+        *("log", "spaced-digits", "local-part", "dots", "domain", "zeros", "keywords", "names"),
+        *("unicode-spaces", "wrapped", "breaks"),
+    ],
 )
 def test_detect_is_fast_on_large_and_adversarial_text(text: str) -> None:
     config = DetectorConfig(
@@ -302,7 +373,10 @@ def test_detect_is_fast_on_large_and_adversarial_text(text: str) -> None:
     )
     began = time.perf_counter()
     findings = detect(text, config)
-    assert time.perf_counter() - began < 3
+    # About a second on an idle machine; catastrophic backtracking on 200 kB would take hours,
+    # so a bound this loose catches it without failing on a loaded machine (load 20 on 2
+    # cores made a 3-second bound fail).
+    assert time.perf_counter() - began < 30
     assert all(f.kind in Kind for f in findings)
 
 
@@ -357,7 +431,64 @@ def test_corpus_precision_and_recall() -> None:
     print("\n".join(errors))
 
     assert all(gold_count[kind] >= 15 for kind in Kind)
-    assert recall >= 0.95
-    assert precision >= 0.90
+    assert recall >= 0.98
+    assert precision >= 0.95
     weak = {kind: ratio(found[kind], gold_count[kind]) for kind in Kind}
     assert {kind: value for kind, value in weak.items() if value < 0.9} == {}
+
+
+# --- The field corpus: identifiers as records and mail write them ------------------------------
+
+
+def _score(samples: list[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Per language: labelled, found, flagged, right; and the errors, printed by the test."""
+    from tests.unit.phi_field_corpus import parse as parse_field
+
+    counts: dict[str, dict[str, int]] = {}
+    for language, marked in samples:
+        text, gold = parse_field(marked)
+        findings = detect(text)
+        c = counts.setdefault(language, Counter())
+        for entity in gold:
+            c["labelled"] += 1
+            if any(
+                f.kind is entity.kind and f.start <= entity.start and entity.end <= f.end
+                for f in findings
+            ):
+                c["found"] += 1
+            else:
+                print(f"missed {entity.kind} [{language}]: {text[entity.start : entity.end]!r}")
+        for f in findings:
+            c["flagged"] += 1
+            if any(e.kind is f.kind and f.start <= e.start and e.end <= f.end for e in gold):
+                c["right"] += 1
+            else:
+                print(f"false {f.kind} [{language}]: {f.text!r} in {text!r}")
+    return counts
+
+
+def test_field_corpus_recall_and_precision_per_language() -> None:
+    from tests.unit.phi_field_corpus import SAMPLES
+
+    counts = _score(list(SAMPLES))
+    counts["overall"] = sum((Counter(c) for c in counts.values()), Counter())
+    print(
+        f"\n{'language':<9} {'samples':>7} {'labelled':>8} {'found':>6} {'flagged':>7}"
+        f" {'right':>6} {'prec.':>6} {'recall':>6}"
+    )
+    figures = {}
+    for language, c in counts.items():
+        n = sum(1 for lang, _ in SAMPLES if language in (lang, "overall"))
+        precision = c["right"] / c["flagged"] if c["flagged"] else 1.0
+        recall = c["found"] / c["labelled"]
+        figures[language] = (precision, recall)
+        print(
+            f"{language:<9} {n:>7} {c['labelled']:>8} {c['found']:>6} {c['flagged']:>7}"
+            f" {c['right']:>6} {precision:>6.3f} {recall:>6.3f}"
+        )
+    assert all(
+        sum(1 for lang, _ in SAMPLES if lang == language) >= 200 for language in ["fr", "en", "ru"]
+    )
+    for language, (precision, recall) in figures.items():
+        assert recall >= 0.98, language
+        assert precision >= 0.95, language

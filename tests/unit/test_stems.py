@@ -1,0 +1,50 @@
+"""Stems for SQLite's full-text index: the same Snowball stemmers PostgreSQL uses."""
+
+from __future__ import annotations
+
+from server.domain.stems import (
+    document_stems,
+    fold,
+    fts5_highlight_query,
+    fts5_query,
+    query_stems,
+)
+
+
+def test_fold_drops_accents_and_case_but_keeps_the_short_i() -> None:
+    assert fold("Écran BLOQUÉ") == "ecran bloque"
+    assert fold("Ёлка Йошкар") == "елка йошкар"
+
+
+def test_documents_are_stemmed_in_their_language() -> None:
+    assert document_stems("Les imprimantes du service", "fr") == "le imprim du servic"
+    assert document_stems("The printers are failing", "en") == "the printer are fail"
+    assert document_stems("Сервисы записи не работают") == "сервис запис не работа"
+
+
+def test_latin_words_of_a_russian_text_get_a_latin_stemmer() -> None:
+    stems = document_stems("Ошибка: printers are not responding", "ru").split()
+    assert stems[0] == "ошибк" and "printer" in stems and "respond" in stems
+
+
+def test_a_query_word_is_stemmed_in_each_language_it_may_be_written_in() -> None:
+    assert query_stems("imprimantes") == ["imprim", "imprimant"]  # French, English
+    assert query_stems("policies") == ["polic", "polici"]
+    assert query_stems("сервисы") == ["сервис"]  # Cyrillic: Russian only
+
+
+def test_fts5_query_matches_the_typed_prefix_or_a_stem() -> None:
+    # A short word is matched whole, unless it is the last one (still being typed).
+    assert fts5_query(["de", "imprimantes"]) == (
+        '("de" OR stems : ("de")) AND ("imprimantes"* OR stems : ("imprim" OR "imprimant"))'
+    )
+    assert fts5_query(["ecran", "blo"], any_word=True) == (
+        '("ecran"* OR stems : ("ecran")) OR ("blo"* OR stems : ("blo"))'
+    )
+
+
+def test_highlights_mark_the_shown_words_that_share_a_stem() -> None:
+    shown = ["Imprimante bloquée", "L'imprimante et l'imprimerie"]
+    query = fts5_highlight_query(["imprimantes"], shown)
+    assert query == '"imprimantes"* OR "imprimante"'
+    assert fts5_highlight_query(["imprimantes"]) == ('"imprimantes"* OR "imprim"* OR "imprimant"*')
