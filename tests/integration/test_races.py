@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 
 from server.db.tables import FollowUp, Ticket
+from server.domain.reply_address import reply_address
 from server.domain.vocabulary import Role
 from tests import factories
+from tests.integration.test_inbound_mail import SECRET, SENDER, Desk, outcomes
+from tests.integration.test_notifications import SmtpServer
 from tests.live_server import csrf, live_server
 
 RACERS = 20
+MAIL_RACERS = 5
 
 
 async def test_concurrent_follow_ups_all_land() -> None:
@@ -67,3 +71,29 @@ async def test_changes_from_a_stale_view_are_still_refused() -> None:
             for client in clients:
                 await client.aclose()
     assert sorted(statuses) == [200, 409]
+
+
+async def test_concurrent_mail_replies_all_land_as_follow_ups() -> None:
+    """Every mail answered 250 ends as a follow-up (the real aiosmtpd receiver, concurrent
+    senders over real SMTP)."""
+    outside = SmtpServer()
+    outside.start()
+    desk = Desk(outside)
+    await desk.receiver.start()
+    try:
+        w = await factories.world()
+        ticket_id = await factories.ticket(w.requester_a)
+        address = reply_address(SECRET, SENDER, ticket_id, w.requester_a.id)
+        # aiosmtplib raises unless the receiver answered 250.
+        await asyncio.gather(
+            *(
+                desk.send("alice@chu-a.test", to=address, body=f"Réponse numéro {n}")
+                for n in range(MAIL_RACERS)
+            )
+        )
+    finally:
+        await desk.receiver.stop()
+        outside.stop()
+    texts = {r["text"] for r in await FollowUp.select(FollowUp.text)}
+    assert texts == {f"Réponse numéro {n}" for n in range(MAIL_RACERS)}
+    assert await outcomes() == ["follow_up"] * MAIL_RACERS
