@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -67,7 +67,7 @@ async def until(ws: Any, text: str, within: float = 20) -> str:
 
 
 @contextlib.asynccontextmanager
-async def live_server() -> AsyncIterator[LiveServer]:
+async def live_server(**uvicorn_options: Any) -> AsyncIterator[LiveServer]:
     app = create_app()
     port = free_port()
     config = uvicorn.Config(
@@ -77,9 +77,11 @@ async def live_server() -> AsyncIterator[LiveServer]:
         log_level="warning",
         lifespan="on",
         ws_per_message_deflate=False,
+        **uvicorn_options,
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # Signals stay pytest's (Ctrl-C stops the run, not just this server).
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(30):
@@ -95,3 +97,10 @@ async def live_server() -> AsyncIterator[LiveServer]:
                 await task
         if not task.done():
             task.cancel()
+
+
+async def eventually(condition: Callable[[], bool], within: float = 30) -> None:
+    """Wait until ``condition()`` holds (checked often), failing after a generous delay."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - a plain condition, no event to wait on
+            await asyncio.sleep(0.02)

@@ -50,7 +50,9 @@ class EventContext:
     async def row(self, private_notes: bool) -> dict[str, Any] | None:
         if self._row is None:
             self._row = asyncio.ensure_future(self._load())
-        row = await self._row
+        # Shielded: a viewer leaving (its task cancelled) must not cancel the shared load
+        # that every other viewer of this event is waiting for.
+        row = await asyncio.shield(self._row)
         if row is None:
             return None
         # Follow-up counts differ for requesters (public only) and staff.
@@ -74,7 +76,7 @@ class EventContext:
             # Store the pending render before awaiting: every viewer of this kind then waits
             # for the same one instead of rendering the card again.
             self._cards[key] = asyncio.ensure_future(self._render_card(role, locale))
-        return await self._cards[key]
+        return await asyncio.shield(self._cards[key])
 
     async def _render_card(self, role: Role, locale: str) -> str | None:
         row = await self.row(private_notes=role.is_staff)
@@ -90,6 +92,10 @@ class EventContext:
         if key not in self._announcements:
             self._announcements[key] = render.announcement(locale, message, **values)
         return self._announcements[key]
+
+
+class SocketGone(Exception):
+    """The socket closed under a push: normal life (a tab closed, a network dropped)."""
 
 
 class Connection:
@@ -113,10 +119,14 @@ class Connection:
             self.inbox.put_nowait(RESYNC)
 
     async def run(self) -> None:
+        """Push until the socket goes away; then return, which ends the connection."""
         while True:
             item = await self.inbox.get()
             try:
                 await self._handle(item)
+            except SocketGone:
+                log.debug("socket of user %s closed during a push", self.user_id)
+                return
             except Exception:
                 log.exception("live update failed for user %s", self.user_id)
 

@@ -30,7 +30,7 @@ from server.domain.board import COLUMNS, on_board
 from server.domain.errors import GuichetError, NotFound
 from server.realtime import render
 from server.realtime.bus import RESYNC
-from server.realtime.hub import Connection, EventContext, Hub
+from server.realtime.hub import Connection, EventContext, Hub, SocketGone
 from server.realtime.publish import publish_message
 from server.services import accounts
 from server.settings import get_settings
@@ -80,7 +80,12 @@ class Viewer:
         if html:
             # A refreshed bell rides along with the first push after a (re)connect.
             html, self.bell_prefix = html + self.bell_prefix, ""
-            await self.socket.send_text(html)
+            try:
+                await self.socket.send_text(html)
+            except (OSError, RuntimeError, WebSocketDisconnect) as exc:
+                # The server refuses sends once the socket is closing (ClientDisconnected
+                # is an OSError; a send after the close is a RuntimeError).
+                raise SocketGone() from exc
 
     async def snapshot(self) -> None:
         raise NotImplementedError
@@ -251,8 +256,10 @@ class TicketPageViewer(Viewer):
         try:
             context = await ticket_view(self.actor, self.ticket_id)
         except GuichetError:
-            await self.socket.close(code=POLICY_VIOLATION)
-            return
+            # No longer visible: close, and stop pushing to this socket.
+            with contextlib.suppress(Exception):
+                await self.socket.close(code=POLICY_VIOLATION)
+            raise SocketGone() from None
         context.update(oob=True, error="", fields={}, values={})
         await self.send(
             self.render("tickets/_head.html", **context)
@@ -372,7 +379,7 @@ async def live(socket: WebSocket) -> None:
             asyncio.create_task(connection.closed.wait()),
         ]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, SocketGone):
         pass
     finally:
         hub.unregister(connection)
