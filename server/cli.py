@@ -40,6 +40,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_present
+    from server.shutdown import GRACE_SECONDS
 
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
@@ -57,6 +58,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket
         # (zlib state) than the bytes it saves on a hospital network.
         ws_per_message_deflate=False,
+        # A stop never waits long for requests in flight (see server/shutdown.py).
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
     return 0
 

@@ -27,6 +27,9 @@ from server.realtime.bus import RESYNC, MemoryBus
 log = logging.getLogger("guichet.realtime")
 INBOX_SIZE = 500
 SESSION_CHECK_SECONDS = 30
+NORMAL_CLOSE = 1000
+SERVICE_RESTART = 1012  # the instance is stopping: reconnect (elsewhere) at once
+SESSION_ENDED = 4401  # the page's session is over: the page reloads (to the login)
 # Stand-ins used only to count follow-ups as staff or as requesters see them.
 _STAFF = Actor(id=-1, role=Role.TECHNICIAN, establishment_id=None)
 _REQUESTER = Actor(id=-1, role=Role.REQUESTER, establishment_id=None)
@@ -109,6 +112,13 @@ class Connection:
         self.inbox: asyncio.Queue[Any] = asyncio.Queue(INBOX_SIZE)
         self._handle = handle
         self.closed = asyncio.Event()
+        self.close_code = NORMAL_CLOSE
+
+    def end(self, code: int) -> None:
+        """Close this socket now (its handler closes it with ``code``)."""
+        if not self.closed.is_set():
+            self.close_code = code
+            self.closed.set()
 
     def offer(self, item: Any) -> None:
         try:
@@ -140,6 +150,7 @@ class Hub:
         self._ready = asyncio.Event()
         # Ticket events are numbered as they arrive, so a snapshot knows which it includes.
         self.seq = 0
+        self.stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -170,7 +181,13 @@ class Hub:
         valid = await live_session_digests(digests) if digests else set()
         for connection in list(self.connections):
             if connection.session not in valid:
-                connection.closed.set()
+                connection.end(SESSION_ENDED)
+
+    def close_all(self, code: int = SERVICE_RESTART) -> None:
+        """Every socket of this process, at once (the instance is stopping)."""
+        self.stopping = True
+        for connection in list(self.connections):
+            connection.end(code)
 
     def register(self, connection: Connection) -> None:
         self.connections.add(connection)
@@ -191,7 +208,7 @@ class Hub:
         elif kind == "user.deactivated":
             for connection in list(self.connections):
                 if connection.user_id == message.get("user_id"):
-                    connection.closed.set()
+                    connection.end(SESSION_ENDED)
             return
         elif kind == "user.bell":
             # Per-user push: only those users' sockets hear of it.

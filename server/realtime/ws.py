@@ -30,7 +30,13 @@ from server.domain.board import COLUMNS, on_board
 from server.domain.errors import GuichetError, NotFound
 from server.realtime import render
 from server.realtime.bus import RESYNC
-from server.realtime.hub import Connection, EventContext, Hub, SocketGone
+from server.realtime.hub import (
+    SERVICE_RESTART,
+    Connection,
+    EventContext,
+    Hub,
+    SocketGone,
+)
 from server.realtime.publish import publish_message
 from server.services import accounts
 from server.settings import get_settings
@@ -39,7 +45,7 @@ from server.web.identity import session_cookie_name
 log = logging.getLogger("guichet.realtime")
 
 POLICY_VIOLATION = 4403
-SESSION_ENDED = 4401
+VIEWER_STOP_SECONDS = 1.0  # presence clean-up on leaving: never hold up a stop for it
 MAX_INCOMING = 4096
 PRESENCE_HEARTBEAT_SECONDS = 20
 PRESENCE_TTL = timedelta(seconds=60)
@@ -359,6 +365,9 @@ async def live(socket: WebSocket) -> None:
         await socket.close(code=POLICY_VIOLATION)
         return
     hub: Hub = socket.app.state.hub
+    if hub.stopping:
+        await socket.close(code=SERVICE_RESTART)
+        return
     viewer = view(socket, hub, account)
     try:
         await viewer.start()
@@ -388,6 +397,9 @@ async def live(socket: WebSocket) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await viewer.stop()
         with contextlib.suppress(Exception):
-            await socket.close(code=SESSION_ENDED if connection.closed.is_set() else 1000)
+            await socket.close(code=connection.close_code)
+        # After the close: the browser reconnects while the presence row goes.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(VIEWER_STOP_SECONDS):
+                await viewer.stop()
