@@ -30,6 +30,13 @@ SESSION_CHECK_SECONDS = 30
 NORMAL_CLOSE = 1000
 SERVICE_RESTART = 1012  # the instance is stopping: reconnect (elsewhere) at once
 SESSION_ENDED = 4401  # the page's session is over: the page reloads (to the login)
+# Messages that end sockets at once, on every instance, and the close code each gets. A
+# reconnecting page is checked again from scratch, so a narrower reach applies at once.
+ENDINGS = {
+    "user.deactivated": SESSION_ENDED,  # the account is off: its pages go dark
+    "session.ended": SESSION_ENDED,  # signed out (one session, or all of a user's)
+    "reach.changed": SERVICE_RESTART,  # role, groups, scope: reconnect with the new reach
+}
 # Stand-ins used only to count follow-ups as staff or as requesters see them.
 _STAFF = Actor(id=-1, role=Role.TECHNICIAN, establishment_id=None)
 _REQUESTER = Actor(id=-1, role=Role.REQUESTER, establishment_id=None)
@@ -189,6 +196,23 @@ class Hub:
         for connection in list(self.connections):
             connection.end(code)
 
+    def end_sockets(self, message: dict[str, Any], code: int) -> None:
+        """Close the sockets a message names: one session's, some users', or everyone's."""
+        session = message.get("session")
+        if "user_id" in message:
+            users: Any = {message["user_id"]}
+        elif "user_ids" in message:
+            users = None if message["user_ids"] is None else set(message["user_ids"])
+        elif session is None:
+            return  # names nobody
+        for connection in list(self.connections):
+            if session is not None:
+                named = connection.session == session
+            else:
+                named = users is None or connection.user_id in users
+            if named:
+                connection.end(code)
+
     def register(self, connection: Connection) -> None:
         self.connections.add(connection)
 
@@ -205,10 +229,8 @@ class Hub:
         kind = message.get("kind", "")
         if kind == RESYNC["kind"]:
             item: Any = RESYNC
-        elif kind == "user.deactivated":
-            for connection in list(self.connections):
-                if connection.user_id == message.get("user_id"):
-                    connection.end(SESSION_ENDED)
+        elif kind in ENDINGS:
+            self.end_sockets(message, ENDINGS[kind])
             return
         elif kind == "user.bell":
             # Per-user push: only those users' sockets hear of it.

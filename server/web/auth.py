@@ -9,6 +9,7 @@ from litestar.response import Redirect, Response, Template
 
 from server import i18n
 from server.domain.text import N_
+from server.realtime.publish import session_ended
 from server.services import accounts
 from server.settings import get_settings
 from server.web.identity import LANG_COOKIE, session_cookie_name
@@ -73,6 +74,8 @@ async def logout(request: Request) -> Redirect:
     token = request.cookies.get(session_cookie_name(), "")
     if token:
         await accounts.close_session(token)
+        # This session's open pages stop receiving updates now, on every instance.
+        await session_ended(request.app, session=accounts.session_digest(token))
     response = Redirect(path="/login", status_code=303)
     response.delete_cookie(session_cookie_name(), path="/")
     return response
