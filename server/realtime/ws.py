@@ -46,6 +46,7 @@ log = logging.getLogger("guichet.realtime")
 
 POLICY_VIOLATION = 4403
 VIEWER_STOP_SECONDS = 1.0  # presence clean-up on leaving: never hold up a stop for it
+SEND_TIMEOUT_SECONDS = 20.0  # one push that long in the making: the reader is gone
 MAX_INCOMING = 4096
 PRESENCE_HEARTBEAT_SECONDS = 20
 PRESENCE_TTL = timedelta(seconds=60)
@@ -87,8 +88,11 @@ class Viewer:
             # A refreshed bell rides along with the first push after a (re)connect.
             html, self.bell_prefix = html + self.bell_prefix, ""
             try:
-                await self.socket.send_text(html)
-            except (OSError, RuntimeError, WebSocketDisconnect) as exc:
+                # A browser that stopped reading fills the buffers and the send waits: past
+                # SEND_TIMEOUT_SECONDS the socket is dropped (it reconnects with a snapshot).
+                async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                    await self.socket.send_text(html)
+            except (OSError, RuntimeError, WebSocketDisconnect, TimeoutError) as exc:
                 # The server refuses sends once the socket is closing (ClientDisconnected
                 # is an OSError; a send after the close is a RuntimeError).
                 raise SocketGone() from exc
@@ -398,7 +402,8 @@ async def live(socket: WebSocket) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         with contextlib.suppress(Exception):
-            await socket.close(code=connection.close_code)
+            async with asyncio.timeout(VIEWER_STOP_SECONDS):  # a stuck reader never acks
+                await socket.close(code=connection.close_code)
         # After the close: the browser reconnects while the presence row goes.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(VIEWER_STOP_SECONDS):
