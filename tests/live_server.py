@@ -50,6 +50,9 @@ class LiveServer:
             additional_headers={"Origin": self.base, "Cookie": cookies},
             open_timeout=30,
             max_size=None,
+            # Keep reading (and answering pings) like a browser, even when the test is busy
+            # elsewhere: a bounded queue would make this client stop reading.
+            max_queue=None,
         )
 
 
