@@ -4,6 +4,7 @@ other, and keeps doing so after the database restarts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -153,4 +154,28 @@ async def test_move_on_one_instance_reaches_a_socket_on_the_other(two_instances)
         pushed = await until(ws, f'id="card-{ticket_id}"', within=10)
         assert "#cards-pending" in pushed
     await tech.aclose()
+    await watcher.aclose()
+
+
+async def test_logout_on_one_instance_closes_that_sessions_socket_on_the_other(
+    two_instances,
+) -> None:
+    _cluster, _url, first, second = two_instances
+    watcher = await signed_in(first.base, "superviseur@guichet.example")
+    cookie = f"guichet_session={watcher.cookies['guichet_session']}"
+    headers = {"Origin": second.base, "Cookie": cookie}
+    async with websockets.connect(
+        f"ws://127.0.0.1:{second.port}/ws?view=board", additional_headers=headers
+    ) as ws:
+        await until(ws, 'id="board-columns"')
+        response = await watcher.post(
+            "/logout", headers={"x-csrftoken": watcher.cookies["guichet_csrf"]}
+        )
+        assert response.status_code == 303
+        # Through the bus, not the periodic session check (every 30 s).
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(10):
+                async for _ in ws:
+                    pass
+        assert ws.close_code == 4401
     await watcher.aclose()
