@@ -12,7 +12,12 @@ import httpx
 import pytest
 
 from server.db.tables import Ticket
+from server.domain.forms import parse_new_ticket
+from server.domain.vocabulary import Role
 from server.realtime.bus import RESYNC
+from server.realtime.hub import EventContext
+from server.services import tickets
+from server.web.rendering import template_engine
 from tests import factories
 from tests.live_server import LiveServer, csrf, eventually, live_server, until
 
@@ -162,3 +167,19 @@ async def test_a_push_to_a_closing_socket_is_not_an_error(caplog: pytest.LogCapt
         await watcher.aclose()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert any("closed during a push" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_viewer_cancelled_mid_render_leaves_the_shared_render_to_the_others() -> None:
+    """The exact mechanism, without timing: the first viewer of an event starts the shared
+    render and is cancelled while it runs; the others still get the card."""
+    w = await factories.world()
+    _, [event] = await tickets.open_ticket(
+        w.requester_a, parse_new_ticket({"title": "Écran noir", "description": "Salle 4."})
+    )
+    context = EventContext(event.as_message(), template_engine().engine)
+    leaving = asyncio.create_task(context.placed_card(Role.SUPERVISOR, "fr"))
+    staying = [asyncio.create_task(context.placed_card(Role.SUPERVISOR, "fr")) for _ in range(3)]
+    await asyncio.sleep(0)  # every task is now waiting on the shared render
+    leaving.cancel()
+    cards = await asyncio.gather(*staying)
+    assert all(card and f'id="card-{event.ticket_id}"' in card for card in cards)
