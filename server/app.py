@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from server import shutdown
 from server.db import engine
 from server.observability.middleware import ObservabilityMiddleware
 from server.realtime.bus import make_bus
@@ -74,6 +76,14 @@ async def load_banners(request: Request) -> None:
         )
 
 
+async def _stop_database(pool: bool) -> None:
+    if not await shutdown.bounded("database pool", engine.stop(pool=pool)):
+        # Connections still held by hung queries: drop them rather than wait.
+        db_pool = getattr(engine.engine(), "pool", None)
+        if db_pool is not None:
+            db_pool.terminate()
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
 
@@ -87,9 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def publish_inbound(events: list[Any]) -> None:
         await publish(app_ref["app"], events)
 
-    receiver = (
-        InboundReceiver(settings, publish_inbound) if settings.mail.inbound_port else None
-    )
+    receiver = InboundReceiver(settings, publish_inbound) if settings.mail.inbound_port else None
     # Every instance runs one too: each action locks its ticket, so none happens twice.
     scheduler = Scheduler(settings, bus.publish)
 
@@ -106,15 +114,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app_ref["app"] = app
         if receiver is not None:
             await receiver.start()
+        # SIGTERM: sockets closed with 1012 at once, not after the requests in flight.
+        shutdown.install(hub.close_all)
 
     async def on_shutdown() -> None:
-        if receiver is not None:
-            await receiver.stop()
-        await scheduler.stop()
-        await dispatcher.stop()
-        await hub.stop()
-        await bus.stop()
-        await engine.stop(pool=settings.db_pool)
+        # Every step is bounded, so a frozen database, relay or bus cannot hold the process;
+        # independent ones stop side by side.
+        hub.close_all()
+        await asyncio.gather(
+            *([shutdown.bounded("mail receiver", receiver.stop())] if receiver else []),
+            shutdown.bounded("scheduler", scheduler.stop()),
+            shutdown.bounded("mail dispatcher", dispatcher.stop()),
+            shutdown.bounded("live hub", hub.stop()),
+        )
+        await asyncio.gather(
+            shutdown.bounded("event bus", bus.stop()),
+            _stop_database(settings.db_pool),
+        )
 
     return Litestar(
         route_handlers=[

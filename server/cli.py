@@ -57,6 +57,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from server.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_present
     from server.observability.logs import configure_logging
+    from server.shutdown import GRACE_SECONDS
 
     settings = get_settings()
     # Our handler for every logger (uvicorn's too): text, or one JSON object a line.
@@ -77,6 +78,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket
         # (zlib state) than the bytes it saves on a hospital network.
         ws_per_message_deflate=False,
+        # A stop never waits long for requests in flight (see server/shutdown.py).
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
     return 0
 

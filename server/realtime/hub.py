@@ -29,6 +29,16 @@ from server.realtime.bus import RESYNC, MemoryBus
 log = logging.getLogger("guichet.realtime")
 INBOX_SIZE = 500
 SESSION_CHECK_SECONDS = 30
+NORMAL_CLOSE = 1000
+SERVICE_RESTART = 1012  # the instance is stopping: reconnect (elsewhere) at once
+SESSION_ENDED = 4401  # the page's session is over: the page reloads (to the login)
+# Messages that end sockets at once, on every instance, and the close code each gets. A
+# reconnecting page is checked again from scratch, so a narrower reach applies at once.
+ENDINGS = {
+    "user.deactivated": SESSION_ENDED,  # the account is off: its pages go dark
+    "session.ended": SESSION_ENDED,  # signed out (one session, or all of a user's)
+    "reach.changed": SERVICE_RESTART,  # role, groups, scope: reconnect with the new reach
+}
 # Stand-ins used only to count follow-ups as staff or as requesters see them.
 _STAFF = Actor(id=-1, role=Role.TECHNICIAN, establishment_id=None)
 _REQUESTER = Actor(id=-1, role=Role.REQUESTER, establishment_id=None)
@@ -52,7 +62,9 @@ class EventContext:
     async def row(self, private_notes: bool) -> dict[str, Any] | None:
         if self._row is None:
             self._row = asyncio.ensure_future(self._load())
-        row = await self._row
+        # Shielded: a viewer leaving (its task cancelled) must not cancel the shared load
+        # that every other viewer of this event is waiting for.
+        row = await asyncio.shield(self._row)
         if row is None:
             return None
         # Follow-up counts differ for requesters (public only) and staff.
@@ -76,7 +88,7 @@ class EventContext:
             # Store the pending render before awaiting: every viewer of this kind then waits
             # for the same one instead of rendering the card again.
             self._cards[key] = asyncio.ensure_future(self._render_card(role, locale))
-        return await self._cards[key]
+        return await asyncio.shield(self._cards[key])
 
     async def _render_card(self, role: Role, locale: str) -> str | None:
         row = await self.row(private_notes=role.is_staff)
@@ -94,6 +106,10 @@ class EventContext:
         return self._announcements[key]
 
 
+class SocketGone(Exception):
+    """The socket closed under a push: normal life (a tab closed, a network dropped)."""
+
+
 class Connection:
     """One open websocket: who is watching what, and its outbox."""
 
@@ -105,6 +121,13 @@ class Connection:
         self.inbox: asyncio.Queue[Any] = asyncio.Queue(INBOX_SIZE)
         self._handle = handle
         self.closed = asyncio.Event()
+        self.close_code = NORMAL_CLOSE
+
+    def end(self, code: int) -> None:
+        """Close this socket now (its handler closes it with ``code``)."""
+        if not self.closed.is_set():
+            self.close_code = code
+            self.closed.set()
 
     def offer(self, item: Any) -> None:
         # Stamped on arrival, so /metrics can tell how long pushes wait.
@@ -116,11 +139,15 @@ class Connection:
             self.inbox.put_nowait((time.monotonic(), RESYNC))
 
     async def run(self) -> None:
+        """Push until the socket goes away; then return, which ends the connection."""
         while True:
             arrived, item = await self.inbox.get()
             try:
                 await self._handle(item)
                 FANOUT_SECONDS.observe(time.monotonic() - arrived)
+            except SocketGone:
+                log.debug("socket of user %s closed during a push", self.user_id)
+                return
             except Exception:
                 log.exception("live update failed for user %s", self.user_id)
 
@@ -134,6 +161,7 @@ class Hub:
         self._ready = asyncio.Event()
         # Ticket events are numbered as they arrive, so a snapshot knows which it includes.
         self.seq = 0
+        self.stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -164,7 +192,30 @@ class Hub:
         valid = await live_session_digests(digests) if digests else set()
         for connection in list(self.connections):
             if connection.session not in valid:
-                connection.closed.set()
+                connection.end(SESSION_ENDED)
+
+    def close_all(self, code: int = SERVICE_RESTART) -> None:
+        """Every socket of this process, at once (the instance is stopping)."""
+        self.stopping = True
+        for connection in list(self.connections):
+            connection.end(code)
+
+    def end_sockets(self, message: dict[str, Any], code: int) -> None:
+        """Close the sockets a message names: one session's, some users', or everyone's."""
+        session = message.get("session")
+        if "user_id" in message:
+            users: Any = {message["user_id"]}
+        elif "user_ids" in message:
+            users = None if message["user_ids"] is None else set(message["user_ids"])
+        elif session is None:
+            return  # names nobody
+        for connection in list(self.connections):
+            if session is not None:
+                named = connection.session == session
+            else:
+                named = users is None or connection.user_id in users
+            if named:
+                connection.end(code)
 
     def register(self, connection: Connection) -> None:
         self.connections.add(connection)
@@ -182,10 +233,8 @@ class Hub:
         kind = message.get("kind", "")
         if kind == RESYNC["kind"]:
             item: Any = RESYNC
-        elif kind == "user.deactivated":
-            for connection in list(self.connections):
-                if connection.user_id == message.get("user_id"):
-                    connection.closed.set()
+        elif kind in ENDINGS:
+            self.end_sockets(message, ENDINGS[kind])
             return
         elif kind == "user.bell":
             # Per-user push: only those users' sockets hear of it.

@@ -43,3 +43,19 @@ async def publish_message(app: Any, message: dict[str, Any]) -> None:
         await app.state.bus.publish(message)
     except Exception:
         log.exception("could not publish %s", message.get("kind"))
+
+
+async def session_ended(app: Any, *, session: str = "", user_id: int | None = None) -> None:
+    """Sockets of one session (logout; ``session`` is its digest) or of every session of a
+    user (password reset) close now, on every instance."""
+    message: dict[str, Any] = {"kind": "session.ended"}
+    message.update({"session": session} if session else {"user_id": user_id})
+    await publish_message(app, message)
+
+
+async def reach_changed(app: Any, user_ids: Iterable[int] | None) -> None:
+    """These users (``None``: everyone) see a different set of tickets from now on: their
+    sockets reconnect and are checked again."""
+    ids = None if user_ids is None else sorted(set(user_ids))
+    if ids != []:
+        await publish_message(app, {"kind": "reach.changed", "user_ids": ids})

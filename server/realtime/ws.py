@@ -30,7 +30,13 @@ from server.domain.board import COLUMNS, on_board
 from server.domain.errors import GuichetError, NotFound
 from server.realtime import render
 from server.realtime.bus import RESYNC
-from server.realtime.hub import Connection, EventContext, Hub
+from server.realtime.hub import (
+    SERVICE_RESTART,
+    Connection,
+    EventContext,
+    Hub,
+    SocketGone,
+)
 from server.realtime.publish import publish_message
 from server.services import accounts
 from server.settings import get_settings
@@ -39,7 +45,8 @@ from server.web.identity import session_cookie_name
 log = logging.getLogger("guichet.realtime")
 
 POLICY_VIOLATION = 4403
-SESSION_ENDED = 4401
+VIEWER_STOP_SECONDS = 1.0  # presence clean-up on leaving: never hold up a stop for it
+SEND_TIMEOUT_SECONDS = 20.0  # one push that long in the making: the reader is gone
 MAX_INCOMING = 4096
 PRESENCE_HEARTBEAT_SECONDS = 20
 PRESENCE_TTL = timedelta(seconds=60)
@@ -80,7 +87,15 @@ class Viewer:
         if html:
             # A refreshed bell rides along with the first push after a (re)connect.
             html, self.bell_prefix = html + self.bell_prefix, ""
-            await self.socket.send_text(html)
+            try:
+                # A browser that stopped reading fills the buffers and the send waits: past
+                # SEND_TIMEOUT_SECONDS the socket is dropped (it reconnects with a snapshot).
+                async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                    await self.socket.send_text(html)
+            except (OSError, RuntimeError, WebSocketDisconnect, TimeoutError) as exc:
+                # The server refuses sends once the socket is closing (ClientDisconnected
+                # is an OSError; a send after the close is a RuntimeError).
+                raise SocketGone() from exc
 
     async def snapshot(self) -> None:
         raise NotImplementedError
@@ -251,8 +266,10 @@ class TicketPageViewer(Viewer):
         try:
             context = await ticket_view(self.actor, self.ticket_id)
         except GuichetError:
-            await self.socket.close(code=POLICY_VIOLATION)
-            return
+            # No longer visible: close, and stop pushing to this socket.
+            with contextlib.suppress(Exception):
+                await self.socket.close(code=POLICY_VIOLATION)
+            raise SocketGone() from None
         context.update(oob=True, error="", fields={}, values={})
         await self.send(
             self.render("tickets/_head.html", **context)
@@ -353,6 +370,9 @@ async def live(socket: WebSocket) -> None:
         await socket.close(code=POLICY_VIOLATION)
         return
     hub: Hub = socket.app.state.hub
+    if hub.stopping:
+        await socket.close(code=SERVICE_RESTART)
+        return
     viewer = view(socket, hub, account)
     try:
         await viewer.start()
@@ -373,7 +393,7 @@ async def live(socket: WebSocket) -> None:
             asyncio.create_task(connection.closed.wait()),
         ]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, SocketGone):
         pass
     finally:
         hub.unregister(connection)
@@ -382,6 +402,10 @@ async def live(socket: WebSocket) -> None:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await viewer.stop()
         with contextlib.suppress(Exception):
-            await socket.close(code=SESSION_ENDED if connection.closed.is_set() else 1000)
+            async with asyncio.timeout(VIEWER_STOP_SECONDS):  # a stuck reader never acks
+                await socket.close(code=connection.close_code)
+        # After the close: the browser reconnects while the presence row goes.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(VIEWER_STOP_SECONDS):
+                await viewer.stop()

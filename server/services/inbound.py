@@ -42,7 +42,7 @@ from server.db.engine import write_transaction
 from server.db.notification_tables import InboundMessage, InboundNotice
 from server.db.tables import User
 from server.domain.actors import Actor
-from server.domain.errors import GuichetError
+from server.domain.errors import Conflict, GuichetError
 from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp, NewTicket
 from server.domain.inbound_mail import html_to_text, is_automatic, subject_to_title, trim_reply
@@ -62,6 +62,8 @@ log = logging.getLogger("guichet.inbound")
 NOTICES_PER_HOUR = 20
 # A known user is told at most this often per hour that their mail was held.
 HELD_NOTICES_PER_SENDER_HOUR = 5
+# A reply that meets a concurrent write is tried this many times before the relay is told 451.
+REPLY_ATTEMPTS = 3
 _OWN_ID = re.compile(r"^<?(?:outbox|notice)-[^@>]+@(?P<host>[^>]+)>?$")
 
 
@@ -158,9 +160,7 @@ def _reply_addresses(message: EmailMessage, rcpt_tos: list[str], sender: str) ->
     ]
 
 
-async def receive(
-    raw: bytes, mail_from: str, rcpt_tos: list[str], settings: Settings
-) -> Outcome:
+async def receive(raw: bytes, mail_from: str, rcpt_tos: list[str], settings: Settings) -> Outcome:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     key = _key(str(message.get("Message-ID", "")), raw)
@@ -192,7 +192,9 @@ async def _decide(
         await _tell_unknown(sender, settings)
         return outcome
     actor = Actor(
-        id=user["id"], role=Role(user["role"]), establishment_id=user["establishment"],
+        id=user["id"],
+        role=Role(user["role"]),
+        establishment_id=user["establishment"],
         active=user["active"],
     )
     locale = user["locale"] or settings.default_locale
@@ -219,15 +221,24 @@ async def _decide(
         else:
             outcome = await _new_ticket(key, sender, actor, subject, text, files, locale)
             outcome = Outcome(
-                outcome.kind, outcome.reason + _hint(message, host), outcome.ticket_id,
-                outcome.follow_up_id, outcome.events,
+                outcome.kind,
+                outcome.reason + _hint(message, host),
+                outcome.ticket_id,
+                outcome.follow_up_id,
+                outcome.events,
             )
     finally:
         for item in files:
             attachments.discard(item.path)
     if refused_files and outcome.ticket_id is not None:
-        await _tell(sender, locale, "files", settings,
-                    ticket=outcome.ticket_id, files=", ".join(refused_files))
+        await _tell(
+            sender,
+            locale,
+            "files",
+            settings,
+            ticket=outcome.ticket_id,
+            files=", ".join(refused_files),
+        )
     return outcome
 
 
@@ -360,6 +371,20 @@ async def _reply(
 ) -> Outcome:
     if not text and not files:
         return await _record(key, sender, Outcome("ignored", "empty reply", ticket_id))
+    for attempt in range(REPLY_ATTEMPTS):
+        try:
+            return await _reply_once(key, sender, actor, ticket_id, text, files)
+        except Conflict:
+            # A concurrent write, not a refusal: try again; after the last attempt the
+            # receiver answers 451 and the relay retries (the Message-ID keeps it safe).
+            if attempt == REPLY_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _reply_once(
+    key: str, sender: str, actor: Actor, ticket_id: int, text: str, files: list[_File]
+) -> Outcome:
     try:
         async with write_transaction():
             await InboundMessage.insert(_row(key, sender, Outcome("follow_up")))
@@ -375,6 +400,8 @@ async def _reply(
             await InboundMessage.update(
                 {InboundMessage.ticket: ticket_id, InboundMessage.follow_up: follow_up_id}
             ).where(InboundMessage.message_key == key)
+    except Conflict:
+        raise
     except GuichetError as exc:
         # Not allowed to comment any more, ticket closed or gone: nothing is created.
         return await _record(key, sender, Outcome("refused", type(exc).__name__, ticket_id))
@@ -419,9 +446,7 @@ async def _tell_held(address: str, locale: str, kinds: set[str], settings: Setti
     if recent > HELD_NOTICES_PER_SENDER_HOUR:
         return
     labels = {str(k): v for k, v in PHI_LABELS.items()}
-    names = ", ".join(
-        sorted(_translated(locale, labels[k]) if k in labels else k for k in kinds)
-    )
+    names = ", ".join(sorted(_translated(locale, labels[k]) if k in labels else k for k in kinds))
     await _tell(address, locale, "held", settings, kinds=names)
 
 

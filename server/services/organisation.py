@@ -179,3 +179,8 @@ async def set_membership(actor: Actor, user_id: int, group_ids: Iterable[int]) -
 async def membership_of(user_id: int) -> list[int]:
     rows = await GroupMember.select(GroupMember.group).where(GroupMember.user == user_id)
     return sorted(r["group"] for r in rows)
+
+
+async def members_of(group_id: int) -> list[int]:
+    rows = await GroupMember.select(GroupMember.user).where(GroupMember.group == group_id)
+    return [row["user"] for row in rows]

@@ -102,6 +102,13 @@ async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -
     return rows[0]["version"]
 
 
+async def _lock_row(ticket_id: int) -> None:
+    """Wait for the ticket's row: on PostgreSQL a row lock held to commit; SQLite's IMMEDIATE
+    write transaction already admits one writer at a time."""
+    if Ticket._meta.db.engine_type == "postgres":
+        await Ticket.raw("SELECT id FROM ticket WHERE id = {} FOR UPDATE", ticket_id)
+
+
 async def _history(
     ticket_id: int, actor: Actor | None, field: str, old: Any, new: Any, note: str = ""
 ) -> None:
@@ -321,8 +328,13 @@ async def update_fields(
 async def add_follow_up(
     actor: Actor, ticket_id: int, data: NewFollowUp
 ) -> tuple[int, list[TicketEvent]]:
-    """Add a follow-up. A requester's reply on a resolved ticket reopens it."""
+    """Add a follow-up. A requester's reply on a resolved ticket reopens it.
+
+    A follow-up carries no version: it is never refused because someone else wrote at the
+    same moment. Concurrent ones queue on the ticket's row lock, then each reads the row
+    as committed and bumps its version."""
     async with write_transaction():
+        await _lock_row(ticket_id)
         row = await _load(actor, ticket_id)
         access = await ticket_access(row)
         if not can_comment(actor, access):

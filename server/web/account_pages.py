@@ -12,6 +12,7 @@ from litestar.response import Template
 from server.domain.errors import GuichetError, ValidationFailed
 from server.domain.text import N_
 from server.i18n import gettext
+from server.realtime.publish import session_ended
 from server.services import account_life
 from server.web.errors import field_messages, status_of
 from server.web.params import form_dict
@@ -105,13 +106,15 @@ async def reset_form(token: FromPath[str]) -> Template:
 async def reset(request: Request, token: FromPath[str]) -> Template:
     values = form_dict(await request.form())
     try:
-        await account_life.reset_password(
+        user_id = await account_life.reset_password(
             token, password=values.get("password", ""), confirm=values.get("confirm", "")
         )
     except ValidationFailed as exc:
         return _page("reset", 422, token=token, errors=field_messages(exc))
     except GuichetError:
         return _page("invalid", 404)
+    # Every session ended with the old password: so do their open pages, at once.
+    await session_ended(request.app, user_id=user_id)
     return _page("done", message=gettext(ACTIVATED), sign_in=True)
 
 

@@ -12,6 +12,7 @@ from server.domain.errors import GuichetError
 from server.domain.text import N_
 from server.observability.metrics import count_login_failure
 from server.services import accounts, directory
+from server.realtime.publish import session_ended
 from server.settings import get_settings
 from server.web import sso
 from server.web.identity import LANG_COOKIE, session_cookie_name
@@ -104,6 +105,8 @@ async def logout(request: Request) -> Redirect:
     token = request.cookies.get(session_cookie_name(), "")
     if token:
         await accounts.close_session(token)
+        # This session's open pages stop receiving updates now, on every instance.
+        await session_ended(request.app, session=accounts.session_digest(token))
     response = Redirect(path="/login", status_code=303)
     response.delete_cookie(session_cookie_name(), path="/")
     return response

@@ -19,13 +19,15 @@ from server.domain.errors import GuichetError, ValidationFailed
 from server.domain.organisation import parse_role
 from server.domain.text import N_
 from server.domain.vocabulary import Role
-from server.realtime.publish import publish_message
+from server.realtime.publish import publish_message, reach_changed
 from server.services import account_life, accounts, organisation
 from server.web.admin import requires_admin
 from server.web.errors import field_messages, status_of
 from server.web.params import form_dict
 
 ADMIN = {"guards": [requires_admin], "include_in_schema": False}
+# Changes to a person that change which tickets they see.
+REACH = ("role", "establishment", "groups", "scope")
 
 
 def _ids(form: Any, name: str) -> list[int]:
@@ -178,6 +180,7 @@ async def group_reach(request: Request, group_id: FromPath[int]) -> Response[Any
         )
     except GuichetError as exc:
         return await _group_page(group_id, status_of(exc), field_messages(exc))
+    await reach_changed(request.app, await organisation.members_of(group_id))
     return Redirect(path="/admin/groups", status_code=303)
 
 
@@ -309,6 +312,9 @@ async def change_user(
             raise NotFoundException()
     except GuichetError as exc:
         return await _user_page(request, user_id, status_of(exc), field_messages(exc))
+    if what in REACH:
+        # Open pages reconnect at once and are checked again with the new reach.
+        await reach_changed(request.app, [user_id])
     suffix = f"?sent={sent}" if sent else ""
     return Redirect(path=f"/admin/users/{user_id}{suffix}", status_code=303)
 

@@ -4,6 +4,7 @@ other, and keeps doing so after the database restarts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -58,9 +59,16 @@ class Instance:
         raise RuntimeError(f"instance on {self.port} did not start")
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=15)
-        self.log.close()
+        """Never leaves a process behind, even when the stop itself fails (the clean stop is
+        measured by test_clean_stop.py)."""
+        try:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=30)
+            self.log.close()
 
 
 @pytest.fixture
@@ -71,14 +79,17 @@ def two_instances(tmp_path: Path) -> Iterator[tuple[PgCluster, str, Instance, In
         for command in ("migrate", "demo"):
             subprocess.run([sys.executable, "-m", "server.cli", command], env=env, check=True,
                            capture_output=True, timeout=120)  # fmt: skip
-        first, second = Instance(url, tmp_path, "a"), Instance(url, tmp_path, "b")
+        first = Instance(url, tmp_path, "a")
         try:
-            first.wait_ready()
-            second.wait_ready()
-            yield cluster, url, first, second
+            second = Instance(url, tmp_path, "b")
+            try:
+                first.wait_ready()
+                second.wait_ready()
+                yield cluster, url, first, second
+            finally:
+                second.stop()
         finally:
             first.stop()
-            second.stop()
 
 
 async def signed_in(base: str, email: str) -> httpx.AsyncClient:
@@ -143,4 +154,28 @@ async def test_move_on_one_instance_reaches_a_socket_on_the_other(two_instances)
         pushed = await until(ws, f'id="card-{ticket_id}"', within=10)
         assert "#cards-pending" in pushed
     await tech.aclose()
+    await watcher.aclose()
+
+
+async def test_logout_on_one_instance_closes_that_sessions_socket_on_the_other(
+    two_instances,
+) -> None:
+    _cluster, _url, first, second = two_instances
+    watcher = await signed_in(first.base, "superviseur@guichet.example")
+    cookie = f"guichet_session={watcher.cookies['guichet_session']}"
+    headers = {"Origin": second.base, "Cookie": cookie}
+    async with websockets.connect(
+        f"ws://127.0.0.1:{second.port}/ws?view=board", additional_headers=headers
+    ) as ws:
+        await until(ws, 'id="board-columns"')
+        response = await watcher.post(
+            "/logout", headers={"x-csrftoken": watcher.cookies["guichet_csrf"]}
+        )
+        assert response.status_code == 303
+        # Through the bus, not the periodic session check (every 30 s).
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(10):
+                async for _ in ws:
+                    pass
+        assert ws.close_code == 4401
     await watcher.aclose()
