@@ -11,8 +11,8 @@ from server import i18n
 from server.domain.errors import GuichetError
 from server.domain.text import N_
 from server.observability.metrics import count_login_failure
-from server.services import accounts, directory
 from server.realtime.publish import session_ended
+from server.services import accounts, directory
 from server.settings import get_settings
 from server.web import sso
 from server.web.identity import LANG_COOKIE, session_cookie_name
