@@ -1,4 +1,4 @@
-"""Translations: French by default, English complete too.
+"""Translations: French by default; English and Russian complete too.
 
 Catalogues are the ``.po`` files under ``server/locale``; they are compiled in memory at start-up
 (no binary ``.mo`` files in the repository). The current language lives in a context variable
@@ -18,9 +18,10 @@ from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "guichet"
-SUPPORTED = ("fr", "en")
+SUPPORTED = ("fr", "en", "ru")
 DEFAULT = "fr"
-LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+# Each language is named in itself: a reader finds their own whatever the page language.
+LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ru": "Русский"}
 
 _current: ContextVar[str] = ContextVar("guichet_locale", default=DEFAULT)
 

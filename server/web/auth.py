@@ -53,6 +53,9 @@ async def login(request: Request) -> Response[Any]:
         )
     if account is None:
         return _login_failed(N_("Wrong e-mail or password."), email, target, 400)
+    if not account.locale:
+        # Remember the browser's language so mails sent while away are in it too.
+        await accounts.set_locale(account.id, i18n.get_locale())
     token = await accounts.open_session(account.id, request.headers.get("user-agent", ""))
     response = Redirect(path=target, status_code=303)
     hours = get_settings().session_hours

@@ -58,7 +58,9 @@ def test_french_is_really_french() -> None:
     [
         ("en-CA,en;q=0.9,fr;q=0.5", "", "en"),
         ("fr-CA,fr;q=0.9", "", "fr"),
-        ("ru-RU,de;q=0.8", "", "fr"),
+        ("ru-RU,de;q=0.8", "", "ru"),
+        ("de-DE,ru;q=0.5,en;q=0.4", "", "ru"),
+        ("de-DE,it;q=0.8", "", "fr"),
         ("en;q=0.2, fr;q=0.8", "", "fr"),
         ("en", "fr", "fr"),
         ("", "", "fr"),
