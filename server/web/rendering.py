@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 
@@ -58,18 +57,11 @@ def label(kind: str, value: str | None) -> str:
 
 
 def when(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return format_datetime(value, "short", tzinfo=DISPLAY_TZ, locale=i18n.get_locale())
+    return i18n.format_moment(value)
 
 
 def age(value: datetime | None, now: datetime | None = None) -> str:
-    if value is None:
-        return ""
-    now = now or datetime.now(UTC)
-    return format_timedelta(now - value, locale=i18n.get_locale(), threshold=1.1)
+    return i18n.format_age(value, now)
 
 
 def remaining(due: datetime | None, now: datetime | None = None) -> str:
@@ -124,7 +116,12 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
 
     env.globals["AUTOMATION_LABELS"] = AUTOMATION_LABELS
     env.globals["REASON_LABELS"] = REASON_LABELS
-    env.filters.update(when=when, age=age)
+    env.filters.update(
+        when=when,
+        age=age,
+        number=i18n.format_number,
+        percent=i18n.format_percent_of_100,
+    )
     return env
 
 

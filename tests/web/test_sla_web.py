@@ -207,7 +207,7 @@ async def test_report_with_chart_and_csv_safe_from_formulas(client: AsyncTestCli
     await factories.login(client, "sup@desk.test")
     page = await client.get("/reports/sla?by=establishment")
     assert page.status_code == 200 and "<svg" in page.text and "CHA" in page.text
-    assert "1 / 1 (100.0 %)" in page.text
+    assert "1 / 1 (100\xa0%)" in page.text  # Babel: no-break space before % in French
     bad = await client.get("/reports/sla?from=hier")
     assert bad.status_code == 422 and "AAAA-MM-JJ" in bad.text
     csv_text = (await client.get("/reports/sla.csv?by=group")).text
