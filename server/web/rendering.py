@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import i18n
+from server.domain.phi import localise_markers
 from server.domain.vocabulary import (
     ENVIRONMENT_LABELS,
     FIELD_LABELS,
@@ -84,6 +85,11 @@ def remaining(due: datetime | None, now: datetime | None = None) -> str:
     return i18n.gettext(message) % {"time": text}
 
 
+def shown_markers(text: str | None) -> str:
+    """Redaction markers named in the reader's language (stored text keeps ``[PHONE]``)."""
+    return localise_markers(text or "", lambda kind: label("phi", kind.value))
+
+
 def make_environment(directory: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory),
@@ -121,6 +127,7 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
         age=age,
         number=i18n.format_number,
         percent=i18n.format_percent_of_100,
+        markers=shown_markers,
     )
     return env
 
