@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "guichet"
@@ -122,6 +122,19 @@ def format_percent_of_100(value: float | int | Decimal | None) -> str:
         return "—"
     share = Decimal(str(round(float(value), 1))) / 100
     return format_percent(share, locale=get_locale(), decimal_quantization=False)
+
+
+def spreadsheet_number(value: float | int | Decimal | None) -> str:
+    """A number as the reader's spreadsheet expects it typed: "88,6" in French and Russian,
+    no thousands separator (it would turn the cell into text)."""
+    if value is None:
+        return ""
+    return format_decimal(value, locale=get_locale(), group_separator=False)
+
+
+def csv_delimiter() -> str:
+    """Where the decimal mark is a comma, spreadsheets split CSV columns on semicolons."""
+    return ";" if get_decimal_symbol(get_locale()) == "," else ","
 
 
 def format_moment(value: datetime | None, width: str = "short") -> str:

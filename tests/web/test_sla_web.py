@@ -212,6 +212,13 @@ async def test_report_with_chart_and_csv_safe_from_formulas(client: AsyncTestCli
     assert bad.status_code == 422 and "AAAA-MM-JJ" in bad.text
     csv_text = (await client.get("/reports/sla.csv?by=group")).text
     assert "'=HYPERLINK(1)" in csv_text and "\n=HYPERLINK" not in csv_text
+    # French spreadsheets: UTF-8 mark, semicolons, decimal comma.
+    assert csv_text.startswith("\ufeffGroupe;Tickets;")
+    for lang, start in (("ru", "\ufeffГруппа;Заявки;"), ("en", "\ufeffGroup,Tickets,")):
+        await client.post(
+            "/language", data={"lang": lang, "next": "/"}, headers=factories.csrf_header(client)
+        )
+        assert (await client.get("/reports/sla.csv?by=group")).text.startswith(start)
 
 
 async def test_the_api_gives_both_targets(client: AsyncTestClient) -> None:
