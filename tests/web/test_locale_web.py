@@ -142,3 +142,39 @@ async def test_russian_plurals_and_ages_on_the_ticket_list(client: AsyncTestClie
     for _ in range(3):
         await factories.ticket(w.requester_a)
     assert "5 заявок" in (await client.get("/tickets")).text
+
+
+async def test_suggestions_put_the_reader_language_first(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    await factories.login(client, "tech@desk.test")
+    for title, language in (
+        ("VPN : reconnexion après coupure", "fr"),
+        ("VPN: переподключение после обрыва", "ru"),
+    ):
+        created = await client.post(
+            "/kb",
+            data={
+                "title": title,
+                "body": "VPN.",
+                "language": language,
+                "visibility": "public",
+                "state": "published",
+            },
+            headers=factories.csrf_header(client),
+            follow_redirects=False,
+        )
+        assert created.status_code == 303
+    client.cookies.clear()
+    await factories.login(client, "alice@chu-a.test")
+    for locale, first, second in (
+        ("ru", "переподключение", "reconnexion"),
+        ("fr", "reconnexion", "переподключение"),
+    ):
+        await User.update({User.locale: locale}).where(User.id == w.requester_a.id)
+        panel = await client.post(
+            "/suggestions",
+            data={"title": "VPN", "description": "", "suggestion_token": "0"},
+            headers=factories.csrf_header(client),
+        )
+        assert panel.status_code == 200
+        assert 0 <= panel.text.index(first) < panel.text.index(second)
