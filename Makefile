@@ -85,10 +85,10 @@ test-pg: install-dev system-deps ## Run the tests on a throwaway PostgreSQL clus
 
 messages: install ## Extract translatable strings and update the .po catalogs
 	mkdir -p server/locale
-	$(BIN)/pybabel extract -F babel.cfg -o server/locale/guichet.pot --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -o server/locale/guichet.pot --no-location -w 100 \
 		-k N_ -k _ -k gettext -k ngettext:1,2 .
 	$(BIN)/pybabel update -i server/locale/guichet.pot -d server/locale -D guichet \
-		--no-fuzzy-matching
+		--no-fuzzy-matching -w 100
 
 clean: ## Delete var/ (local database, secret key, mails) and test caches; keeps .venv
 	rm -rf var test-results .pytest_cache .ruff_cache build dist

@@ -1,4 +1,5 @@
-"""Fictional demo data: one region, three establishments, three tiers, ~300 tickets.
+"""Fictional demo data: one region, three establishments, three tiers, ~300 tickets, plus a
+Russian-speaking region (``server/demo_russian.py``).
 
 Loading is idempotent: when the demo administrator exists, nothing is changed. Every name,
 address and ticket here is invented.
@@ -43,6 +44,8 @@ from server.db.tables import (
     User,
 )
 from server.demo_articles import load_articles
+from server.demo_russian import DEMO_ACCOUNTS as RUSSIAN_ACCOUNTS
+from server.demo_russian import load_russian_region
 from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
 from server.services import sla
 from server.services.accounts import hash_password
@@ -57,6 +60,7 @@ DEMO_ACCOUNTS = [
     ("tech.n3@guichet.example", "technician (tier 3)"),
     ("demandeur@chu-a.example", "requester (CHA)"),
     ("demandeur@clinique-b.example", "requester (CLB)"),
+    *RUSSIAN_ACCOUNTS,
 ]
 
 ESTABLISHMENTS = [
@@ -209,6 +213,8 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         users = await _people(est, groups, password_hash)
         await _reach(est, groups, users)
         await _tickets(rng, now, ticket_count, est, groups, categories, users)
+        # A second, Russian-speaking region (server/demo_russian.py).
+        await load_russian_region(now, password_hash)
         await _service_levels(now, est, groups, categories)
         await sla.refresh_all(now)
         # The demo's past happened before the rules existed: breaches already there are not

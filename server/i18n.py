@@ -1,4 +1,4 @@
-"""Translations: French by default, English complete too.
+"""Translations: French by default; English and Russian complete too.
 
 Catalogues are the ``.po`` files under ``server/locale``; they are compiled in memory at start-up
 (no binary ``.mo`` files in the repository). The current language lives in a context variable
@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import gettext as _gettext
 from contextvars import ContextVar
+from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "guichet"
-SUPPORTED = ("fr", "en")
+SUPPORTED = ("fr", "en", "ru")
 DEFAULT = "fr"
-LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+# Each language is named in itself: a reader finds their own whatever the page language.
+LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ru": "Русский"}
 
 _current: ContextVar[str] = ContextVar("guichet_locale", default=DEFAULT)
 
@@ -76,3 +82,77 @@ def negotiate(accept_language: str | None, preferred: str = "", default: str = D
         if quality > 0 and (best is None or quality > best[0]):
             best = (quality, code)
     return best[1] if best else (default if default in SUPPORTED else DEFAULT)
+
+
+# --- Locale-aware formatting (Babel): numbers, percentages, dates in the reader's time zone ---
+
+DEFAULT_ZONE = "Europe/Paris"
+_zone: ContextVar[str] = ContextVar("guichet_zone", default=DEFAULT_ZONE)
+
+
+@cache
+def _zone_info(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def is_timezone(name: str) -> bool:
+    return len(name) <= 64 and _zone_info(name) is not None
+
+
+def set_timezone(name: str) -> None:
+    """The reader's zone for this request; an unknown name keeps the deployment's default."""
+    _zone.set(name if name and _zone_info(name) is not None else DEFAULT_ZONE)
+
+
+def get_timezone() -> ZoneInfo:
+    return _zone_info(_zone.get()) or ZoneInfo(DEFAULT_ZONE)
+
+
+def format_number(value: float | int | Decimal) -> str:
+    """12 345,5 in French and Russian, 12,345.5 in English."""
+    return format_decimal(value, locale=get_locale())
+
+
+def format_percent_of_100(value: float | int | Decimal | None) -> str:
+    """A percentage given on a 0-100 scale, one decimal at most: "88,6 %" / "88.6%"."""
+    if value is None:
+        return "—"
+    share = Decimal(str(round(float(value), 1))) / 100
+    return format_percent(share, locale=get_locale(), decimal_quantization=False)
+
+
+def spreadsheet_number(value: float | int | Decimal | None) -> str:
+    """A number as the reader's spreadsheet expects it typed: "88,6" in French and Russian,
+    no thousands separator (it would turn the cell into text)."""
+    if value is None:
+        return ""
+    return format_decimal(value, locale=get_locale(), group_separator=False)
+
+
+def csv_delimiter() -> str:
+    """Where the decimal mark is a comma, spreadsheets split CSV columns on semicolons."""
+    return ";" if get_decimal_symbol(get_locale()) == "," else ","
+
+
+def format_moment(value: datetime | None, width: str = "short") -> str:
+    """A date and time in the reader's language and time zone."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return format_datetime(value, width, tzinfo=get_timezone(), locale=get_locale())
+
+
+def format_age(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, with its direction: "3 дня назад", "il y a 3 jours", "3 days ago"."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return format_timedelta(
+        value - now, add_direction=True, threshold=1.1, locale=get_locale()
+    )

@@ -122,6 +122,8 @@ class Settings:
     var_dir: Path = REPO_ROOT / "var"
     storage_dir: Path = REPO_ROOT / "var" / "attachments"
     default_locale: str = "fr"
+    # Dates are shown in the user's zone, else their establishment's, else this one.
+    default_timezone: str = "Europe/Paris"
     # Secure cookies need HTTPS; off only for plain-HTTP local runs.
     secure_cookies: bool = False
     session_hours: int = 12
@@ -182,6 +184,7 @@ def load_settings() -> Settings:
         var_dir=var_dir,
         storage_dir=Path(_env("STORAGE_DIR", str(var_dir / "attachments"))),
         default_locale=_env("DEFAULT_LOCALE", "fr"),
+        default_timezone=_env("TIMEZONE", "Europe/Paris"),
         secure_cookies=_env_bool("SECURE_COOKIES", False),
         session_hours=_env_int("SESSION_HOURS", 12),
         login_attempts_per_minute=_env_int("LOGIN_ATTEMPTS_PER_MINUTE", 10),

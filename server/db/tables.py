@@ -39,6 +39,7 @@ class User(Table, tablename="account"):
     role = Varchar(length=20, choices=Role, default=Role.REQUESTER)
     establishment = ForeignKey(references=Establishment, null=True, **_KEEP)
     locale = Varchar(length=5, default="")  # empty: follow the browser
+    timezone = Varchar(length=64, default="")  # empty: the establishment's, else the deployment's
     active = Boolean(default=True)
     # Self-registered accounts name their organisation in free text and stay pending (no
     # establishment, cannot file tickets) until an admin links them to an establishment.

@@ -306,3 +306,12 @@ def highlight_html(fragment: str | None) -> str:
     escaped = html.escape(fragment, quote=False)
     marked = _MARKED.sub(r"<mark>\1</mark>", escaped)
     return marked.replace(MARK_START, "").replace(MARK_END, "")
+
+
+def prefer_language(
+    found: list[Mapping[str, object]], language: str, keep: int
+) -> list[Mapping[str, object]]:
+    """The ``keep`` best articles, those in the reader's language first (each group keeps
+    its relevance order): a Russian reader sees the Russian article before the French one."""
+    ordered = sorted(found, key=lambda row: row.get("language") != language)
+    return ordered[:keep]

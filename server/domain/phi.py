@@ -670,3 +670,15 @@ def _is_date(year: int, month: int, day: int) -> bool:
     except ValueError:
         return False
     return True
+
+
+# Markers of the built-in kinds, as stored (``[PHONE]``); configured labels stay as typed.
+_STORED_MARKER = re.compile(
+    r"\[(" + "|".join(k.name for k in Kind if k is not Kind.CUSTOM) + r")\]"
+)
+
+
+def localise_markers(text: str, name_of: Callable[[Kind], str]) -> str:
+    """Stored text keeps stable markers; the reader sees each named in their language
+    (``[PHONE]`` -> ``[номер телефона]``). ``name_of`` translates a kind."""
+    return _STORED_MARKER.sub(lambda m: f"[{name_of(Kind[m.group(1)])}]", text)

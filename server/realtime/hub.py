@@ -18,6 +18,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from server import i18n
 from server.db import board as board_db
 from server.domain.actors import Actor
 from server.domain.board import CardFacts
@@ -56,7 +57,7 @@ class EventContext:
         self.now = datetime.now(UTC)
         self._env = env
         self._row: asyncio.Task[dict[str, Any] | None] | None = None
-        self._cards: dict[tuple[Role, str, bool], asyncio.Future[str | None]] = {}
+        self._cards: dict[tuple[Role, str, bool, str], asyncio.Future[str | None]] = {}
         self._announcements: dict[tuple[str, str], str] = {}
 
     async def row(self, private_notes: bool) -> dict[str, Any] | None:
@@ -83,7 +84,9 @@ class EventContext:
         return row
 
     async def placed_card(self, role: Role, locale: str) -> str | None:
-        key = (role, locale, role.is_staff)
+        # The viewer's time zone too: the card's date tooltip is written in it (the render
+        # task inherits this viewer's context).
+        key = (role, locale, role.is_staff, i18n.get_timezone().key)
         if key not in self._cards:
             # Store the pending render before awaiting: every viewer of this kind then waits
             # for the same one instead of rendering the card again.

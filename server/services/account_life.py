@@ -189,10 +189,17 @@ async def reset_password(raw: str, *, password: str, confirm: str) -> int:
 
 
 async def register(
-    *, email: str, full_name: str, organisation: str, password: str, confirm: str
+    *,
+    email: str,
+    full_name: str,
+    organisation: str,
+    password: str,
+    confirm: str,
+    locale: str = "",
 ) -> bool:
     """Self-registration: a requester account without establishment (pending). Returns
-    False, creating nothing, when the address is taken: the page says the same thing."""
+    False, creating nothing, when the address is taken: the page says the same thing.
+    ``locale`` is the language the form was shown in: mails are written in it."""
     errors: dict[str, str] = {}
     for check in (
         lambda: parse_email(email),
@@ -221,6 +228,7 @@ async def register(
                 full_name=full_name.strip(),
                 role=Role.REQUESTER.value,
                 organisation=organisation,
+                locale=locale,
                 password_hash=password_hash,
             )
         )

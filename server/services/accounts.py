@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.query.functions.aggregate import Count, Max
 
+from server import i18n
 from server.db.engine import write_transaction
 from server.db.tables import (
     ApiToken,
@@ -29,6 +30,7 @@ from server.domain.actors import Actor
 from server.domain.errors import ValidationFailed
 from server.domain.establishments import descendants
 from server.domain.login_throttle import Failures
+from server.domain.sla_rules import BAD_ZONE
 from server.domain.text import N_
 from server.domain.vocabulary import Role
 from server.settings import get_settings
@@ -75,6 +77,13 @@ class AccountView:
     active: bool
     establishment_ids: frozenset[int] = frozenset()
     group_ids: frozenset[int] = frozenset()
+    timezone: str = ""  # chosen by the user; empty: see ``zone``
+    establishment_timezone: str = ""
+
+    @property
+    def zone(self) -> str:
+        """Where dates are shown for this user: own choice, else the establishment's."""
+        return self.timezone or self.establishment_timezone
 
     @property
     def actor(self) -> Actor:
@@ -105,6 +114,8 @@ def _view(row: dict, reach: tuple[frozenset[int], frozenset[int]] | None = None)
         active=row["active"],
         establishment_ids=establishment_ids,
         group_ids=group_ids,
+        timezone=row.get("timezone") or "",
+        establishment_timezone=row.get("establishment.timezone") or "",
     )
 
 
@@ -183,7 +194,11 @@ async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
 
 
 async def account(user_id: int) -> AccountView | None:
-    row = await User.select().where(User.id == user_id).first()
+    row = (
+        await User.select(*User.all_columns(), User.establishment.timezone)
+        .where(User.id == user_id)
+        .first()
+    )
     if row is None:
         return None
     return _view(row, await reach(row["id"], Role(row["role"])))
@@ -379,6 +394,15 @@ async def set_active(user_id: int, active: bool) -> None:
         await User.update({User.active: active}).where(User.id == user_id)
         if not active:
             await UserSession.delete().where(UserSession.user == user_id)
+
+
+async def set_timezone(user_id: int, zone: str) -> None:
+    """Empty puts the user back on the establishment's zone."""
+    zone = zone.strip()
+    if zone and not i18n.is_timezone(zone):
+        raise ValidationFailed({"timezone": BAD_ZONE})
+    async with write_transaction():
+        await User.update({User.timezone: zone}).where(User.id == user_id)
 
 
 async def set_locale(user_id: int, locale: str) -> None:

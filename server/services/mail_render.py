@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime as mail_date
 from email.utils import formataddr
 from urllib.parse import urlsplit
@@ -20,8 +22,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from server import i18n
 from server.domain.notifications import Kind
+from server.domain.phi import localise_markers
 from server.domain.text import N_
-from server.domain.vocabulary import STATUS_LABELS, Status
+from server.domain.vocabulary import PHI_LABELS, STATUS_LABELS, Status
 from server.settings import REPO_ROOT
 
 MAIL_TEMPLATES = REPO_ROOT / "frontend" / "templates" / "mail"
@@ -116,8 +119,32 @@ def message_id(outbox_id: int, ticket_id: int, host: str) -> str:
     return f"<outbox-{outbox_id}.{ticket_id}@{host}>"
 
 
+class EncodedHeader(str):
+    """A header value folded by ``email.header`` (RFC 2047 words that keep their spaces).
+
+    The default policy's folder drops the space between two encoded words when it breaks a
+    long line there, which glued Cyrillic subjects together ("не отвечает— Новая")."""
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> EncodedHeader:
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        charset = "us-ascii" if self.isascii() else "utf-8"
+        encoded = Header(str(self), charset, header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {encoded}{policy.linesep}"
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _markers(text: str) -> str:
+    """Redaction markers named in the recipient's language."""
+    return localise_markers(text, lambda kind: i18n.gettext(PHI_LABELS[kind.value]))
 
 
 def render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
@@ -147,7 +174,7 @@ def _change_line(change: Change) -> dict[str, str]:
 def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
     host = mail_host(base_url)
     status = i18n.gettext(STATUS_LABELS[facts.status])
-    title = _one_line(facts.title)
+    title = _one_line(_markers(facts.title))
     intro = PRIVATE_NOTE_INTRO if facts.private else INTROS[facts.kind]
     context = {
         "lang": i18n.get_locale(),
@@ -158,15 +185,15 @@ def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
         "title": title,
         "status": status,
         "link": f"{base_url.rstrip('/')}/tickets/{facts.ticket_id}",
-        "details": facts.details,
+        "details": _markers(facts.details),
         "auto_close_hours": facts.auto_close_hours,
         "reply_to": facts.reply_to,
         "changes": [_change_line(change) for change in facts.earlier]
         + ([_change_line(_as_change(facts))] if facts.earlier else []),
     }
     message = EmailMessage()
-    message["Subject"] = (
-        f"[Guichet #{facts.ticket_id} {facts.establishment_code}] {title} — {status}"
+    message["Subject"] = EncodedHeader(
+        "Subject", f"[Guichet #{facts.ticket_id} {facts.establishment_code}] {title} — {status}"
     )
     message["From"] = formataddr(("Guichet", sender))
     message["To"] = formataddr((_one_line(facts.to_name), facts.to_address))

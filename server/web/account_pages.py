@@ -9,6 +9,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
+from server import i18n
 from server.domain.errors import GuichetError, ValidationFailed
 from server.domain.text import N_
 from server.i18n import gettext
@@ -48,6 +49,7 @@ async def register(request: Request) -> Template:
             organisation=values.get("organisation", ""),
             password=values.get("password", ""),
             confirm=values.get("confirm", ""),
+            locale=i18n.get_locale(),
         )
     except GuichetError as exc:
         values.pop("password", None)

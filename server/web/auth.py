@@ -72,6 +72,9 @@ async def login(request: Request) -> Response[Any]:
             return _login_failed(exc.message, email, target, status)
     if account is None:
         return _login_failed(N_("Wrong e-mail or password."), email, target, 400)
+    if not account.locale:
+        # Remember the browser's language so mails sent while away are in it too.
+        await accounts.set_locale(account.id, i18n.get_locale())
     return await open_session_response(request, account.id, target)
 
 

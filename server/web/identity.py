@@ -53,13 +53,13 @@ class IdentityMiddleware(ASGIMiddleware):
             )
         scope["user"] = account
         preferred = account.locale if account else connection.cookies.get(LANG_COOKIE, "")
+        settings = get_settings()
         i18n.set_locale(
             i18n.negotiate(
-                connection.headers.get("accept-language"),
-                preferred or "",
-                get_settings().default_locale,
+                connection.headers.get("accept-language"), preferred or "", settings.default_locale
             )
         )
+        i18n.set_timezone((account.zone if account else "") or settings.default_timezone)
         await next_app(scope, receive, send)
 
 

@@ -4,6 +4,7 @@ the supervisors' statistics page."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from litestar import Request, get, post
@@ -24,10 +25,11 @@ from server.domain.knowledge import (
     can_see_votes,
     parse_article,
     plain_excerpt,
+    prefer_language,
     render_markdown,
 )
 from server.domain.text import N_
-from server.i18n import gettext
+from server.i18n import get_locale, gettext
 from server.realtime.publish import publish
 from server.services import knowledge as service
 from server.web.errors import field_messages, status_of
@@ -242,12 +244,14 @@ async def suggestions(request: Request) -> Template:
         text=text, any_word=True, per_page=SUGGESTIONS, open_only=True, follow_ups=False
     )
     reachable = await articles.reachable_establishments(actor.establishment_id)
-    found_articles = await search_articles(actor, filters, reachable, public_only=True)
+    # Twice as many candidates, so articles in the reader's language can come first.
+    wider = replace(filters, per_page=2 * SUGGESTIONS)
+    found_articles = await search_articles(actor, wider, reachable, public_only=True)
     found_tickets = await search_tickets(actor, filters)
     return Template(
         template_name="kb/_suggestions.html",
         context={
-            "articles": found_articles.rows,
+            "articles": prefer_language(found_articles.rows, get_locale(), SUGGESTIONS),
             "tickets": found_tickets.rows,
             "token": str(form.get("suggestion_token", ""))[:32],
             "typed": bool(text.strip()),

@@ -8,12 +8,17 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from server import i18n
 from server.db import notifications as notification_db
+from server.domain.errors import ValidationFailed
 from server.domain.notifications import Kind
 from server.realtime.publish import bell_message, publish_message
+from server.services import accounts
 from server.services import notifications as service
+from server.settings import get_settings
+from server.web.errors import field_messages
 from server.web.identity import requires_account
-from server.web.params import QueryReader
+from server.web.params import QueryReader, form_dict
 
 
 @get("/notifications", guards=[requires_account], include_in_schema=False)
@@ -61,12 +66,19 @@ async def preferences_page(request: Request) -> Template:
     )
 
 
-async def _preferences_context(user_id: int, saved: bool) -> dict[str, Any]:
+async def _preferences_context(
+    user_id: int, saved: bool, zone: str | None = None, zone_errors: dict[str, str] | None = None
+) -> dict[str, Any]:
+    account = await accounts.account(user_id)
     return {
         "kinds": list(Kind),
         "email": await service.preferences(user_id, service.EMAIL),
         "in_app": await service.preferences(user_id, service.IN_APP),
         "saved": saved,
+        "zone": account.timezone if account and zone is None else (zone or ""),
+        "zone_default": (account.establishment_timezone if account else "")
+        or get_settings().default_timezone,
+        "zone_errors": zone_errors or {},
     }
 
 
@@ -86,4 +98,25 @@ async def save_preferences(request: Request) -> Template:
     )
 
 
-ROUTES = [notification_list, read_one, read_all, preferences_page, save_preferences]
+@post("/preferences/timezone", guards=[requires_account], include_in_schema=False)
+async def save_timezone(request: Request) -> Template:
+    """The zone dates are shown in; empty goes back to the establishment's."""
+    typed = form_dict(await request.form()).get("timezone", "")
+    try:
+        await accounts.set_timezone(request.user.id, typed)
+    except ValidationFailed as exc:
+        return Template(
+            template_name="notifications/preferences.html",
+            context=await _preferences_context(
+                request.user.id, saved=False, zone=typed, zone_errors=field_messages(exc)
+            ),
+            status_code=400,
+        )
+    i18n.set_timezone(typed.strip() or request.user.establishment_timezone)
+    return Template(
+        template_name="notifications/preferences.html",
+        context=await _preferences_context(request.user.id, saved=True),
+    )
+
+
+ROUTES = [notification_list, read_one, read_all, preferences_page, save_preferences, save_timezone]

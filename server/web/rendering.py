@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from server import i18n
+from server.domain.phi import localise_markers
 from server.domain.vocabulary import (
     ENVIRONMENT_LABELS,
     FIELD_LABELS,
@@ -58,18 +58,11 @@ def label(kind: str, value: str | None) -> str:
 
 
 def when(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return format_datetime(value, "short", tzinfo=DISPLAY_TZ, locale=i18n.get_locale())
+    return i18n.format_moment(value)
 
 
 def age(value: datetime | None, now: datetime | None = None) -> str:
-    if value is None:
-        return ""
-    now = now or datetime.now(UTC)
-    return format_timedelta(now - value, locale=i18n.get_locale(), threshold=1.1)
+    return i18n.format_age(value, now)
 
 
 def remaining(due: datetime | None, now: datetime | None = None) -> str:
@@ -90,6 +83,11 @@ def remaining(due: datetime | None, now: datetime | None = None) -> str:
         text = f"{minutes} {units[2]} {secs:02d} {units[3]}"
     message = "%(time)s left" if delta >= 0 else "%(time)s late"
     return i18n.gettext(message) % {"time": text}
+
+
+def shown_markers(text: str | None) -> str:
+    """Redaction markers named in the reader's language (stored text keeps ``[PHONE]``)."""
+    return localise_markers(text or "", lambda kind: label("phi", kind.value))
 
 
 def make_environment(directory: Path = TEMPLATES) -> Environment:
@@ -124,7 +122,13 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
 
     env.globals["AUTOMATION_LABELS"] = AUTOMATION_LABELS
     env.globals["REASON_LABELS"] = REASON_LABELS
-    env.filters.update(when=when, age=age)
+    env.filters.update(
+        when=when,
+        age=age,
+        number=i18n.format_number,
+        percent=i18n.format_percent_of_100,
+        markers=shown_markers,
+    )
     return env
 
 

@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Response, Template
 
+from server import i18n
 from server.db import reports
 from server.domain.errors import ValidationFailed
 from server.domain.sla_rules import Compliance, csv_cell
@@ -125,8 +126,11 @@ async def sla_report(request: Request) -> Template:
 @get("/reports/sla.csv", guards=[requires_supervisor], include_in_schema=False)
 async def sla_report_csv(request: Request) -> Response[str]:
     first, last, by, rows = await _rows(request)
+    # A byte-order mark lets spreadsheets read UTF-8 (Cyrillic headers, accents); the
+    # delimiter and decimal mark follow the reader's language.
     out = io.StringIO()
-    writer = csv.writer(out)
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=i18n.csv_delimiter())
     writer.writerow(
         [
             gettext(N_("Establishment") if by == "establishment" else N_("Group"))
@@ -148,10 +152,10 @@ async def sla_report_csv(request: Request) -> Response[str]:
                 row.tickets,
                 row.take_in_time,
                 row.take_measured,
-                "" if row.take_percent is None else row.take_percent,
+                i18n.spreadsheet_number(row.take_percent),
                 row.resolve_in_time,
                 row.resolve_measured,
-                "" if row.resolve_percent is None else row.resolve_percent,
+                i18n.spreadsheet_number(row.resolve_percent),
             ]
         )
     name = f"sla-{by}-{first.isoformat()}-{last.isoformat()}.csv"

@@ -17,6 +17,7 @@ import pytest
 
 from server.db.tables import ALL_TABLES
 from server.demo import DEMO_ACCOUNTS
+from server.demo_russian import TICKETS as RUSSIAN_TICKETS
 from tests.conftest import DATABASE_URL, IS_POSTGRES
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -97,14 +98,21 @@ def test_demo_loads_once_with_every_status(empty_database: str) -> None:
     counts = query(empty_database, "SELECT status, COUNT(*) FROM ticket GROUP BY status")
     by_status = dict(counts)
     assert set(by_status) == {"new", "assigned", "planned", "pending", "resolved", "closed"}
-    assert sum(by_status.values()) == 300
+    assert sum(by_status.values()) == 300 + len(RUSSIAN_TICKETS)
     second = guichet(empty_database, "demo")
     assert "nothing changed" in second.stdout
-    assert query(empty_database, "SELECT COUNT(*) FROM ticket") == [(300,)]
+    assert query(empty_database, "SELECT COUNT(*) FROM ticket") == [(300 + len(RUSSIAN_TICKETS),)]
     emails = {row[0] for row in query(empty_database, "SELECT email FROM account")}
     assert {email for email, _ in DEMO_ACCOUNTS} <= emails
     trigrams = {row[0] for row in query(empty_database, "SELECT code FROM establishment")}
     assert {"CHA", "CLB", "CHC"} <= trigrams
+    # The Russian-speaking region: its services as categories, its people reading Russian.
+    assert {"RSO", "GP3", "KDL"} <= trigrams
+    services = {row[0] for row in query(empty_database, "SELECT name FROM category")}
+    assert "ИЭМК — электронная медицинская карта" in services
+    assert query(
+        empty_database, "SELECT locale FROM account WHERE email = 'a.ivanova@gp3.example'"
+    ) == [("ru",)]
     # Closed tickets carry a closing date; open ones do not.
     assert query(
         empty_database, "SELECT COUNT(*) FROM ticket WHERE status = 'closed' AND closed_at IS NULL"

@@ -64,6 +64,7 @@ SIGNED_IN = {
     ("POST", "/notifications/read-all"),
     ("GET", "/notifications/preferences"),
     ("POST", "/notifications/preferences"),
+    ("POST", "/preferences/timezone"),
     # Knowledge base and search: articles have their own visibility rule
     # (tests/web/test_knowledge_web.py); ticket results go through the same policy as lists
     # (tests/integration/test_search.py).

@@ -110,7 +110,7 @@ async def test_votes_one_per_user_changeable_and_shown_to_staff(client: AsyncTes
     assert len(rows) == 1 and rows[0]["helpful"] is False
     assert 'votes">' not in (await client.get(f"/kb/{article}")).text
     await login(client, "tech@desk.test")
-    assert "Votes : 0 utile(s), 1 pas utile(s)" in (await client.get(f"/kb/{article}")).text
+    assert "Utile : 0 · pas utile : 1" in (await client.get(f"/kb/{article}")).text
 
 
 async def test_link_article_to_ticket_and_draft_from_solution(client: AsyncTestClient) -> None:

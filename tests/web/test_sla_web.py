@@ -207,11 +207,18 @@ async def test_report_with_chart_and_csv_safe_from_formulas(client: AsyncTestCli
     await factories.login(client, "sup@desk.test")
     page = await client.get("/reports/sla?by=establishment")
     assert page.status_code == 200 and "<svg" in page.text and "CHA" in page.text
-    assert "1 / 1 (100.0 %)" in page.text
+    assert "1 / 1 (100\xa0%)" in page.text  # Babel: no-break space before % in French
     bad = await client.get("/reports/sla?from=hier")
     assert bad.status_code == 422 and "AAAA-MM-JJ" in bad.text
     csv_text = (await client.get("/reports/sla.csv?by=group")).text
     assert "'=HYPERLINK(1)" in csv_text and "\n=HYPERLINK" not in csv_text
+    # French spreadsheets: UTF-8 mark, semicolons, decimal comma.
+    assert csv_text.startswith("\ufeffGroupe;Tickets;")
+    for lang, start in (("ru", "\ufeffГруппа;Заявки;"), ("en", "\ufeffGroup,Tickets,")):
+        await client.post(
+            "/language", data={"lang": lang, "next": "/"}, headers=factories.csrf_header(client)
+        )
+        assert (await client.get("/reports/sla.csv?by=group")).text.startswith(start)
 
 
 async def test_the_api_gives_both_targets(client: AsyncTestClient) -> None:
