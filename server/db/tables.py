@@ -287,3 +287,8 @@ ALL_TABLES += SLA_TABLES
 from server.db.kb_tables import KB_TABLES  # noqa: E402
 
 ALL_TABLES += KB_TABLES
+
+# Issue 12: counters maintained with each ticket change (server.db.counters).
+from server.db.counter_tables import COUNTER_TABLES  # noqa: E402
+
+ALL_TABLES += COUNTER_TABLES

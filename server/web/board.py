@@ -53,13 +53,13 @@ def filter_query(raw: dict[str, str]) -> str:
 
 
 async def columns_for(viewer: Any, filters: BoardFilters) -> list[render.Column]:
+    """Every column of a board: a bounded number of queries whatever the data (one per
+    column for its cards, a few for the counts, one each for all cards' side data)."""
     actor = viewer.actor
     counts = await board_db.counts(actor, filters)
-    result = []
-    for status in COLUMNS:
-        cards = await board_db.column(actor, filters, status)
-        result.append(render.Column(status, cards, counts[status], viewer.role))
-    return result
+    cards = {s: await board_db.column(actor, filters, s, decorate=False) for s in COLUMNS}
+    await board_db.decorate_cards(actor, [c for column in cards.values() for c in column])
+    return [render.Column(s, cards[s], counts[s], viewer.role) for s in COLUMNS]
 
 
 @get("/board", name="board", guards=[requires_account], include_in_schema=False)
