@@ -79,7 +79,7 @@ def _filters(viewer: Actor, f: BoardFilters, table: Any = Ticket) -> list[Any]:
     return clauses
 
 
-# With a text filter, counts stop at this many (the board then says "1,000+").
+# With a text filter, counts stop at this many (the board then says "1000+").
 COUNT_CAP = 1000
 
 

@@ -91,6 +91,13 @@ def _age(seconds: int, locale: str) -> str:
     return format_timedelta(timedelta(seconds=seconds), locale=locale, threshold=1.1)
 
 
+def count_label(count: int) -> str:
+    """A column count: exact, or "1000+" once a capped count ran past its cap."""
+    from server.db.board import COUNT_CAP
+
+    return i18n.gettext("%(num)d+") % {"num": COUNT_CAP} if count > COUNT_CAP else str(count)
+
+
 def remaining(due: datetime | None, now: datetime | None = None) -> str:
     """'3 h 05 min left' or '2 h 10 min late' (the page's timer keeps it current)."""
     if due is None:
@@ -137,6 +144,7 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
 
     env.globals["initials"] = initials
     env.globals["remaining"] = remaining
+    env.globals["count_label"] = count_label
     # Set per request by the app's before_request hook (absent on early error pages).
     env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
     from server.services.automation import AUTOMATION_LABELS, REASON_LABELS

@@ -256,3 +256,19 @@ async def test_text_filter_counts_stop_at_the_cap(monkeypatch: Any) -> None:
     monkeypatch.setattr(board_db, "COUNT_CAP", 2)
     counts = await board_db.counts(admin, BoardFilters(text="scanner"))
     assert counts[Status.NEW] == 3  # "more than 2": the board says 2+
+
+
+async def test_ticket_lists_count_ahead_of_the_page_only(monkeypatch: Any) -> None:
+    from server.db import queries
+
+    w = await _world(random.Random(2))
+    for _ in range(7):
+        await factories.ticket(w["requesters"][0])
+    admin = w["staff"][3]
+    exact = await queries.list_tickets(admin, queries.TicketFilters(per_page=2))
+    assert (exact.total, exact.more, exact.pages) == (7, False, 4)
+    monkeypatch.setattr(queries, "COUNT_AHEAD", 3)
+    first = await queries.list_tickets(admin, queries.TicketFilters(per_page=2))
+    assert (first.total, first.more, len(first.rows)) == (3, True, 2)
+    third = await queries.list_tickets(admin, queries.TicketFilters(per_page=2, page=3))
+    assert (third.total, third.more) == (7, False)  # 4 before the page, 3 ahead: all of them
