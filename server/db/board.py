@@ -143,10 +143,17 @@ async def _capped_counts(viewer: Actor, f: BoardFilters, now: datetime) -> dict[
 
 
 def _column_clauses(viewer: Actor, f: BoardFilters, status: Status, now: datetime) -> list[Any]:
-    clauses = [visible_to(viewer), *_filters(viewer, f), Ticket.status == status.value]
+    clauses = [visible_to(viewer), *_filters(viewer, f)]
     if status is Status.CLOSED:
-        # A range on the (status, closed_at) index: never walk years of closed tickets.
-        clauses.append(Ticket.closed_at >= now - CLOSED_WINDOW)
+        # The week's closings come from a range of the (status, closed_at) index. Asked as
+        # "status = closed" here, planners would rather walk every closed ticket along the
+        # board's order index (no sort needed) and filter on the date: years of rows.
+        recent = Ticket.select(Ticket.id).where(
+            (Ticket.status == status.value) & (Ticket.closed_at >= now - CLOSED_WINDOW)
+        )
+        clauses.append(Ticket.id.is_in(recent))
+    else:
+        clauses.append(Ticket.status == status.value)
     return clauses
 
 
