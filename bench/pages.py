@@ -17,7 +17,9 @@ same config, the counters by ``db.counters.rebuild``.
 For each size: a fresh ``uvicorn server.asgi:app`` (one worker, as ``guichet serve``), people
 log in through the login form, then each page is requested ``--requests`` times by 4
 concurrent clients after 2 warm-up requests. The table gives p50 / p95 / p99 in ms with the
-ratio of p95 to the smallest size, the server's RSS after the run, and the load average.
+ratio of p95 to the smallest size, the server's RSS after the pages, and the load average.
+Then ``--viewers`` board websockets (the four roles in turn) connect at once, as after a
+restart: seconds until every one has its snapshot, and the server's memory per idle socket.
 """
 
 from __future__ import annotations
@@ -459,7 +461,55 @@ async def pages(size: int) -> list[tuple[str, str, str]]:
     return result
 
 
-async def measure(size: int, requests: int, engine_type: str) -> dict[str, Any]:
+SNAPSHOT_MARK = 'id="board-columns"'
+
+
+async def connect_viewers(
+    port: int, clients: dict[str, list[Any]], n: int, pid: int
+) -> dict[str, float]:
+    """n board viewers (the four roles in turn) connecting at once, as after a restart:
+    seconds until every one has its snapshot, and the server's memory per idle socket."""
+    from websockets.asyncio.client import connect
+
+    base = f"http://127.0.0.1:{port}"
+    roles = list(clients)
+    cookies = {r: f"guichet_session={clients[r][0].cookies.get('guichet_session')}" for r in roles}
+    before = rss_kib(pid)
+    opened: list[Any] = []
+
+    async def one(i: int) -> None:
+        ws = await connect(
+            f"ws://127.0.0.1:{port}/ws?view=board",
+            additional_headers={"Origin": base, "Cookie": cookies[roles[i % len(roles)]]},
+            max_size=None,
+            open_timeout=120,
+            ping_interval=None,
+            close_timeout=2,
+            compression=None,
+            proxy=None,
+        )
+        opened.append(ws)
+        first = await asyncio.wait_for(ws.recv(), timeout=120)
+        assert SNAPSHOT_MARK in first, "the first message is not the board snapshot"
+
+    t0 = time.perf_counter()
+    results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+    live_s = time.perf_counter() - t0
+    failed = sum(1 for r in results if isinstance(r, BaseException))
+    await asyncio.sleep(2)
+    after = rss_kib(pid)
+    log(f"  {n} viewers live in {live_s:.1f} s ({failed} failed); RSS {before} -> {after} KiB")
+    for ws in opened:
+        await ws.close()
+    return {
+        "n": n,
+        "live_s": live_s,
+        "failed": failed,
+        "kib_per_socket": (after - before) / max(1, n - failed),
+    }
+
+
+async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) -> dict[str, Any]:
     import httpx
 
     port = free_port()
@@ -481,6 +531,10 @@ async def measure(size: int, requests: int, engine_type: str) -> dict[str, Any]:
             "uvloop",
             "--http",
             "httptools",
+            "--ws-per-message-deflate",  # as `guichet serve`
+            "false",
+            "--backlog",
+            "4096",
         ],
         env=env,
         cwd=ROOT,
@@ -540,11 +594,13 @@ async def measure(size: int, requests: int, engine_type: str) -> dict[str, Any]:
             results[f"{role} | {label}"] = (q(0.5), q(0.95), q(0.99))
             log(f"  {engine_type} {size:,} {role} {label}: p50 {q(0.5):.1f} p95 {q(0.95):.1f}")
         rss = rss_kib(server.pid)
+        sockets = await connect_viewers(port, clients, viewers, server.pid) if viewers else {}
         for cs in clients.values():
             for c in cs:
                 await c.aclose()
         return {
             "pages": results,
+            "sockets": sockets,
             "rss_mib": rss / 1024,
             "load": f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}",
         }
@@ -556,7 +612,7 @@ async def measure(size: int, requests: int, engine_type: str) -> dict[str, Any]:
             server.kill()
 
 
-async def worker(size: int, requests: int) -> None:
+async def worker(size: int, requests: int, viewers: int) -> None:
     from server.db.engine import start, stop
 
     await start(pool=False)
@@ -565,11 +621,11 @@ async def worker(size: int, requests: int) -> None:
     engine_type = (
         "postgres" if os.environ["GUICHET_DATABASE_URL"].startswith("postgres") else "sqlite"
     )
-    out = await measure(size, requests, engine_type)
+    out = await measure(size, requests, engine_type, viewers)
     print(json.dumps(out))
 
 
-def run_worker(url: str, size: int, requests: int, var: Path) -> dict[str, Any]:
+def run_worker(url: str, size: int, requests: int, var: Path, viewers: int) -> dict[str, Any]:
     env = {
         **os.environ,
         "GUICHET_DATABASE_URL": url,
@@ -584,7 +640,17 @@ def run_worker(url: str, size: int, requests: int, var: Path) -> dict[str, Any]:
     env.pop("GUICHET_SECURE_COOKIES", None)
     env.pop("GUICHET_BASE_URL", None)
     out = subprocess.run(  # noqa: S603 (our own interpreter)
-        [sys.executable, __file__, "--worker", "--size", str(size), "--requests", str(requests)],
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--size",
+            str(size),
+            "--requests",
+            str(requests),
+            "--viewers",
+            str(viewers),
+        ],
         env=env,
         check=True,
         stdout=subprocess.PIPE,
@@ -623,6 +689,24 @@ def print_table(results: dict[tuple[str, int], dict[str, Any]]) -> None:
             + " | ".join(f"{results[(engine_type, s)]['rss_mib']:.0f}" for s in sizes)
             + " |"
         )
+        if base.get("sockets"):
+            print(
+                f"| {base['sockets']['n']:,} board viewers connecting at once: s until all live"
+                " (failed) | | "
+                + " | ".join(
+                    f"{results[(engine_type, s)]['sockets']['live_s']:.1f}"
+                    f" ({results[(engine_type, s)]['sockets']['failed']})"
+                    for s in sizes
+                )
+                + " |"
+            )
+            print(
+                "| memory per idle board socket (KiB) | | "
+                + " | ".join(
+                    f"{results[(engine_type, s)]['sockets']['kib_per_socket']:.0f}" for s in sizes
+                )
+                + " |"
+            )
         print(
             "| load average (1 min), before -> after | | "
             + " | ".join(results[(engine_type, s)]["load"] for s in sizes)
@@ -642,12 +726,15 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--requests", type=int, default=40, help="per page and size")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-pages")
+    parser.add_argument(
+        "--viewers", type=int, default=1000, help="board sockets opened at once (0: none)"
+    )
     parser.add_argument("--fresh", action="store_true", help="delete kept databases first")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        asyncio.run(worker(args.size, args.requests))
+        asyncio.run(worker(args.size, args.requests, args.viewers))
         return
     if args.fresh:
         shutil.rmtree(args.data_dir, ignore_errors=True)
@@ -659,7 +746,7 @@ def main() -> None:
             for size in sorted(args.sizes):
                 log(f"sqlite, {size:,} tickets")
                 results[("sqlite", size)] = run_worker(
-                    url, size, args.requests, args.data_dir / "var"
+                    url, size, args.requests, args.data_dir / "var", args.viewers
                 )
         else:
             from tests.pg_cluster import create_database, throwaway_cluster
@@ -669,7 +756,7 @@ def main() -> None:
                 for size in sorted(args.sizes):
                     log(f"postgres, {size:,} tickets")
                     results[("postgres", size)] = run_worker(
-                        url, size, args.requests, args.data_dir / "var"
+                        url, size, args.requests, args.data_dir / "var", args.viewers
                     )
     print_table(results)
 
