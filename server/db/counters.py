@@ -125,12 +125,14 @@ async def apply_many(removed: list[dict[str, Any]], added: list[dict[str, Any]])
     for row in added:
         board[board_key(row)] += 1
         tally[tally_key(row)] += 1
-    for key, n in board.items():
-        if n:
-            await TicketCounter.raw(_BOARD_UPSERT, *key, n)
-    for tkey, n in tally.items():
-        if n:
-            await TicketTally.raw(_TALLY_UPSERT, *tkey, n)
+    # Rows are locked until commit: always in the same order, so two changes crossing the
+    # same keys in opposite directions wait for each other instead of deadlocking.
+    for key in sorted(board):
+        if board[key]:
+            await TicketCounter.raw(_BOARD_UPSERT, *key, board[key])
+    for tkey in sorted(tally):
+        if tally[tkey]:
+            await TicketTally.raw(_TALLY_UPSERT, *tkey, tally[tkey])
 
 
 async def rebuild() -> None:
