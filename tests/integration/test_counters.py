@@ -136,7 +136,9 @@ async def _random_change(rng: random.Random, w: dict[str, Any], ids: list[int]) 
             await following.unshare(owner, ticket_id, mate.id)
     elif op == "reply":  # a requester's reply reopens a resolved ticket
         owner = await factories.reload(row["requester"])
-        await tickets.add_follow_up(owner, ticket_id, NewFollowUp(text="Still broken.", private=False, minutes=0))
+        await tickets.add_follow_up(
+            owner, ticket_id, NewFollowUp(text="Still broken.", private=False, minutes=0)
+        )
     elif op == "close":  # what the scheduler does to resolved tickets
         await tickets.change_status(SYSTEM, ticket_id, Status.CLOSED, version)
 
@@ -272,3 +274,31 @@ async def test_ticket_lists_count_ahead_of_the_page_only(monkeypatch: Any) -> No
     assert (first.total, first.more, len(first.rows)) == (3, True, 2)
     third = await queries.list_tickets(admin, queries.TicketFilters(per_page=2, page=3))
     assert (third.total, third.more) == (7, False)  # 4 before the page, 3 ahead: all of them
+
+
+async def test_cached_cards_are_the_cards_the_board_would_render() -> None:
+    from server import i18n
+    from server.web import card_cache
+    from server.web.board import columns_for
+    from server.web.rendering import make_environment
+
+    w = await _world(random.Random(3))
+    for i in range(5):
+        await factories.ticket(w["requesters"][i % 3], title=f"Écran {i} <noir>")
+    tech = w["staff"][0]
+
+    class Viewer:
+        actor = tech
+        role = tech.role
+
+    env = make_environment()
+    i18n.set_locale("fr")
+    template = env.get_template("board/_column.html")
+    plain = await columns_for(Viewer(), BoardFilters())
+    cached = await columns_for(Viewer(), BoardFilters(), env, "fr")
+    assert sum(len(c.cards) for c in cached) == 5
+    assert all("html" in card for col in cached for card in col.cards)
+    for a, b in zip(plain, cached, strict=True):
+        render = {"movable": True, "filter_query": ""}
+        assert template.render(col=a, **render) == template.render(col=b, **render)
+    assert len(card_cache._cache) >= 5
