@@ -505,7 +505,8 @@ async def connect_viewers(
         "n": n,
         "live_s": live_s,
         "failed": failed,
-        "kib_per_socket": (after - before) / max(1, n - failed),
+        # Only meaningful when the sockets are live and idle (failed ones left pending work).
+        "kib_per_socket": (after - before) / (n - failed) if not failed else float("nan"),
     }
 
 
