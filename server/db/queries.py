@@ -94,12 +94,18 @@ class TicketFilters:
     per_page: int = 25
 
 
+# A list counts its matches up to this many past the current page, not the whole table:
+# beyond it the page says "more than ..." and offers "next" (like large trackers do).
+COUNT_AHEAD = 1000
+
+
 @dataclass(slots=True)
 class TicketPage:
     rows: list[dict[str, Any]]
-    total: int
+    total: int  # exact unless ``more``: then a lower bound
     page: int
     per_page: int
+    more: bool = False
     pages: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -191,7 +197,10 @@ def _filter_clauses(
 async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
     subtree = await establishment_subtree(f.establishment_id) if f.establishment_id else frozenset()
     clauses = _filter_clauses(actor, f, subtree)
-    total = await Ticket.count().where(*clauses)
+    cap = (f.page - 1) * f.per_page + COUNT_AHEAD
+    found = await Ticket.select(Ticket.id).where(*clauses).limit(cap + 1)
+    more = len(found) > cap
+    total = min(len(found), cap)
     query = Ticket.select(*_LIST_COLUMNS).where(*clauses)
     for order, ascending in SORTS.get(f.sort, SORTS[DEFAULT_SORT]):
         query = query.order_by(order, ascending=ascending)
@@ -201,7 +210,7 @@ async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
         .offset((f.page - 1) * f.per_page)
     )
     await attach_sla(rows)
-    return TicketPage(rows=rows, total=total, page=f.page, per_page=f.per_page)
+    return TicketPage(rows=rows, total=total, page=f.page, per_page=f.per_page, more=more)
 
 
 def access_of(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -> TicketAccess:

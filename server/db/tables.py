@@ -298,3 +298,8 @@ ALL_TABLES += DIRECTORY_TABLES
 from server.db.mail_tables import MAIL_TABLES  # noqa: E402
 
 ALL_TABLES += MAIL_TABLES
+
+# Issue 12: counters maintained with each ticket change (server.db.counters).
+from server.db.counter_tables import COUNTER_TABLES  # noqa: E402
+
+ALL_TABLES += COUNTER_TABLES

@@ -171,7 +171,7 @@ class BoardViewer(Viewer):
         from server.web.board import columns_for
 
         started = self.hub.seq
-        columns = await columns_for(self.account, self.filters)
+        columns = await columns_for(self.account, self.filters, self.env, self.locale)
         self.counts = {col.status: col.count for col in columns}
         self.snapshot_window = (started, self.hub.seq)
         await self.send(

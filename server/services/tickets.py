@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from server.db import counters
 from server.db.engine import write_transaction
 from server.db.queries import category, shared_with, ticket_access
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
@@ -89,16 +90,20 @@ async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
 
 
 async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -> int:
-    """Apply ``values`` if the ticket is still at ``expected_version``; return the new version."""
+    """Apply ``values`` if the ticket is still at ``expected_version``; return the new version.
+    The one place ticket rows change after creation: counters follow here."""
+    before = await counters.keys_before(ticket_id, values)
     rows = (
         await Ticket.update(
             {**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: _now()}
         )
         .where((Ticket.id == ticket_id) & (Ticket.version == expected_version))
-        .returning(Ticket.version)
+        .returning(Ticket.version, *counters.KEY_COLUMNS)
     )
     if not rows:
         raise Conflict()
+    if before is not None:
+        await counters.apply(before, rows[0])
     return rows[0]["version"]
 
 
@@ -164,8 +169,9 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
                 notify=data.notify,
                 shared=data.shared,
             )
-        ).returning(Ticket.id, Ticket.version)
+        ).returning(Ticket.id, Ticket.version, *counters.KEY_COLUMNS)
         ticket_id = inserted[0]["id"]
+        await counters.apply(None, inserted[0])
         await _history(ticket_id, actor, "created", "", Status.NEW.value)
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))

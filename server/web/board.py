@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from jinja2 import Environment
 from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Response, Template
@@ -21,6 +22,7 @@ from server.realtime import render
 from server.realtime.publish import publish
 from server.services import tickets as service
 from server.services.privacy import screen_text
+from server.web import card_cache
 from server.web.errors import status_of
 from server.web.identity import requires_account
 from server.web.params import QueryReader, form_dict
@@ -52,14 +54,21 @@ def filter_query(raw: dict[str, str]) -> str:
     return urlencode([(k, raw[k]) for k in FILTER_KEYS if raw.get(k)])
 
 
-async def columns_for(viewer: Any, filters: BoardFilters) -> list[render.Column]:
+async def columns_for(
+    viewer: Any, filters: BoardFilters, env: Environment | None = None, locale: str = ""
+) -> list[render.Column]:
+    """Every column of a board: a bounded number of queries whatever the data (one per
+    column for its cards, a few for the counts, one each for all cards' side data). Given a
+    template environment and a language, cards come with their HTML, from the card cache."""
     actor = viewer.actor
     counts = await board_db.counts(actor, filters)
-    result = []
-    for status in COLUMNS:
-        cards = await board_db.column(actor, filters, status)
-        result.append(render.Column(status, cards, counts[status], viewer.role))
-    return result
+    cards = {s: await board_db.column(actor, filters, s, decorate=False) for s in COLUMNS}
+    every_card = [c for column in cards.values() for c in column]
+    await board_db.decorate_cards(actor, every_card)
+    if env is not None and locale:
+        for row in every_card:
+            row["html"] = card_cache.html(env, row, viewer.role, locale)
+    return [render.Column(s, cards[s], counts[s], viewer.role) for s in COLUMNS]
 
 
 @get("/board", name="board", guards=[requires_account], include_in_schema=False)
@@ -68,7 +77,9 @@ async def board_page(request: Request) -> Template:
     actor = request.user.actor
     filters = await parse_filters(raw, actor.is_staff)
     context: dict[str, Any] = {
-        "columns": await columns_for(request.user, filters),
+        "columns": await columns_for(
+            request.user, filters, request.app.template_engine.engine, get_locale()
+        ),
         "raw": raw,
         "filter_query": filter_query(raw),
         "movable": actor.is_staff,

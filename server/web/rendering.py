@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -37,24 +36,28 @@ TEMPLATES = REPO_ROOT / "frontend" / "templates"
 DISPLAY_TZ = ZoneInfo("Europe/Paris")
 
 
+# Stored code -> message, per kind (built once: a board calls ``label`` hundreds of times).
+_LABELS: dict[str, dict[str, str]] = {
+    kind: {str(key): message for key, message in table.items()}
+    for kind, table in (
+        ("status", STATUS_LABELS),
+        ("priority", PRIORITY_LABELS),
+        ("type", TYPE_LABELS),
+        ("environment", ENVIRONMENT_LABELS),
+        ("role", ROLE_LABELS),
+        ("field", FIELD_LABELS),
+        ("phi", PHI_LABELS),
+    )
+}
+
+
 def label(kind: str, value: str | None) -> str:
     """Translate a stored code (status, priority, ...) into the viewer's language."""
-    tables: dict[str, dict[Any, str]] = {
-        "status": STATUS_LABELS,
-        "priority": PRIORITY_LABELS,
-        "type": TYPE_LABELS,
-        "environment": ENVIRONMENT_LABELS,
-        "role": ROLE_LABELS,
-        "field": FIELD_LABELS,
-        "phi": PHI_LABELS,
-    }
-    table = tables[kind]
+    table = _LABELS[kind]
     if value is None or value == "":
         return ""
-    for key, message in table.items():
-        if str(key) == value:
-            return i18n.gettext(message)
-    return value
+    message = table.get(str(value))
+    return i18n.gettext(message) if message is not None else value
 
 
 def when(value: datetime | None) -> str:
@@ -63,6 +66,13 @@ def when(value: datetime | None) -> str:
 
 def age(value: datetime | None, now: datetime | None = None) -> str:
     return i18n.format_age(value, now)
+
+
+def count_label(count: int) -> str:
+    """A column count: exact, or "1000+" once a capped count ran past its cap."""
+    from server.db.board import COUNT_CAP
+
+    return i18n.gettext("%(num)d+") % {"num": COUNT_CAP} if count > COUNT_CAP else str(count)
 
 
 def remaining(due: datetime | None, now: datetime | None = None) -> str:
@@ -116,6 +126,7 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
 
     env.globals["initials"] = initials
     env.globals["remaining"] = remaining
+    env.globals["count_label"] = count_label
     # Set per request by the app's before_request hook (absent on early error pages).
     env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
     from server.services.automation import AUTOMATION_LABELS, REASON_LABELS

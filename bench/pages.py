@@ -1,0 +1,766 @@
+"""Page latency at 10 k, 100 k and 1 M tickets: p50 / p95 / p99 of every page people keep
+open, 4 concurrent clients, against a real server process, on SQLite and PostgreSQL.
+
+    nice -n 10 .venv/bin/python bench/pages.py --sizes 10000 100000 --engines sqlite postgres
+    nice -n 10 .venv/bin/python bench/pages.py --sizes 10000 100000 1000000 --requests 40
+
+The database grows in place (10 k, then 90 k more, then 900 k more) in ``--data-dir`` (kept
+between runs, outside version control: ``var/bench-pages`` by default; ``--fresh``
+starts again). Spread: about 2,000 open tickets and a few hundred resolved, the rest closed,
+about 550 tickets a day going back in time as the base grows; 15 establishments in 3 regions,
+4 groups over 3 tiers, 13 technicians, a supervisor, an admin, 3,000 requesters; each ticket
+has its status history and 0-3 follow-ups. Rows go in by batches; every derived table is
+filled as the application fills it: the search index by the database's own triggers, the
+SLA state by the application's pure functions (``domain.sla.due``, ``next_change``) on the
+same config, the counters by ``db.counters.rebuild``.
+
+For each size: a fresh ``uvicorn server.asgi:app`` (one worker, as ``guichet serve``), people
+log in through the login form, then each page is requested ``--requests`` times by 4
+concurrent clients after 2 warm-up requests. The table gives p50 / p95 / p99 in ms with the
+ratio of p95 to the smallest size, the server's RSS after the pages, and the load average.
+Then ``--viewers`` board websockets (the four roles in turn) connect at once, as after a
+restart: seconds until every one has its snapshot, and the server's memory per idle socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "correct horse battery"  # noqa: S105 (throwaway bench accounts)
+OPEN_TICKETS = 2000
+RESOLVED_TICKETS = 400
+PER_DAY = 550
+BATCH = 5000
+CLIENTS = 4
+TARGETS = {"postgres": 50.0, "sqlite": 100.0}
+WORDS = {
+    "things": ["Imprimante", "Écran", "Scanner", "Poste", "Badge", "Téléphone", "DPI", "VPN"],
+    "places": ["urgences", "bloc", "pharmacie", "radiologie", "accueil", "maternité"],
+    "problems": ["ne répond plus", "bloqué", "hors ligne", "lent", "en erreur", "HS"],
+}
+NOTES = ["Redémarré, à surveiller.", "Pièce commandée.", "Rappel de l'utilisateur.", "RAS."]
+
+
+def log(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# --- People and configuration ---------------------------------------------------------------
+
+
+async def seed() -> dict[str, Any]:
+    """Establishments, groups, people, categories and SLA policies (once per database)."""
+    from server.db.sla_tables import SlaPolicy
+    from server.db.tables import (
+        Category,
+        Establishment,
+        Group,
+        GroupEstablishment,
+        GroupMember,
+        SupervisorScope,
+        User,
+    )
+    from server.services.accounts import hash_password
+
+    if not await Establishment.count():
+        regions, sites = [], []
+        for r in range(3):
+            row = await Establishment.insert(
+                Establishment(name=f"Région {r}", code=f"R{r}X")
+            ).returning(Establishment.id)
+            regions.append(row[0]["id"])
+            for s in range(4):
+                row = await Establishment.insert(
+                    Establishment(name=f"Site {r}.{s}", code=f"S{r}{s}", parent=regions[-1])
+                ).returning(Establishment.id)
+                sites.append(row[0]["id"])
+        digest = await hash_password(PASSWORD)
+        groups = []
+        for name, tier, serves in (
+            ("N1 Nord", 1, regions[:1]),
+            ("N1 Sud", 1, regions[1:]),
+            ("N2 Applications", 2, []),
+            ("N3 Infrastructure", 3, []),
+        ):
+            row = await Group.insert(Group(name=name, tier=tier)).returning(Group.id)
+            groups.append(row[0]["id"])
+            for est in serves:
+                await GroupEstablishment.insert(
+                    GroupEstablishment(group=groups[-1], establishment=est)
+                )
+        members = [4, 4, 3, 2]
+        tech_no = 0
+        for group_id, count in zip(groups, members, strict=True):
+            for _ in range(count):
+                row = await User.insert(
+                    User(
+                        email=f"tech{tech_no}@bench.test",
+                        full_name=f"Tech {tech_no}",
+                        role="technician",
+                        establishment=sites[0],
+                        password_hash=digest,
+                    )
+                ).returning(User.id)
+                await GroupMember.insert(GroupMember(group=group_id, user=row[0]["id"]))
+                tech_no += 1
+        for email, role in (("sup@bench.test", "supervisor"), ("admin@bench.test", "admin")):
+            row = await User.insert(
+                User(
+                    email=email,
+                    full_name=role.title(),
+                    role=role,
+                    establishment=sites[0],
+                    password_hash=digest,
+                )
+            ).returning(User.id)
+            if role == "supervisor":
+                await SupervisorScope.insert(
+                    SupervisorScope(user=row[0]["id"], establishment=regions[0])
+                )
+        people = [
+            User(
+                email=f"req{i}@bench.test",
+                full_name=f"Requester {i}",
+                role="requester",
+                establishment=sites[i % len(sites)],
+                password_hash=digest if i < 10 else "!",
+            )
+            for i in range(3000)
+        ]
+        for start in range(0, len(people), 500):
+            await User.insert(*people[start : start + 500])
+        for i in range(10):
+            await Category.insert(
+                Category(
+                    name=f"Catégorie {i}",
+                    default_group=groups[[0, 1, 2, 3][i % 4]],
+                    default_priority=["high", "medium", "low"][i % 3],
+                )
+            )
+        for priority, take, resolve in (
+            ("very_high", 60, 480),
+            ("high", 120, 600),
+            ("medium", 480, 1800),
+            ("low", 960, 3000),
+            ("very_low", 960, 3000),
+        ):
+            await SlaPolicy.insert(
+                SlaPolicy(
+                    name=f"SLA {priority}",
+                    priority=priority,
+                    take_minutes=take,
+                    resolve_minutes=resolve,
+                )
+            )
+    groups = await Group.select(Group.id, Group.tier).order_by(Group.id)
+    members = await GroupMember.select(GroupMember.group, GroupMember.user)
+    reqs = await User.select(User.id, User.establishment).where(User.role == "requester")
+    cats = await Category.select(Category.id, Category.default_group)
+    return {
+        "groups": [g["id"] for g in groups],
+        "members": {g["id"]: [m["user"] for m in members if m["group"] == g["id"]] for g in groups},
+        "requesters": [(r["id"], r["establishment"]) for r in reqs],
+        "categories": [(c["id"], c["default_group"]) for c in cats],
+    }
+
+
+# --- Tickets --------------------------------------------------------------------------------
+
+PRIORITIES = ["very_high", "high", "medium", "low", "very_low"]
+OPEN_MIX = [("new", 20), ("assigned", 35), ("planned", 15), ("pending", 30)]
+
+
+def build(first_id: int, count: int, total_before: int, seed: dict[str, Any], now: datetime):
+    """Rows for tickets ``first_id``..: the first batch of a database holds the open and
+    resolved tickets; every ticket after them closed, further back in time."""
+    rng = random.Random(first_id)
+    tickets, history, follow_ups, timelines = [], [], [], {}
+    for tid in range(first_id, first_id + count):
+        k = tid - 1  # position in the database's story
+        if k < OPEN_TICKETS:
+            status = rng.choices([s for s, _ in OPEN_MIX], [w for _, w in OPEN_MIX])[0]
+            created = now - timedelta(minutes=rng.randrange(60, 45 * 24 * 60))
+        elif k < OPEN_TICKETS + RESOLVED_TICKETS:
+            status = "resolved"
+            created = now - timedelta(minutes=rng.randrange(4 * 60, 4 * 24 * 60))
+        else:
+            status = "closed"
+            age = (k - OPEN_TICKETS - RESOLVED_TICKETS) / PER_DAY
+            created = now - timedelta(days=age + 2, minutes=rng.randrange(24 * 60))
+        requester, est = rng.choice(seed["requesters"])
+        category, group = rng.choice(seed["categories"])
+        priority = rng.choices(PRIORITIES, [5, 20, 50, 20, 5])[0]
+        assignee = None if status == "new" else rng.choice(seed["members"][group])
+        timeline = [(created, "new")]
+        if assignee is not None:
+            timeline.append((created + timedelta(minutes=rng.randrange(5, 600)), "assigned"))
+        if status in ("planned", "pending"):
+            timeline.append((timeline[-1][0] + timedelta(minutes=30), status))
+        if status in ("resolved", "closed"):
+            step = timedelta(minutes=rng.randrange(30, 3 * 24 * 60))
+            timeline.append((timeline[-1][0] + step, "resolved"))
+        if status == "closed":
+            timeline.append((timeline[-1][0] + timedelta(hours=72), "closed"))
+        # In order and in the past, as the application would have written them.
+        latest = now - timedelta(minutes=5)
+        for i in range(1, len(timeline)):
+            at = min(max(timeline[i][0], timeline[i - 1][0]), latest)
+            timeline[i] = (max(at, timeline[i - 1][0]), timeline[i][1])
+        resolved_at = next((at for at, st in timeline if st == "resolved"), None)
+        closed_at = next((at for at, st in timeline if st == "closed"), None)
+        title = (
+            f"{rng.choice(WORDS['things'])} {rng.choice(WORDS['places'])} "
+            f"{rng.choice(WORDS['problems'])}"
+        )
+        tickets.append(
+            {
+                "id": tid,
+                "title": title,
+                "description": f"{title}. Code 0x{rng.randrange(16**5):05X}.",
+                "ticket_type": "incident",
+                "priority": priority,
+                "priority_rank": PRIORITIES.index(priority) + 1,
+                "status": status,
+                "requester": requester,
+                "establishment": est,
+                "category": category,
+                "assigned_group": group,
+                "assignee": assignee,
+                "shared": rng.random() < 0.85,
+                "created_at": created,
+                "updated_at": timeline[-1][0],
+                "resolved_at": resolved_at,
+                "closed_at": closed_at,
+                "solution": "Corrigé." if resolved_at else "",
+            }
+        )
+        timelines[tid] = timeline
+        history.append((tid, requester, "created", "", "new", created))
+        for (at, new), (_, old) in zip(timeline[1:], timeline, strict=False):
+            history.append((tid, assignee, "status", old, new, at))
+        for n in range(rng.choice([0, 1, 1, 2, 3])):
+            follow_ups.append(
+                (
+                    tid,
+                    assignee or requester,
+                    rng.choice(NOTES),
+                    n == 2,
+                    created + timedelta(hours=n + 1),
+                )
+            )
+    return tickets, history, follow_ups, timelines
+
+
+TICKET_DEFAULTS = {
+    "contact_name": "",
+    "contact_phone": "",
+    "environment": "production",
+    "service_url": "",
+    "notify": True,
+    "version": 1,
+}
+
+
+def sla_rows(tickets: list[dict], timelines: dict, config: Any, now: datetime) -> list[tuple]:
+    """TicketSla rows computed by the application's own functions (services.sla.refresh)."""
+    from server.domain import sla_rules
+    from server.domain.sla import StatusChange, due, next_change
+
+    rows = []
+    for t in tickets:
+        policy_row = config.policy(t["priority"], t["category"], t["ticket_type"])
+        if policy_row is None:
+            continue
+        calendar = config.calendar(t["establishment"], t["category"])
+        policy = sla_rules.policy_value(policy_row)
+        history = [StatusChange(at, status) for at, status in timelines[t["id"]]]
+        state = due(policy, calendar, history, now)
+        check = next_change(policy, calendar, history, now)
+        rows.append(
+            (
+                t["id"],
+                policy_row["id"],
+                state.take_in_charge.due_at,
+                state.take_in_charge.status.value,
+                state.take_in_charge.met_at,
+                state.resolve.due_at,
+                state.resolve.status.value,
+                state.resolve.met_at,
+                state.resolve.paused or state.take_in_charge.paused,
+                now,
+                check,
+                False,
+                False,
+                False,
+            )
+        )
+    return rows
+
+
+SLA_COLUMNS = [
+    "ticket",
+    "policy",
+    "take_due_at",
+    "take_state",
+    "take_met_at",
+    "resolve_due_at",
+    "resolve_state",
+    "resolve_met_at",
+    "paused",
+    "computed_at",
+    "next_check_at",
+    "take_escalated",
+    "resolve_escalated",
+    "idle_escalated",
+]
+HISTORY_COLUMNS = ["ticket", "actor", "field", "old_value", "new_value", "created_at"]
+FOLLOW_COLUMNS = ["ticket", "author", "text", "private", "created_at"]
+
+
+async def load(url: str, start: int, count: int, seed_data: dict[str, Any]) -> None:
+    from server.db.sla import load_config
+
+    config = await load_config()
+    now = datetime.now(UTC)
+    t0 = time.perf_counter()
+    sqlite = url.startswith("sqlite")
+    if sqlite:
+        import sqlite3
+
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        conn.execute("PRAGMA synchronous=OFF")
+    else:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+    for offset in range(0, count, BATCH):
+        n = min(BATCH, count - offset)
+        tickets, history, follow_ups, timelines = build(
+            start + offset, n, start - 1, seed_data, now
+        )
+        slas = sla_rows(tickets, timelines, config, now)
+        t_cols = [*tickets[0].keys(), *TICKET_DEFAULTS]
+        t_rows = [(*t.values(), *TICKET_DEFAULTS.values()) for t in tickets]
+        f_rows = [(*f, 0) for f in follow_ups]
+        h_rows = [(*h[:5], "", h[5]) for h in history]
+        h_cols = [*HISTORY_COLUMNS[:5], "note", "created_at"]
+        f_cols = [*FOLLOW_COLUMNS, "minutes"]
+        if sqlite:
+
+            def text(rows: list[tuple]) -> list[tuple]:
+                return [tuple(str(v) if isinstance(v, datetime) else v for v in r) for r in rows]
+
+            for table, cols, rows in (
+                ("ticket", t_cols, t_rows),
+                ("history_entry", h_cols, h_rows),
+                ("follow_up", f_cols, f_rows),
+                ("ticket_sla", SLA_COLUMNS, slas),
+            ):
+                marks = ", ".join("?" * len(cols))
+                sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})"  # noqa: S608
+                conn.executemany(sql, text(rows))
+            conn.commit()
+        else:
+            await conn.copy_records_to_table("ticket", columns=t_cols, records=t_rows)
+            await conn.copy_records_to_table("history_entry", columns=h_cols, records=h_rows)
+            await conn.copy_records_to_table("follow_up", columns=f_cols, records=f_rows)
+            await conn.copy_records_to_table("ticket_sla", columns=SLA_COLUMNS, records=slas)
+        if (offset // BATCH) % 20 == 0:
+            log(f"  {start + offset + n - 1:,} tickets ({time.perf_counter() - t0:.0f} s)")
+    if sqlite:
+        conn.execute("ANALYZE")
+        conn.close()
+    else:
+        await conn.execute("SELECT setval('ticket_id_seq', (SELECT max(id) FROM ticket))")
+        for table in ("ticket", "history_entry", "follow_up", "ticket_sla"):
+            await conn.execute(f"VACUUM ANALYZE {table}")
+        await conn.close()
+    from server.db import counters
+    from server.db.engine import write_transaction
+
+    async with write_transaction():
+        await counters.rebuild()
+    log(f"  loaded {count:,} tickets in {time.perf_counter() - t0:.0f} s (counters rebuilt)")
+
+
+async def prepare(size: int) -> None:
+    from server.cli import migrate
+    from server.db.tables import Ticket
+
+    await migrate()
+    seed_data = await seed()
+    have = await Ticket.count()
+    if have < size:
+        await load(os.environ["GUICHET_DATABASE_URL"], have + 1, size - have, seed_data)
+
+
+# --- Measuring ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def pages(size: int) -> list[tuple[str, str, str]]:
+    """(who, label, path) of every page measured."""
+    from server.db.tables import Ticket, User
+
+    tech = await User.select(User.id).where(User.email == "tech0@bench.test").first()
+    req = await User.select(User.id).where(User.email == "req0@bench.test").first()
+    own = await Ticket.select(Ticket.id).where(Ticket.requester == req["id"]).first()
+    tech_ticket = await Ticket.select(Ticket.id).where(Ticket.assignee == tech["id"]).first()
+    month = datetime.now(UTC).strftime("%Y-%m")
+    result = [
+        ("tech", "board", "/board"),
+        ("tech", "board, priority high", "/board?priority=high"),
+        ("tech", "board, mine", "/board?assignee=me"),
+        ("tech", "board, text", "/board?q=imprimante"),
+        ("supervisor", "board", "/board"),
+        ("admin", "board", "/board"),
+        ("requester", "board", "/board"),
+    ]
+    for scope in ("all", "mine", "backlog", "following"):
+        for tab in ("open", "closed", "all"):
+            result.append(("tech", f"list {scope}/{tab}", f"/tickets?scope={scope}&tab={tab}"))
+    for scope in ("mine", "establishment", "following", "all"):
+        for tab in ("open", "closed"):
+            result.append(("requester", f"list {scope}/{tab}", f"/tickets?scope={scope}&tab={tab}"))
+    result += [
+        ("tech", "ticket page", f"/tickets/{tech_ticket['id']}"),
+        ("requester", "ticket page", f"/tickets/{own['id']}"),
+        ("supervisor", "overview", "/overview"),
+        ("supervisor", "SLA report, month", f"/reports/sla?from={month}-01&by=establishment"),
+        ("tech", "search", "/search?q=imprimante+urgences"),
+        ("requester", "search", "/search?q=imprimante"),
+    ]
+    return result
+
+
+SNAPSHOT_MARK = 'id="board-columns"'
+
+
+async def connect_viewers(
+    port: int, clients: dict[str, list[Any]], n: int, pid: int
+) -> dict[str, float]:
+    """n board viewers (the four roles in turn) connecting at once, as after a restart:
+    seconds until every one has its snapshot, and the server's memory per idle socket."""
+    from websockets.asyncio.client import connect
+
+    base = f"http://127.0.0.1:{port}"
+    roles = list(clients)
+    cookies = {r: f"guichet_session={clients[r][0].cookies.get('guichet_session')}" for r in roles}
+    before = rss_kib(pid)
+    opened: list[Any] = []
+
+    async def one(i: int) -> None:
+        ws = await connect(
+            f"ws://127.0.0.1:{port}/ws?view=board",
+            additional_headers={"Origin": base, "Cookie": cookies[roles[i % len(roles)]]},
+            max_size=None,
+            open_timeout=120,
+            ping_interval=None,
+            close_timeout=2,
+            compression=None,
+            proxy=None,
+        )
+        opened.append(ws)
+        first = await asyncio.wait_for(ws.recv(), timeout=120)
+        assert SNAPSHOT_MARK in first, "the first message is not the board snapshot"
+
+    t0 = time.perf_counter()
+    results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+    live_s = time.perf_counter() - t0
+    failed = sum(1 for r in results if isinstance(r, BaseException))
+    await asyncio.sleep(2)
+    after = rss_kib(pid)
+    log(f"  {n} viewers live in {live_s:.1f} s ({failed} failed); RSS {before} -> {after} KiB")
+    for ws in opened:
+        await ws.close()
+    return {
+        "n": n,
+        "live_s": live_s,
+        "failed": failed,
+        # Only meaningful when the sockets are live and idle (failed ones left pending work).
+        "kib_per_socket": (after - before) / (n - failed) if not failed else float("nan"),
+    }
+
+
+async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) -> dict[str, Any]:
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "GUICHET_PORT": str(port)}
+    server = subprocess.Popen(  # noqa: S603, ASYNC220 (our own interpreter, started once)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--ws-per-message-deflate",  # as `guichet serve`
+            "false",
+            "--backlog",
+            "4096",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as probe:
+            for _ in range(300):
+                try:
+                    if (await probe.get("/login")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        who = {
+            "tech": "tech0@bench.test",
+            "supervisor": "sup@bench.test",
+            "admin": "admin@bench.test",
+            "requester": "req0@bench.test",
+        }
+        clients: dict[str, list[httpx.AsyncClient]] = {}
+        for role, email in who.items():
+            clients[role] = []
+            for _ in range(CLIENTS):
+                c = httpx.AsyncClient(base_url=base, timeout=60)
+                await c.get("/login")
+                r = await c.post(
+                    "/login",
+                    data={"email": email, "password": PASSWORD, "next": "/tickets"},
+                    headers={"x-csrftoken": c.cookies.get("guichet_csrf", "")},
+                )
+                assert r.status_code in (200, 303), r.text[:300]
+                clients[role].append(c)
+        load_before = os.getloadavg()[0]
+        results = {}
+        for role, label, path in await pages(size):
+            for c in clients[role][:1] * 2:  # warm-up
+                r = await c.get(path)
+                assert r.status_code == 200, (path, r.status_code, r.text[:300])
+            times: list[float] = []
+
+            async def client(
+                c: httpx.AsyncClient, n: int, path: str = path, times: list[float] = times
+            ) -> None:
+                for _ in range(n):
+                    t0 = time.perf_counter()
+                    r = await c.get(path)
+                    times.append((time.perf_counter() - t0) * 1000)
+                    assert r.status_code == 200, (path, r.status_code)
+
+            await asyncio.gather(*(client(c, requests // CLIENTS) for c in clients[role]))
+            times.sort()
+
+            def q(f: float, times: list[float] = times) -> float:
+                return times[min(len(times) - 1, int(f * len(times)))]
+
+            results[f"{role} | {label}"] = (q(0.5), q(0.95), q(0.99))
+            log(f"  {engine_type} {size:,} {role} {label}: p50 {q(0.5):.1f} p95 {q(0.95):.1f}")
+        rss = rss_kib(server.pid)
+        sockets = await connect_viewers(port, clients, viewers, server.pid) if viewers else {}
+        for cs in clients.values():
+            for c in cs:
+                await c.aclose()
+        return {
+            "pages": results,
+            "sockets": sockets,
+            "rss_mib": rss / 1024,
+            "load": f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}",
+        }
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+async def worker(size: int, requests: int, viewers: int) -> None:
+    from server.db.engine import start, stop
+
+    await start(pool=False)
+    await prepare(size)
+    await stop(pool=False)
+    engine_type = (
+        "postgres" if os.environ["GUICHET_DATABASE_URL"].startswith("postgres") else "sqlite"
+    )
+    out = await measure(size, requests, engine_type, viewers)
+    print(json.dumps(out))
+
+
+def run_worker(url: str, size: int, requests: int, var: Path, viewers: int) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "GUICHET_DATABASE_URL": url,
+        "GUICHET_VAR_DIR": str(var),
+        "GUICHET_DB_POOL": "true",
+        "GUICHET_SECRET_KEY": "bench",
+        "GUICHET_ARGON2_TIME_COST": "1",
+        "GUICHET_ARGON2_MEMORY_KIB": "8192",
+        "GUICHET_SCHEDULER_SECONDS": "86400",  # no auto-close in the middle of a measurement
+        "GUICHET_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+    }
+    env.pop("GUICHET_SECURE_COOKIES", None)
+    env.pop("GUICHET_BASE_URL", None)
+    out = subprocess.run(  # noqa: S603 (our own interpreter)
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--size",
+            str(size),
+            "--requests",
+            str(requests),
+            "--viewers",
+            str(viewers),
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=6 * 3600,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_table(results: dict[tuple[str, int], dict[str, Any]]) -> None:
+    engines = [e for e in ("sqlite", "postgres") if any(k[0] == e for k in results)]
+    for engine_type in engines:
+        sizes = sorted(s for e, s in results if e == engine_type)
+        base = results[(engine_type, sizes[0])]
+        print(f"\n### {engine_type}: p50 / p95 / p99 ms (p95 ratio to {sizes[0]:,})\n")
+        print("| who | page | " + " | ".join(f"{s:,}" for s in sizes) + " |")
+        print("|---|---|" + "---:|" * len(sizes))
+        worst, worst_ratio = 0.0, 0.0
+        for key in base["pages"]:
+            cells = []
+            for s in sizes:
+                p50, p95, p99 = results[(engine_type, s)]["pages"].get(key, (0, 0, 0))
+                ratio = p95 / base["pages"][key][1] if base["pages"][key][1] else 0
+                cells.append(
+                    f"{p50:.0f} / {p95:.0f} / {p99:.0f}"
+                    + (f" ({ratio:.2f}x)" if s != sizes[0] else "")
+                )
+                if s == sizes[-1]:
+                    worst = max(worst, p95)
+                    if s != sizes[0]:
+                        worst_ratio = max(worst_ratio, ratio)
+            print(f"| {key} | " + " | ".join(cells) + " |")
+        print(
+            "| server RSS after the run (MiB) | | "
+            + " | ".join(f"{results[(engine_type, s)]['rss_mib']:.0f}" for s in sizes)
+            + " |"
+        )
+        if base.get("sockets"):
+            print(
+                f"| {base['sockets']['n']:,} board viewers connecting at once: s until all live"
+                " (failed) | | "
+                + " | ".join(
+                    f"{results[(engine_type, s)]['sockets']['live_s']:.1f}"
+                    f" ({results[(engine_type, s)]['sockets']['failed']})"
+                    for s in sizes
+                )
+                + " |"
+            )
+            print(
+                "| memory per idle board socket (KiB) | | "
+                + " | ".join(
+                    f"{results[(engine_type, s)]['sockets']['kib_per_socket']:.0f}" for s in sizes
+                )
+                + " |"
+            )
+        print(
+            "| load average (1 min), before -> after | | "
+            + " | ".join(results[(engine_type, s)]["load"] for s in sizes)
+            + " |"
+        )
+        target = TARGETS[engine_type]
+        print(
+            f"\nAt {sizes[-1]:,}: worst p95 {worst:.0f} ms (target <= {target:.0f} ms at 1 M: "
+            f"{'PASS' if worst <= target else 'FAIL'}); worst p95 ratio to {sizes[0]:,}: "
+            f"{worst_ratio:.2f} (target < 1.5: {'PASS' if worst_ratio < 1.5 else 'FAIL'})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--engines", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--requests", type=int, default=40, help="per page and size")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "var" / "bench-pages")
+    parser.add_argument(
+        "--viewers", type=int, default=1000, help="board sockets opened at once (0: none)"
+    )
+    parser.add_argument("--fresh", action="store_true", help="delete kept databases first")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        asyncio.run(worker(args.size, args.requests, args.viewers))
+        return
+    if args.fresh:
+        shutil.rmtree(args.data_dir, ignore_errors=True)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    for engine_type in args.engines:
+        if engine_type == "sqlite":
+            url = f"sqlite:///{args.data_dir / 'pages.sqlite3'}"
+            for size in sorted(args.sizes):
+                log(f"sqlite, {size:,} tickets")
+                results[("sqlite", size)] = run_worker(
+                    url, size, args.requests, args.data_dir / "var", args.viewers
+                )
+        else:
+            from tests.pg_cluster import create_database, throwaway_cluster
+
+            with throwaway_cluster() as cluster:
+                url = create_database(cluster, "bench")
+                for size in sorted(args.sizes):
+                    log(f"postgres, {size:,} tickets")
+                    results[("postgres", size)] = run_worker(
+                        url, size, args.requests, args.data_dir / "var", args.viewers
+                    )
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""Ticket counters: exact per-status counts without reading the ticket table.
+
+Every change of a ticket's counted fields goes through :func:`apply`, in the transaction of
+the change, so the counters are exactly as committed. Two grains are kept:
+``TicketCounter`` for the board (every field the board filters on and the access policy
+reads, plus the day a ticket closed) and ``TicketTally`` for /overview (establishment,
+group, assignee).
+
+Access branches that depend on people (a requester's own tickets, tickets shared by name)
+cannot be counted in advance; they are counted on the ticket table through their own index
+(``requester``, ``ticket_share.user``), excluding what the counters already cover, so the
+sum stays exact and cheap.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from piccolo.query.functions.aggregate import Count, Sum
+
+from server.db.counter_tables import TicketCounter, TicketTally
+from server.db.tables import Ticket, TicketShare
+from server.domain.actors import Actor
+from server.domain.permissions import Visibility, visibility
+from server.domain.vocabulary import Status
+
+# Fields of a ticket that counters are keyed by: a change of any of them moves a count.
+KEY_COLUMNS = (
+    Ticket.status,
+    Ticket.closed_at,
+    Ticket.establishment,
+    Ticket.assigned_group,
+    Ticket.assignee,
+    Ticket.category,
+    Ticket.priority_rank,
+    Ticket.shared,
+)
+_KEY_NAMES = frozenset(column._meta.name for column in KEY_COLUMNS)
+# Above any real day, so "closed on or after day D, or not closed" is one range.
+NOT_CLOSED = 10_000_000
+DAY = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+BoardKey = tuple[str, int, int, int, int, int, int, bool]
+TallyKey = tuple[str, int, int, int]
+
+
+def day_of(moment: datetime) -> int:
+    return (moment - EPOCH) // DAY
+
+
+def start_of_day(day: int) -> datetime:
+    return EPOCH + day * DAY
+
+
+def closed_day(status: str, closed_at: datetime | None) -> int:
+    if status != Status.CLOSED.value:
+        return NOT_CLOSED
+    return day_of(closed_at) if closed_at is not None else 0
+
+
+def board_key(row: dict[str, Any]) -> BoardKey:
+    return (
+        row["status"],
+        closed_day(row["status"], row["closed_at"]),
+        row["establishment"],
+        row["assigned_group"] or 0,
+        row["assignee"] or 0,
+        row["category"] or 0,
+        row["priority_rank"],
+        bool(row["shared"]),
+    )
+
+
+def tally_key(row: dict[str, Any]) -> TallyKey:
+    return (row["status"], row["establishment"], row["assigned_group"] or 0, row["assignee"] or 0)
+
+
+def changes_keys(values: Iterable[Any]) -> bool:
+    """Does an update with these columns move a ticket between counters?"""
+    return any(
+        getattr(column, "_meta", None) and column._meta.name in _KEY_NAMES for column in values
+    )
+
+
+async def keys_before(ticket_id: int, values: Iterable[Any]) -> dict[str, Any] | None:
+    """The counted fields of a ticket about to be updated with ``values`` (None when the
+    update leaves them alone: nothing to read, nothing to apply)."""
+    if not changes_keys(values):
+        return None
+    return await Ticket.select(*KEY_COLUMNS).where(Ticket.id == ticket_id).first()
+
+
+_BOARD_UPSERT = (
+    "INSERT INTO ticket_counter (status, closed_day, establishment, assigned_group, assignee,"
+    " category, priority_rank, shared, n) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})"
+    " ON CONFLICT (status, closed_day, establishment, assigned_group, assignee, category,"
+    " priority_rank, shared) DO UPDATE SET n = ticket_counter.n + excluded.n"
+)
+_TALLY_UPSERT = (
+    "INSERT INTO ticket_tally (status, establishment, assigned_group, assignee, n)"
+    " VALUES ({}, {}, {}, {}, {})"
+    " ON CONFLICT (status, establishment, assigned_group, assignee)"
+    " DO UPDATE SET n = ticket_tally.n + excluded.n"
+)
+
+
+async def apply(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    """Move one ticket's count from its old keys to its new ones. ``before`` is None for a
+    new ticket, ``after`` None for a removed one; rows need the fields of KEY_COLUMNS.
+    Must run inside the transaction that changes the ticket."""
+    await apply_many([before] if before else [], [after] if after else [])
+
+
+async def apply_many(removed: list[dict[str, Any]], added: list[dict[str, Any]]) -> None:
+    """:func:`apply` for many tickets at once (the bulk loader, the demo)."""
+    board: Counter[BoardKey] = Counter()
+    tally: Counter[TallyKey] = Counter()
+    for row in removed:
+        board[board_key(row)] -= 1
+        tally[tally_key(row)] -= 1
+    for row in added:
+        board[board_key(row)] += 1
+        tally[tally_key(row)] += 1
+    # Rows are locked until commit: always in the same order, so two changes crossing the
+    # same keys in opposite directions wait for each other instead of deadlocking.
+    for key in sorted(board):
+        if board[key]:
+            await TicketCounter.raw(_BOARD_UPSERT, *key, board[key])
+    for tkey in sorted(tally):
+        if tally[tkey]:
+            await TicketTally.raw(_TALLY_UPSERT, *tkey, tally[tkey])
+
+
+async def rebuild() -> None:
+    """Recount everything from the ticket table (after a bulk import; the migration does the
+    same in SQL). Run it while nothing else writes tickets."""
+    await TicketCounter.delete(force=True)
+    await TicketTally.delete(force=True)
+    last = 0
+    while True:
+        rows = await (
+            Ticket.select(Ticket.id, *KEY_COLUMNS)
+            .where(Ticket.id > last)
+            .order_by(Ticket.id)
+            .limit(20_000)
+        )
+        if not rows:
+            return
+        last = rows[-1]["id"]
+        await apply_many([], rows)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _counted(scope: Visibility, table: Any) -> Any | None:
+    """The access branches a counter table can answer, as a where-clause on it (None: none)."""
+    clause: Any = None
+
+    def either(extra: Any) -> None:
+        nonlocal clause
+        clause = extra if clause is None else clause | extra
+
+    if scope.everything:
+        return table.id > 0
+    if scope.establishment_id is not None and table is TicketCounter:
+        either((table.shared == True) & (table.establishment == scope.establishment_id))  # noqa: E712
+    if scope.establishment_ids:
+        either(table.establishment.is_in(sorted(scope.establishment_ids)))
+    if scope.group_ids:
+        either(table.assigned_group.is_in(sorted(scope.group_ids)))
+    if scope.assignee_id is not None:
+        either(table.assignee == scope.assignee_id)
+    return clause
+
+
+def _not_counted(scope: Visibility, table: Any) -> list[Any]:
+    """Where-clauses on tickets excluding every ticket :func:`_counted` covers in ``table``."""
+    clauses: list[Any] = []
+    if scope.establishment_id is not None and table is TicketCounter:
+        clauses.append((Ticket.shared == False) | (Ticket.establishment != scope.establishment_id))  # noqa: E712
+    if scope.establishment_ids:
+        clauses.append(Ticket.establishment.not_in(sorted(scope.establishment_ids)))
+    if scope.group_ids:
+        clauses.append(
+            Ticket.assigned_group.is_null() | Ticket.assigned_group.not_in(sorted(scope.group_ids))
+        )
+    if scope.assignee_id is not None:
+        clauses.append(Ticket.assignee.is_null() | (Ticket.assignee != scope.assignee_id))
+    return clauses
+
+
+def residual(actor: Actor, table: Any = TicketCounter) -> list[Any] | None:
+    """Where-clauses for the tickets ``actor`` sees through people-bound branches (own
+    requests, named shares) and that the counters do not cover; None when there are none.
+    Each branch starts from an index: ``ticket.requester`` or ``ticket_share.user``."""
+    scope = visibility(actor)
+    if scope.everything:
+        return None
+    people: Any = None
+    if scope.requester_id is not None:
+        people = Ticket.requester == scope.requester_id
+    if scope.shared_with_id is not None:
+        named = Ticket.id.is_in(
+            TicketShare.select(TicketShare.ticket).where(TicketShare.user == scope.shared_with_id)
+        )
+        people = named if people is None else people | named
+    if people is None:
+        return None
+    return [people, *_not_counted(scope, table)]
+
+
+def counted(actor: Actor, table: Any) -> Any | None:
+    return _counted(visibility(actor), table)
+
+
+async def by_establishment(
+    actor: Actor, within: frozenset[int] | None
+) -> dict[int, dict[str, int]]:
+    """Tickets ``actor`` may see, per establishment and status (all time), from the tally."""
+    counts: dict[int, dict[str, int]] = {}
+
+    def add(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if row["n"]:
+                per = counts.setdefault(row["establishment"], {})
+                per[row["status"]] = per.get(row["status"], 0) + int(row["n"])
+
+    branch = counted(actor, TicketTally)
+    if branch is not None:
+        query = TicketTally.select(
+            TicketTally.establishment, TicketTally.status, Sum(TicketTally.n, alias="n")
+        ).where(branch)
+        if within is not None:
+            query = query.where(TicketTally.establishment.is_in(sorted(within) or [0]))
+        add(await query.group_by(TicketTally.establishment, TicketTally.status))
+    rest = residual(actor, TicketTally)
+    if rest is not None:
+        query = Ticket.select(Ticket.establishment, Ticket.status, Count(Ticket.id, alias="n"))
+        query = query.where(*rest)
+        if within is not None:
+            query = query.where(Ticket.establishment.is_in(sorted(within) or [0]))
+        add(await query.group_by(Ticket.establishment, Ticket.status))
+    return counts
