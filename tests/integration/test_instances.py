@@ -107,7 +107,11 @@ async def signed_in(base: str, email: str) -> httpx.AsyncClient:
 async def a_new_ticket(url: str) -> tuple[int, int]:
     conn = await asyncpg.connect(url)
     try:
-        row = await conn.fetchrow("SELECT id, version FROM ticket WHERE status = 'new' LIMIT 1")
+        # One the local desk (tech.n1) serves: CHA or CLB.
+        row = await conn.fetchrow(
+            "SELECT t.id, t.version FROM ticket t JOIN establishment e ON e.id = t.establishment"
+            " WHERE t.status = 'new' AND e.code IN ('CHA', 'CLB') ORDER BY t.id LIMIT 1"
+        )
     finally:
         await conn.close()
     return row["id"], row["version"]
