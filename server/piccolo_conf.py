@@ -2,19 +2,17 @@
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
+from server.db.connections import postgres_engine, sqlite_engine
 from server.settings import get_settings
 
 
 def make_engine() -> Engine:
     settings = get_settings()
     if settings.is_postgres:
-        return PostgresEngine(config={"dsn": settings.database_url}, log_queries=False)
+        return postgres_engine(settings.database_url)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    # kwargs go to sqlite3.connect: wait for the writer instead of failing at once.
-    return SQLiteEngine(path=str(settings.sqlite_path), timeout=30)
+    return sqlite_engine(str(settings.sqlite_path))
 
 
 DB = make_engine()

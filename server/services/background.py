@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import logging
 
+from server.db.engine import db_session
+
 log = logging.getLogger("guichet.background")
 
 STOP_SECONDS = 10
@@ -48,7 +50,9 @@ class BackgroundLoop:
         errors = 0
         while not self._stopping.is_set():
             try:
-                more = await self.run_pass()
+                # One connection for the whole pass, not one per statement.
+                async with db_session():
+                    more = await self.run_pass()
                 errors = 0
             except Exception as exc:
                 errors += 1

@@ -1,0 +1,346 @@
+"""Database engines that use one connection per unit of work.
+
+Piccolo's stock engines run every query outside a transaction on a fresh connection: a pool
+checkout plus a ``RESET ALL`` on PostgreSQL, a new aiosqlite connection (a new thread) and a
+``PRAGMA`` on SQLite. Here a *lease* (a request, a websocket render, a background pass) binds
+one connection for its duration through a context variable, as Piccolo binds a transaction;
+transactions opened inside a lease run on its connection.
+
+On SQLite with the pool on (a running server), connections are persistent: readers come from
+a small queue and every write goes through the one writer connection, taken in turn (first
+come, first served) rather than by retrying on SQLite's lock. Without the pool (tests, the
+command line) a lease opens its own connection and closes it at the end.
+
+Every statement is counted, so tests can hold a use case or a page to a budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import aiosqlite
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.querystring import QueryString
+
+# How long SQLite waits for another process holding the write lock, in milliseconds.
+BUSY_TIMEOUT_MS = 30_000
+SQLITE_READERS = 8
+PG_POOL_MIN, PG_POOL_MAX = 2, 20
+
+
+class Lease:
+    """One connection for one unit of work, taken at its first statement."""
+
+    __slots__ = ("closed", "connection", "engine", "statements")
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.connection: Any = None
+        self.closed = False
+        self.statements = 0
+
+    async def get(self) -> Any:
+        if self.connection is None:
+            self.connection = await self.engine._acquire_reader()
+        return self.connection
+
+    async def release(self) -> None:
+        self.closed = True
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            await self.engine._release_reader(connection)
+
+
+_lease: ContextVar[Lease | None] = ContextVar("guichet_db_lease", default=None)
+# Statements recorded by :func:`recording` in this context (tests, the debug log).
+_recorded: ContextVar[list[str] | None] = ContextVar("guichet_db_recorded", default=None)
+
+
+def current_lease() -> Lease | None:
+    lease = _lease.get()
+    # A task started inside a lease inherits the variable: once the lease ended, it is gone.
+    return lease if lease is not None and not lease.closed else None
+
+
+def _note(sql: str) -> None:
+    lease = _lease.get()
+    if lease is not None:
+        lease.statements += 1
+    recorded = _recorded.get()
+    if recorded is not None:
+        recorded.append(sql)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[str]]:
+    """Collect the SQL of every statement run by this task (and tasks it starts)."""
+    statements: list[str] = []
+    token = _recorded.set(statements)
+    try:
+        yield statements
+    finally:
+        _recorded.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def lease_for(engine: Any) -> AsyncIterator[Lease]:
+    """Bind one connection to the enclosed work (nested leases reuse the outer one)."""
+    outer = current_lease()
+    if outer is not None:
+        yield outer
+        return
+    lease = Lease(engine)
+    token = _lease.set(lease)
+    try:
+        yield lease
+    finally:
+        _lease.reset(token)
+        await lease.release()
+
+
+def _is_read(sql: str) -> bool:
+    head = sql.lstrip()[:7].upper()
+    return head.startswith(("SELECT", "PRAGMA", "EXPLAIN"))
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+class LeasedPostgresTransaction(PostgresTransaction):
+    """A transaction on the lease's connection when there is one (released by the lease)."""
+
+    __slots__ = ("borrowed",)
+
+    async def get_connection(self) -> Any:
+        lease = current_lease()
+        self.borrowed = lease is not None
+        if lease is not None:
+            return await lease.get()
+        return await self.engine._acquire_reader()
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            if not self.borrowed:
+                await self.engine._release_reader(self.connection)
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class LeasedPostgresEngine(PostgresEngine):
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        await super().start_connection_pool(
+            min_size=PG_POOL_MIN, max_size=PG_POOL_MAX, **kwargs
+        )
+
+    async def _acquire_reader(self) -> Any:
+        if self.pool:
+            return await self.pool.acquire()
+        return await self.get_new_connection()
+
+    async def _release_reader(self, connection: Any) -> None:
+        if self.pool:
+            await self.pool.release(connection)
+        else:
+            await connection.close()
+
+    async def _fetch(self, query: str, args: list[Any]) -> Any:
+        _note(query)
+        transaction = self.current_transaction.get()
+        if transaction:
+            return await transaction.connection.fetch(query, *args)
+        lease = current_lease()
+        if lease is not None:
+            return await (await lease.get()).fetch(query, *args)
+        connection = await self._acquire_reader()
+        try:
+            return await connection.fetch(query, *args)
+        finally:
+            await self._release_reader(connection)
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
+        query, args = querystring.compile_string(engine_type=self.engine_type)
+        return await self._fetch(query, list(args))
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
+        return await self._fetch(ddl, [])
+
+    def transaction(self, allow_nested: bool = True) -> LeasedPostgresTransaction:
+        return LeasedPostgresTransaction(engine=self, allow_nested=allow_nested)
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+class LeasedSQLiteTransaction(SQLiteTransaction):
+    """IMMEDIATE and EXCLUSIVE transactions take the writer in turn when the pool runs."""
+
+    __slots__ = ("borrowed", "holds_writer")
+
+    async def get_connection(self) -> Any:
+        engine: LeasedSQLiteEngine = self.engine  # type: ignore[assignment]
+        self.borrowed = self.holds_writer = False
+        if engine.pooled:
+            # Every transaction is a potential writer: a deferred one that writes later
+            # would fail at once on a stale snapshot (SQLITE_BUSY_SNAPSHOT).
+            self.holds_writer = True
+            return await engine._acquire_writer()
+        lease = current_lease()
+        if lease is not None:
+            self.borrowed = True
+            return await lease.get()
+        return await engine._open()
+
+    async def begin(self) -> None:
+        _note(f"BEGIN {self.transaction_type.value}")
+        await self.connection.execute(f"BEGIN {self.transaction_type.value}")
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        engine: LeasedSQLiteEngine = self.engine  # type: ignore[assignment]
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            if self.holds_writer:
+                engine._release_writer()
+            elif not self.borrowed:
+                await self.connection.close()
+            engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class LeasedSQLiteEngine(SQLiteEngine):
+    """SQLite with persistent connections (WAL): readers never wait for the writer."""
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        super().__init__(path=path, **kwargs)
+        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._writer: aiosqlite.Connection | None = None
+        self._writer_lock: asyncio.Lock | None = None
+
+    @property
+    def pooled(self) -> bool:
+        return self._writer is not None
+
+    async def _open(self) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(**self.connection_kwargs)
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        return connection
+
+    async def get_connection(self) -> aiosqlite.Connection:
+        # Piccolo's own callers (batch queries) close what they get: always a new one.
+        return await self._open()
+
+    async def start_connection_pool(self, readers: int = SQLITE_READERS) -> None:
+        if self.pooled:
+            return
+        writer = await self._open()
+        await writer.execute("PRAGMA journal_mode=WAL")
+        self._readers = asyncio.Queue()
+        self._all_readers = [await self._open() for _ in range(readers)]
+        for reader in self._all_readers:
+            self._readers.put_nowait(reader)
+        self._writer_lock = asyncio.Lock()
+        self._writer = writer
+
+    async def close_connection_pool(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        assert self._writer_lock is not None
+        async with self._writer_lock:  # let the transaction in progress finish
+            await writer.close()
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers, self._readers = [], None
+
+    async def _acquire_reader(self) -> aiosqlite.Connection:
+        if self._readers is not None:
+            return await self._readers.get()
+        return await self._open()
+
+    async def _release_reader(self, connection: aiosqlite.Connection) -> None:
+        if self._readers is not None and connection in self._all_readers:
+            self._readers.put_nowait(connection)
+        else:
+            await connection.close()
+
+    async def _acquire_writer(self) -> aiosqlite.Connection:
+        assert self._writer_lock is not None and self._writer is not None
+        await self._writer_lock.acquire()
+        return self._writer
+
+    def _release_writer(self) -> None:
+        assert self._writer_lock is not None
+        self._writer_lock.release()
+
+    @staticmethod
+    async def _execute(connection: aiosqlite.Connection, query: str, args: Any) -> Any:
+        async with connection.execute(query, args) as cursor:
+            return await cursor.fetchall()
+
+    async def _run(self, query: str, args: list[Any]) -> Any:
+        _note(query)
+        transaction = self.current_transaction.get()
+        if transaction:
+            return await self._execute(transaction.connection, query, args)
+        if self.pooled and not _is_read(query):
+            # A lone write is a transaction of its own: it waits for the writer like others.
+            connection = await self._acquire_writer()
+            try:
+                return await self._execute(connection, query, args)
+            finally:
+                self._release_writer()
+        lease = current_lease()
+        if lease is not None:
+            return await self._execute(await lease.get(), query, args)
+        connection = await self._acquire_reader()
+        try:
+            return await self._execute(connection, query, args)
+        finally:
+            await self._release_reader(connection)
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
+        query, args = querystring.compile_string(engine_type=self.engine_type)
+        return await self._run(query, list(args))
+
+    async def run_ddl(self, ddl: str, in_pool: bool = False) -> Any:
+        return await self._run(ddl, [])
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> LeasedSQLiteTransaction:
+        return LeasedSQLiteTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+
+def sqlite_engine(path: str) -> LeasedSQLiteEngine:
+    # timeout: wait for another process holding the write lock instead of failing at once.
+    return LeasedSQLiteEngine(path=path, timeout=BUSY_TIMEOUT_MS / 1000)
+
+
+def postgres_engine(dsn: str) -> LeasedPostgresEngine:
+    return LeasedPostgresEngine(config={"dsn": dsn}, log_queries=False)
+

@@ -1,0 +1,28 @@
+"""One database connection per HTTP request.
+
+Outermost middleware: the session lookup, the page's queries and any write transaction of
+the request share the connection, taken at the first statement and given back after the
+response is sent. Websockets are long-lived: they take a session per render instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from server.db.engine import db_session
+
+log = logging.getLogger("guichet.sql")
+
+
+class DbSessionMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        async with db_session() as lease:
+            await next_app(scope, receive, send)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s: %d statements", scope["method"], scope["path"], lease.statements)
