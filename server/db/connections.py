@@ -36,13 +36,17 @@ PG_POOL_MIN, PG_POOL_MAX = 2, 20
 class Lease:
     """One connection for one unit of work, taken at its first statement."""
 
-    __slots__ = ("closed", "connection", "engine", "statements")
+    __slots__ = ("closed", "connection", "engine", "generation", "label", "statements")
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, label: str = "") -> None:
         self.engine = engine
+        self.label = label
         self.connection: Any = None
         self.closed = False
         self.statements = 0
+        # The service configuration's generation as this unit of work last read it
+        # (``server.db.config_cache``); forgotten when a transaction begins.
+        self.generation: int | None = None
 
     async def get(self) -> Any:
         if self.connection is None:
@@ -51,10 +55,16 @@ class Lease:
 
     async def release(self) -> None:
         self.closed = True
+        for observer in _observers:
+            observer.append((self.label, self.statements))
         connection, self.connection = self.connection, None
         if connection is not None:
             await self.engine._release_reader(connection)
 
+
+# Lists that receive (label, statements) of every lease that ends, in any task or thread:
+# tests hold pages and use cases served by a running application to a budget.
+_observers: list[list[tuple[str, int]]] = []
 
 _lease: ContextVar[Lease | None] = ContextVar("guichet_db_lease", default=None)
 # Statements recorded by :func:`recording` in this context (tests, the debug log).
@@ -87,20 +97,37 @@ def recording() -> Iterator[list[str]]:
         _recorded.reset(token)
 
 
+@contextlib.contextmanager
+def observing() -> Iterator[list[tuple[str, int]]]:
+    """Collect ``(label, statements)`` of every lease that ends meanwhile (any thread)."""
+    seen: list[tuple[str, int]] = []
+    _observers.append(seen)
+    try:
+        yield seen
+    finally:
+        _observers.remove(seen)
+
+
 @contextlib.asynccontextmanager
-async def lease_for(engine: Any) -> AsyncIterator[Lease]:
+async def lease_for(engine: Any, label: str = "") -> AsyncIterator[Lease]:
     """Bind one connection to the enclosed work (nested leases reuse the outer one)."""
     outer = current_lease()
     if outer is not None:
         yield outer
         return
-    lease = Lease(engine)
+    lease = Lease(engine, label)
     token = _lease.set(lease)
     try:
         yield lease
     finally:
         _lease.reset(token)
         await lease.release()
+
+
+def _forget_generation() -> None:
+    lease = current_lease()
+    if lease is not None:
+        lease.generation = None
 
 
 def _is_read(sql: str) -> bool:
@@ -115,6 +142,15 @@ class LeasedPostgresTransaction(PostgresTransaction):
     """A transaction on the lease's connection when there is one (released by the lease)."""
 
     __slots__ = ("borrowed",)
+
+    async def begin(self) -> None:
+        _note("BEGIN")
+        _forget_generation()
+        await super().begin()
+
+    async def commit(self) -> None:
+        _note("COMMIT")
+        await super().commit()
 
     async def get_connection(self) -> Any:
         lease = current_lease()
@@ -133,6 +169,7 @@ class LeasedPostgresTransaction(PostgresTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
         finally:
+            _forget_generation()
             if not self.borrowed:
                 await self.engine._release_reader(self.connection)
             self.engine.current_transaction.reset(self.context)
@@ -205,7 +242,12 @@ class LeasedSQLiteTransaction(SQLiteTransaction):
 
     async def begin(self) -> None:
         _note(f"BEGIN {self.transaction_type.value}")
+        _forget_generation()
         await self.connection.execute(f"BEGIN {self.transaction_type.value}")
+
+    async def commit(self) -> None:
+        _note("COMMIT")
+        await super().commit()
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
@@ -218,6 +260,7 @@ class LeasedSQLiteTransaction(SQLiteTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
         finally:
+            _forget_generation()
             if self.holds_writer:
                 engine._release_writer()
             elif not self.borrowed:

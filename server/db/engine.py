@@ -31,9 +31,10 @@ def write_transaction() -> Any:
     return db.transaction()
 
 
-def db_session() -> AbstractAsyncContextManager[Lease]:
-    """One connection for the enclosed work; inside another session, that one is reused."""
-    return lease_for(engine())
+def db_session(label: str = "") -> AbstractAsyncContextManager[Lease]:
+    """One connection for the enclosed work; inside another session, that one is reused.
+    ``label`` names the work for statement counts (``connections.observing``)."""
+    return lease_for(engine(), label)
 
 
 async def ping() -> bool:

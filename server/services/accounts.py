@@ -11,6 +11,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from server.db.config_cache import cached
 from server.db.engine import write_transaction
 from server.db.tables import (
     ApiToken,
@@ -126,9 +127,17 @@ async def reach(user_id: int, role: Role) -> tuple[frozenset[int], frozenset[int
         roots.update(r["establishment"] for r in scoped)
     if not roots:
         return frozenset(), group_ids
-    tree = await Establishment.select(Establishment.id, Establishment.parent)
-    parent_of = {r["id"]: r["parent"] for r in tree}
-    return descendants(roots, parent_of), group_ids
+    return descendants(roots, await establishment_parents()), group_ids
+
+
+async def establishment_parents() -> dict[int, int | None]:
+    """The establishment tree (id -> parent), kept until the configuration changes."""
+
+    async def read() -> dict[int, int | None]:
+        tree = await Establishment.select(Establishment.id, Establishment.parent)
+        return {r["id"]: r["parent"] for r in tree}
+
+    return await cached("establishment_parents", read)
 
 
 async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
@@ -167,8 +176,7 @@ async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
                 roots[row["user"]].add(row["establishment"])
     parent_of: dict[int, int | None] = {}
     if any(roots.values()):
-        tree = await Establishment.select(Establishment.id, Establishment.parent)
-        parent_of = {r["id"]: r["parent"] for r in tree}
+        parent_of = await establishment_parents()
     return {
         r["id"]: Actor(
             id=r["id"],

@@ -16,7 +16,7 @@ from typing import Any
 
 from server.db.engine import write_transaction
 from server.db.notification_tables import InAppNotification, InAppPreference
-from server.db.queries import shared_with, ticket_access
+from server.db.queries import access_of, shared_with
 from server.db.tables import GroupMember, NotificationPreference, Outbox, Ticket, TicketWatcher
 from server.domain.actors import Actor
 from server.domain.notifications import Audience, Kind, recipients
@@ -69,14 +69,19 @@ async def enqueue(
             GroupMember.group == ticket["assigned_group"]
         )
         members = {row["user"] for row in rows}
-    extra = set(extra_recipient_ids) | await watchers_and_shares(ticket_id)
+    # Shares are read once: they name recipients and decide who may see the ticket.
+    shares = await shared_with(ticket_id)
+    watchers = await TicketWatcher.select(TicketWatcher.user).where(
+        TicketWatcher.ticket == ticket_id
+    )
+    extra = set(extra_recipient_ids) | {w["user"] for w in watchers} | shares
     concerned = {ticket["requester"], *members, *extra}
     if ticket["assignee"] is not None:
         concerned.add(ticket["assignee"])
     # Each person with their reach (groups, served establishments), as their own requests
     # would see them.
     people = list((await actors_of(sorted(concerned))).values())
-    access = await ticket_access(ticket)
+    access = access_of(ticket, shares)
     audience = Audience(
         requester_id=ticket["requester"],
         requester_wants_mail=ticket["notify"],

@@ -32,11 +32,15 @@ class SlaChange:
 
 
 async def refresh(
-    ticket_id: int, now: datetime | None = None, config: SlaConfig | None = None
+    ticket_id: int,
+    now: datetime | None = None,
+    config: SlaConfig | None = None,
+    ticket: dict[str, Any] | None = None,
 ) -> SlaChange | None:
-    """Recompute the ticket's due times and states as of ``now`` and store them."""
+    """Recompute the ticket's due times and states as of ``now`` and store them. ``ticket``
+    is its current row when the caller has just read it (spares a read)."""
     now = now or datetime.now(UTC)
-    ticket = (
+    ticket = ticket or (
         await Ticket.select(
             Ticket.id,
             Ticket.priority,

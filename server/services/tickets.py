@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.db.engine import write_transaction
-from server.db.queries import category, shared_with, ticket_access
+from server.db.queries import access_of, category, shared_with
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
 from server.domain.board import CardFacts
@@ -19,7 +19,13 @@ from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp, NewTicket
 from server.domain.lifecycle import Move, TicketFacts, check_move, reopen_target
 from server.domain.notifications import Kind, kind_for_move
-from server.domain.permissions import can_comment, can_manage, can_set_shared, can_view
+from server.domain.permissions import (
+    TicketAccess,
+    can_comment,
+    can_manage,
+    can_set_shared,
+    can_view,
+)
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
 from server.services import notifications, sla
@@ -59,9 +65,9 @@ async def ticket_event(
     """The one event of a use case, with the card facts before and after (read in the
     same transaction, so they are exactly what was committed). Every use case ends here, so
     this is also where the ticket's SLA due times are recomputed, in the same transaction."""
-    if refresh_sla:
-        await sla.refresh(ticket_id)
     after = await Ticket.select().where(Ticket.id == ticket_id).first()
+    if refresh_sla:
+        await sla.refresh(ticket_id, ticket=after)
     shares = await shared_with(ticket_id)
     before_shares = shares if before is None else before.get("_shared_with", shares)
     return TicketEvent(
@@ -76,14 +82,22 @@ async def ticket_event(
 
 async def _load(actor: Actor, ticket_id: int) -> dict[str, Any]:
     row = await Ticket.select().where(Ticket.id == ticket_id).first()
-    if row is None or not can_view(actor, await ticket_access(row)):
+    if row is None:
+        raise NotFound()
+    # Read once per use case: access checks and the event's "before" facts reuse it.
+    row["_shared_with"] = await shared_with(ticket_id)
+    if not can_view(actor, _access(row)):
         raise NotFound()
     return row
 
 
+def _access(row: dict[str, Any]) -> TicketAccess:
+    return access_of(row, row["_shared_with"])
+
+
 async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
     row = await _load(actor, ticket_id)
-    if not can_manage(actor, await ticket_access(row)):
+    if not can_manage(actor, _access(row)):
         raise Forbidden()
     return row
 
@@ -324,7 +338,7 @@ async def add_follow_up(
     """Add a follow-up. A requester's reply on a resolved ticket reopens it."""
     async with write_transaction():
         row = await _load(actor, ticket_id)
-        access = await ticket_access(row)
+        access = _access(row)
         if not can_comment(actor, access):
             raise Forbidden()
         if data.private and not can_manage(actor, access):
@@ -366,7 +380,7 @@ async def add_follow_up(
 async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -> list[TicketEvent]:
     async with write_transaction():
         row = await _load(actor, ticket_id)
-        if not can_set_shared(actor, await ticket_access(row)):
+        if not can_set_shared(actor, _access(row)):
             raise Forbidden()
         if row["version"] != version:
             raise Conflict()
@@ -390,7 +404,7 @@ async def move(
         takes_it = (
             target in (Status.ASSIGNED, Status.PLANNED)
             and row["assignee"] is None
-            and can_manage(actor, await ticket_access(row))
+            and can_manage(actor, _access(row))
         )
         if takes_it:
             check_move(_facts({**row, "assignee": actor.id}), actor, Move(target, solution))

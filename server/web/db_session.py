@@ -22,7 +22,7 @@ class DbSessionMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async with db_session() as lease:
+        async with db_session(f"{scope['method']} {scope['path']}") as lease:
             await next_app(scope, receive, send)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s: %d statements", scope["method"], scope["path"], lease.statements)

@@ -1,0 +1,87 @@
+"""Connections as a running server uses them (pool on): one per unit of work, persistent
+SQLite connections with one writer taken in turn, and concurrent writers that all succeed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+
+import aiosqlite
+import pytest
+
+from server.db import engine as db
+from server.db.connections import PG_POOL_MAX, current_lease
+from server.db.tables import FollowUp, HistoryEntry, Ticket
+from server.domain.forms import parse_follow_up, parse_new_ticket
+from server.domain.vocabulary import Status
+from server.services import tickets
+from tests import factories
+
+CLIENTS = 16
+
+
+@pytest.fixture
+async def pooled() -> AsyncIterator[None]:
+    await db.start(pool=True)
+    try:
+        yield
+    finally:
+        await db.stop(pool=True)
+
+
+async def test_concurrent_writers_all_succeed_on_bounded_connections(
+    pooled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = await factories.world()
+    threads_before = threading.active_count()
+    opened: list[object] = []
+    real_connect = aiosqlite.connect
+
+    def counting_connect(*args: object, **kwargs: object) -> aiosqlite.Connection:
+        opened.append(args)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite, "connect", counting_connect)
+    ids = [await factories.ticket(w.requester_a, title=f"Poste {i}") for i in range(CLIENTS)]
+
+    async def client(i: int) -> None:
+        # As a request does: one session for the whole use case and the reads around it.
+        async with db.db_session():
+            new_id, _ = await tickets.open_ticket(
+                w.requester_a, parse_new_ticket({"title": f"Écran {i}", "description": "noir"})
+            )
+            row = await Ticket.select(Ticket.version).where(Ticket.id == ids[i]).first()
+            await tickets.move(w.tech, ids[i], Status.ASSIGNED, row["version"])
+            await tickets.add_follow_up(
+                w.tech, ids[i], parse_follow_up({"text": "En cours"}, may_be_private=True)
+            )
+            assert await Ticket.exists().where(Ticket.id == new_id)
+
+    results = await asyncio.gather(*(client(i) for i in range(CLIENTS)), return_exceptions=True)
+    assert [r for r in results if r is not None] == []
+    assert await Ticket.count() == 2 * CLIENTS
+    assert await FollowUp.count() == CLIENTS
+    assert await Ticket.count().where(Ticket.status == Status.ASSIGNED.value) == CLIENTS
+    assert await HistoryEntry.count().where(HistoryEntry.field == "status") == CLIENTS
+    # No connection (and no thread, on SQLite) per query or per request: the pool's
+    # connections were opened at start.
+    assert opened == []
+    assert threading.active_count() <= threads_before + 1
+    pool = getattr(db.engine(), "pool", None)
+    if pool is not None:
+        assert pool.get_size() <= PG_POOL_MAX
+
+
+async def test_a_session_keeps_one_connection_and_ends_with_its_work(pooled: None) -> None:
+    await factories.world()
+    async with db.db_session() as lease:
+        await Ticket.count()
+        connection = lease.connection
+        async with db.write_transaction():
+            await Ticket.count()
+        await Ticket.count()
+        assert lease.connection is connection
+        assert lease.statements >= 3
+        assert current_lease() is lease
+    assert lease.closed and current_lease() is None
