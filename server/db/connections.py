@@ -211,6 +211,10 @@ class LeasedPostgresEngine(PostgresEngine):
         query, args = querystring.compile_string(engine_type=self.engine_type)
         return await self._fetch(query, list(args))
 
+    async def run_sql(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+        """Compiled SQL (``server.db.prepared``), rows as dicts like Piccolo's selects."""
+        return [dict(row) for row in await self._fetch(sql, args)]
+
     async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
         return await self._fetch(ddl, [])
 
@@ -365,6 +369,10 @@ class LeasedSQLiteEngine(SQLiteEngine):
     async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
         query, args = querystring.compile_string(engine_type=self.engine_type)
         return await self._run(query, list(args))
+
+    async def run_sql(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+        """Compiled SQL (``server.db.prepared``), rows as dicts like Piccolo's selects."""
+        return await self._run(sql, args)
 
     async def run_ddl(self, ddl: str, in_pool: bool = False) -> Any:
         return await self._run(ddl, [])

@@ -16,8 +16,9 @@ from typing import Any
 
 from server.db.engine import write_transaction
 from server.db.notification_tables import InAppNotification, InAppPreference
+from server.db.prepared import ticket_row, ticket_shares
 from server.db.queries import access_of, shared_with
-from server.db.tables import GroupMember, NotificationPreference, Outbox, Ticket, TicketWatcher
+from server.db.tables import GroupMember, NotificationPreference, Outbox, TicketWatcher
 from server.domain.actors import Actor
 from server.domain.notifications import Audience, Kind, recipients
 from server.domain.permissions import can_see_private_notes, can_view
@@ -60,7 +61,7 @@ async def enqueue(
     """Queue one mail and one in-app line per recipient of ``kind``; return the mail
     recipients. Call it inside the use case's ``write_transaction`` after the change, so it
     reads the committed state."""
-    ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
+    ticket = await ticket_row(ticket_id)
     if ticket is None:
         return []
     members: set[int] = set()
@@ -70,7 +71,7 @@ async def enqueue(
         )
         members = {row["user"] for row in rows}
     # Shares are read once: they name recipients and decide who may see the ticket.
-    shares = await shared_with(ticket_id)
+    shares = await ticket_shares(ticket_id)
     watchers = await TicketWatcher.select(TicketWatcher.user).where(
         TicketWatcher.ticket == ticket_id
     )

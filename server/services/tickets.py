@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.db.engine import write_transaction
-from server.db.queries import access_of, category, shared_with
+from server.db.prepared import ticket_row, ticket_shares
+from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
 from server.domain.board import CardFacts
@@ -65,10 +66,11 @@ async def ticket_event(
     """The one event of a use case, with the card facts before and after (read in the
     same transaction, so they are exactly what was committed). Every use case ends here, so
     this is also where the ticket's SLA due times are recomputed, in the same transaction."""
-    after = await Ticket.select().where(Ticket.id == ticket_id).first()
+    after = await ticket_row(ticket_id)
+    assert after is not None
     if refresh_sla:
         await sla.refresh(ticket_id, ticket=after)
-    shares = await shared_with(ticket_id)
+    shares = await ticket_shares(ticket_id)
     before_shares = shares if before is None else before.get("_shared_with", shares)
     return TicketEvent(
         kind=kind,
@@ -81,11 +83,11 @@ async def ticket_event(
 
 
 async def _load(actor: Actor, ticket_id: int) -> dict[str, Any]:
-    row = await Ticket.select().where(Ticket.id == ticket_id).first()
+    row = await ticket_row(ticket_id)
     if row is None:
         raise NotFound()
     # Read once per use case: access checks and the event's "before" facts reuse it.
-    row["_shared_with"] = await shared_with(ticket_id)
+    row["_shared_with"] = await ticket_shares(ticket_id)
     if not can_view(actor, _access(row)):
         raise NotFound()
     return row
