@@ -54,6 +54,8 @@ class Lease:
         return self.connection
 
     async def release(self) -> None:
+        if self.closed:
+            return
         self.closed = True
         for observer in _observers:
             observer.append((self.label, self.statements))
