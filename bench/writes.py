@@ -303,8 +303,8 @@ async def guichet_phase(
         if args.py_spy:
             # Collapsed stacks of the server for the whole phase (needs py-spy and root).
             profile = Path(args.py_spy) / f"guichet-{engine}.txt"
-            spy_cmd = ["py-spy", "record", "-r", "200", "-f", "raw", "-o", str(profile),
-                       "--pid", str(server.pid)]  # fmt: skip
+            spy_cmd = ["py-spy", "record", "--nonblocking", "-r", "100", "-f", "raw",
+                       "-o", str(profile), "--pid", str(server.pid)]  # fmt: skip
             spy = spawn(spy_cmd, dict(os.environ), tmp / "py-spy.log", REPO)
         move_set = seeded["tickets"][:per_set]
         follow_set = seeded["tickets"][per_set:]

@@ -6,10 +6,11 @@ checkout plus a ``RESET ALL`` on PostgreSQL, a new aiosqlite connection (a new t
 one connection for its duration through a context variable, as Piccolo binds a transaction;
 transactions opened inside a lease run on its connection.
 
-On SQLite with the pool on (a running server), connections are persistent: readers come from
-a small queue and every write goes through the one writer connection, taken in turn (first
-come, first served) rather than by retrying on SQLite's lock. Without the pool (tests, the
-command line) a lease opens its own connection and closes it at the end.
+On SQLite statements run in place on the event loop's thread (no thread hand-off per
+statement; see ``InlineConnection``). With the pool on (a running server), connections are
+persistent: one reader shared by all, and one writer taken in turn (first come, first served)
+rather than by contending for SQLite's lock. Without the pool (tests, the command line) a
+lease opens its own connection and closes it at the end.
 
 Every statement is counted, so tests can hold a use case or a page to a budget.
 """
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -27,9 +30,8 @@ from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
-# How long SQLite waits for another process holding the write lock, in milliseconds.
+# How long a statement waits for another connection holding SQLite's lock, in milliseconds.
 BUSY_TIMEOUT_MS = 30_000
-SQLITE_READERS = 8
 PG_POOL_MIN, PG_POOL_MAX = 2, 20
 
 
@@ -227,8 +229,46 @@ class LeasedPostgresEngine(PostgresEngine):
 # -- SQLite ------------------------------------------------------------------------------------
 
 
+class InlineConnection:
+    """A sqlite3 connection used from the event loop's own thread.
+
+    An indexed statement takes tens of microseconds; handing it to a thread and back (as
+    aiosqlite does) costs two context switches, milliseconds on a busy machine, for each of
+    the twenty-odd statements of a request. So statements run in place, and the connection
+    never waits for SQLite's lock in place (``busy_timeout`` 0): a statement that may wait
+    (``BEGIN``, or one outside a transaction) is retried after an asynchronous pause, so the
+    holder of the lock, perhaps another request of this loop, can finish meanwhile.
+    """
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, connection_kwargs: dict[str, Any]) -> None:
+        self._conn = sqlite3.connect(
+            **{**connection_kwargs, "timeout": 0, "check_same_thread": False}
+        )
+        self._conn.row_factory = dict_factory
+        self._conn.execute("PRAGMA foreign_keys = 1")
+
+    async def execute(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
+        may_wait = not self._conn.in_transaction or sql.lstrip()[:5].upper() == "BEGIN"
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        pause = 0.001
+        while True:
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not (busy and may_wait) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    async def close(self) -> None:
+        self._conn.close()
+
+
 class LeasedSQLiteTransaction(SQLiteTransaction):
-    """IMMEDIATE and EXCLUSIVE transactions take the writer in turn when the pool runs."""
+    """With the pool on, every transaction takes the one writer connection in turn."""
 
     __slots__ = ("borrowed", "holds_writer")
 
@@ -244,7 +284,7 @@ class LeasedSQLiteTransaction(SQLiteTransaction):
         if lease is not None:
             self.borrowed = True
             return await lease.get()
-        return await engine._open()
+        return engine._open()
 
     async def begin(self) -> None:
         _note(f"BEGIN {self.transaction_type.value}")
@@ -276,38 +316,37 @@ class LeasedSQLiteTransaction(SQLiteTransaction):
 
 
 class LeasedSQLiteEngine(SQLiteEngine):
-    """SQLite with persistent connections (WAL): readers never wait for the writer."""
+    """SQLite in WAL mode. With the pool on (a running server): one reader connection shared
+    by every request (a statement runs whole, in place, so reads never interleave) and one
+    writer connection that transactions take in turn, first come, first served, instead of
+    contending for SQLite's lock. Without it, a unit of work opens its own connection."""
 
     def __init__(self, path: str, **kwargs: Any) -> None:
         super().__init__(path=path, **kwargs)
-        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
-        self._all_readers: list[aiosqlite.Connection] = []
-        self._writer: aiosqlite.Connection | None = None
+        self._reader: InlineConnection | None = None
+        self._writer: InlineConnection | None = None
         self._writer_lock: asyncio.Lock | None = None
 
     @property
     def pooled(self) -> bool:
         return self._writer is not None
 
-    async def _open(self) -> aiosqlite.Connection:
+    def _open(self) -> InlineConnection:
+        return InlineConnection(self.connection_kwargs)
+
+    async def get_connection(self) -> aiosqlite.Connection:
+        # Piccolo's own callers (batch queries) want an aiosqlite connection they close.
         connection = await aiosqlite.connect(**self.connection_kwargs)
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
         return connection
 
-    async def get_connection(self) -> aiosqlite.Connection:
-        # Piccolo's own callers (batch queries) close what they get: always a new one.
-        return await self._open()
-
-    async def start_connection_pool(self, readers: int = SQLITE_READERS) -> None:
+    async def start_connection_pool(self) -> None:
         if self.pooled:
             return
-        writer = await self._open()
+        writer = self._open()
         await writer.execute("PRAGMA journal_mode=WAL")
-        self._readers = asyncio.Queue()
-        self._all_readers = [await self._open() for _ in range(readers)]
-        for reader in self._all_readers:
-            self._readers.put_nowait(reader)
+        self._reader = self._open()
         self._writer_lock = asyncio.Lock()
         self._writer = writer
 
@@ -318,22 +357,20 @@ class LeasedSQLiteEngine(SQLiteEngine):
         assert self._writer_lock is not None
         async with self._writer_lock:  # let the transaction in progress finish
             await writer.close()
-        for reader in self._all_readers:
-            await reader.close()
-        self._all_readers, self._readers = [], None
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
 
-    async def _acquire_reader(self) -> aiosqlite.Connection:
-        if self._readers is not None:
-            return await self._readers.get()
-        return await self._open()
+    async def _acquire_reader(self) -> InlineConnection:
+        if self._reader is not None:
+            return self._reader
+        return self._open()
 
-    async def _release_reader(self, connection: aiosqlite.Connection) -> None:
-        if self._readers is not None and connection in self._all_readers:
-            self._readers.put_nowait(connection)
-        else:
+    async def _release_reader(self, connection: InlineConnection) -> None:
+        if connection is not self._reader:
             await connection.close()
 
-    async def _acquire_writer(self) -> aiosqlite.Connection:
+    async def _acquire_writer(self) -> InlineConnection:
         assert self._writer_lock is not None and self._writer is not None
         await self._writer_lock.acquire()
         return self._writer
@@ -342,29 +379,24 @@ class LeasedSQLiteEngine(SQLiteEngine):
         assert self._writer_lock is not None
         self._writer_lock.release()
 
-    @staticmethod
-    async def _execute(connection: aiosqlite.Connection, query: str, args: Any) -> Any:
-        async with connection.execute(query, args) as cursor:
-            return await cursor.fetchall()
-
     async def _run(self, query: str, args: list[Any]) -> Any:
         _note(query)
         transaction = self.current_transaction.get()
         if transaction:
-            return await self._execute(transaction.connection, query, args)
+            return await transaction.connection.execute(query, args)
         if self.pooled and not _is_read(query):
             # A lone write is a transaction of its own: it waits for the writer like others.
             connection = await self._acquire_writer()
             try:
-                return await self._execute(connection, query, args)
+                return await connection.execute(query, args)
             finally:
                 self._release_writer()
         lease = current_lease()
         if lease is not None:
-            return await self._execute(await lease.get(), query, args)
+            return await (await lease.get()).execute(query, args)
         connection = await self._acquire_reader()
         try:
-            return await self._execute(connection, query, args)
+            return await connection.execute(query, args)
         finally:
             await self._release_reader(connection)
 
@@ -390,7 +422,8 @@ class LeasedSQLiteEngine(SQLiteEngine):
 
 
 def sqlite_engine(path: str) -> LeasedSQLiteEngine:
-    # timeout: wait for another process holding the write lock instead of failing at once.
+    # timeout: how long the aiosqlite connections of Piccolo's batch queries wait for the
+    # lock (ours never wait in place; see InlineConnection).
     return LeasedSQLiteEngine(path=path, timeout=BUSY_TIMEOUT_MS / 1000)
 
 
