@@ -15,8 +15,10 @@ For each database kind (SQLite, PostgreSQL) this script
    dependency), following ``performance.md``: public submit form, DRF ``/api/tickets/``, the
    kanban's ``kanban-update`` (its board move: a status write, lighter than Guichet's move,
    which also writes history, notifications and SLA), and DRF ``/api/followups/``;
-4. prints, per workload and concurrency, throughput and p50/p95/p99 of both, the ratio of
-   throughputs, and the load average during each run.
+4. prints, per workload and concurrency, throughput, p50/p95/p99 and the server's CPU time
+   per request (its processes only, not the database server's) of both, the ratios of
+   throughputs and of CPU per request, and the load average during each run. On a shared
+   machine the CPU ratio is the steadier one: waiting for a core does not count in it.
 
     nice -n 10 .venv/bin/python bench/writes.py                      # both engines (~10 min)
     nice -n 10 .venv/bin/python bench/writes.py --engines sqlite --requests 200
@@ -137,6 +139,12 @@ class Result:
     errors: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
     load: float = 0.0
+    cpu: float = 0.0  # CPU seconds used by the server's processes during the run
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per successful request: what the machine's load cannot distort much."""
+        return self.cpu * 1000 / self.ok if self.ok else float("nan")
 
     @property
     def rate(self) -> float:
@@ -152,11 +160,30 @@ class Result:
 One = Callable[[Any, int, int], Awaitable[bool]]
 
 
+def session_cpu(sid: int) -> float:
+    """CPU seconds of every process in session ``sid`` (the server and its workers)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def drive(
-    result: Result, clients: list[Any], one: One, requests: int, seconds: float
+    result: Result,
+    clients: list[Any],
+    one: One,
+    requests: int,
+    seconds: float,
+    server: subprocess.Popen[Any] | None = None,
 ) -> Result:
     """``len(clients)`` workers share ``requests`` calls of ``one(client, worker, i)``."""
     counter = iter(range(requests))
+    cpu0 = session_cpu(server.pid) if server else 0.0
     load_samples = [os.getloadavg()[0]]
     t0 = time.perf_counter()
 
@@ -183,6 +210,8 @@ async def drive(
     sampler = asyncio.create_task(sample_load())
     await asyncio.gather(*(worker(w) for w in range(len(clients))))
     result.elapsed = time.perf_counter() - t0
+    if server:
+        result.cpu = session_cpu(server.pid) - cpu0
     sampler.cancel()
     result.load = max(load_samples)
     return result
@@ -385,7 +414,9 @@ async def guichet_phase(
                 # Warm-up (first statements, template compilation), not measured.
                 warm = Result("warm-up", engine, workload, clients_n)
                 await drive(warm, clients[:1], one, 5, 10)
-                results.append(await drive(result, clients, one, args.requests, args.seconds))
+                results.append(
+                    await drive(result, clients, one, args.requests, args.seconds, server)
+                )
                 for client in clients:
                     await client.aclose()
                 log(summary(results[-1]))
@@ -580,7 +611,9 @@ async def peer_phase(
 
                 warm = Result("warm-up", engine, workload, clients_n)
                 await drive(warm, clients[:1], one, 5, 10)
-                results.append(await drive(result, clients, one, args.requests, args.seconds))
+                results.append(
+                    await drive(result, clients, one, args.requests, args.seconds, server)
+                )
                 for client in clients:
                     await client.aclose()
                 log(summary(results[-1]))
@@ -619,7 +652,7 @@ def summary(r: Result) -> str:
     return (
         f"{r.system:15} {r.engine:8} {r.workload:11} c={r.clients:<2} {r.rate:7.1f}/s "
         f"p50={r.pct(0.5):6.1f} p95={r.pct(0.95):6.1f} p99={r.pct(0.99):6.1f} ms "
-        f"n={len(r.latencies)} load={r.load:.2f}{errors}"
+        f"cpu={r.cpu_ms:.1f} ms/req n={len(r.latencies)} load={r.load:.2f}{errors}"
     )
 
 
@@ -627,23 +660,26 @@ def table(results: list[Result]) -> str:
     ours = {(r.engine, r.workload, r.clients): r for r in results if r.system == "guichet"}
     peer = {(r.engine, r.workload, r.clients): r for r in results if r.system != "guichet"}
     lines = [
-        "| engine | workload | clients | Guichet /s | p50 | p95 | p99 ms | errors "
-        "| django-helpdesk /s | p50 | p95 | p99 ms | ratio | load avg |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| engine | workload | clients | Guichet /s | p50 | p95 | p99 ms | CPU ms/req | errors "
+        "| django-helpdesk /s | p50 | p95 | p99 ms | CPU ms/req | ratio /s | ratio CPU "
+        "| load avg |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, g in ours.items():
         p = peer.get(key)
         ratio = f"{g.rate / p.rate:.1f}x" if p and p.rate else "n/a"
+        cpu_ratio = f"{p.cpu_ms / g.cpu_ms:.1f}x" if p and p.ok and g.ok and g.cpu else "n/a"
         load = max(g.load, p.load if p else 0.0)
         peer_cols = (
-            f"{p.rate:.1f} | {p.pct(0.5):.0f} | {p.pct(0.95):.0f} | {p.pct(0.99):.0f}"
+            f"{p.rate:.1f} | {p.pct(0.5):.0f} | {p.pct(0.95):.0f} | {p.pct(0.99):.0f} "
+            f"| {p.cpu_ms:.1f}"
             if p
-            else "- | - | - | -"
+            else "- | - | - | - | -"
         )
         lines.append(
             f"| {g.engine} | {g.workload} | {g.clients} | {g.rate:.1f} | {g.pct(0.5):.1f} "
-            f"| {g.pct(0.95):.1f} | {g.pct(0.99):.1f} | {sum(g.errors.values())} "
-            f"| {peer_cols} | {ratio} | {load:.2f} |"
+            f"| {g.pct(0.95):.1f} | {g.pct(0.99):.1f} | {g.cpu_ms:.1f} "
+            f"| {sum(g.errors.values())} | {peer_cols} | {ratio} | {cpu_ratio} | {load:.2f} |"
         )
     return "\n".join(lines)
 
