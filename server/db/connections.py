@@ -234,10 +234,13 @@ class InlineConnection:
 
     An indexed statement takes tens of microseconds; handing it to a thread and back (as
     aiosqlite does) costs two context switches, milliseconds on a busy machine, for each of
-    the twenty-odd statements of a request. So statements run in place, and the connection
-    never waits for SQLite's lock in place (``busy_timeout`` 0): a statement that may wait
-    (``BEGIN``, or one outside a transaction) is retried after an asynchronous pause, so the
-    holder of the lock, perhaps another request of this loop, can finish meanwhile.
+    the twenty-odd statements of a request. So statements run in place, except those that
+    wait for the disk (COMMIT, and a write outside a transaction: the fsync of the WAL),
+    which run in a thread while the loop serves other requests.
+
+    The connection never waits for SQLite's lock in place (``busy_timeout`` 0): a statement
+    that may wait (``BEGIN``, or one outside a transaction) is retried after an asynchronous
+    pause, so the holder of the lock, perhaps another request of this loop, can finish.
     """
 
     __slots__ = ("_conn",)
@@ -250,18 +253,28 @@ class InlineConnection:
         self._conn.execute("PRAGMA foreign_keys = 1")
 
     async def execute(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
-        may_wait = not self._conn.in_transaction or sql.lstrip()[:5].upper() == "BEGIN"
+        head = sql.lstrip()[:6].upper()
+        begins = head.startswith("BEGIN")
+        in_transaction = self._conn.in_transaction
+        # Nobody else uses this connection meanwhile: a lease or the writer's lock holds it.
+        syncs = head == "COMMIT" or not (in_transaction or begins or _is_read(sql))
+        may_wait = not in_transaction or begins
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         pause = 0.001
         while True:
             try:
-                return self._conn.execute(sql, args).fetchall()
+                if syncs:
+                    return await asyncio.to_thread(self._fetch, sql, args)
+                return self._fetch(sql, args)
             except sqlite3.OperationalError as exc:
                 busy = "locked" in str(exc) or "busy" in str(exc)
                 if not (busy and may_wait) or time.monotonic() > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
+
+    def _fetch(self, sql: str, args: Any) -> list[dict[str, Any]]:
+        return self._conn.execute(sql, args).fetchall()
 
     async def close(self) -> None:
         self._conn.close()
