@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -17,6 +18,7 @@ from server.domain.forms import parse_follow_up, parse_new_ticket
 from server.domain.vocabulary import Status
 from server.services import tickets
 from tests import factories
+from tests.conftest import IS_POSTGRES
 
 CLIENTS = 16
 
@@ -85,3 +87,26 @@ async def test_a_session_keeps_one_connection_and_ends_with_its_work(pooled: Non
         assert lease.statements >= 3
         assert current_lease() is lease
     assert lease.closed and current_lease() is None
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's single-writer lock")
+async def test_waiting_for_the_sqlite_lock_does_not_block_the_loop() -> None:
+    """Statements run on the loop's thread: one that must wait for another connection's
+    write lock waits asynchronously, so the holder (often on the same loop) can finish."""
+    sqlite: Any = db.engine()
+    holder, waiter = sqlite._open(), sqlite._open()
+    try:
+        await holder.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(waiter.execute("BEGIN IMMEDIATE"))
+        for _ in range(20):  # the loop keeps turning while the second one waits
+            await asyncio.sleep(0.01)
+        assert not waiting.done()
+        await holder.execute("INSERT INTO config_generation (id, value) VALUES (2, 0)")
+        await holder.execute("COMMIT")
+        await asyncio.wait_for(waiting, timeout=30)
+        rows = await waiter.execute("SELECT value FROM config_generation WHERE id = 2")
+        assert rows == [{"value": 0}]
+        await waiter.execute("ROLLBACK")
+    finally:
+        await holder.close()
+        await waiter.close()
