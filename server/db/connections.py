@@ -4,13 +4,15 @@ Piccolo's stock engines run every query outside a transaction on a fresh connect
 checkout plus a ``RESET ALL`` on PostgreSQL, a new aiosqlite connection (a new thread) and a
 ``PRAGMA`` on SQLite. Here a *lease* (a request, a websocket render, a background pass) binds
 one connection for its duration through a context variable, as Piccolo binds a transaction;
-transactions opened inside a lease run on its connection.
+transactions opened inside a lease run on its connection (on SQLite with the pool on, on the
+one writer connection).
 
-On SQLite statements run in place on the event loop's thread (no thread hand-off per
-statement; see ``InlineConnection``). With the pool on (a running server), connections are
-persistent: one reader shared by all, and one writer taken in turn (first come, first served)
-rather than by contending for SQLite's lock. Without the pool (tests, the command line) a
-lease opens its own connection and closes it at the end.
+On SQLite the statements of known cost run in place on the event loop's thread, the others
+in a thread (see ``InlineConnection``). With the pool on (a running server), connections are
+persistent: a few readers, one per unit of work at a time, and one writer that every
+transaction takes in turn (first come, first served) rather than by contending for SQLite's
+lock. Without the pool (tests, the command line) a lease opens its own connection and closes
+it at the end.
 
 Every statement is counted, so tests can hold a use case or a page to a budget.
 """
@@ -32,6 +34,8 @@ from piccolo.querystring import QueryString
 
 # How long a statement waits for another connection holding SQLite's lock, in milliseconds.
 BUSY_TIMEOUT_MS = 30_000
+# Persistent SQLite readers (one per request at a time) when the pool runs.
+SQLITE_READERS = 8
 PG_POOL_MIN, PG_POOL_MAX = 2, 20
 
 
@@ -234,9 +238,11 @@ class InlineConnection:
 
     An indexed statement takes tens of microseconds; handing it to a thread and back (as
     aiosqlite does) costs two context switches, milliseconds on a busy machine, for each of
-    the twenty-odd statements of a request. So statements run in place, except those that
-    wait for the disk (COMMIT, and a write outside a transaction: the fsync of the WAL),
-    which run in a thread while the loop serves other requests.
+    the twenty-odd statements of a request. So the statements of known cost run in place: those
+    of a write transaction (short, indexed, and the sooner done the sooner the next writer
+    goes) and the compiled lookups of ``server.db.prepared``. The others run in a thread, the
+    loop serving other requests meanwhile: reads of unknown cost (a page's query may scan),
+    and what waits for the disk (COMMIT, a write outside a transaction: the WAL's fsync).
 
     The connection never waits for SQLite's lock in place (``busy_timeout`` 0): a statement
     that may wait (``BEGIN``, or one outside a transaction) is retried after an asynchronous
@@ -252,12 +258,16 @@ class InlineConnection:
         self._conn.row_factory = dict_factory
         self._conn.execute("PRAGMA foreign_keys = 1")
 
-    async def execute(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
+    async def execute(
+        self, sql: str, args: Any = (), *, thread: bool = False
+    ) -> list[dict[str, Any]]:
+        """Run ``sql``; in a thread when ``thread`` (a read of unknown cost) or when it waits
+        for the disk. Nobody else uses the connection meanwhile: a lease or the writer's lock
+        holds it."""
         head = sql.lstrip()[:6].upper()
         begins = head.startswith("BEGIN")
         in_transaction = self._conn.in_transaction
-        # Nobody else uses this connection meanwhile: a lease or the writer's lock holds it.
-        syncs = head == "COMMIT" or not (in_transaction or begins or _is_read(sql))
+        syncs = thread or head == "COMMIT" or not (in_transaction or begins or _is_read(sql))
         may_wait = not in_transaction or begins
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         pause = 0.001
@@ -329,14 +339,15 @@ class LeasedSQLiteTransaction(SQLiteTransaction):
 
 
 class LeasedSQLiteEngine(SQLiteEngine):
-    """SQLite in WAL mode. With the pool on (a running server): one reader connection shared
-    by every request (a statement runs whole, in place, so reads never interleave) and one
-    writer connection that transactions take in turn, first come, first served, instead of
-    contending for SQLite's lock. Without it, a unit of work opens its own connection."""
+    """SQLite in WAL mode. With the pool on (a running server): a few persistent reader
+    connections, one per unit of work at a time, and one writer connection that transactions
+    take in turn, first come, first served, instead of contending for SQLite's lock. Without
+    it, a unit of work opens its own connection."""
 
     def __init__(self, path: str, **kwargs: Any) -> None:
         super().__init__(path=path, **kwargs)
-        self._reader: InlineConnection | None = None
+        self._readers: asyncio.Queue[InlineConnection] | None = None
+        self._all_readers: list[InlineConnection] = []
         self._writer: InlineConnection | None = None
         self._writer_lock: asyncio.Lock | None = None
 
@@ -354,12 +365,15 @@ class LeasedSQLiteEngine(SQLiteEngine):
         await connection.execute("PRAGMA foreign_keys = 1")
         return connection
 
-    async def start_connection_pool(self) -> None:
+    async def start_connection_pool(self, readers: int = SQLITE_READERS) -> None:
         if self.pooled:
             return
         writer = self._open()
         await writer.execute("PRAGMA journal_mode=WAL")
-        self._reader = self._open()
+        self._readers = asyncio.Queue()
+        self._all_readers = [self._open() for _ in range(readers)]
+        for reader in self._all_readers:
+            self._readers.put_nowait(reader)
         self._writer_lock = asyncio.Lock()
         self._writer = writer
 
@@ -370,17 +384,19 @@ class LeasedSQLiteEngine(SQLiteEngine):
         assert self._writer_lock is not None
         async with self._writer_lock:  # let the transaction in progress finish
             await writer.close()
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers, self._readers = [], None
 
     async def _acquire_reader(self) -> InlineConnection:
-        if self._reader is not None:
-            return self._reader
+        if self._readers is not None:
+            return await self._readers.get()
         return self._open()
 
     async def _release_reader(self, connection: InlineConnection) -> None:
-        if connection is not self._reader:
+        if self._readers is not None and connection in self._all_readers:
+            self._readers.put_nowait(connection)
+        else:
             await connection.close()
 
     async def _acquire_writer(self) -> InlineConnection:
@@ -392,7 +408,7 @@ class LeasedSQLiteEngine(SQLiteEngine):
         assert self._writer_lock is not None
         self._writer_lock.release()
 
-    async def _run(self, query: str, args: list[Any]) -> Any:
+    async def _run(self, query: str, args: list[Any], known_cost: bool = False) -> Any:
         _note(query)
         transaction = self.current_transaction.get()
         if transaction:
@@ -406,10 +422,10 @@ class LeasedSQLiteEngine(SQLiteEngine):
                 self._release_writer()
         lease = current_lease()
         if lease is not None:
-            return await (await lease.get()).execute(query, args)
+            return await (await lease.get()).execute(query, args, thread=not known_cost)
         connection = await self._acquire_reader()
         try:
-            return await connection.execute(query, args)
+            return await connection.execute(query, args, thread=not known_cost)
         finally:
             await self._release_reader(connection)
 
@@ -418,8 +434,9 @@ class LeasedSQLiteEngine(SQLiteEngine):
         return await self._run(query, list(args))
 
     async def run_sql(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-        """Compiled SQL (``server.db.prepared``), rows as dicts like Piccolo's selects."""
-        return await self._run(sql, args)
+        """Compiled SQL (``server.db.prepared``), rows as dicts like Piccolo's selects:
+        indexed lookups, run in place."""
+        return await self._run(sql, args, known_cost=True)
 
     async def run_ddl(self, ddl: str, in_pool: bool = False) -> Any:
         return await self._run(ddl, [])

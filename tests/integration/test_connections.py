@@ -69,7 +69,8 @@ async def test_concurrent_writers_all_succeed_on_bounded_connections(
     # No connection (and no thread, on SQLite) per query or per request: the pool's
     # connections were opened at start.
     assert opened == []
-    assert threading.active_count() <= threads_before + 1
+    # Reads of unknown cost and commits use the loop's executor: a few threads, reused.
+    assert threading.active_count() <= threads_before + 8
     pool = getattr(db.engine(), "pool", None)
     if pool is not None:
         assert pool.get_size() <= PG_POOL_MAX
