@@ -274,7 +274,7 @@ class InlineConnection:
         while True:
             try:
                 if syncs:
-                    return await asyncio.to_thread(self._fetch, sql, args)
+                    return await self._in_thread(sql, args)
                 return self._fetch(sql, args)
             except sqlite3.OperationalError as exc:
                 busy = "locked" in str(exc) or "busy" in str(exc)
@@ -285,6 +285,16 @@ class InlineConnection:
 
     def _fetch(self, sql: str, args: Any) -> list[dict[str, Any]]:
         return self._conn.execute(sql, args).fetchall()
+
+    async def _in_thread(self, sql: str, args: Any) -> list[dict[str, Any]]:
+        done = asyncio.get_running_loop().run_in_executor(None, self._fetch, sql, args)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The statement goes on in its thread: nobody may use or close the connection
+            # (a rollback, the end of a lease) before it is over.
+            await asyncio.wait([done])
+            raise
 
     async def close(self) -> None:
         self._conn.close()

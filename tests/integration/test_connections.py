@@ -111,3 +111,24 @@ async def test_waiting_for_the_sqlite_lock_does_not_block_the_loop() -> None:
     finally:
         await holder.close()
         await waiter.close()
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite statements run in threads")
+async def test_a_cancelled_read_leaves_its_connection_usable_then_closable() -> None:
+    """A websocket closing cancels its render mid-query: the statement still running in its
+    thread must end before the connection is reused or closed (closing it under the thread
+    crashed the process)."""
+    sqlite: Any = db.engine()
+    connection = sqlite._open()
+    slow = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+        "SELECT count(*) AS c FROM n"
+    )
+    for _ in range(5):
+        task = asyncio.create_task(connection.execute(slow, thread=True))
+        await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await connection.execute("SELECT 1 AS one") == [{"one": 1}]
+    await connection.close()
