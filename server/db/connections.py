@@ -151,6 +151,21 @@ class LeasedPostgresTransaction(PostgresTransaction):
 
     __slots__ = ("borrowed",)
 
+    async def __aenter__(self) -> LeasedPostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        self.transaction = self.connection.transaction()
+        try:
+            await self.begin()
+        except BaseException:
+            # Not begun (connection lost, task cancelled): give the connection back.
+            if not self.borrowed:
+                await self.engine._release_reader(self.connection)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
     async def begin(self) -> None:
         _note("BEGIN")
         _forget_generation()
@@ -319,10 +334,30 @@ class LeasedSQLiteTransaction(SQLiteTransaction):
             return await lease.get()
         return engine._open()
 
+    async def __aenter__(self) -> LeasedSQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()
+        except BaseException:
+            # Not begun (lock wait timed out, task cancelled): give back what was taken.
+            await self._give_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
     async def begin(self) -> None:
         _note(f"BEGIN {self.transaction_type.value}")
         _forget_generation()
         await self.connection.execute(f"BEGIN {self.transaction_type.value}")
+
+    async def _give_back(self) -> None:
+        engine: LeasedSQLiteEngine = self.engine  # type: ignore[assignment]
+        if self.holds_writer:
+            engine._release_writer()
+        elif not self.borrowed:
+            await self.connection.close()
 
     async def commit(self) -> None:
         _note("COMMIT")
@@ -340,10 +375,7 @@ class LeasedSQLiteTransaction(SQLiteTransaction):
                 await self.commit()
         finally:
             _forget_generation()
-            if self.holds_writer:
-                engine._release_writer()
-            elif not self.borrowed:
-                await self.connection.close()
+            await self._give_back()
             engine.current_transaction.reset(self.context)
         return exception is None
 

@@ -132,3 +132,31 @@ async def test_a_cancelled_read_leaves_its_connection_usable_then_closable() -> 
             await task
         assert await connection.execute("SELECT 1 AS one") == [{"one": 1}]
     await connection.close()
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's one writer connection")
+async def test_a_transaction_that_cannot_begin_gives_the_writer_back(pooled: None) -> None:
+    """A transaction cancelled while its BEGIN waits for SQLite's lock (held here by another
+    connection, as another process would) must give the writer back: every later
+    transaction would wait forever."""
+    await factories.world()
+    sqlite: Any = db.engine()
+    other_process = sqlite._open()
+    await other_process.execute("BEGIN IMMEDIATE")
+    waiting = asyncio.create_task(_begin_elsewhere())
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await other_process.execute("ROLLBACK")
+    await other_process.close()
+    for _ in range(3):
+        async with asyncio.timeout(10):
+            async with db.write_transaction():
+                await Ticket.count()
+
+
+async def _begin_elsewhere() -> None:
+    async with db.write_transaction():
+        await Ticket.count()
