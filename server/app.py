@@ -44,6 +44,7 @@ from server.web import (
     tickets,
 )
 from server.web.api import TicketApi
+from server.web.db_session import DbSessionMiddleware
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
 from server.web.health import healthz
@@ -158,7 +159,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 path="/static", directories=[STATIC], name="static", include_in_schema=False
             ),
         ],
-        middleware=[ObservabilityMiddleware(), SecurityHeadersMiddleware(), IdentityMiddleware()],
+        middleware=[
+            ObservabilityMiddleware(),
+            DbSessionMiddleware(),
+            SecurityHeadersMiddleware(),
+            IdentityMiddleware(),
+        ],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=templates),
         csrf_config=CSRFConfig(

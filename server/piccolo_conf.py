@@ -2,9 +2,8 @@
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
+from server.db.connections import postgres_engine, sqlite_engine
 from server.db.sqlite_functions import GuichetConnection
 from server.settings import get_settings
 
@@ -12,11 +11,10 @@ from server.settings import get_settings
 def make_engine() -> Engine:
     settings = get_settings()
     if settings.is_postgres:
-        return PostgresEngine(config={"dsn": settings.database_url}, log_queries=False)
+        return postgres_engine(settings.database_url)
     settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    # kwargs go to sqlite3.connect: wait for the writer instead of failing at once, and
-    # carry the functions the full-text triggers call.
-    return SQLiteEngine(path=str(settings.sqlite_path), timeout=30, factory=GuichetConnection)
+    # The functions the full-text triggers call travel with every connection (sqlite3 factory).
+    return sqlite_engine(str(settings.sqlite_path), factory=GuichetConnection)
 
 
 DB = make_engine()

@@ -1,13 +1,21 @@
-"""Transactions that behave the same on SQLite and PostgreSQL."""
+"""Transactions and connections that behave the same on SQLite and PostgreSQL.
+
+A unit of work (an HTTP request, a websocket render, a background pass) runs inside
+:func:`db_session`: its statements share one connection (see ``server.db.connections``).
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import TransactionType
 
+from server.db.connections import Lease, lease_for, recording
 from server.db.tables import Ticket
+
+__all__ = ["db_session", "engine", "ping", "recording", "start", "stop", "write_transaction"]
 
 
 def engine() -> Engine:
@@ -23,6 +31,12 @@ def write_transaction() -> Any:
     return db.transaction()
 
 
+def db_session(label: str = "") -> AbstractAsyncContextManager[Lease]:
+    """One connection for the enclosed work; inside another session, that one is reused.
+    ``label`` names the work for statement counts (``connections.observing``)."""
+    return lease_for(engine(), label)
+
+
 async def ping() -> bool:
     try:
         await engine().run_ddl("SELECT 1")
@@ -36,11 +50,10 @@ async def start(pool: bool) -> None:
     if db.engine_type == "sqlite":
         # WAL lets readers proceed while one writer commits; the setting persists in the file.
         await db.run_ddl("PRAGMA journal_mode=WAL")
-    elif pool:
+    if pool:
         await db.start_connection_pool()
 
 
 async def stop(pool: bool) -> None:
-    db = engine()
-    if db.engine_type == "postgres" and pool:
-        await db.close_connection_pool()
+    if pool:
+        await engine().close_connection_pool()

@@ -10,6 +10,7 @@ from typing import Any
 
 from piccolo.querystring import QueryString
 
+from server.db.config_cache import cached
 from server.db.sla_tables import (
     BusinessCalendar,
     EstablishmentCalendar,
@@ -74,6 +75,11 @@ class SlaConfig:
 
 
 async def load_config() -> SlaConfig:
+    """The SLA configuration, reloaded only after it changed (``db.config_cache``)."""
+    return await cached("sla", _read_config)
+
+
+async def _read_config() -> SlaConfig:
     categories = await Category.select(Category.id, Category.parent)
     establishments = await Establishment.select(
         Establishment.id, Establishment.parent, Establishment.timezone

@@ -14,7 +14,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.query.functions.aggregate import Count, Max
 
 from server import i18n
+from server.db.config_cache import cached
 from server.db.engine import write_transaction
+from server.db.prepared import Prepared
 from server.db.tables import (
     ApiToken,
     Establishment,
@@ -124,7 +126,7 @@ async def reach(user_id: int, role: Role) -> tuple[frozenset[int], frozenset[int
     sees tickets. Requesters have none: they see by establishment and by name."""
     if not role.is_staff:
         return frozenset(), frozenset()
-    members = await GroupMember.select(GroupMember.group).where(GroupMember.user == user_id)
+    members = await _GROUPS.rows(user_id)
     group_ids = frozenset(r["group"] for r in members)
     roots: set[int] = set()
     if group_ids:
@@ -139,9 +141,17 @@ async def reach(user_id: int, role: Role) -> tuple[frozenset[int], frozenset[int
         roots.update(r["establishment"] for r in scoped)
     if not roots:
         return frozenset(), group_ids
-    tree = await Establishment.select(Establishment.id, Establishment.parent)
-    parent_of = {r["id"]: r["parent"] for r in tree}
-    return descendants(roots, parent_of), group_ids
+    return descendants(roots, await establishment_parents()), group_ids
+
+
+async def establishment_parents() -> dict[int, int | None]:
+    """The establishment tree (id -> parent), kept until the configuration changes."""
+
+    async def read() -> dict[int, int | None]:
+        tree = await Establishment.select(Establishment.id, Establishment.parent)
+        return {r["id"]: r["parent"] for r in tree}
+
+    return await cached("establishment_parents", read)
 
 
 async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
@@ -178,8 +188,7 @@ async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
                 roots[row["user"]].add(row["establishment"])
     parent_of: dict[int, int | None] = {}
     if any(roots.values()):
-        tree = await Establishment.select(Establishment.id, Establishment.parent)
-        parent_of = {r["id"]: r["parent"] for r in tree}
+        parent_of = await establishment_parents()
     return {
         r["id"]: Actor(
             id=r["id"],
@@ -193,12 +202,32 @@ async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
     }
 
 
+# Every request resolves its caller: these run once per request, compiled once.
+_USER = Prepared(
+    lambda i: User.select(*User.all_columns(), User.establishment.timezone)
+    .where(User.id == i)
+    .first(),
+    987_654_321,
+)
+_SESSION = Prepared(
+    lambda digest: UserSession.select(UserSession.user, UserSession.expires_at)
+    .where(UserSession.token_hash == digest)
+    .first(),
+    "sample-session-digest",
+)
+_TOKEN = Prepared(
+    lambda digest: ApiToken.select(ApiToken.id, ApiToken.user)
+    .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
+    .first(),
+    "sample-token-digest",
+)
+_GROUPS = Prepared(
+    lambda i: GroupMember.select(GroupMember.group).where(GroupMember.user == i), 987_654_321
+)
+
+
 async def account(user_id: int) -> AccountView | None:
-    row = (
-        await User.select(*User.all_columns(), User.establishment.timezone)
-        .where(User.id == user_id)
-        .first()
-    )
+    row = await _USER.first(user_id)
     if row is None:
         return None
     return _view(row, await reach(row["id"], Role(row["role"])))
@@ -346,11 +375,7 @@ async def open_session(user_id: int, user_agent: str = "") -> str:
 async def session_account(raw: str) -> AccountView | None:
     if not raw or len(raw) > 200:
         return None
-    row = (
-        await UserSession.select(UserSession.user, UserSession.expires_at)
-        .where(UserSession.token_hash == _token_digest(raw))
-        .first()
-    )
+    row = await _SESSION.first(_token_digest(raw))
     if row is None or row["expires_at"] <= datetime.now(UTC):
         return None
     found = await account(row["user"])
@@ -420,11 +445,7 @@ async def issue_api_token(user_id: int, name: str = "") -> str:
 async def token_account(raw: str) -> AccountView | None:
     if not raw or len(raw) > 200:
         return None
-    row = (
-        await ApiToken.select(ApiToken.id, ApiToken.user)
-        .where((ApiToken.token_hash == _token_digest(raw)) & ApiToken.revoked_at.is_null())
-        .first()
-    )
+    row = await _TOKEN.first(_token_digest(raw))
     if row is None:
         return None
     found = await account(row["user"])

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 
+from server.db.engine import db_session
 from server.observability.metrics import background_pass_done
 
 log = logging.getLogger("guichet.background")
@@ -50,7 +51,9 @@ class BackgroundLoop:
         errors = 0
         while not self._stopping.is_set():
             try:
-                more = await self.run_pass()
+                # One connection for the whole pass, not one per statement.
+                async with db_session():
+                    more = await self.run_pass()
                 errors = 0
                 background_pass_done(self.task_name)
             except Exception as exc:

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
+from server.db.engine import db_session
 from server.domain.events import TicketEvent
 from server.services import inbound
 from server.settings import Settings
@@ -34,12 +35,14 @@ class InboundHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         try:
-            outcome = await inbound.receive(
-                envelope.original_content or envelope.content,
-                envelope.mail_from or "",
-                list(envelope.rcpt_tos),
-                self.settings,
-            )
+            # One database connection for the whole mail, as for a request.
+            async with db_session("inbound mail"):
+                outcome = await inbound.receive(
+                    envelope.original_content or envelope.content,
+                    envelope.mail_from or "",
+                    list(envelope.rcpt_tos),
+                    self.settings,
+                )
         except Exception:
             log.exception("Inbound mail could not be processed")
             return "451 4.3.0 Temporary failure, please try again later"

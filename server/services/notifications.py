@@ -16,8 +16,9 @@ from typing import Any
 
 from server.db.engine import write_transaction
 from server.db.notification_tables import InAppNotification, InAppPreference
-from server.db.queries import ticket_access
-from server.db.tables import GroupMember, NotificationPreference, Outbox, Ticket, TicketWatcher
+from server.db.prepared import ticket_row, ticket_shares
+from server.db.queries import access_of
+from server.db.tables import GroupMember, NotificationPreference, Outbox, TicketWatcher
 from server.domain.actors import Actor
 from server.domain.notifications import Audience, Kind, recipients
 from server.domain.permissions import can_see_private_notes, can_view
@@ -62,7 +63,7 @@ async def enqueue(
     """Queue one mail and one in-app line per recipient of ``kind``; return the mail
     recipients. Call it inside the use case's ``write_transaction`` after the change, so it
     reads the committed state."""
-    ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
+    ticket = await ticket_row(ticket_id)
     if ticket is None:
         return []
     members: set[int] = set()
@@ -71,6 +72,9 @@ async def enqueue(
             GroupMember.group == ticket["assigned_group"]
         )
         members = {row["user"] for row in rows}
+    # Shares are read once: they decide who may see the ticket. A colleague named in a share
+    # hears about later changes only if they follow the ticket.
+    shares = await ticket_shares(ticket_id)
     named = set(extra_recipient_ids)
     watchers = await followers(ticket_id)
     concerned = {ticket["requester"], *members, *named, *watchers}
@@ -79,7 +83,7 @@ async def enqueue(
     # Each person with their reach (groups, served establishments), as their own requests
     # would see them.
     people = list((await actors_of(sorted(concerned))).values())
-    access = await ticket_access(ticket)
+    access = access_of(ticket, shares)
     audience = Audience(
         requester_id=ticket["requester"],
         requester_wants_mail=ticket["notify"],

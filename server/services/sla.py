@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from server.db.prepared import Prepared
 from server.db.sla import SlaConfig, load_config, status_history
 from server.db.sla_tables import TicketSla
 from server.db.tables import Ticket
@@ -15,6 +16,11 @@ from server.domain import sla_rules
 from server.domain.sla import due, next_change
 
 log = logging.getLogger("guichet.sla")
+
+# Read by every ticket change: compiled once (``server.db.prepared``).
+_STORED = Prepared(
+    lambda i: TicketSla.select().where(TicketSla.ticket == i).first(), 987_654_321
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +38,15 @@ class SlaChange:
 
 
 async def refresh(
-    ticket_id: int, now: datetime | None = None, config: SlaConfig | None = None
+    ticket_id: int,
+    now: datetime | None = None,
+    config: SlaConfig | None = None,
+    ticket: dict[str, Any] | None = None,
 ) -> SlaChange | None:
-    """Recompute the ticket's due times and states as of ``now`` and store them."""
+    """Recompute the ticket's due times and states as of ``now`` and store them. ``ticket``
+    is its current row when the caller has just read it (spares a read)."""
     now = now or datetime.now(UTC)
-    ticket = (
+    ticket = ticket or (
         await Ticket.select(
             Ticket.id,
             Ticket.priority,
@@ -51,7 +61,7 @@ async def refresh(
     if ticket is None:
         return None
     config = config or await load_config()
-    old = await TicketSla.select().where(TicketSla.ticket == ticket_id).first()
+    old = await _STORED.first(ticket_id)
     before = (old["take_state"], old["resolve_state"]) if old else ("", "")
     policy_row = config.policy(ticket["priority"], ticket["category"], ticket["ticket_type"])
     if policy_row is None:

@@ -11,7 +11,8 @@ from typing import Any
 
 from server.db import counters
 from server.db.engine import write_transaction
-from server.db.queries import category, shared_with, ticket_access
+from server.db.prepared import ticket_row, ticket_shares
+from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
 from server.domain.board import CardFacts
@@ -20,7 +21,13 @@ from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp, NewTicket
 from server.domain.lifecycle import Move, TicketFacts, check_move, reopen_target
 from server.domain.notifications import Kind, kind_for_move
-from server.domain.permissions import can_comment, can_manage, can_set_shared, can_view
+from server.domain.permissions import (
+    TicketAccess,
+    can_comment,
+    can_manage,
+    can_set_shared,
+    can_view,
+)
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
 from server.services import notifications, sla
@@ -60,10 +67,11 @@ async def ticket_event(
     """The one event of a use case, with the card facts before and after (read in the
     same transaction, so they are exactly what was committed). Every use case ends here, so
     this is also where the ticket's SLA due times are recomputed, in the same transaction."""
+    after = await ticket_row(ticket_id)
+    assert after is not None
     if refresh_sla:
-        await sla.refresh(ticket_id)
-    after = await Ticket.select().where(Ticket.id == ticket_id).first()
-    shares = await shared_with(ticket_id)
+        await sla.refresh(ticket_id, ticket=after)
+    shares = await ticket_shares(ticket_id)
     before_shares = shares if before is None else before.get("_shared_with", shares)
     return TicketEvent(
         kind=kind,
@@ -76,15 +84,23 @@ async def ticket_event(
 
 
 async def _load(actor: Actor, ticket_id: int) -> dict[str, Any]:
-    row = await Ticket.select().where(Ticket.id == ticket_id).first()
-    if row is None or not can_view(actor, await ticket_access(row)):
+    row = await ticket_row(ticket_id)
+    if row is None:
+        raise NotFound()
+    # Read once per use case: access checks and the event's "before" facts reuse it.
+    row["_shared_with"] = await ticket_shares(ticket_id)
+    if not can_view(actor, _access(row)):
         raise NotFound()
     return row
 
 
+def _access(row: dict[str, Any]) -> TicketAccess:
+    return access_of(row, row["_shared_with"])
+
+
 async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
     row = await _load(actor, ticket_id)
-    if not can_manage(actor, await ticket_access(row)):
+    if not can_manage(actor, _access(row)):
         raise Forbidden()
     return row
 
@@ -342,7 +358,7 @@ async def add_follow_up(
     async with write_transaction():
         await _lock_row(ticket_id)
         row = await _load(actor, ticket_id)
-        access = await ticket_access(row)
+        access = _access(row)
         if not can_comment(actor, access):
             raise Forbidden()
         if data.private and not can_manage(actor, access):
@@ -384,7 +400,7 @@ async def add_follow_up(
 async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -> list[TicketEvent]:
     async with write_transaction():
         row = await _load(actor, ticket_id)
-        if not can_set_shared(actor, await ticket_access(row)):
+        if not can_set_shared(actor, _access(row)):
             raise Forbidden()
         if row["version"] != version:
             raise Conflict()
@@ -408,7 +424,7 @@ async def move(
         takes_it = (
             target in (Status.ASSIGNED, Status.PLANNED)
             and row["assignee"] is None
-            and can_manage(actor, await ticket_access(row))
+            and can_manage(actor, _access(row))
         )
         if takes_it:
             check_move(_facts({**row, "assignee": actor.id}), actor, Move(target, solution))

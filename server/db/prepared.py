@@ -1,0 +1,87 @@
+"""Fixed-shape queries compiled to SQL once and re-run with new values.
+
+Building a Piccolo select is Python work proportional to its columns and joins: about a
+millisecond for a whole ticket row, more than running it. The queries every request or every
+ticket change runs (the ticket row, its shares, the session) are built once per engine from a
+sample call, then run directly on the current connection with the caller's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from piccolo.query.base import Query
+
+from server.db.tables import Ticket
+
+
+class Prepared:
+    """``build(*sample)`` is a Piccolo query; each sample value must be distinct and appear
+    as a bound parameter of the compiled SQL. Other parameters are kept as constants."""
+
+    __slots__ = ("_build", "_compiled", "_sample")
+
+    def __init__(self, build: Callable[..., Query[Any, Any]], *sample: Any) -> None:
+        self._build = build
+        self._sample = sample
+        self._compiled: dict[str, tuple[str, list[tuple[bool, Any]]]] = {}
+
+    def _compile(self, engine_type: str) -> tuple[str, list[tuple[bool, Any]]]:
+        query = self._build(*self._sample)
+        sql, params = query.querystrings[0].compile_string(engine_type=engine_type)
+        slots: list[tuple[bool, Any]] = []
+        used = set()
+        for value in params:
+            index = next(
+                (
+                    i
+                    for i, s in enumerate(self._sample)
+                    if type(s) is type(value) and s == value
+                ),
+                None,
+            )
+            if index is None:
+                slots.append((False, value))
+            else:
+                used.add(index)
+                slots.append((True, index))
+        if len(used) != len(self._sample):
+            raise ValueError(f"sample values not found as parameters in: {sql}")
+        return sql, slots
+
+    async def rows(self, *args: Any) -> list[dict[str, Any]]:
+        db: Any = Ticket._meta.db
+        compiled = self._compiled.get(db.engine_type)
+        if compiled is None:
+            compiled = self._compiled[db.engine_type] = self._compile(db.engine_type)
+        sql, slots = compiled
+        return await db.run_sql(sql, [args[v] if is_arg else v for is_arg, v in slots])
+
+    async def first(self, *args: Any) -> dict[str, Any] | None:
+        found = await self.rows(*args)
+        return found[0] if found else None
+
+
+_ID = 987_654_321  # a sample id no real row is expected to need at compile time
+
+# The whole ticket row, read by every ticket change (load, notifications, event).
+TICKET_ROW = Prepared(lambda i: Ticket.select().where(Ticket.id == i).first(), _ID)
+
+
+def _shares(ticket_id: int) -> Query[Any, Any]:
+    from server.db.tables import TicketShare
+
+    return TicketShare.select(TicketShare.user).where(TicketShare.ticket == ticket_id)
+
+
+TICKET_SHARES = Prepared(_shares, _ID)
+
+
+async def ticket_row(ticket_id: int) -> dict[str, Any] | None:
+    return await TICKET_ROW.first(ticket_id)
+
+
+async def ticket_shares(ticket_id: int) -> frozenset[int]:
+    """People the ticket is shared with by name."""
+    return frozenset(r["user"] for r in await TICKET_SHARES.rows(ticket_id))

@@ -1,0 +1,55 @@
+"""The service configuration is read once per change of it, and never served stale."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.db.engine import db_session, recording, write_transaction
+from server.db.sla import load_config
+from server.db.sla_tables import SlaPolicy
+from server.db.tables import Category
+
+
+def _reads_of(statements: list[str], table: str) -> int:
+    return sum(f'FROM "{table}"' in sql for sql in statements)
+
+
+async def test_configuration_is_reused_until_it_changes() -> None:
+    await load_config()
+    async with db_session():
+        with recording() as statements:
+            first = await load_config()
+    assert _reads_of(statements, "sla_policy") == 0
+    assert first.policies == []
+    # Any writer (here the table itself, as the command line or an admin page would).
+    await SlaPolicy.insert(SlaPolicy(name="P1", priority="high", take_minutes=30))
+    with recording() as statements:
+        second = await load_config()
+    assert _reads_of(statements, "sla_policy") == 1
+    assert [p["name"] for p in second.policies] == ["P1"]
+    row = await Category.insert(Category(name="Réseau", default_priority="high")).returning(
+        Category.id
+    )
+    third = await load_config()
+    assert row[0]["id"] in third.category_parents
+
+
+async def test_a_change_rolled_back_is_not_kept() -> None:
+    await load_config()
+
+    class Abort(Exception):
+        pass
+
+    seen: list[str] = []
+
+    async def draft_then_abort() -> None:
+        async with write_transaction():
+            await SlaPolicy.insert(SlaPolicy(name="Brouillon", priority="low", take_minutes=5))
+            seen.extend(p["name"] for p in (await load_config()).policies)
+            raise Abort()
+
+    with pytest.raises(Abort):
+        await draft_then_abort()
+    assert seen == ["Brouillon"]
+    after = await load_config()
+    assert after.policies == []

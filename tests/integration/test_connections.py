@@ -1,0 +1,162 @@
+"""Connections as a running server uses them (pool on): one per unit of work, persistent
+SQLite connections with one writer taken in turn, and concurrent writers that all succeed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from server.db import engine as db
+from server.db.connections import PG_POOL_MAX, current_lease
+from server.db.tables import FollowUp, HistoryEntry, Ticket
+from server.domain.forms import parse_follow_up, parse_new_ticket
+from server.domain.vocabulary import Status
+from server.services import tickets
+from tests import factories
+from tests.conftest import IS_POSTGRES
+
+CLIENTS = 16
+
+
+@pytest.fixture
+async def pooled() -> AsyncIterator[None]:
+    await db.start(pool=True)
+    try:
+        yield
+    finally:
+        await db.stop(pool=True)
+
+
+async def test_concurrent_writers_all_succeed_on_bounded_connections(
+    pooled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = await factories.world()
+    threads_before = threading.active_count()
+    opened: list[object] = []
+    real_connect = aiosqlite.connect
+
+    def counting_connect(*args: object, **kwargs: object) -> aiosqlite.Connection:
+        opened.append(args)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite, "connect", counting_connect)
+    ids = [await factories.ticket(w.requester_a, title=f"Poste {i}") for i in range(CLIENTS)]
+
+    async def client(i: int) -> None:
+        # As a request does: one session for the whole use case and the reads around it.
+        async with db.db_session():
+            new_id, _ = await tickets.open_ticket(
+                w.requester_a, parse_new_ticket({"title": f"Écran {i}", "description": "noir"})
+            )
+            row = await Ticket.select(Ticket.version).where(Ticket.id == ids[i]).first()
+            await tickets.move(w.tech, ids[i], Status.ASSIGNED, row["version"])
+            await tickets.add_follow_up(
+                w.tech, ids[i], parse_follow_up({"text": "En cours"}, may_be_private=True)
+            )
+            assert await Ticket.exists().where(Ticket.id == new_id)
+
+    results = await asyncio.gather(*(client(i) for i in range(CLIENTS)), return_exceptions=True)
+    assert [r for r in results if r is not None] == []
+    assert await Ticket.count() == 2 * CLIENTS
+    assert await FollowUp.count() == CLIENTS
+    assert await Ticket.count().where(Ticket.status == Status.ASSIGNED.value) == CLIENTS
+    assert await HistoryEntry.count().where(HistoryEntry.field == "status") == CLIENTS
+    # No connection (and no thread, on SQLite) per query or per request: the pool's
+    # connections were opened at start.
+    assert opened == []
+    # Reads of unknown cost and commits use the loop's executor: a few threads, reused.
+    assert threading.active_count() <= threads_before + 8
+    pool = getattr(db.engine(), "pool", None)
+    if pool is not None:
+        assert pool.get_size() <= PG_POOL_MAX
+
+
+async def test_a_session_keeps_one_connection_and_ends_with_its_work(pooled: None) -> None:
+    await factories.world()
+    async with db.db_session() as lease:
+        await Ticket.count()
+        connection = lease.connection
+        async with db.write_transaction():
+            await Ticket.count()
+        await Ticket.count()
+        assert lease.connection is connection
+        assert lease.statements >= 3
+        assert current_lease() is lease
+    assert lease.closed and current_lease() is None
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's single-writer lock")
+async def test_waiting_for_the_sqlite_lock_does_not_block_the_loop() -> None:
+    """Statements run on the loop's thread: one that must wait for another connection's
+    write lock waits asynchronously, so the holder (often on the same loop) can finish."""
+    sqlite: Any = db.engine()
+    holder, waiter = sqlite._open(), sqlite._open()
+    try:
+        await holder.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(waiter.execute("BEGIN IMMEDIATE"))
+        for _ in range(20):  # the loop keeps turning while the second one waits
+            await asyncio.sleep(0.01)
+        assert not waiting.done()
+        await holder.execute("INSERT INTO config_generation (id, value) VALUES (2, 0)")
+        await holder.execute("COMMIT")
+        await asyncio.wait_for(waiting, timeout=30)
+        rows = await waiter.execute("SELECT value FROM config_generation WHERE id = 2")
+        assert rows == [{"value": 0}]
+        await waiter.execute("ROLLBACK")
+    finally:
+        await holder.close()
+        await waiter.close()
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite statements run in threads")
+async def test_a_cancelled_read_leaves_its_connection_usable_then_closable() -> None:
+    """A websocket closing cancels its render mid-query: the statement still running in its
+    thread must end before the connection is reused or closed (closing it under the thread
+    crashed the process)."""
+    sqlite: Any = db.engine()
+    connection = sqlite._open()
+    slow = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+        "SELECT count(*) AS c FROM n"
+    )
+    for _ in range(5):
+        task = asyncio.create_task(connection.execute(slow, thread=True))
+        await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await connection.execute("SELECT 1 AS one") == [{"one": 1}]
+    await connection.close()
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's one writer connection")
+async def test_a_transaction_that_cannot_begin_gives_the_writer_back(pooled: None) -> None:
+    """A transaction cancelled while its BEGIN waits for SQLite's lock (held here by another
+    connection, as another process would) must give the writer back: every later
+    transaction would wait forever."""
+    await factories.world()
+    sqlite: Any = db.engine()
+    other_process = sqlite._open()
+    await other_process.execute("BEGIN IMMEDIATE")
+    waiting = asyncio.create_task(_begin_elsewhere())
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await other_process.execute("ROLLBACK")
+    await other_process.close()
+    for _ in range(3):
+        async with asyncio.timeout(10):
+            async with db.write_transaction():
+                await Ticket.count()
+
+
+async def _begin_elsewhere() -> None:
+    async with db.write_transaction():
+        await Ticket.count()

@@ -1,0 +1,140 @@
+"""Statements per use case and per page, held to a budget that does not grow with the data.
+
+Each request runs on one connection (``server.web.db_session``); its lease counts the
+statements. The same scenario runs on a small database, then on one with many more tickets,
+establishments, shares and watchers: the write use cases must run exactly as many statements
+(nothing read per row of a growing table), and everything stays under its budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from server.db.connections import observing
+from server.db.tables import Ticket, TicketShare, TicketWatcher
+from server.domain.vocabulary import Role
+from server.services import accounts
+from tests import factories
+
+# Budgets: today's counts plus a little room; raise one only with a reason.
+BUDGETS = {
+    "create (form)": 30,
+    "create (API)": 36,
+    "move": 34,
+    "follow-up": 26,
+    "GET /board": 26,
+    "GET /tickets": 16,
+    "GET /tickets/{id}": 22,
+}
+WRITES = ("create (form)", "create (API)", "move", "follow-up")
+
+
+async def _counted(seen: list[tuple[str, int]], label: str, call: Any) -> tuple[int, Any]:
+    """Run one request and return the statements its lease counted."""
+    before = [entry for entry in seen if entry[0] == label]
+    response = await call
+    deadline = time.monotonic() + 10
+    while len([entry for entry in seen if entry[0] == label]) == len(before):
+        assert time.monotonic() < deadline, f"no lease ended for {label}"
+        await asyncio.sleep(0.01)
+    return [n for lbl, n in seen if lbl == label][-1], response
+
+
+async def _scenario(
+    client: AsyncTestClient, w: factories.World, api_headers: dict[str, str]
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    csrf = factories.csrf_header(client)
+    with observing() as seen:
+        n, response = await _counted(
+            seen,
+            "POST /tickets",
+            client.post(
+                "/tickets",
+                data={"title": "Scanner en panne", "description": "Bloc B", "type": "incident",
+                      "category_id": str(w.category_id)},
+                headers=csrf,
+                follow_redirects=False,
+            ),
+        )  # fmt: skip
+        assert response.status_code == 303, response.text
+        counts["create (form)"] = n
+        ticket_id = int(re.search(r"/tickets/(\d+)", response.headers["location"]).group(1))
+        n, response = await _counted(
+            seen,
+            "POST /api/v1/tickets",
+            client.post(
+                "/api/v1/tickets",
+                json={"title": "PACS lent", "description": "Salle 3", "category_id": w.category_id},
+                headers=api_headers,
+            ),
+        )
+        assert response.status_code == 201, response.text
+        counts["create (API)"] = n
+        version = (await Ticket.select(Ticket.version).where(Ticket.id == ticket_id).first())[
+            "version"
+        ]
+        path = f"/tickets/{ticket_id}/move"
+        n, response = await _counted(
+            seen,
+            f"POST {path}",
+            client.post(path, data={"status": "assigned", "version": str(version)}, headers=csrf),
+        )
+        assert response.status_code == 200, response.text
+        counts["move"] = n
+        path = f"/tickets/{ticket_id}/follow-ups"
+        n, response = await _counted(
+            seen,
+            f"POST {path}",
+            client.post(path, data={"text": "Pris en charge"}, headers=csrf,
+                        follow_redirects=False),
+        )  # fmt: skip
+        assert response.status_code == 303, response.text
+        counts["follow-up"] = n
+        for page, label in (
+            ("/board", "GET /board"),
+            ("/tickets", "GET /tickets"),
+            (f"/tickets/{ticket_id}", "GET /tickets/{id}"),
+        ):
+            n, response = await _counted(seen, f"GET {page}", client.get(page))
+            assert response.status_code == 200, response.text
+            counts[label] = n
+    return counts
+
+
+async def _grow(w: factories.World, tickets: int, people: int) -> None:
+    """More of everything a use case could read row by row."""
+    for i in range(people):
+        est = await factories.establishment(f"Site {i}", f"S{i:02d}")
+        colleague = await factories.user(f"colleague{i}@chu-a.test", Role.REQUESTER, w.est_a)
+        await factories.user(f"other{i}@site.test", Role.REQUESTER, est)
+        for ticket_id in [r["id"] for r in await Ticket.select(Ticket.id)]:
+            await TicketShare.insert(
+                TicketShare(ticket=ticket_id, user=colleague.id, shared_by=w.requester_a.id)
+            )
+            await TicketWatcher.insert(TicketWatcher(ticket=ticket_id, user=colleague.id))
+    for i in range(tickets):
+        await factories.ticket(w.requester_a, title=f"Poste {i} lent")
+
+
+async def test_use_cases_and_pages_stay_within_their_budget(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    await factories.login(client, "tech@desk.test")
+    api_headers = {"authorization": f"Bearer {await accounts.issue_api_token(w.tech.id)}"}
+    await factories.ticket(w.requester_a)
+    # The first run after a configuration change reloads it once (server.db.config_cache):
+    # measure the runs that follow.
+    await _scenario(client, w, api_headers)
+    small = await _scenario(client, w, api_headers)
+    await _grow(w, tickets=40, people=8)
+    await _scenario(client, w, api_headers)
+    large = await _scenario(client, w, api_headers)
+    for name, budget in BUDGETS.items():
+        assert large[name] <= budget, (name, large[name], budget)
+    for name in WRITES:
+        assert large[name] == small[name], (name, small[name], large[name])
