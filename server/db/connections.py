@@ -283,7 +283,9 @@ class InlineConnection:
         begins = head.startswith("BEGIN")
         in_transaction = self._conn.in_transaction
         syncs = thread or head == "COMMIT" or not (in_transaction or begins or _is_read(sql))
-        may_wait = not in_transaction or begins
+        # A COMMIT refused as busy leaves the transaction open and may be retried (SQLite's
+        # documented behaviour): without WAL it waits for readers to finish.
+        may_wait = not in_transaction or begins or head == "COMMIT"
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         pause = 0.001
         while True:

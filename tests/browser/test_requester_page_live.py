@@ -56,22 +56,27 @@ async def test_every_part_of_the_requesters_page_follows_live(
     await expect(requester.locator(".badges")).to_contain_text("En cours (attribué)")
     await tech.select_option("#edit-priority", "very_high")
     await tech.click("form[action$='/fields'] button[type=submit]")
+    await expect(tech.locator(".badges")).to_contain_text("Très haute")
     await expect(requester.locator(".badges")).to_contain_text("Très haute")
 
     # Timeline: a public follow-up.
     await tech.fill("#follow-up-text", "Le lecteur est remplacé cet après-midi.")
     await tech.click("form.follow-up-form button[type=submit]")
+    await expect(tech.locator(".timeline")).to_contain_text("remplacé cet après-midi")
     await expect(requester.locator(".timeline")).to_contain_text("remplacé cet après-midi")
 
     # Attachments: a log file added by the desk.
     log = tmp_path / "journal-lecteur.txt"
     log.write_text("12:02 lecteur USB déconnecté\n12:03 reconnexion échouée\n")
     await tech.set_input_files("#attach-input", str(log))
+    await expect(tech.locator(".timeline")).to_contain_text("journal-lecteur.txt")
     await expect(requester.locator(".timeline")).to_contain_text("journal-lecteur.txt")
 
     # Shares: the desk shares it with a colleague by name.
     await tech.fill("#share-email", "colette@chu-a.test")
     await tech.click("#share-add")
+    # The technician's own page is re-rendered by the answer: wait for it before going on.
+    await expect(tech.locator(".ticket-facts .shares")).to_contain_text("Colette Roy")
     await expect(requester.locator(".ticket-facts .shares")).to_contain_text("Colette Roy")
 
     # Solution: resolved by the desk, the solution and the close button appear.

@@ -65,7 +65,10 @@ def outage(tmp_path: Path) -> Iterator[Outage]:
         env = {
             **os.environ,
             "GUICHET_DATABASE_URL": url,
-            "GUICHET_DB_POOL": "true",
+            # PostgreSQL: the pool, as in production. SQLite: a connection per unit of work,
+            # since persistent connections keep a moved file open (the outage that matters
+            # for SQLite is the file becoming unreachable to new connections).
+            "GUICHET_DB_POOL": "true" if url.startswith("postgres") else "false",
             "GUICHET_VAR_DIR": str(tmp_path / "var"),
         }
         env.pop("GUICHET_CHANNELS", None)

@@ -22,10 +22,13 @@ from server.services import accounts
 from tests import factories
 
 # Budgets: today's counts plus a little room; raise one only with a reason.
+# Measured after the board counters (a few upserts per change) and the folding of unread
+# notifications (one read, and a delete when a line is folded) joined the write path: the
+# move counts 41. What must not happen is growth with the data (checked below).
 BUDGETS = {
-    "create (form)": 30,
-    "create (API)": 36,
-    "move": 34,
+    "create (form)": 33,
+    "create (API)": 39,
+    "move": 44,
     "follow-up": 26,
     "GET /board": 26,
     "GET /tickets": 16,
@@ -134,6 +137,7 @@ async def test_use_cases_and_pages_stay_within_their_budget(client: AsyncTestCli
     await _grow(w, tickets=40, people=8)
     await _scenario(client, w, api_headers)
     large = await _scenario(client, w, api_headers)
+    print("statements", large)
     for name, budget in BUDGETS.items():
         assert large[name] <= budget, (name, large[name], budget)
     for name in WRITES:
