@@ -20,6 +20,7 @@ from server.realtime.hub import Hub
 from server.realtime.publish import publish
 from server.realtime.ws import live
 from server.services.attachments import Storage
+from server.services.inbound_imap import ImapPoller
 from server.services.inbound_smtp import InboundReceiver
 from server.services.mail_dispatcher import MailDispatcher
 from server.services.scheduler import Scheduler
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     receiver = (
         InboundReceiver(settings, publish_inbound) if settings.mail.inbound_port else None
     )
+    poller = ImapPoller(settings, publish_inbound) if settings.mail.imap_host else None
     # Every instance runs one too: each action locks its ticket, so none happens twice.
     scheduler = Scheduler(settings, bus.publish)
 
@@ -106,8 +108,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app_ref["app"] = app
         if receiver is not None:
             await receiver.start()
+        if poller is not None:
+            await poller.start()
 
     async def on_shutdown() -> None:
+        if poller is not None:
+            await poller.stop()
         if receiver is not None:
             await receiver.stop()
         await scheduler.stop()
