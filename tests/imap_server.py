@@ -8,6 +8,7 @@ Plain-text login without TLS is allowed: it listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -120,10 +121,8 @@ class Dovecot:
                     self.process.kill()
                     self.process.wait()
             # Children (login, auth, imap processes) left by a master that died.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             if self.process.stderr:
                 self.process.stderr.close()
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -30,6 +30,7 @@ from tests.imap_server import PASSWORD, USER, Dovecot
 SENDER = "desk@guichet.test"
 SECRET = "test-reply-secret"
 SEEN = b"\\Seen"
+WAIT_SECONDS = 30.0
 
 
 @pytest.fixture
@@ -112,9 +113,9 @@ async def flags(server: Dovecot) -> list[set[bytes]]:
     return await anyio.to_thread.run_sync(server.flags)
 
 
-async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+async def until(condition: Callable[[], Awaitable[bool]]) -> None:
     """Wait for a condition, generously (a slow machine is not a failure)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + WAIT_SECONDS
     while not await condition():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met within the timeout")
