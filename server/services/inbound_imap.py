@@ -53,6 +53,17 @@ def envelope_sender(raw: bytes) -> str:
     return parseaddr(str(headers.get("From", "")))[1]
 
 
+def check_mailbox(settings: Settings) -> None:
+    """Log in and open the folder (``guichet check``); raises what went wrong."""
+    poller = ImapPoller(settings, _no_publish)
+    with poller._connect() as client:
+        poller._login(client)
+
+
+async def _no_publish(events: list) -> None:
+    return None
+
+
 class ImapPoller:
     def __init__(self, settings: Settings, publish: Publish) -> None:
         self.settings = settings

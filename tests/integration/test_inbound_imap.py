@@ -21,7 +21,7 @@ from server.db.notification_tables import InboundMessage
 from server.db.tables import FollowUp, Ticket
 from server.domain.events import TicketEvent
 from server.domain.reply_address import reply_address
-from server.services import inbound
+from server.services import inbound, preflight
 from server.services.inbound_imap import ImapPoller, envelope_sender
 from server.settings import MailSettings, Settings, get_settings
 from tests import factories
@@ -272,3 +272,11 @@ async def test_guichet_imap_runs_the_poller_alone(dovecot: Dovecot, tmp_path) ->
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_guichet_check_logs_into_the_mailbox(dovecot: Dovecot) -> None:
+    settings = settings_for(dovecot)
+    assert await preflight._mailbox(settings) == ""
+    wrong = replace(settings, mail=replace(settings.mail, imap_password="wrong"))
+    problem = await preflight._mailbox(wrong)
+    assert problem.startswith(f"cannot read the mailbox desk@127.0.0.1:{dovecot.port}/INBOX")
