@@ -53,6 +53,7 @@ system-deps: ## Install (as root) or list the Debian packages the tests need
 	[ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ] || missing="$$missing postgresql"; \
 	command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
 	command -v ldapmodify >/dev/null || missing="$$missing ldap-utils"; \
+	[ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "Missing Debian packages; please run:" >&2; \

@@ -22,6 +22,7 @@ from server.realtime.hub import Hub
 from server.realtime.publish import publish
 from server.realtime.ws import live
 from server.services.attachments import Storage
+from server.services.inbound_imap import ImapPoller
 from server.services.inbound_smtp import InboundReceiver
 from server.services.mail_dispatcher import MailDispatcher
 from server.services.scheduler import Scheduler
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await publish(app_ref["app"], events)
 
     receiver = InboundReceiver(settings, publish_inbound) if settings.mail.inbound_port else None
+    poller = ImapPoller(settings, publish_inbound) if settings.mail.imap_host else None
     # Every instance runs one too: each action locks its ticket, so none happens twice.
     scheduler = Scheduler(settings, bus.publish)
 
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app_ref["app"] = app
         if receiver is not None:
             await receiver.start()
+        if poller is not None:
+            await poller.start()
         # SIGTERM: sockets closed with 1012 at once, not after the requests in flight.
         shutdown.install(hub.close_all)
 
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         hub.close_all()
         await asyncio.gather(
             *([shutdown.bounded("mail receiver", receiver.stop())] if receiver else []),
+            *([shutdown.bounded("IMAP poller", poller.stop())] if poller else []),
             shutdown.bounded("scheduler", scheduler.stop()),
             shutdown.bounded("mail dispatcher", dispatcher.stop()),
             shutdown.bounded("live hub", hub.stop()),

@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from server.domain.errors import ValidationFailed
 from server.domain.vocabulary import Role
-from server.settings import get_settings
+from server.settings import Settings, get_settings
 
 
 async def migrate() -> None:
@@ -84,18 +84,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _inbound(port: int) -> None:
-    """Run the SMTP receiver alone (without the web application)."""
+async def _run_alone(make: Callable[[Settings, Callable], Any], banner: str) -> None:
+    """Run one mail intake (SMTP receiver or IMAP poller) without the web application."""
     from server.db import engine
-    from server.observability.logs import configure_logging
     from server.realtime.bus import make_bus
-    from server.services.inbound_smtp import InboundReceiver
 
     settings = get_settings()
-    configure_logging(settings.log_format, settings.log_level)
-    port = port or settings.mail.inbound_port
-    if not port:
-        raise SystemExit("Set GUICHET_INBOUND_SMTP_PORT or pass --port.")
     await engine.start(pool=settings.db_pool)
     bus = make_bus(settings.channels, settings.database_url)
     await bus.start()
@@ -105,20 +99,52 @@ async def _inbound(port: int) -> None:
         for event in events:
             await bus.publish(event.as_message())
 
-    receiver = InboundReceiver(settings, publish, port=port)
-    await receiver.start()
-    print(f"Receiving mail on {settings.mail.inbound_host}:{port}  (Ctrl-C stops)")
+    intake = make(settings, publish)
+    await intake.start()
+    print(f"{banner}  (Ctrl-C stops)")
     try:
         await asyncio.Event().wait()
     finally:
-        await receiver.stop()
+        await intake.stop()
         await bus.stop()
         await engine.stop(pool=settings.db_pool)
 
 
+def _configured_logging() -> Settings:
+    from server.observability.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
 def _cmd_inbound(args: argparse.Namespace) -> int:
+    from server.services.inbound_smtp import InboundReceiver
+
+    settings = _configured_logging()
+    port = args.port or settings.mail.inbound_port
+    if not port:
+        raise SystemExit("Set GUICHET_INBOUND_SMTP_PORT or pass --port.")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_inbound(args.port))
+        asyncio.run(_run_alone(
+            lambda s, publish: InboundReceiver(s, publish, port=port),
+            f"Receiving mail on {settings.mail.inbound_host}:{port}",
+        ))
+    return 0
+
+
+def _cmd_imap(args: argparse.Namespace) -> int:
+    from server.services.inbound_imap import ImapPoller
+
+    mail = _configured_logging().mail
+    if not mail.imap_host:
+        raise SystemExit("Set GUICHET_IMAP_HOST (and GUICHET_IMAP_USER, GUICHET_IMAP_PASSWORD).")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run_alone(
+            ImapPoller,
+            f"Reading mail from {mail.imap_user}@{mail.imap_host}:{mail.imap_port}"
+            f"/{mail.imap_folder}",
+        ))
     return 0
 
 
@@ -281,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     inbound = sub.add_parser("inbound", help="run only the SMTP receiver for replies by mail")
     inbound.add_argument("--port", type=int, default=0)
     inbound.set_defaults(func=_cmd_inbound)
+    sub.add_parser(
+        "imap", help="run only the IMAP poller that reads the desk's mailbox"
+    ).set_defaults(func=_cmd_imap)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
     sub.add_parser(
         "demo", help="load the fictional demo data (once; later runs bring its dates to today)"

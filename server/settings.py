@@ -67,6 +67,22 @@ class MailSettings:
     reply_secret: str = field(default="", repr=False)
     # Largest mail the receiver accepts, in bytes.
     inbound_max_bytes: int = 25 * 1024 * 1024
+    # Or a mailbox read by IMAP (empty host: off). TLS is implicit (IMAPS, port 993); without
+    # it (port 143) credentials travel in clear, so only on loopback or a trusted network.
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_user: str = ""
+    imap_password: str = field(default="", repr=False)
+    imap_tls: bool = True
+    imap_folder: str = "INBOX"
+    # Longest wait between two looks at the mailbox (IDLE is renewed this often; servers
+    # without IDLE are polled at this rhythm).
+    imap_poll_seconds: float = 60.0
+
+    @property
+    def receives_mail(self) -> bool:
+        """Replies by mail reach Guichet (SMTP receiver or IMAP mailbox)."""
+        return bool(self.inbound_port or self.imap_host)
 
 
 @dataclass(frozen=True)
@@ -246,6 +262,13 @@ def load_settings() -> Settings:
             inbound_port=_env_int("INBOUND_SMTP_PORT", 0),
             reply_secret=_env("REPLY_SECRET", "") or _derived(secret, "reply-address"),
             inbound_max_bytes=_env_int("INBOUND_MAX_BYTES", 25 * 1024 * 1024),
+            imap_host=_env("IMAP_HOST", ""),
+            imap_port=_env_int("IMAP_PORT", 993 if _env_bool("IMAP_TLS", True) else 143),
+            imap_user=_env("IMAP_USER", ""),
+            imap_password=_env("IMAP_PASSWORD", ""),
+            imap_tls=_env_bool("IMAP_TLS", True),
+            imap_folder=_env("IMAP_FOLDER", "INBOX"),
+            imap_poll_seconds=float(_env("IMAP_POLL_SECONDS", "60")),
         ),
     )
 

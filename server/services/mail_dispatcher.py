@@ -488,7 +488,7 @@ class MailDispatcher(BackgroundLoop):
     def _reply_to(self, ticket_id: int, user_id: int) -> str:
         """A signed address per (ticket, recipient), when replies by mail are received."""
         mail = self.settings.mail
-        if not mail.inbound_port:
+        if not mail.receives_mail:
             return ""
         return reply_address(mail.reply_secret, mail.sender, ticket_id, user_id)
 

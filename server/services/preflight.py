@@ -107,6 +107,22 @@ async def _mail(settings: Settings) -> str:
     return ""
 
 
+async def _mailbox(settings: Settings) -> str:
+    mail = settings.mail
+    if not mail.imap_host:
+        return ""
+    from server.services.inbound_imap import check_mailbox
+
+    try:
+        await asyncio.to_thread(check_mailbox, settings)
+    except Exception as exc:
+        return (
+            f"cannot read the mailbox {mail.imap_user}@{mail.imap_host}:{mail.imap_port}"
+            f"/{mail.imap_folder}: {_reason(exc)}"
+        )
+    return ""
+
+
 async def _channels(settings: Settings) -> str:
     from server.realtime.bus import make_bus
 
@@ -181,6 +197,7 @@ CHECKS: list[tuple[str, Callable[[Settings], Awaitable[str]]]] = [
     ("database", _database),
     ("migrations", _migrations),
     ("mail relay", _mail),
+    ("IMAP mailbox", _mailbox),
     ("channels backend", _channels),
     ("storage", _storage),
     ("LDAP directory", _directory),
