@@ -62,7 +62,7 @@ system-deps: ## Install (as root) or list the Debian packages the tests need
 	fi; \
 	apt-get update; \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql chromium fonts-liberation \
-		slapd ldap-utils
+		slapd ldap-utils dovecot-imapd
 
 lint: install-dev ## Run ruff
 	$(BIN)/ruff check .
