@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, Page, expect
 
+from server.db.sla_tables import SlaPolicy
 from tests import factories
 
 
@@ -34,6 +35,9 @@ async def test_every_part_of_the_requesters_page_follows_live(
     live_server: str, browser: Browser, tmp_path
 ) -> None:
     w = await factories.world()
+    await SlaPolicy.insert(
+        SlaPolicy(name="N1", priority="high", take_minutes=30, resolve_minutes=600)
+    )
     ticket_id = await factories.ticket(
         w.requester_a, title="Lecteur de badges du service hors service", category_id=w.category_id
     )
@@ -45,6 +49,8 @@ async def test_every_part_of_the_requesters_page_follows_live(
     # A marker that a reload would wipe.
     await requester.evaluate("window.__notReloaded = true")
     await expect(requester.locator(f"#solution-{ticket_id} .solution")).to_have_count(0)
+    # Service-level times: the taking-in-charge clock runs.
+    await expect(requester.locator(".sla-take")).to_contain_text("restant")
 
     tech = await _sign_in(browser, live_server, "tech@desk.test", phone=False)
     await tech.goto(url)
@@ -54,6 +60,7 @@ async def test_every_part_of_the_requesters_page_follows_live(
     await tech.click("#take")
     await expect(requester.locator(".ticket-facts .assignee")).to_have_text("Théo Tech")
     await expect(requester.locator(".badges")).to_contain_text("En cours (attribué)")
+    await expect(requester.locator(".sla-take")).not_to_contain_text("restant")  # met
     await tech.select_option("#edit-priority", "very_high")
     await tech.click("form[action$='/fields'] button[type=submit]")
     await expect(tech.locator(".badges")).to_contain_text("Très haute")
