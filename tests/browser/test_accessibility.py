@@ -10,6 +10,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from server.domain.vocabulary import Role
 from tests import factories
+from tests.browser.session import signed_in_page
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js").read_text()
 
@@ -24,17 +25,6 @@ RUN_AXE = """async () => {
 
 async def _context(browser: Browser) -> BrowserContext:
     return await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-
-
-async def _sign_in(context: BrowserContext, base: str, email: str) -> Page:
-    page = await context.new_page()
-    page.on("pageerror", lambda error: (_ for _ in ()).throw(AssertionError(str(error))))
-    await page.goto(f"{base}/login")
-    await page.fill("#email", email)
-    await page.fill("#password", factories.PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await page.wait_for_url(f"{base}/tickets")
-    return page
 
 
 async def _axe(page: Page) -> list[str]:
@@ -78,7 +68,7 @@ async def test_axe_finds_no_serious_violation_on_any_page_for_any_role(
     await page.close()
 
     for email, paths in pages_by_person.items():
-        page = await _sign_in(context, base, email)
+        page = await signed_in_page(context, base, email)
         for path in paths:
             response = await page.goto(f"{base}{path}")
             assert response is not None and response.status == 200, path
@@ -106,7 +96,7 @@ async def test_core_loop_with_the_keyboard_alone(live_server: str, browser: Brow
     context = await _context(browser)
 
     # File: an empty title comes back with the keyboard on the title field.
-    requester = await _sign_in(context, base, "alice@chu-a.test")
+    requester = await signed_in_page(context, base, "alice@chu-a.test")
     await requester.goto(f"{base}/tickets/new")
     await _tab_to(requester, "#description")
     await requester.keyboard.type("Le moniteur de la salle 4 ne s'allume plus.")
@@ -121,7 +111,7 @@ async def test_core_loop_with_the_keyboard_alone(live_server: str, browser: Brow
     await context.clear_cookies()
 
     # Take.
-    tech = await _sign_in(context, base, "tech@desk.test")
+    tech = await signed_in_page(context, base, "tech@desk.test")
     await tech.goto(f"{base}/tickets/{ticket_id}")
     await _tab_to(tech, "#take")
     await tech.keyboard.press("Enter")

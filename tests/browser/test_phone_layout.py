@@ -8,6 +8,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from server.domain.vocabulary import Role
 from tests import factories
+from tests.browser.session import signed_in_page
 
 PHONE = {"width": 360, "height": 740}
 
@@ -26,18 +27,6 @@ async def _context(browser: Browser, *, phone: bool) -> BrowserContext:
             locale="fr-FR", viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
         )
     return await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-
-
-async def _signed_in(context: BrowserContext, base: str, email: str) -> Page:
-    page = await context.new_page()
-    await page.add_init_script(CSP_LISTENER)
-    page.on("pageerror", lambda error: (_ for _ in ()).throw(AssertionError(str(error))))
-    await page.goto(f"{base}/login")
-    await page.fill("#email", email)
-    await page.fill("#password", factories.PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await page.wait_for_url(f"{base}/tickets")
-    return page
 
 
 async def _visit(page: Page, url: str) -> None:
@@ -90,7 +79,7 @@ async def test_requester_pages_fit_a_phone_and_the_menu_folds(
 ) -> None:
     _, ticket_id = await _world_with_tickets()
     context = await _context(browser, phone=True)
-    page = await _signed_in(context, live_server, "alice@chu-a.test")
+    page = await signed_in_page(context, live_server, "alice@chu-a.test", init_script=CSP_LISTENER)
 
     for url in await _requester_pages(live_server, ticket_id):
         await _visit(page, url)
@@ -132,7 +121,7 @@ async def test_requester_pages_fit_a_phone_and_the_menu_folds(
 async def test_technician_ticket_page_fits_a_phone(live_server: str, browser: Browser) -> None:
     _, ticket_id = await _world_with_tickets()
     context = await _context(browser, phone=True)
-    page = await _signed_in(context, live_server, "tech@desk.test")
+    page = await signed_in_page(context, live_server, "tech@desk.test", init_script=CSP_LISTENER)
     for url in (f"{live_server}/tickets/{ticket_id}", f"{live_server}/tickets?scope=backlog"):
         await _visit(page, url)
         assert await _horizontal_overflow(page) <= 0, f"{url} scrolls sideways"
@@ -175,7 +164,7 @@ async def test_no_page_trips_the_content_security_policy(
     }
     context = await _context(browser, phone=False)
     for email, urls in pages_by_person.items():
-        page = await _signed_in(context, live_server, email)
+        page = await signed_in_page(context, live_server, email, init_script=CSP_LISTENER)
         for url in urls:
             await _visit(page, url)
             assert await _csp_violations(page) == [], url

@@ -8,6 +8,7 @@ from playwright.async_api import Browser, Page, expect
 
 from server.db.sla_tables import SlaPolicy
 from tests import factories
+from tests.browser.session import signed_in_page
 
 
 async def _sign_in(browser: Browser, base: str, email: str, *, phone: bool) -> Page:
@@ -17,14 +18,7 @@ async def _sign_in(browser: Browser, base: str, email: str, *, phone: bool) -> P
         )
     else:
         context = await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    page.on("pageerror", lambda error: (_ for _ in ()).throw(AssertionError(str(error))))
-    await page.goto(f"{base}/login")
-    await page.fill("#email", email)
-    await page.fill("#password", factories.PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await page.wait_for_url(f"{base}/tickets")
-    return page
+    return await signed_in_page(context, base, email)
 
 
 async def _live(page: Page) -> None:
