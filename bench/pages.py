@@ -343,7 +343,10 @@ async def load(url: str, start: int, count: int, seed_data: dict[str, Any]) -> N
     if sqlite:
         import sqlite3
 
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        from server.db.sqlite_functions import GuichetConnection
+
+        # The full-text triggers call guichet_stems(): the connection must carry it.
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), factory=GuichetConnection)
         conn.execute("PRAGMA synchronous=OFF")
     else:
         import asyncpg
