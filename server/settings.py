@@ -293,3 +293,8 @@ def _dev_secret(var_dir: Path) -> str:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def session_cookie_name() -> str:
+    # The __Host- prefix pins the cookie to this host and path, and requires Secure.
+    return "__Host-guichet_session" if get_settings().secure_cookies else "guichet_session"

@@ -101,7 +101,7 @@ def announcement(locale: str, message: str, **values: Any) -> str:
     i18n.set_locale(locale)
     try:
         if "status" in values:
-            from server.web.rendering import label
+            from server.views.labels import label
 
             values["status"] = label("status", values["status"])
         text = i18n.gettext(message) % values

@@ -39,8 +39,7 @@ from server.realtime.hub import (
 )
 from server.realtime.publish import publish_message
 from server.services import accounts
-from server.settings import get_settings
-from server.web.identity import session_cookie_name
+from server.settings import get_settings, session_cookie_name
 
 log = logging.getLogger("guichet.realtime")
 
@@ -160,7 +159,7 @@ class BoardViewer(Viewer):
     """Moves cards between columns and keeps column counts exact."""
 
     async def start(self) -> None:
-        from server.web.board import FILTER_KEYS, parse_filters
+        from server.views.board import FILTER_KEYS, parse_filters
 
         raw = {k: self.socket.query_params.get(k, "") for k in FILTER_KEYS}
         self.filters = await parse_filters(raw, self.actor.is_staff)
@@ -168,7 +167,7 @@ class BoardViewer(Viewer):
         self.snapshot_window = (0, 0)
 
     async def snapshot(self) -> None:
-        from server.web.board import columns_for
+        from server.views.board import columns_for
 
         started = self.hub.seq
         columns = await columns_for(self.account, self.filters, self.env, self.locale)
@@ -261,7 +260,7 @@ class TicketPageViewer(Viewer):
                 )
 
     async def snapshot(self) -> None:
-        from server.web.context import ticket_view
+        from server.views.ticket_page import ticket_view
 
         try:
             context = await ticket_view(self.actor, self.ticket_id)
@@ -302,7 +301,7 @@ class ListViewer(Viewer):
     """Ticket lists: re-render the viewer's own list when a ticket they see changes."""
 
     async def start(self) -> None:
-        from server.web.tickets import filters_from_query
+        from server.views.ticket_list import filters_from_query
 
         self.filters = filters_from_query(_QueryRequest(self.socket, self.account))
         self.pending: asyncio.Task[None] | None = None

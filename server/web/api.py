@@ -26,10 +26,10 @@ from server.realtime.publish import publish
 from server.services import attachments as attachments_service
 from server.services import tickets as service
 from server.services.privacy import screen_text
+from server.views.ticket_list import filters_from_query
 from server.web.attachments import UPLOAD_BODY_LIMIT, receive_and_attach
 from server.web.identity import requires_account
 from server.web.params import DbInt
-from server.web.tickets import filters_from_query
 
 
 class TicketCreate(msgspec.Struct, kw_only=True):

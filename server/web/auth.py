@@ -13,9 +13,9 @@ from server.domain.text import N_
 from server.observability.metrics import count_login_failure
 from server.realtime.publish import session_ended
 from server.services import accounts, directory
-from server.settings import get_settings
+from server.settings import get_settings, session_cookie_name
 from server.web import sso
-from server.web.identity import LANG_COOKIE, session_cookie_name
+from server.web.identity import LANG_COOKIE
 
 
 def safe_next(target: str | None, default: str = "/tickets") -> str:

@@ -17,16 +17,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from server import i18n
 from server.services import accounts
-from server.settings import get_settings
+from server.settings import get_settings, session_cookie_name
 
 API_PREFIX = "/api/"
 STATIC_PREFIX = "/static/"
 LANG_COOKIE = "guichet_lang"
-
-
-def session_cookie_name() -> str:
-    # The __Host- prefix pins the cookie to this host and path, and requires Secure.
-    return "__Host-guichet_session" if get_settings().secure_cookies else "guichet_session"
 
 
 def _bearer(connection: ASGIConnection) -> str:

@@ -3,19 +3,17 @@ never a 500, and submitted forms."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 
-from server.domain.errors import ValidationFailed
-from server.domain.text import N_
+from server.views.query import CHOOSE, QueryReader
 
-_E = TypeVar("_E", bound=StrEnum)
-CHOOSE = N_("Choose one of the proposed values.")
+__all__ = ["CHOOSE", "DbId", "DbInt", "QueryReader", "form_dict", "ids_in_range"]
+
 
 
 # Row ids are PostgreSQL ``serial`` (32-bit) on one engine and 64-bit integers on the other:
@@ -35,40 +33,6 @@ def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
     for value in connection.path_params.values():
         if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= MAX_ID:
             raise NotFoundException()
-
-
-class QueryReader:
-    """Collects every faulty parameter, then ``done()`` raises them all at once (422)."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, str] = {}
-
-    def integer(self, raw: str | None, name: str) -> int | None:
-        if not raw:
-            return None
-        if not raw.isdigit() or len(raw) > 9:
-            self.errors[name] = N_("Enter a whole number.")
-            return None
-        return int(raw)
-
-    def choice(self, raw: str | None, name: str, enum: type[_E]) -> _E | None:
-        if not raw:
-            return None
-        try:
-            return enum(raw)
-        except ValueError:
-            self.errors[name] = CHOOSE
-            return None
-
-    def one_of(self, raw: str, name: str, allowed: tuple[str, ...]) -> str:
-        if raw not in allowed:
-            self.errors[name] = CHOOSE
-            return allowed[0]
-        return raw
-
-    def done(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
 
 
 def form_dict(form: Any) -> dict[str, str]:

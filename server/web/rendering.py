@@ -15,49 +15,19 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from server import i18n
 from server.domain.phi import localise_markers
 from server.domain.vocabulary import (
-    ENVIRONMENT_LABELS,
-    FIELD_LABELS,
-    PHI_LABELS,
-    PRIORITY_LABELS,
-    ROLE_LABELS,
-    STATUS_LABELS,
-    TYPE_LABELS,
+    Environment as TicketEnvironment,
+)
+from server.domain.vocabulary import (
     Priority,
     Role,
     Status,
     TicketType,
 )
-from server.domain.vocabulary import (
-    Environment as TicketEnvironment,
-)
 from server.settings import REPO_ROOT
+from server.views.labels import label
 
 TEMPLATES = REPO_ROOT / "frontend" / "templates"
 DISPLAY_TZ = ZoneInfo("Europe/Paris")
-
-
-# Stored code -> message, per kind (built once: a board calls ``label`` hundreds of times).
-_LABELS: dict[str, dict[str, str]] = {
-    kind: {str(key): message for key, message in table.items()}
-    for kind, table in (
-        ("status", STATUS_LABELS),
-        ("priority", PRIORITY_LABELS),
-        ("type", TYPE_LABELS),
-        ("environment", ENVIRONMENT_LABELS),
-        ("role", ROLE_LABELS),
-        ("field", FIELD_LABELS),
-        ("phi", PHI_LABELS),
-    )
-}
-
-
-def label(kind: str, value: str | None) -> str:
-    """Translate a stored code (status, priority, ...) into the viewer's language."""
-    table = _LABELS[kind]
-    if value is None or value == "":
-        return ""
-    message = table.get(str(value))
-    return i18n.gettext(message) if message is not None else value
 
 
 def when(value: datetime | None) -> str:

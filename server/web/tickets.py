@@ -29,71 +29,17 @@ from server.domain.forms import (
     parse_status,
 )
 from server.domain.text import N_
-from server.domain.vocabulary import Priority, Status, TicketType
+from server.domain.vocabulary import Priority, TicketType
 from server.i18n import gettext
 from server.realtime.publish import publish
 from server.services import knowledge
 from server.services import tickets as service
 from server.services.privacy import detector_config, screen_text
-from server.web.context import ticket_view
+from server.views.ticket_list import REQUESTER_SCOPES, STAFF_SCOPES, filters_from_query
+from server.views.ticket_page import ticket_view
 from server.web.errors import field_messages, status_of
 from server.web.identity import requires_account
-from server.web.params import QueryReader, form_dict
-
-PER_PAGE = 25
-# The first scope of each list is the default view.
-STAFF_SCOPES = ("all", "mine", "backlog", "following")
-REQUESTER_SCOPES = ("mine", "establishment", "following", "all")
-
-
-def filters_from_query(request: Request, default_scope: str = "") -> queries.TicketFilters:
-    """Read list filters from the URL (so a filtered list can be bookmarked)."""
-    q = request.query_params
-    read = QueryReader()
-    statuses = tuple(
-        s for s in (read.choice(raw, "status", Status) for raw in q.getall("status", [])) if s
-    )
-    assignee = q.get("assignee", "")
-    if not (assignee.isdigit() and len(assignee) < 10):
-        assignee = read.one_of(assignee, "assignee", ("", "me", "none"))
-    actor = request.user.actor
-    scopes = STAFF_SCOPES if actor.is_staff else REQUESTER_SCOPES
-    scope = read.one_of(q.get("scope") or default_scope or scopes[0], "scope", scopes)
-    backlog = scope == "backlog"
-    if scope == "mine" and actor.is_staff:
-        assignee = "me"
-    elif backlog:
-        assignee = "none"
-    establishment_id = (
-        read.integer(q.get("establishment"), "establishment") if actor.is_staff else None
-    )
-    if scope == "establishment":
-        establishment_id = actor.establishment_id or 0
-    filters = queries.TicketFilters(
-        tab="open"
-        if backlog
-        else read.one_of(q.get("tab", "open"), "tab", ("open", "closed", "all")),
-        statuses=statuses,
-        priority=read.choice(q.get("priority"), "priority", Priority),
-        category_id=read.integer(q.get("category"), "category"),
-        group_id=read.integer(q.get("group"), "group") if actor.is_staff else None,
-        assignee=assignee if actor.is_staff else "",
-        establishment_id=establishment_id,
-        requester_id=actor.id if scope == "mine" and not actor.is_staff else None,
-        # Nobody's backlog is everything: without a group, the backlog is empty.
-        group_ids=(tuple(sorted(actor.group_ids)) or (0,)) if backlog else (),
-        watcher_id=actor.id if scope == "following" else None,
-        text=q.get("q", "")[:200],
-        sort=read.one_of(
-            q.get("sort", "urgent" if backlog else queries.DEFAULT_SORT),
-            "sort",
-            tuple(queries.SORTS),
-        ),
-        page=max(1, read.integer(q.get("page"), "page") or 1),
-        per_page=PER_PAGE,
-    )
-    read.done()
-    return filters
+from server.web.params import form_dict
 
 
 def _query_with(request: Request, **changes: Any) -> str:

@@ -278,8 +278,8 @@ async def test_ticket_lists_count_ahead_of_the_page_only(monkeypatch: Any) -> No
 
 async def test_cached_cards_are_the_cards_the_board_would_render() -> None:
     from server import i18n
-    from server.web import card_cache
-    from server.web.board import columns_for
+    from server.views import card_cache
+    from server.views.board import columns_for
     from server.web.rendering import make_environment
 
     w = await _world(random.Random(3))

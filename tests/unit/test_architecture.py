@@ -1,4 +1,5 @@
-"""The dependency rule: the domain imports neither the web framework nor the ORM."""
+"""The dependency rules: the domain imports neither the web framework nor the ORM; the live
+side and the shared views import nothing from the HTTP handlers."""
 
 import ast
 from pathlib import Path
@@ -7,17 +8,24 @@ DOMAIN = Path(__file__).resolve().parents[2] / "server" / "domain"
 FORBIDDEN = ("litestar", "piccolo", "jinja2", "server.web", "server.db", "server.services")
 
 
+def imported(path: Path) -> list[str]:
+    """Every module a source file imports, at any depth of the file."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
 def test_domain_is_pure() -> None:
-    offenders = []
-    for path in DOMAIN.glob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.startswith(FORBIDDEN)]
+    offenders = [
+        f"{path.name}: {name}"
+        for path in DOMAIN.glob("*.py")
+        for name in imported(path)
+        if name.startswith(FORBIDDEN)
+    ]
     assert offenders == []
     assert len(list(DOMAIN.glob("*.py"))) >= 5
 
@@ -33,5 +41,19 @@ def test_page_templates_carry_no_inline_styles() -> None:
         str(path.relative_to(root))
         for path in root.rglob("*.html")
         if path.parent.name != "mail" and re.search(r"\sstyle=", path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_live_updates_and_shared_views_import_nothing_from_web() -> None:
+    """HTTP pages and websocket pushes share ``server.views``; the socket side never reaches
+    into the HTTP handlers (nor does the shared presentation)."""
+    root = Path(__file__).resolve().parents[2] / "server"
+    offenders = [
+        f"{package}/{path.name}: {name}"
+        for package in ("realtime", "views")
+        for path in (root / package).glob("*.py")
+        for name in imported(path)
+        if name.startswith("server.web")
     ]
     assert offenders == []

@@ -1,4 +1,4 @@
-"""What a viewer sees of a ticket: one builder shared by pages, htmx fragments and (later)
+"""What a viewer sees of a ticket: one builder shared by pages, htmx fragments and
 websocket pushes, so every path shows the same thing under the same rules."""
 
 from __future__ import annotations
