@@ -47,6 +47,7 @@ from server.db.tables import (
 from server.demo_articles import load_articles
 from server.demo_russian import DEMO_ACCOUNTS as RUSSIAN_ACCOUNTS
 from server.demo_russian import load_russian_region
+from server.demo_story import opening_entries
 from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
 from server.services import sla
 from server.services.accounts import hash_password
@@ -518,22 +519,7 @@ async def _ticket_story(
     group_name: str,
 ) -> None:
     """History and follow-ups consistent with the ticket's status."""
-    entries = [
-        HistoryEntry(
-            ticket=ticket_id,
-            actor=requester["id"],
-            field="created",
-            new_value="new",
-            created_at=created,
-        ),
-        HistoryEntry(
-            ticket=ticket_id,
-            actor=requester["id"],
-            field="group",
-            new_value=group_name,
-            created_at=created,
-        ),
-    ]
+    entries = opening_entries(ticket_id, requester["id"], group_name, created)
     follow_ups = []
     step = created + timedelta(minutes=rng.randint(5, 90))
     path: list[Status] = []

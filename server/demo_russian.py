@@ -23,6 +23,7 @@ from server.db.tables import (
     Ticket,
     User,
 )
+from server.demo_story import opening_entries
 from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
 
 ZONE = "Europe/Moscow"
@@ -263,22 +264,7 @@ async def _ticket(
         )
     ).returning(Ticket.id)
     ticket_id = row[0]["id"]
-    history = [
-        HistoryEntry(
-            ticket=ticket_id,
-            actor=requester["id"],
-            field="created",
-            new_value="new",
-            created_at=created,
-        ),
-        HistoryEntry(
-            ticket=ticket_id,
-            actor=requester["id"],
-            field="group",
-            new_value=group_name,
-            created_at=created,
-        ),
-    ]
+    history = opening_entries(ticket_id, requester["id"], group_name, created)
     previous = Status.NEW
     if assigned:
         history.append(
