@@ -19,7 +19,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from server.domain.vocabulary import Environment, Priority, Role, Status, TicketType
+from server.domain.vocabulary import Environment, Priority, Role, Source, Status, TicketType
 
 _KEEP = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
 
@@ -52,6 +52,7 @@ class Group(Table, tablename="tech_group"):
     name = Varchar(length=120, unique=True)
     tier = Integer(default=1)
     description = Text(default="")
+    email = Varchar(length=254, default="")  # the team's own address, told of new tickets
 
 
 class GroupMember(Table):
@@ -102,6 +103,7 @@ class Ticket(Table):
     shared = Boolean(default=True)
     solution = Text(default="")
     version = Integer(default=1)
+    source = Varchar(length=20, choices=Source, default=Source.WEB)  # the channel it came by
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
     resolved_at = Timestamptz(null=True, default=None)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from server.domain.errors import ValidationFailed
 from server.domain.text import N_
-from server.domain.vocabulary import Environment, Priority, Status, TicketType
+from server.domain.vocabulary import Environment, Priority, Source, Status, TicketType
 
 TITLE_MAX = 200
 TEXT_MAX = 50_000
@@ -41,6 +41,7 @@ class NewTicket:
     service_url: str
     notify: bool
     shared: bool
+    source: Source = Source.WEB
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,31 @@ TYPE_LABELS = {
 }
 
 
+class Source(StrEnum):
+    """The channel a ticket came by (GLPI's "request source")."""
+
+    WEB = "web"
+    PHONE = "phone"
+    MAIL = "mail"
+    API = "api"
+    WALK_IN = "walk_in"
+    MONITORING = "monitoring"
+
+    @property
+    def label(self) -> str:
+        return SOURCE_LABELS[self]
+
+
+SOURCE_LABELS = {
+    Source.WEB: N_("Web form"),
+    Source.PHONE: N_("Phone"),
+    Source.MAIL: N_("Mail"),
+    Source.API: N_("API"),
+    Source.WALK_IN: N_("Walk-in"),
+    Source.MONITORING: N_("Monitoring"),
+}
+
+
 class Environment(StrEnum):
     PRODUCTION = "production"
     PREPRODUCTION = "preproduction"

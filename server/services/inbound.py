@@ -49,7 +49,7 @@ from server.domain.inbound_mail import html_to_text, is_automatic, subject_to_ti
 from server.domain.phi import detect
 from server.domain.reply_address import token_part, verify
 from server.domain.text import N_
-from server.domain.vocabulary import PHI_LABELS, Environment, Role, TicketType
+from server.domain.vocabulary import PHI_LABELS, Environment, Role, Source, TicketType
 from server.services import attachments, content, tickets
 from server.services.mail_dispatcher import transport_for
 from server.services.mail_render import mail_host
@@ -352,6 +352,7 @@ async def _new_ticket(
         service_url="",
         notify=True,
         shared=True,
+        source=Source.MAIL,
     )
     try:
         async with write_transaction():

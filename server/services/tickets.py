@@ -184,6 +184,7 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
                 service_url=data.service_url,
                 notify=data.notify,
                 shared=data.shared,
+                source=data.source.value,
             )
         ).returning(Ticket.id, Ticket.version, *counters.KEY_COLUMNS)
         ticket_id = inserted[0]["id"]

@@ -21,7 +21,7 @@ from server.db import queries
 from server.db import sla as sla_db
 from server.domain.forms import parse_follow_up, parse_new_ticket
 from server.domain.permissions import can_see_private_notes
-from server.domain.vocabulary import Environment, Priority, Status, TicketType
+from server.domain.vocabulary import Environment, Priority, Source, Status, TicketType
 from server.realtime.publish import publish
 from server.services import attachments as attachments_service
 from server.services import tickets as service
@@ -227,7 +227,7 @@ class TicketApi(Controller):
     async def create_ticket(self, request: Request, data: JSONBody[TicketCreate]) -> TicketDetail:
         parsed = parse_new_ticket(msgspec.structs.asdict(data))
         screened = screen_text({"title": parsed.title, "description": parsed.description}, data.phi)
-        parsed = replace(parsed, **screened)
+        parsed = replace(parsed, **screened, source=Source.API)
         ticket_id, events = await service.open_ticket(request.user.actor, parsed)
         await publish(request.app, events)
         return await _detail(request, ticket_id)

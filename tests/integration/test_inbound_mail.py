@@ -130,6 +130,7 @@ async def test_mail_from_a_known_user_opens_an_unspecified_ticket(desk: Desk) ->
     assert ticket["requester"] == w.requester_a.id
     assert ticket["establishment"] == w.est_a
     assert ticket["ticket_type"] == "unspecified"
+    assert ticket["source"] == "mail"
     assert ticket["title"] == "Imprimante du secrétariat"
     assert ticket["description"] == "Elle ne répond plus."  # signature trimmed
     assert await outcomes() == ["ticket"]

@@ -42,6 +42,8 @@ async def test_create_read_and_list(client: AsyncTestClient) -> None:
     assert body["status"] == "new"
     assert body["establishment"] == "CHA"
     assert body["version"] == 1
+    source = await Ticket.select(Ticket.source).where(Ticket.id == body["id"]).first()
+    assert source == {"source": "api"}
     listed = await client.get("/api/v1/tickets?tab=open", headers=headers)
     assert [t["id"] for t in listed.json()["items"]] == [body["id"]]
     fetched = await client.get(f"/api/v1/tickets/{body['id']}", headers=headers)
