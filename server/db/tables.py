@@ -305,3 +305,8 @@ ALL_TABLES += MAIL_TABLES
 from server.db.counter_tables import COUNTER_TABLES  # noqa: E402
 
 ALL_TABLES += COUNTER_TABLES
+
+# Issue 15: links between tickets (related, duplicate, parent and child).
+from server.db.link_tables import LINK_TABLES  # noqa: E402
+
+ALL_TABLES += LINK_TABLES
