@@ -49,6 +49,17 @@ ARTICLES: list[tuple[str, str, str, str | None, tuple[str, ...], str]] = [
         "3. Reconnect the VPN.\n\nStill dropping? Open a ticket with the time of each drop.",
     ),
     (
+        "Printer offline or stuck: what to try",
+        "en",
+        "public",
+        "Matériel",
+        (),
+        "Before opening a ticket:\n\n1. Check that the printer is on and has paper.\n"
+        "2. In **Devices and printers**, choose *See what's printing* then "
+        "*Cancel all documents*.\n3. Switch the printer off for 30 seconds.\n\n"
+        "Still nothing? Open a ticket with the name on the printer's label.",
+    ),
+    (
         "Принтер не печатает: что проверить",
         "ru",
         "public",
@@ -69,10 +80,18 @@ ARTICLES: list[tuple[str, str, str, str | None, tuple[str, ...], str]] = [
 ]
 
 
+# Translations: the article (by title) and the one it translates (the family's first).
+TRANSLATIONS = {
+    "Printer offline or stuck: what to try": "Imprimante hors ligne ou bloquée : que faire ?",
+    "Принтер не печатает: что проверить": "Imprimante hors ligne ou bloquée : que faire ?",
+}
+
+
 async def load_articles(
     author_id: int, establishments: dict[str, int], categories: dict[str, Any]
 ) -> None:
     """Insert the demo articles, published, each with its first revision."""
+    ids: dict[str, int] = {}
     for title, language, visibility, category, codes, body in ARTICLES:
         category_id = categories[category]["id"] if category in categories else None
         row = await KbArticle.insert(
@@ -84,9 +103,10 @@ async def load_articles(
                 visibility=visibility,
                 state="published",
                 author=author_id,
+                translation_of=ids.get(TRANSLATIONS.get(title, "")),
             )
         ).returning(KbArticle.id)
-        article_id = row[0]["id"]
+        article_id = ids[title] = row[0]["id"]
         await KbRevision.insert(
             KbRevision(article=article_id, number=1, title=title, body=body, author=author_id)
         )

@@ -28,6 +28,7 @@ from server.domain.knowledge import (
     ArticleVisibility,
     ancestors_and_self,
     can_read_article,
+    family_root,
 )
 
 
@@ -89,6 +90,20 @@ async def list_articles(
     )
     total = await KbArticle.raw("SELECT COUNT(*) AS n FROM kb_article a WHERE {}", where)
     return rows, total[0]["n"]
+
+
+async def translations(actor: Actor, article: dict[str, Any]) -> list[dict[str, Any]]:
+    """The other articles of its family the actor may read, in language order."""
+    root = family_root(article["id"], article["translation_of"])
+    reachable = await reachable_establishments(actor.establishment_id)
+    return await KbArticle.raw(
+        "SELECT a.id, a.title, a.language FROM kb_article a "
+        "WHERE (a.id = {} OR a.translation_of = {}) AND a.id <> {} AND {} ORDER BY a.language",
+        root,
+        root,
+        article["id"],
+        article_visibility(actor, reachable),
+    )
 
 
 async def revisions(article_id: int) -> list[dict[str, Any]]:

@@ -34,6 +34,9 @@ class KbArticle(Table):
     state = Varchar(length=10, default="draft", index=True)  # draft | published
     author = ForeignKey(references=User, **_KEEP)
     source_ticket = ForeignKey(references=Ticket, null=True, **_KEEP)
+    # The same article in other languages shares one family: its members point at the first
+    # article written (the root, whose own value is null).
+    translation_of = ForeignKey(references="self", null=True, index=True, **_KEEP)
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

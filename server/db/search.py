@@ -436,7 +436,10 @@ async def search_articles(
         return Results([], 0, f.page, f.per_page)
     allowed = article_visibility(actor, reachable, public_only)
     where = _and([allowed, _article_filters(f)])
-    columns = "a.id, a.title, a.language, a.visibility, a.state, a.updated_at"
+    columns = (
+        "a.id, a.title, a.language, a.visibility, a.state, a.updated_at, "
+        "COALESCE(a.translation_of, a.id) AS family"
+    )
     if _is_pg():
         q = _pg_query(terms, f.any_word)
         rows = await Ticket.raw(

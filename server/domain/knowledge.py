@@ -101,6 +101,7 @@ class ArticleForm:
     visibility: ArticleVisibility
     state: ArticleState
     establishment_ids: tuple[int, ...]
+    translation_of: int | None = None  # an article of the family this one translates
 
 
 def parse_article(values: Mapping[str, str], establishment_ids: Iterable[str] = ()) -> ArticleForm:
@@ -140,6 +141,13 @@ def parse_article(values: Mapping[str, str], establishment_ids: Iterable[str] = 
             ests.append(int(raw))
         elif raw:
             errors["establishments"] = N_("Choose one of the proposed values.")
+    translation_raw = values.get("translation_of", "")
+    translation_of = None
+    if translation_raw:
+        if translation_raw.isdigit() and len(translation_raw) < 10:
+            translation_of = int(translation_raw)
+        else:
+            errors["translation_of"] = N_("Choose one of the proposed values.")
     if errors:
         raise ValidationFailed(errors)
     return ArticleForm(
@@ -150,6 +158,7 @@ def parse_article(values: Mapping[str, str], establishment_ids: Iterable[str] = 
         visibility=ArticleVisibility(picked["visibility"]),
         state=ArticleState(picked["state"]),
         establishment_ids=tuple(sorted(set(ests))),
+        translation_of=translation_of,
     )
 
 
@@ -312,6 +321,41 @@ def prefer_language(
     found: list[Mapping[str, object]], language: str, keep: int
 ) -> list[Mapping[str, object]]:
     """The ``keep`` best articles, those in the reader's language first (each group keeps
-    its relevance order): a Russian reader sees the Russian article before the French one."""
-    ordered = sorted(found, key=lambda row: row.get("language") != language)
+    its relevance order): a Russian reader sees the Russian article before the French one.
+
+    Translations of one article (rows with the same ``family``) count once: the reader's
+    language if the family has it, else its most relevant member."""
+    best: dict[object, Mapping[str, object]] = {}
+    for row in found:
+        family = row.get("family", row.get("id"))
+        kept = best.get(family)
+        if kept is None or (row.get("language") == language != kept.get("language")):
+            best[family] = row
+    ordered = sorted(
+        (row for row in found if best.get(row.get("family", row.get("id"))) is row),
+        key=lambda row: row.get("language") != language,
+    )
     return ordered[:keep]
+
+
+def missing_language(present: set[str]) -> str:
+    """The first UI language a family of translations does not have yet (else French)."""
+    return next((lang.value for lang in Language if lang.value not in present), "fr")
+
+
+def family_root(article_id: int, translation_of: int | None) -> int:
+    """The article every translation of a family points at."""
+    return translation_of if translation_of is not None else article_id
+
+
+def translation_error(
+    language: str, family_languages: Mapping[int, str], article_id: int | None
+) -> str | None:
+    """Why an article cannot join a family (one article per language), or None.
+
+    ``family_languages`` maps each member's id to its language; the article itself (when
+    it is already a member) does not count against its own language."""
+    for member, member_language in family_languages.items():
+        if member != article_id and member_language == language:
+            return N_("This article already exists in this language.")
+    return None

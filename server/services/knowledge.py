@@ -29,8 +29,10 @@ from server.domain.knowledge import (
     ArticleVisibility,
     Language,
     can_write_articles,
+    family_root,
     guess_language,
     solution_draft,
+    translation_error,
 )
 from server.domain.permissions import can_manage, can_view
 from server.domain.text import N_
@@ -63,6 +65,40 @@ async def _check_references(form: ArticleForm) -> None:
         raise ValidationFailed(errors)
 
 
+async def _translation_root(actor: Actor, form: ArticleForm, article_id: int | None) -> int | None:
+    """The family root the article joins (None: it stands alone or is itself a root).
+
+    The translated article must be readable by the writer (else the same error as a missing
+    one), families do not merge, and a family holds one article per language."""
+    root = None
+    if form.translation_of is not None:
+        try:
+            target = await readable_article(actor, form.translation_of)
+        except NotFound:
+            raise ValidationFailed(
+                {"translation_of": N_("Choose one of the proposed values.")}
+            ) from None
+        root = family_root(target["id"], target["translation_of"])
+        if root == article_id:
+            root = None  # pointing at its own family: it is the root already
+    joins_another = root is not None and article_id is not None
+    if joins_another and await KbArticle.exists().where(KbArticle.translation_of == article_id):
+        raise ValidationFailed(
+            {"translation_of": N_("This article has translations: it cannot join another.")}
+        )
+    family = root if root is not None else article_id
+    if family is not None:
+        members = await KbArticle.select(KbArticle.id, KbArticle.language).where(
+            (KbArticle.id == family) | (KbArticle.translation_of == family)
+        )
+        problem = translation_error(
+            form.language.value, {m["id"]: m["language"] for m in members}, article_id
+        )
+        if problem:
+            raise ValidationFailed({"language": problem})
+    return root
+
+
 async def _set_establishments(article_id: int, establishment_ids: tuple[int, ...]) -> None:
     await KbArticleEstablishment.delete().where(KbArticleEstablishment.article == article_id)
     for est in establishment_ids:
@@ -75,6 +111,7 @@ async def create_article(actor: Actor, form: ArticleForm, source_ticket: int | N
     _require_writer(actor)
     await _check_references(form)
     async with write_transaction():
+        root = await _translation_root(actor, form, None)
         row = await KbArticle.insert(
             KbArticle(
                 title=form.title,
@@ -85,6 +122,7 @@ async def create_article(actor: Actor, form: ArticleForm, source_ticket: int | N
                 state=form.state.value,
                 author=actor.id,
                 source_ticket=source_ticket,
+                translation_of=root,
             )
         ).returning(KbArticle.id)
         article_id = row[0]["id"]
@@ -102,9 +140,11 @@ async def update_article(actor: Actor, article_id: int, version: int, form: Arti
     _require_writer(actor)
     await _check_references(form)
     async with write_transaction():
+        root = await _translation_root(actor, form, article_id)
         rows = (
             await KbArticle.update(
                 {
+                    KbArticle.translation_of: root,
                     KbArticle.title: form.title,
                     KbArticle.body: form.body,
                     KbArticle.category: form.category_id,

@@ -23,6 +23,7 @@ from server.domain.knowledge import (
     ArticleVisibility,
     Language,
     can_see_votes,
+    missing_language,
     parse_article,
     plain_excerpt,
     prefer_language,
@@ -87,6 +88,7 @@ async def _article_context(request: Request, article_id: int) -> dict[str, Any]:
         "labels": kb_labels(),
         "my_vote": await articles.my_vote(article_id, actor.id),
         "staff": actor.is_staff,
+        "translations": await articles.translations(actor, article),
     }
     if can_see_votes(actor):
         context["votes"] = await articles.vote_counts(article_id)
@@ -151,7 +153,23 @@ async def _editor(
 
 @get("/kb/new", guards=[requires_staff], include_in_schema=False)
 async def new_article(request: Request) -> Template:
-    return await _editor(request, {"language": "fr", "visibility": "public"}, [], {})
+    read = QueryReader()
+    translation_of = read.integer(request.query_params.get("translation_of"), "translation_of")
+    read.done()
+    if translation_of is None:
+        return await _editor(request, {"language": "fr", "visibility": "public"}, [], {})
+    # A translation starts as a copy of the original, in a language its family lacks.
+    original = await articles.readable_article(request.user.actor, translation_of)
+    family = [original, *await articles.translations(request.user.actor, original)]
+    values = {
+        "title": original["title"],
+        "body": original["body"],
+        "category_id": str(original["category"] or ""),
+        "visibility": original["visibility"],
+        "language": missing_language({row["language"] for row in family}),
+        "translation_of": str(original["id"]),
+    }
+    return await _editor(request, values, original["establishment_ids"], {})
 
 
 @post("/kb", guards=[requires_staff], include_in_schema=False)
@@ -175,6 +193,7 @@ async def edit_article(request: Request, article_id: FromPath[int]) -> Template:
         for key in ("title", "body", "language", "visibility", "state", "version")
     }
     values["category_id"] = str(article["category"] or "")
+    values["translation_of"] = str(article["translation_of"] or "")
     return await _editor(request, values, article["establishment_ids"], {}, article_id)
 
 

@@ -131,3 +131,31 @@ def test_article_form_validation() -> None:
     form = parse_article({"title": " T ", "body": "B", "state": "published"}, ["3", "3", "1"])
     assert form.title == "T" and form.establishment_ids == (1, 3)
     assert form.visibility is ArticleVisibility.INTERNAL  # internal unless said otherwise
+
+
+def test_suggestions_keep_one_article_per_family_in_the_readers_language() -> None:
+    from server.domain.knowledge import prefer_language
+
+    found = [
+        {"id": 1, "family": 1, "language": "fr"},
+        {"id": 2, "family": 2, "language": "fr"},
+        {"id": 3, "family": 1, "language": "en"},
+        {"id": 4, "family": 4, "language": "ru"},
+    ]
+    assert [r["id"] for r in prefer_language(found, "en", 5)] == [3, 2, 4]
+    assert [r["id"] for r in prefer_language(found, "fr", 5)] == [1, 2, 4]
+    assert [r["id"] for r in prefer_language(found, "ru", 2)] == [4, 1]
+    # Rows without a family (older callers) each stand alone.
+    assert [r["id"] for r in prefer_language([{"id": 7, "language": "fr"}], "en", 3)] == [7]
+
+
+def test_a_family_holds_one_article_per_language() -> None:
+    from server.domain.knowledge import family_root, missing_language, translation_error
+
+    family = {10: "fr", 11: "en"}
+    assert translation_error("en", family, None) is not None
+    assert translation_error("en", family, 11) is None  # itself does not count
+    assert translation_error("ru", family, None) is None
+    assert missing_language({"fr"}) == "en"
+    assert missing_language({"fr", "en"}) == "ru"
+    assert family_root(5, None) == 5 and family_root(5, 2) == 2
