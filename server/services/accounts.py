@@ -349,11 +349,17 @@ async def authenticate(
                 LoginAttempt(email=email, address=address[:64], created_at=now)
             )
         return None
-    # The right password from this address: its earlier slips no longer count against it.
-    await LoginAttempt.delete().where(
-        (LoginAttempt.email == email) & (LoginAttempt.address == address[:64])
-    )
+    await forget_failures(email, address)
     return await account(row["id"])
+
+
+async def forget_failures(login: str, address: str) -> None:
+    """The right password from this address (local or directory): its earlier slips no
+    longer count against it."""
+    await LoginAttempt.delete().where(
+        (LoginAttempt.email == normalise_email(login)[:254])
+        & (LoginAttempt.address == address[:64])
+    )
 
 
 async def open_session(user_id: int, user_agent: str = "") -> str:

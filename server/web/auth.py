@@ -70,6 +70,9 @@ async def login(request: Request) -> Response[Any]:
         except GuichetError as exc:
             status = 503 if isinstance(exc, directory.DirectoryUnavailable) else 403
             return _login_failed(exc.message, email, target, status)
+        if account is not None:
+            # The local check counted this as a slip before the directory said yes.
+            await accounts.forget_failures(email, address)
     if account is None:
         return _login_failed(N_("Wrong e-mail or password."), email, target, 400)
     if not account.locale:

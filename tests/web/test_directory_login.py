@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from server.db.directory_tables import DirectoryLink
-from server.db.tables import Group, GroupMember, SupervisorScope, User
+from server.db.tables import Group, GroupMember, LoginAttempt, SupervisorScope, User
 from server.domain.vocabulary import Role
 from server.services import accounts
 from server.settings import get_settings
@@ -121,6 +121,8 @@ async def test_first_login_creates_the_account_from_the_directory(
         (GroupMember.user == row["id"]) & (GroupMember.group == n1)
     )
     assert await DirectoryLink.count() == 1
+    # A directory login that succeeds leaves no failed attempt behind for the throttle.
+    assert await LoginAttempt.count() == 0
 
 
 async def test_next_login_follows_the_directory_groups(
