@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.db import counters
 from server.db.engine import write_transaction
 from server.db.link_tables import TicketLink
 from server.db.prepared import ticket_row, ticket_shares
 from server.db.queries import access_of, timeline
-from server.db.tables import Ticket
+from server.db.tables import Group, Ticket
 from server.domain.actors import Actor
 from server.domain.errors import GuichetError, NotFound, ValidationFailed
 from server.domain.events import TicketEvent
+from server.domain.forms import NewTicket
 from server.domain.links import LinkKind, Relation, link_refusal, relation_of
+from server.domain.notifications import Kind
 from server.domain.permissions import can_manage, can_view
-from server.domain.vocabulary import Status
-from server.services import tickets
+from server.domain.text import N_
+from server.domain.vocabulary import Priority, Source, Status
+from server.services import notifications, tickets
 from server.services.tickets import _history, _load_managed, _lock_row, _save, ticket_event
 
 # Far beyond any real chain of parents: a guard against a loop written by hand in the database.
@@ -230,3 +234,50 @@ async def resolve_children(actor: Actor, parent_id: int, solution: str) -> list[
         except GuichetError:
             continue
     return events
+
+
+# -- a follow-on request: a child ticket opened from its parent ---------------------------------
+
+
+async def open_child(
+    actor: Actor, parent_id: int, data: NewTicket, group_id: int | None = None
+) -> tuple[int, list[TicketEvent]]:
+    """The desk opens a child ticket of ``parent_id`` (the follow-on request to another team,
+    in the EasyVista guide's words): same requester, establishment and sharing as the parent,
+    handed to ``group_id`` when given. The requester is not sent an acknowledgement of a
+    request they did not make; the receiving group hears of it as an assignment."""
+    if group_id is not None and not await Group.exists().where(Group.id == group_id):
+        raise ValidationFailed({"group_id": N_("Choose one of the proposed values.")})
+    async with write_transaction():
+        await _lock_row(parent_id)
+        parent = await _load_managed(actor, parent_id)
+        priority = data.priority or Priority(parent["priority"])
+        inserted = await Ticket.insert(
+            Ticket(
+                title=data.title,
+                description=data.description,
+                ticket_type=parent["ticket_type"],
+                priority=priority.value,
+                priority_rank=priority.rank,
+                status=Status.NEW.value,
+                requester=parent["requester"],
+                establishment=parent["establishment"],
+                category=parent["category"],
+                assigned_group=group_id if group_id is not None else parent["assigned_group"],
+                environment=parent["environment"],
+                notify=parent["notify"],
+                shared=parent["shared"],
+                source=Source.WEB.value,
+            )
+        ).returning(Ticket.id, *counters.KEY_COLUMNS)
+        child_id = inserted[0]["id"]
+        await counters.apply(None, inserted[0])
+        await _history(child_id, actor, "created", "", Status.NEW.value)
+        await insert_link(actor, child_id, parent_id, LinkKind.CHILD)
+        await _history_both(actor, "link_added", child_id, parent_id, LinkKind.CHILD)
+        if group_id is not None:
+            await notifications.enqueue(Kind.ASSIGNED, child_id, actor)
+        events = [await ticket_event("ticket.created", child_id, None)]
+        await _save(parent_id, parent["version"], {})
+        events.append(await ticket_event("ticket.updated", parent_id, parent))
+    return child_id, events
