@@ -41,7 +41,7 @@ async def selected_ids(request: Request, form: MultiDict[Any]) -> list[int]:
     return parse_ticket_ids([str(v) for v in form.getall("ids", [])])
 
 
-@post("/bulk", guards=[requires_staff], include_in_schema=False)
+@post("/bulk", guards=[requires_staff], include_in_schema=False, status_code=200)
 async def bulk_apply(request: Request) -> Template:
     actor = request.user.actor
     form = await request.form()

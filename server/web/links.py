@@ -72,7 +72,12 @@ async def links_fragment(
     return Template(template_name="tickets/_links.html", context=context, status_code=status)
 
 
-@post("/tickets/{ticket_id:int}/links", guards=[requires_staff], include_in_schema=False)
+@post(
+    "/tickets/{ticket_id:int}/links",
+    guards=[requires_staff],
+    include_in_schema=False,
+    status_code=200,
+)
 async def add_link(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     values = form_dict(await request.form())
     try:
@@ -87,7 +92,12 @@ async def add_link(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     return await links_fragment(request, ticket_id)
 
 
-@post("/tickets/{ticket_id:int}/links/remove", guards=[requires_staff], include_in_schema=False)
+@post(
+    "/tickets/{ticket_id:int}/links/remove",
+    guards=[requires_staff],
+    include_in_schema=False,
+    status_code=200,
+)
 async def remove_link(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     values = form_dict(await request.form())
     try:
@@ -107,7 +117,12 @@ def _go_to(request: Request, ticket_id: int) -> Response[Any]:
     return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
 
 
-@post("/tickets/{ticket_id:int}/merge", guards=[requires_staff], include_in_schema=False)
+@post(
+    "/tickets/{ticket_id:int}/merge",
+    guards=[requires_staff],
+    include_in_schema=False,
+    status_code=200,
+)
 async def merge(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     """Close this ticket as a duplicate of the one named in ``other_id``."""
     values = form_dict(await request.form())
@@ -120,7 +135,12 @@ async def merge(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     return _go_to(request, kept_id)
 
 
-@post("/tickets/{ticket_id:int}/children", guards=[requires_staff], include_in_schema=False)
+@post(
+    "/tickets/{ticket_id:int}/children",
+    guards=[requires_staff],
+    include_in_schema=False,
+    status_code=200,
+)
 async def open_child(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     """A follow-on request: a new ticket, child of this one."""
     values = form_dict(await request.form())
