@@ -162,3 +162,33 @@ async def test_api_links_merge_children(client: AsyncTestClient) -> None:
         json={"title": "Remplacer le disque", "description": "Baie de stockage"},
     )
     assert refused.status_code == 404
+
+
+async def test_a_link_reaches_the_other_tickets_open_page_and_the_parent_card(
+    client: AsyncTestClient,
+) -> None:
+    from tests.web.test_live import connect, receive, receive_until, session_of, use
+
+    w = await factories.world()
+    parent = await factories.ticket(w.requester_a, title="Panne du DPI")
+    child = await factories.ticket(w.requester_a, title="DPI figé au bloc")
+    alice = await session_of(client, "alice@chu-a.test")
+    tech = await session_of(client, "tech@desk.test")
+    page = await connect(client, alice, f"view=ticket&id={child}")
+    with page:
+        assert f'id="links-{child}"' in receive(page)  # the snapshot has the section
+        use(client, tech)
+        answer = await client.post(
+            f"/tickets/{parent}/links",
+            data={"relation": "parent_of", "other_id": str(child)},
+            headers={**factories.csrf_header(client), "hx-request": "true"},
+        )
+        assert answer.status_code == 200
+        seen = receive_until(page, "Panne du DPI")
+        assert (
+            f'id="links-{child}" aria-labelledby="links-title-{child}" hx-swap-oob="true"' in seen
+        )
+        assert f"Lien ajouté : Enfant de #{parent}" in seen  # the timeline, live
+    board = (await client.get("/board")).text
+    card = board.split(f'id="card-{parent}"', 1)[1].split("</article>", 1)[0]
+    assert "1 ticket enfant" in card
