@@ -10,6 +10,7 @@ kept ticket only to viewers who may see the duplicate (``links.links_view``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from server.db.engine import write_transaction
 from server.db.queries import access_of
@@ -59,7 +60,7 @@ async def merge(actor: Actor, duplicate_id: int, kept_id: int) -> list[TicketEve
         ]
 
 
-async def _follow_kept(duplicate: dict[str, object], kept: dict[str, object]) -> None:
+async def _follow_kept(duplicate: dict[str, Any], kept: dict[str, Any]) -> None:
     """The duplicate's requester and followers follow the kept ticket, if they may see it."""
     rows = await TicketWatcher.select(TicketWatcher.user).where(
         TicketWatcher.ticket == duplicate["id"]
@@ -69,8 +70,8 @@ async def _follow_kept(duplicate: dict[str, object], kept: dict[str, object]) ->
         TicketWatcher.ticket == kept["id"]
     )
     people -= {r["user"] for r in already} | {kept["requester"]}
-    access = access_of(kept, kept["_shared_with"])  # type: ignore[arg-type]
-    found = await actors_of(sorted(people))  # type: ignore[arg-type]
+    access = access_of(kept, kept["_shared_with"])
+    found = await actors_of(sorted(people))
     new = [p.id for p in found.values() if p.active and can_watch(p, access)]
     if new:
         await TicketWatcher.insert(*[TicketWatcher(ticket=kept["id"], user=uid) for uid in new])

@@ -74,6 +74,16 @@ async def test_merge_leads_to_the_kept_ticket_and_child_opens_from_parent(
     assert answer.headers["hx-redirect"] == f"/tickets/{kept}"
     page = (await client.get(f"/tickets/{kept}")).text
     assert f"Fusionné depuis #{dup}" in page
+    # A refused merge: the error and the typed number come back to the merge form.
+    refused = await client.post(
+        f"/tickets/{kept}/merge",
+        data={"form": "merge", "other_id": str(kept)},
+        headers={**factories.csrf_header(client), "hx-request": "true"},
+    )
+    assert refused.status_code == 422
+    merge_form = refused.text.split(f'action="/tickets/{kept}/merge"', 1)[1].split("</form>")[0]
+    assert f'value="{kept}"' in merge_form
+    assert "Un ticket ne peut pas être lié à lui-même." in merge_form
 
     child = await client.post(
         f"/tickets/{kept}/children",
