@@ -126,12 +126,10 @@ def _cmd_inbound(args: argparse.Namespace) -> int:
     if not port:
         raise SystemExit("Set GUICHET_INBOUND_SMTP_PORT or pass --port.")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            _run_alone(
-                lambda s, publish: InboundReceiver(s, publish, port=port),
-                f"Receiving mail on {settings.mail.inbound_host}:{port}",
-            )
-        )
+        asyncio.run(_run_alone(
+            lambda s, publish: InboundReceiver(s, publish, port=port),
+            f"Receiving mail on {settings.mail.inbound_host}:{port}",
+        ))
     return 0
 
 
@@ -142,13 +140,11 @@ def _cmd_imap(args: argparse.Namespace) -> int:
     if not mail.imap_host:
         raise SystemExit("Set GUICHET_IMAP_HOST (and GUICHET_IMAP_USER, GUICHET_IMAP_PASSWORD).")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            _run_alone(
-                ImapPoller,
-                f"Reading mail from {mail.imap_user}@{mail.imap_host}:{mail.imap_port}"
-                f"/{mail.imap_folder}",
-            )
-        )
+        asyncio.run(_run_alone(
+            ImapPoller,
+            f"Reading mail from {mail.imap_user}@{mail.imap_host}:{mail.imap_port}"
+            f"/{mail.imap_folder}",
+        ))
     return 0
 
 

@@ -644,9 +644,9 @@ async def refresh_demo_dates(now: datetime | None = None) -> timedelta:
     old demo database still looks like a working desk today; service levels are recomputed.
     Returns the shift (zero when less than an hour has passed)."""
     now = now or datetime.now(UTC).replace(microsecond=0)
-    anchor = (
-        await User.select(User.id, User.created_at).where(User.email == DEMO_ACCOUNTS[0][0]).first()
-    )
+    anchor = await User.select(User.id, User.created_at).where(
+        User.email == DEMO_ACCOUNTS[0][0]
+    ).first()
     if anchor is None:
         return timedelta(0)
     shift = now - anchor["created_at"]

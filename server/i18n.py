@@ -153,4 +153,6 @@ def format_age(value: datetime | None, now: datetime | None = None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
-    return format_timedelta(value - now, add_direction=True, threshold=1.1, locale=get_locale())
+    return format_timedelta(
+        value - now, add_direction=True, threshold=1.1, locale=get_locale()
+    )

@@ -201,7 +201,9 @@ class LeasedPostgresTransaction(PostgresTransaction):
 
 class LeasedPostgresEngine(PostgresEngine):
     async def start_connection_pool(self, **kwargs: Any) -> None:
-        await super().start_connection_pool(min_size=PG_POOL_MIN, max_size=PG_POOL_MAX, **kwargs)
+        await super().start_connection_pool(
+            min_size=PG_POOL_MIN, max_size=PG_POOL_MAX, **kwargs
+        )
 
     async def _acquire_reader(self) -> Any:
         if self.pool:
@@ -502,3 +504,4 @@ def sqlite_engine(path: str, **connect: Any) -> LeasedSQLiteEngine:
 
 def postgres_engine(dsn: str) -> LeasedPostgresEngine:
     return LeasedPostgresEngine(config={"dsn": dsn}, log_queries=False)
+

@@ -34,7 +34,11 @@ class Prepared:
         used = set()
         for value in params:
             index = next(
-                (i for i, s in enumerate(self._sample) if type(s) is type(value) and s == value),
+                (
+                    i
+                    for i, s in enumerate(self._sample)
+                    if type(s) is type(value) and s == value
+                ),
                 None,
             )
             if index is None:

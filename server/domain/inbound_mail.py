@@ -15,10 +15,8 @@ _QUOTE_INTROS = [
     re.compile(r"^\s*On\b.{0,300}\bwrote:\s*$", re.IGNORECASE),
     re.compile(r"^\s*Le\b.{0,300}\ba\s+écrit\s*:\s*$", re.IGNORECASE),
     re.compile(r"^.{0,300}\bнаписал(?:а|\(а\))?\s*:\s*$", re.IGNORECASE),
-    re.compile(
-        r"^\s*-{2,}\s*(?:Original Message|Message d'origine|Исходное сообщение)\s*-{2,}\s*$",
-        re.IGNORECASE,
-    ),
+    re.compile(r"^\s*-{2,}\s*(?:Original Message|Message d'origine|Исходное сообщение)\s*-{2,}\s*$",
+               re.IGNORECASE),
     re.compile(r"^\s*_{10,}\s*$"),  # Outlook's rule above the quoted header block
     re.compile(r"^\s*(?:From|De|От)\s*:.*$", re.IGNORECASE),  # Outlook header block
 ]
@@ -92,9 +90,8 @@ def is_automatic(
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(?:p|div|li|tr|h[1-6])\s*>|<br\s*/?>", re.IGNORECASE)
 _HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:(?:re|tr|fw|fwd|aw|ответ|отв|пересл)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE
-)
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|tr|fw|fwd|aw|ответ|отв|пересл)\s*(?:\[\d+\])?\s*:\s*)+",
+                           re.IGNORECASE)
 
 
 def html_to_text(html: str) -> str:

@@ -204,25 +204,21 @@ async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
 
 # Every request resolves its caller: these run once per request, compiled once.
 _USER = Prepared(
-    lambda i: (
-        User.select(*User.all_columns(), User.establishment.timezone).where(User.id == i).first()
-    ),
+    lambda i: User.select(*User.all_columns(), User.establishment.timezone)
+    .where(User.id == i)
+    .first(),
     987_654_321,
 )
 _SESSION = Prepared(
-    lambda digest: (
-        UserSession.select(UserSession.user, UserSession.expires_at)
-        .where(UserSession.token_hash == digest)
-        .first()
-    ),
+    lambda digest: UserSession.select(UserSession.user, UserSession.expires_at)
+    .where(UserSession.token_hash == digest)
+    .first(),
     "sample-session-digest",
 )
 _TOKEN = Prepared(
-    lambda digest: (
-        ApiToken.select(ApiToken.id, ApiToken.user)
-        .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
-        .first()
-    ),
+    lambda digest: ApiToken.select(ApiToken.id, ApiToken.user)
+    .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
+    .first(),
     "sample-token-digest",
 )
 _GROUPS = Prepared(

@@ -80,13 +80,8 @@ class ImapPoller:
         self._thread = threading.Thread(target=self._run, name="guichet-imap", daemon=True)
         self._thread.start()
         mail = self.settings.mail
-        log.info(
-            "Reading mail from %s@%s:%s/%s",
-            mail.imap_user,
-            mail.imap_host,
-            mail.imap_port,
-            mail.imap_folder,
-        )
+        log.info("Reading mail from %s@%s:%s/%s", mail.imap_user, mail.imap_host,
+                 mail.imap_port, mail.imap_folder)
 
     async def stop(self) -> None:
         if self._thread is None:

@@ -430,7 +430,8 @@ class MailDispatcher(BackgroundLoop):
         main = facts[-1]
         if len(facts) > 1:
             earlier = tuple(
-                Change(f.kind, f.actor_name, f.created_at, f.private, f.details) for f in facts[:-1]
+                Change(f.kind, f.actor_name, f.created_at, f.private, f.details)
+                for f in facts[:-1]
             )
             main = replace(main, outbox_id=facts[0].outbox_id, earlier=earlier)
         return render(main, base_url=self.settings.base_url, sender=self.settings.mail.sender)

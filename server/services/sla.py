@@ -18,7 +18,9 @@ from server.domain.sla import due, next_change
 log = logging.getLogger("guichet.sla")
 
 # Read by every ticket change: compiled once (``server.db.prepared``).
-_STORED = Prepared(lambda i: TicketSla.select().where(TicketSla.ticket == i).first(), 987_654_321)
+_STORED = Prepared(
+    lambda i: TicketSla.select().where(TicketSla.ticket == i).first(), 987_654_321
+)
 
 
 @dataclass(frozen=True, slots=True)

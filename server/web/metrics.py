@@ -39,7 +39,10 @@ async def _refresh(request: Request) -> None:
     pending = Outbox.sent_at.is_null()
     OUTBOX_DEPTH.set(await Outbox.count().where(pending))
     oldest = (
-        await Outbox.select(Outbox.created_at).where(pending).order_by(Outbox.created_at).first()
+        await Outbox.select(Outbox.created_at)
+        .where(pending)
+        .order_by(Outbox.created_at)
+        .first()
     )
     age = (datetime.now(UTC) - oldest["created_at"]).total_seconds() if oldest else 0.0
     OUTBOX_OLDEST.set(max(0.0, age))

@@ -15,6 +15,7 @@ from server.views.query import CHOOSE, QueryReader
 __all__ = ["CHOOSE", "DbId", "DbInt", "QueryReader", "form_dict", "ids_in_range"]
 
 
+
 # Row ids are PostgreSQL ``serial`` (32-bit) on one engine and 64-bit integers on the other:
 # ids are only ever handed out between 1 and this bound, on both.
 MAX_ID = 2**31 - 1

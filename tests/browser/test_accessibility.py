@@ -43,37 +43,20 @@ async def test_axe_finds_no_serious_violation_on_any_page_for_any_role(
     )
     base = live_server
     requester_pages = [
-        "/tickets",
-        "/tickets?scope=establishment",
-        "/tickets/new",
-        f"/tickets/{ticket_id}",
-        "/board",
-        "/kb",
-        "/search?q=scanner",
-        "/notifications",
-        "/notifications/preferences",
+        "/tickets", "/tickets?scope=establishment", "/tickets/new", f"/tickets/{ticket_id}",
+        "/board", "/kb", "/search?q=scanner", "/notifications", "/notifications/preferences",
     ]
     staff_pages = [
-        "/tickets?scope=all",
-        "/tickets?scope=backlog",
-        f"/tickets/{ticket_id}",
-        "/board",
-        "/search?q=scanner",
-        "/kb",
+        "/tickets?scope=all", "/tickets?scope=backlog", f"/tickets/{ticket_id}", "/board",
+        "/search?q=scanner", "/kb",
     ]
     pages_by_person = {
         "alice@chu-a.test": requester_pages,
         "tech@desk.test": staff_pages,
         "sup@desk.test": [*staff_pages, "/overview", "/reports/sla"],
         "admin@desk.test": [
-            *staff_pages,
-            "/admin",
-            "/admin/users",
-            "/admin/establishments",
-            "/admin/groups",
-            "/admin/sla",
-            "/admin/mail",
-            "/kb/new",
+            *staff_pages, "/admin", "/admin/users", "/admin/establishments", "/admin/groups",
+            "/admin/sla", "/admin/mail", "/kb/new",
         ],
     }
     context = await _context(browser)

@@ -53,7 +53,9 @@ async def test_russian_requester_french_technician(
     smtp: SmtpServer, live_server: str, browser: Browser
 ) -> None:
     w = await factories.world()
-    await factories.category("ИЭМК — электронная медицинская карта", Priority.HIGH, w.group_id)
+    await factories.category(
+        "ИЭМК — электронная медицинская карта", Priority.HIGH, w.group_id
+    )
     await User.update({User.locale: "fr"}).where(User.id == w.tech.id)
 
     # Registration from a Russian browser: the form is Russian, the account remembers it.
@@ -91,7 +93,9 @@ async def test_russian_requester_french_technician(
 
     [ack] = await mails_to(smtp, REQUESTER, 1)
     assert ack["Content-Language"] == "ru"
-    assert ack["Subject"] == (f"[Guichet #{ticket_id} CHA] ИЭМК не принимает направление — Новая")
+    assert ack["Subject"] == (
+        f"[Guichet #{ticket_id} CHA] ИЭМК не принимает направление — Новая"
+    )
     assert "Мы получили ваше обращение" in text_of(ack)
 
     # The French technician works in French and answers.

@@ -19,9 +19,9 @@ OPEN = [s.value for s in Status if s.is_open]
 
 
 async def _breached_share() -> float:
-    rows = await TicketSla.select(TicketSla.take_state, TicketSla.resolve_state).where(
-        TicketSla.ticket.status.is_in(OPEN)
-    )
+    rows = await TicketSla.select(
+        TicketSla.take_state, TicketSla.resolve_state
+    ).where(TicketSla.ticket.status.is_in(OPEN))
     breached = [r for r in rows if "breached" in (r["take_state"], r["resolve_state"])]
     return len(breached) / len(rows)
 
@@ -42,7 +42,9 @@ async def test_refresh_moves_the_whole_story_forward() -> None:
     assert set(after) == set(before)
     assert all(after[i] - before[i] == shift for i in before)
     assert all(r["created_at"] - follow_ups[r["id"]] == shift for r in await FollowUp.select())
-    assert all(r["created_at"] - history[r["id"]] == shift for r in await HistoryEntry.select())
+    assert all(
+        r["created_at"] - history[r["id"]] == shift for r in await HistoryEntry.select()
+    )
     # Service levels are judged as of that day: still a working desk, not a failing one.
     assert await _breached_share() <= 0.1
     # Running it again the same day moves nothing.

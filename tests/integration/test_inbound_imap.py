@@ -146,10 +146,8 @@ async def test_a_reply_to_a_ticket_adds_a_follow_up(dovecot: Dovecot, pollers: P
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a)
     address = reply_address(SECRET, SENDER, ticket_id, w.requester_a.id)
-    await deliver(
-        dovecot,
-        mail(to=address, subject=f"Re: [#{ticket_id}] Imprimante", body="Toujours en panne."),
-    )
+    await deliver(dovecot, mail(to=address, subject=f"Re: [#{ticket_id}] Imprimante",
+                                body="Toujours en panne."))
     await pollers.start()
     await until(lambda: all_seen(dovecot, 1))
     [follow_up] = await FollowUp.select().where(FollowUp.ticket == ticket_id)

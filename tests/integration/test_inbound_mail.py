@@ -175,12 +175,9 @@ async def test_a_reply_lands_as_follow_up_and_reopens_the_resolved_ticket(desk: 
     assert await outcomes() == ["follow_up"]
     assert desk.published[-1].kind == "ticket.moved"
     # The technician hears of it, by mail and in the app.
-    assert (
-        await InAppNotification.count().where(
-            (InAppNotification.user == w.tech.id) & (InAppNotification.kind == "follow_up")
-        )
-        == 1
-    )
+    assert await InAppNotification.count().where(
+        (InAppNotification.user == w.tech.id) & (InAppNotification.kind == "follow_up")
+    ) == 1
 
 
 async def test_forged_or_borrowed_reply_addresses_are_refused(desk: Desk) -> None:
@@ -287,7 +284,9 @@ async def test_an_image_attachment_is_re_encoded_without_exif(desk: Desk) -> Non
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", exif=exif.tobytes())
     assert b"SecretCam" in buffer.getvalue()
-    await desk.send("alice@chu-a.test", attach=("photo.jpg", buffer.getvalue(), "image", "jpeg"))
+    await desk.send(
+        "alice@chu-a.test", attach=("photo.jpg", buffer.getvalue(), "image", "jpeg")
+    )
     [attachment] = await Attachment.select()
     stored = storage().path(attachment["storage_key"]).read_bytes()
     assert b"SecretCam" not in stored and b"Dr Someone" not in stored
@@ -377,7 +376,9 @@ async def test_other_peoples_plus_addresses_are_not_reply_addresses(desk: Desk) 
 async def test_two_copies_delivered_at_once_create_one_ticket(desk: Desk) -> None:
     await factories.world()
     message_id = make_msgid(domain="mail.chu-a.test")
-    await asyncio.gather(*[desk.send("alice@chu-a.test", message_id=message_id) for _ in range(3)])
+    await asyncio.gather(
+        *[desk.send("alice@chu-a.test", message_id=message_id) for _ in range(3)]
+    )
     assert await Ticket.count() == 1
     assert await InboundMessage.count() == 1
 

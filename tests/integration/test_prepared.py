@@ -31,11 +31,9 @@ async def test_values_are_bound_and_constants_kept() -> None:
     w = await factories.world()
     raw = await accounts.open_session(w.tech.id, "test")
     recent = Prepared(
-        lambda user, since: (
-            UserSession.select(UserSession.user)
-            .where((UserSession.user == user) & (UserSession.expires_at > since))
-            .limit(5)
-        ),
+        lambda user, since: UserSession.select(UserSession.user)
+        .where((UserSession.user == user) & (UserSession.expires_at > since))
+        .limit(5),
         987_654_321,
         datetime(2001, 2, 3, tzinfo=UTC),
     )

@@ -64,7 +64,9 @@ async def test_private_and_public_lines_do_not_fold_together() -> None:
     await tickets.add_follow_up(w.tech, ticket_id, _note("Réponse publique"))
     rows = await InAppNotification.select(
         InAppNotification.private, InAppNotification.changes
-    ).where((InAppNotification.user == colleague.id) & InAppNotification.read_at.is_null())
+    ).where(
+        (InAppNotification.user == colleague.id) & InAppNotification.read_at.is_null()
+    )
     assert sorted((row["private"], row["changes"]) for row in rows) == [(False, 1), (True, 1)]
 
 

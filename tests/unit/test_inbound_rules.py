@@ -27,9 +27,8 @@ def test_a_reply_address_names_its_ticket_and_user_and_verifies() -> None:
     [
         lambda a: a.replace("desk+42.", "desk+43."),  # another ticket, same mac
         lambda a: a.replace(".7.", ".8."),  # another user
-        lambda a: (
-            a[: a.index("@") - 1] + ("0" if a[a.index("@") - 1] != "0" else "1") + a[a.index("@") :]
-        ),  # one character of the mac
+        lambda a: a[: a.index("@") - 1] + ("0" if a[a.index("@") - 1] != "0" else "1")
+        + a[a.index("@"):],  # one character of the mac
         lambda a: a.split(".")[0] + ".7@guichet.test",  # no mac
         lambda a: "desk@guichet.test",  # no token at all
     ],

@@ -72,14 +72,8 @@ async def test_guichet_inbound_runs_the_receiver_alone(tmp_path) -> None:
     log = tmp_path / "inbound.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "server.cli",
-            "inbound",
-            "--port",
-            str(port),
-            stdout=out,
-            stderr=out,
+            sys.executable, "-m", "server.cli", "inbound", "--port", str(port),
+            stdout=out, stderr=out,
         )
     try:
         deadline = time.monotonic() + 20

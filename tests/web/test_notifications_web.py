@@ -52,8 +52,7 @@ async def test_bell_count_follows_another_users_comment_over_the_websocket(
         # Reading them all on another page updates this one too.
         use(client, alice)
         response = await client.post(
-            "/notifications/read-all",
-            headers=factories.csrf_header(client),
+            "/notifications/read-all", headers=factories.csrf_header(client),
             follow_redirects=False,
         )
         assert response.status_code == 303
@@ -83,8 +82,7 @@ async def test_notification_list_and_mark_as_read(client: AsyncTestClient) -> No
 
     use(client, alice)
     response = await client.post(
-        f"/notifications/{first}/read",
-        headers=factories.csrf_header(client),
+        f"/notifications/{first}/read", headers=factories.csrf_header(client),
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -134,12 +132,9 @@ async def test_preferences_page_saves_each_channel(client: AsyncTestClient) -> N
     # Honoured: a follow-up by the technician now reaches Alice by mail only.
     ticket_id = await factories.ticket(w.requester_a)
     await tickets.add_follow_up(w.tech, ticket_id, NewFollowUp("Vu", False, 0))
-    assert (
-        await InAppNotification.count().where(
-            (InAppNotification.user == w.requester_a.id) & (InAppNotification.kind == "follow_up")
-        )
-        == 0
-    )
+    assert await InAppNotification.count().where(
+        (InAppNotification.user == w.requester_a.id) & (InAppNotification.kind == "follow_up")
+    ) == 0
 
 
 async def test_pages_without_live_content_open_the_bell_socket(client: AsyncTestClient) -> None:
