@@ -33,8 +33,10 @@ from server.web import (
     attachments,
     auth,
     board,
+    bulk,
     following,
     knowledge,
+    links,
     notifications,
     organisation_admin,
     overview,
@@ -45,6 +47,7 @@ from server.web import (
     tickets,
 )
 from server.web.api import TicketApi
+from server.web.api_relations import BulkApi, RelationsApi
 from server.web.db_session import DbSessionMiddleware
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -155,9 +158,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *reports.ROUTES,
             *knowledge.ROUTES,
             *search.ROUTES,
+            *links.ROUTES,
+            *bulk.ROUTES,
             search.SearchApi,
             live,
             TicketApi,
+            RelationsApi,
+            BulkApi,
             healthz,
             metrics,
             create_static_files_router(

@@ -16,11 +16,13 @@ from piccolo.query.functions.aggregate import Count, Sum
 
 from server.db import counters
 from server.db.counter_tables import TicketCounter
+from server.db.link_tables import TicketLink
 from server.db.queries import contains, escape_like, visible_to
 from server.db.sla import attach_sla
 from server.db.tables import Attachment, FollowUp, Ticket
 from server.domain.actors import Actor
 from server.domain.board import CLOSED_WINDOW, COLUMN_LIMIT, COLUMNS, BoardFilters
+from server.domain.links import LinkKind
 from server.domain.permissions import can_see_private_notes
 from server.domain.vocabulary import Status
 
@@ -241,6 +243,18 @@ async def add_follow_up_counts(viewer: Actor, rows: list[dict[str, Any]]) -> Non
         .group_by(Attachment.ticket)
     )
     attached = {r["ticket"]: r["n"] for r in files}
+    children = await child_counts([r["id"] for r in rows])
     for row in rows:
         row["follow_ups"] = found.get(row["id"], 0)
         row["attachments"] = attached.get(row["id"], 0)
+        row["children"] = children.get(row["id"], 0)
+
+
+async def child_counts(ticket_ids: list[int]) -> dict[int, int]:
+    """How many child tickets each parent (a major incident) has."""
+    rows = await (
+        TicketLink.select(TicketLink.target, Count(TicketLink.id, alias="n"))
+        .where(TicketLink.target.is_in(ticket_ids) & (TicketLink.kind == LinkKind.CHILD.value))
+        .group_by(TicketLink.target)
+    )
+    return {r["target"]: r["n"] for r in rows}

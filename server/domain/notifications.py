@@ -28,6 +28,7 @@ class Kind(StrEnum):
     ESCALATED = "escalated"
     PENDING_REMINDER = "pending_reminder"  # the desk waits for the requester's answer
     SHARED = "shared"  # told once, to the colleague a ticket is shared with by name
+    MERGED = "merged"  # closed as a duplicate: its requester and followers follow the kept one
 
     @property
     def label(self) -> str:
@@ -45,6 +46,7 @@ KIND_LABELS = {
     Kind.ESCALATED: N_("Ticket escalated"),
     Kind.PENDING_REMINDER: N_("Reminder: the desk is waiting for your answer"),
     Kind.SHARED: N_("Ticket shared with you"),
+    Kind.MERGED: N_("Ticket merged into another one"),
 }
 
 # Kinds the requester hears about. Escalation is internal to the desk; a share is told to the

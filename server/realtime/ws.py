@@ -275,6 +275,7 @@ class TicketPageViewer(Viewer):
             + self.render("tickets/_facts.html", **context)
             + self.render("tickets/_solution.html", **context)
             + self.render("tickets/_timeline.html", **context)
+            + self.render("tickets/_links.html", **context)
             + await self._presence()
         )
 
@@ -308,7 +309,9 @@ class ListViewer(Viewer):
 
     async def snapshot(self) -> None:
         result = await queries.list_tickets(self.actor, self.filters)
-        html = self.render("tickets/_list.html", page=result, query_with=lambda **_: "")
+        html = self.render(
+            "tickets/_list.html", page=result, query_with=lambda **_: "", bulk=self.actor.is_staff
+        )
         await self.send(html.replace('id="ticket-list"', 'id="ticket-list" hx-swap-oob="true"', 1))
 
     async def on_ticket_event(self, event: EventContext) -> None:

@@ -46,6 +46,10 @@ INTROS = {
         "The service desk is still waiting for your answer on this ticket: reply to it."
     ),
     Kind.SHARED: N_("%(actor)s shared this ticket with you."),
+    Kind.MERGED: N_(
+        "%(actor)s closed this ticket as a duplicate: the work goes on in the ticket it was"
+        " merged into."
+    ),
 }
 PRIVATE_NOTE_INTRO = N_("%(actor)s added a private note to this ticket.")
 

@@ -207,7 +207,20 @@ async def change_status(
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
         await notifications.enqueue(kind_for_move(Status(row["status"]), target), ticket_id, actor)
-        return [await ticket_event("ticket.moved", ticket_id, row)]
+        events = [await ticket_event("ticket.moved", ticket_id, row)]
+    return events + await _after_resolution(actor, ticket_id, target, solution)
+
+
+async def _after_resolution(
+    actor: Actor, ticket_id: int, target: Status, solution: str
+) -> list[TicketEvent]:
+    """A resolved parent (a major incident) resolves its open children, each in its own
+    transaction once the parent's is committed."""
+    if target is not Status.RESOLVED:
+        return []
+    from server.services.links import resolve_children  # links builds on this module
+
+    return await resolve_children(actor, ticket_id, solution)
 
 
 async def _apply_move(
@@ -437,7 +450,8 @@ async def move(
         await notifications.enqueue(
             kind_for_move(Status(before["status"]), target), ticket_id, actor
         )
-        return [await ticket_event("ticket.moved", ticket_id, before)]
+        events = [await ticket_event("ticket.moved", ticket_id, before)]
+    return events + await _after_resolution(actor, ticket_id, target, solution)
 
 
 REDACTED = "[REDACTED]"

@@ -34,6 +34,7 @@ _FIELDS = (
     "assignee",
     "follow_ups",
     "attachments",
+    "children",
 )
 SIZE = 4096  # about 6 MB of HTML at most
 _cache: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()

@@ -17,7 +17,7 @@ from server.domain.permissions import (
     can_share_with_people,
 )
 from server.domain.vocabulary import Status
-from server.services import following
+from server.services import following, links
 
 
 async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
@@ -44,6 +44,7 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "timeline": await queries.timeline(actor, ticket_id),
         "allowed": allowed,
         "sla": await sla_db.ticket_sla(ticket_id),
+        "links": await links.links_view(actor, ticket_id),
     }
     context["people"] = {
         "watching": await following.is_watching(actor.id, ticket_id),

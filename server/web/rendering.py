@@ -99,8 +99,10 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
     env.globals["count_label"] = count_label
     # Set per request by the app's before_request hook (absent on early error pages).
     env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
+    from server.domain.bulk import BulkAction
     from server.services.automation import AUTOMATION_LABELS, REASON_LABELS
 
+    env.globals["BulkAction"] = BulkAction
     env.globals["AUTOMATION_LABELS"] = AUTOMATION_LABELS
     env.globals["REASON_LABELS"] = REASON_LABELS
     env.filters.update(

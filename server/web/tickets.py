@@ -68,6 +68,7 @@ async def ticket_list(request: Request) -> Template:
         "categories": await queries.categories(),
     }
     if actor.is_staff:
+        context["bulk"] = True  # the selection column and bar (server.web.bulk)
         context["groups"] = await queries.groups()
         context["technicians"] = await queries.technicians()
         context["establishments"] = await queries.establishments()

@@ -81,6 +81,9 @@ SIGNED_IN = {
 }
 STAFF_ONLY = {
     ("GET", "/overview"),
+    # Bulk actions: each ticket is still judged by its own use case (tests/web/test_bulk_web.py).
+    ("POST", "/bulk"),
+    ("POST", "/api/v1/bulk"),
     ("GET", "/kb/new"),
     ("POST", "/kb"),
     ("GET", "/kb/{article_id:int}/edit"),
@@ -130,12 +133,24 @@ TICKET_HTML: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/tickets/{ticket_id:int}/attachments"): {"data": {}},
     ("POST", "/tickets/{ticket_id:int}/articles"): {"data": {"article_id": "x"}},
     ("POST", "/tickets/{ticket_id:int}/draft-article"): {"data": {}},
+    ("POST", "/tickets/{ticket_id:int}/links"): {"data": {}},
+    ("POST", "/tickets/{ticket_id:int}/links/remove"): {"data": {}},
+    ("POST", "/tickets/{ticket_id:int}/merge"): {"data": {}},
+    ("POST", "/tickets/{ticket_id:int}/children"): {"data": {}},
 }
 # Ticket routes reserved to the desk: for everyone else they do not exist at all (404 on
 # every ticket, visible or not).
 DESK_TICKET_ROUTES = {
     ("POST", "/tickets/{ticket_id:int}/articles"),
     ("POST", "/tickets/{ticket_id:int}/draft-article"),
+    ("POST", "/tickets/{ticket_id:int}/links"),
+    ("POST", "/tickets/{ticket_id:int}/links/remove"),
+    ("POST", "/tickets/{ticket_id:int}/merge"),
+    ("POST", "/tickets/{ticket_id:int}/children"),
+    ("POST", "/api/v1/tickets/{ticket_id:int}/links"),
+    ("POST", "/api/v1/tickets/{ticket_id:int}/links/remove"),
+    ("POST", "/api/v1/tickets/{ticket_id:int}/merge"),
+    ("POST", "/api/v1/tickets/{ticket_id:int}/children"),
 }
 STAFF_ROLES = {"tech_serving", "tech_other", "sup_in", "sup_out", "admin"}
 TICKET_API: dict[tuple[str, str], dict[str, Any]] = {
@@ -146,6 +161,11 @@ TICKET_API: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/tickets/{ticket_id:int}/assign"): {"json": {"version": 0}},
     ("POST", "/api/v1/tickets/{ticket_id:int}/attachments"): {"files": {"file": ("a.txt", b"x")}},
+    ("GET", "/api/v1/tickets/{ticket_id:int}/links"): {},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/links"): {"json": {}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/links/remove"): {"json": {}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/merge"): {"json": {}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/children"): {"json": {}},
 }
 ATTACHMENT = {
     ("GET", "/attachments/{attachment_id:int}"),
@@ -490,3 +510,54 @@ async def test_fields_a_requester_may_not_set_are_ignored(client: AsyncTestClien
     assert api.status_code == 201, api.text
     row = await Ticket.select().where(Ticket.title == "Clavier HS").first()
     assert (row["establishment"], row["assignee"], row["status"]) == (w.est_a, None, "new")
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_merge_changes_nobodys_access(
+    client: AsyncTestClient, matrix: dict[str, Any], role: str
+) -> None:
+    """Two merges: a private ticket of establishment A into one of B (nobody may see both
+    but the admin), and the requester's own ticket into a shared one of A. Before and after,
+    each role opens exactly the same tickets; the kept ticket lists the duplicate's
+    follow-ups only to viewers who may see the duplicate."""
+    from server.services import merge
+
+    ids, viewer = matrix["ids"], matrix["viewers"][role]
+    admin = await factories.reload(matrix["users"]["admin"])
+    pairs = (("same_private", "other"), ("own", "same_shared"))
+    notes = {}
+    for duplicate, _kept in pairs:
+        notes[duplicate] = f"Note du doublon {duplicate}"
+        await tickets.add_follow_up(admin, ids[duplicate], NewFollowUp(notes[duplicate], False, 0))
+
+    async def statuses() -> dict[str, int]:
+        return {
+            relation: (
+                await call(client, viewer, "GET", f"/tickets/{ids[relation]}", {})
+            ).status_code
+            for relation in RELATIONS
+        }
+
+    before = await statuses()
+    for duplicate, kept in pairs:
+        await merge.merge(admin, ids[duplicate], ids[kept])
+    assert await statuses() == before
+    for duplicate, kept in pairs:
+        page = await call(client, viewer, "GET", f"/tickets/{ids[kept]}", {})
+        if kept not in VISIBLE[role]:
+            continue
+        sees_duplicate = duplicate in VISIBLE[role]
+        assert (notes[duplicate] in page.text) is sees_duplicate, (role, duplicate)
+        title = "T-" + duplicate.replace("_", "-")
+        assert (title in page.text) is sees_duplicate, (role, duplicate)
+        assert f"#{ids[duplicate]}" in page.text  # the link itself, as a bare number at least
+    # The requester of the merged own ticket follows the kept one (which they may see).
+    watching = await TicketWatcher.select(TicketWatcher.user).where(
+        TicketWatcher.ticket == ids["same_shared"]
+    )
+    assert matrix["users"]["requester"] in {w["user"] for w in watching}
+    # Colette (private ticket of A) may not see B's ticket: she does not follow it.
+    watching = await TicketWatcher.select(TicketWatcher.user).where(
+        TicketWatcher.ticket == ids["other"]
+    )
+    assert matrix["col"] not in {w["user"] for w in watching}
