@@ -44,7 +44,7 @@ from server.web import (
     sso,
     tickets,
 )
-from server.web.api import TicketApi
+from server.web.api import AttachmentApi, TicketApi
 from server.web.db_session import DbSessionMiddleware
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             search.SearchApi,
             live,
             TicketApi,
+            AttachmentApi,
             healthz,
             metrics,
             create_static_files_router(

@@ -146,10 +146,22 @@ TICKET_API: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/tickets/{ticket_id:int}/assign"): {"json": {"version": 0}},
     ("POST", "/api/v1/tickets/{ticket_id:int}/attachments"): {"files": {"file": ("a.txt", b"x")}},
+    ("GET", "/api/v1/tickets/{ticket_id:int}/attachments"): {},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/take"): {"json": {"version": 0}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/fields"): {"json": {"version": 0}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/shared"): {"json": {"shared": True, "version": 0}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/escalate"): {
+        "json": {"group_id": 1, "reason": "x", "version": 0}
+    },
+    ("POST", "/api/v1/tickets/{ticket_id:int}/watch"): {"json": {"watch": False}},
+    ("GET", "/api/v1/tickets/{ticket_id:int}/shares"): {},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/shares"): {"json": {"email": ""}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/shares/{user_id:int}/remove"): {"json": {}},
 }
 ATTACHMENT = {
     ("GET", "/attachments/{attachment_id:int}"),
     ("GET", "/attachments/{attachment_id:int}/thumbnail"),
+    ("GET", "/api/v1/attachments/{attachment_id:int}"),
 }
 WEBSOCKET = {("WS", "/ws")}
 DOCUMENTATION_PREFIX = "/schema"
