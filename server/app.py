@@ -45,6 +45,7 @@ from server.web import (
     tickets,
 )
 from server.web.api import AttachmentApi, TicketApi
+from server.web.api_alerts import AlertApi
 from server.web.db_session import DbSessionMiddleware
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             live,
             TicketApi,
             AttachmentApi,
+            AlertApi,
             healthz,
             metrics,
             create_static_files_router(

@@ -57,6 +57,9 @@ SIGNED_IN = {
     ("GET", "/board/column/{status:str}"),
     ("GET", "/api/v1/tickets"),
     ("POST", "/api/v1/tickets"),
+    # Monitoring intake files in the token account's own establishment
+    # (tests/web/test_api_alerts.py).
+    ("POST", "/api/v1/alerts"),
     # One's own notifications (a notification about a ticket one may no longer see is
     # hidden: tests/web/test_notifications_web.py).
     ("GET", "/notifications"),
