@@ -46,6 +46,7 @@ from server.web import (
 )
 from server.web.api import AttachmentApi, TicketApi
 from server.web.api_alerts import AlertApi
+from server.web.api_people import PeopleApi
 from server.web.db_session import DbSessionMiddleware
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TicketApi,
             AttachmentApi,
             AlertApi,
+            PeopleApi,
             healthz,
             metrics,
             create_static_files_router(

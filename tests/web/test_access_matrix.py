@@ -83,6 +83,10 @@ SIGNED_IN = {
     ("POST", "/suggestions/end"),
 }
 STAFF_ONLY = {
+    # The desk looks up the requesters it serves; admins see and change every account
+    # (tests/web/test_api_people.py).
+    ("GET", "/api/v1/people"),
+    ("GET", "/api/v1/people/{user_id:int}"),
     ("GET", "/overview"),
     ("GET", "/kb/new"),
     ("POST", "/kb"),
@@ -92,6 +96,8 @@ STAFF_ONLY = {
 }
 SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
 ADMIN_ONLY = {
+    ("POST", "/api/v1/people"),
+    ("POST", "/api/v1/people/{user_id:int}"),
     ("GET", "/admin"),
     ("GET", "/admin/mail"),
     ("GET", "/admin/mail/{name:str}"),
