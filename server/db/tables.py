@@ -313,3 +313,8 @@ ALL_TABLES += COUNTER_TABLES
 from server.db.link_tables import LINK_TABLES  # noqa: E402
 
 ALL_TABLES += LINK_TABLES
+
+# Issue 18: outbound webhooks and their delivery queue.
+from server.db.webhook_tables import WEBHOOK_TABLES  # noqa: E402
+
+ALL_TABLES += WEBHOOK_TABLES
