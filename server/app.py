@@ -55,6 +55,8 @@ from server.web.identity import IdentityMiddleware
 from server.web.metrics import metrics
 from server.web.params import ids_in_range
 from server.web.rendering import template_engine
+from server.web.webhooks_admin import ROUTES as WEBHOOK_ADMIN_ROUTES
+from server.web.webhooks_admin import WebhookApi
 
 STATIC = REPO_ROOT / "frontend" / "static"
 
@@ -163,6 +165,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AttachmentApi,
             AlertApi,
             PeopleApi,
+            WebhookApi,
+            *WEBHOOK_ADMIN_ROUTES,
             healthz,
             metrics,
             create_static_files_router(

@@ -96,6 +96,14 @@ STAFF_ONLY = {
 }
 SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
 ADMIN_ONLY = {
+    ("GET", "/admin/webhooks"),
+    ("POST", "/admin/webhooks"),
+    ("POST", "/admin/webhooks/{webhook_id:int}/active"),
+    ("POST", "/admin/webhooks/{webhook_id:int}/delete"),
+    ("GET", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks/{webhook_id:int}/active"),
+    ("POST", "/api/v1/webhooks/{webhook_id:int}/delete"),
     ("POST", "/api/v1/people"),
     ("POST", "/api/v1/people/{user_id:int}"),
     ("GET", "/admin"),
@@ -230,7 +238,15 @@ def test_every_route_is_classified() -> None:
 
 def sample_path(template: str) -> str:
     """A concrete path for a route template (ids that exist in the matrix world)."""
-    for name in ("node_id", "group_id", "user_id", "item_id", "article_id", "number"):
+    for name in (
+        "node_id",
+        "group_id",
+        "user_id",
+        "item_id",
+        "article_id",
+        "number",
+        "webhook_id",
+    ):
         template = template.replace("{" + name + ":int}", "1")
     return (
         template.replace("{kind:str}", "policies")
