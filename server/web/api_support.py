@@ -41,23 +41,27 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
     fields: dict[str, str] | None = None
 
 
-_DESCRIPTIONS = {
-    400: "The body or a parameter does not parse.",
-    401: "No bearer token, or not a valid one.",
-    403: "The caller may see this but not do it.",
-    404: "Missing, or not visible to the caller (the same answer).",
-    409: "The version given in the body is stale.",
-    412: "The If-Match version is stale.",
-    422: "Refused by a rule; ``fields`` names the faulty fields.",
-    428: "A write without If-Match nor version.",
-}
+def _spec(status: int) -> ResponseSpec:
+    # OpenAPI texts are for developers: English, not translated.
+    if status == 400:
+        return ResponseSpec(ErrorBody, description="The body or a parameter does not parse.")
+    if status == 401:
+        return ResponseSpec(ErrorBody, description="No bearer token, or not a valid one.")
+    if status == 403:
+        return ResponseSpec(ErrorBody, description="The caller may see this but not do it.")
+    if status == 404:
+        return ResponseSpec(ErrorBody, description="Missing, or not visible to the caller.")
+    if status == 409:
+        return ResponseSpec(ErrorBody, description="The version given in the body is stale.")
+    if status == 412:
+        return ResponseSpec(ErrorBody, description="The If-Match version is stale.")
+    if status == 422:
+        return ResponseSpec(ErrorBody, description="Refused by a rule; fields names the fields.")
+    return ResponseSpec(ErrorBody, description="A write without If-Match nor version.")
 
 
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    return {
-        status: ResponseSpec(data_container=ErrorBody, description=_DESCRIPTIONS[status])
-        for status in statuses
-    }
+    return {status: _spec(status) for status in statuses}
 
 
 # Every ticket route may answer these; writes add 409/412/428.
