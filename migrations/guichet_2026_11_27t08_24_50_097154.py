@@ -1,4 +1,7 @@
-"""Outbound webhooks and their delivery queue (drained by the mail dispatcher)."""
+"""Outbound webhooks and their delivery queue (drained by the mail dispatcher).
+
+Receivers are configuration: a change to them bumps the configuration generation (see
+guichet_2026_11_27t05_21_11_850682), so ticket changes read them from memory."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
@@ -29,6 +32,15 @@ DELIVERY = """
     claimed_until TIMESTAMPTZ NULL DEFAULT NULL,
     last_error TEXT NOT NULL DEFAULT ''
 """
+SQLITE_TRIGGERS = tuple(
+    f"CREATE TRIGGER config_generation_webhook_{op.lower()} AFTER {op} ON webhook "
+    "BEGIN UPDATE config_generation SET value = random() WHERE id = 1; END"
+    for op in ("INSERT", "UPDATE", "DELETE")
+)
+POSTGRES_TRIGGERS = (
+    "CREATE TRIGGER config_generation_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+    "ON webhook FOR EACH STATEMENT EXECUTE FUNCTION config_generation_bump()",
+)
 ID_COLUMN = {"postgres": "id SERIAL PRIMARY KEY", "sqlite": "id INTEGER PRIMARY KEY"}
 INDEXES = (
     "CREATE INDEX webhook_delivery_webhook ON webhook_delivery (webhook)",
@@ -46,6 +58,8 @@ async def forwards():
         await engine.run_ddl(f"CREATE TABLE webhook_delivery ({id_column},{DELIVERY})")
         for index in INDEXES:
             await engine.run_ddl(index)
+        for trigger in SQLITE_TRIGGERS if engine.engine_type == "sqlite" else POSTGRES_TRIGGERS:
+            await engine.run_ddl(trigger)
 
     async def down():
         await engine_finder().run_ddl("DROP TABLE IF EXISTS webhook_delivery")

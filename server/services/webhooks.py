@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from server.db.config_cache import cached
 from server.db.engine import write_transaction
 from server.db.tables import Establishment
 from server.db.webhook_tables import Webhook, WebhookDelivery
@@ -30,6 +31,7 @@ from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.notifications import Kind
 from server.domain.permissions import can_administer
 from server.domain.text import N_
+from server.services.accounts import establishment_parents
 from server.settings import get_settings
 
 log = logging.getLogger("guichet.webhooks")
@@ -112,17 +114,35 @@ async def delete(actor: Actor, webhook_id: int) -> None:
         await Webhook.delete().where(Webhook.id == webhook_id)
 
 
-async def _ancestors(establishment_id: int) -> tuple[set[int], str]:
-    """The establishment, every establishment above it, and its code."""
-    rows = await Establishment.select(Establishment.id, Establishment.parent, Establishment.code)
-    parents = {r["id"]: r["parent"] for r in rows}
-    codes = {r["id"]: r["code"] for r in rows}
+async def _active_hooks() -> list[dict[str, Any]]:
+    """Active receivers, kept in memory until the configuration changes (a trigger on the
+    webhook table bumps its generation): a ticket change reads no table for them."""
+
+    async def read() -> list[dict[str, Any]]:
+        return await Webhook.select(Webhook.id, Webhook.events, Webhook.establishment).where(
+            Webhook.active == True  # noqa: E712
+        )
+
+    return await cached("webhooks", read)
+
+
+async def _establishment_codes() -> dict[int, str]:
+    async def read() -> dict[int, str]:
+        rows = await Establishment.select(Establishment.id, Establishment.code)
+        return {r["id"]: r["code"] for r in rows}
+
+    return await cached("establishment_codes", read)
+
+
+async def _ancestors(establishment_id: int) -> set[int]:
+    """The establishment and every establishment above it."""
+    parents = await establishment_parents()
     chain: set[int] = set()
     current: int | None = establishment_id
     while current is not None and current not in chain:
         chain.add(current)
         current = parents.get(current)
-    return chain, codes.get(establishment_id, "")
+    return chain
 
 
 async def enqueue(kind: Kind, ticket: dict[str, Any], *, private: bool = False) -> int:
@@ -130,12 +150,10 @@ async def enqueue(kind: Kind, ticket: dict[str, Any], *, private: bool = False) 
     establishment. Call inside the change's transaction. Private notes are not announced."""
     if kind not in rules.EVENT_KINDS or private:
         return 0
-    hooks = await Webhook.select(Webhook.id, Webhook.events, Webhook.establishment).where(
-        Webhook.active == True  # noqa: E712
-    )
+    hooks = await _active_hooks()
     if not hooks:
         return 0
-    chain, code = await _ancestors(ticket["establishment"])
+    chain = await _ancestors(ticket["establishment"])
     wanted = [
         h
         for h in hooks
@@ -156,7 +174,9 @@ async def enqueue(kind: Kind, ticket: dict[str, Any], *, private: bool = False) 
                     kind=kind,
                     occurred_at=occurred_at,
                     ticket=ticket,
-                    establishment_code=code,
+                    establishment_code=(await _establishment_codes()).get(
+                        ticket["establishment"], ""
+                    ),
                     base_url=base_url,
                 ),
                 created_at=occurred_at,
