@@ -42,8 +42,7 @@ from server.web.api_support import (
     read_limit,
     stale_as,
 )
-from server.web.attachments import UPLOAD_BODY_LIMIT, receive_and_attach
-from server.web.attachments import download as web_download
+from server.web.attachments import UPLOAD_BODY_LIMIT, receive_and_attach, serve_download
 from server.web.identity import requires_account
 from server.web.params import DbInt
 
@@ -284,6 +283,14 @@ def _updated_since(raw: str | None) -> datetime | None:
         raise ValidationFailed({"updated_since": N_("This value is not valid.")}) from None
     # A moment without offset is read as UTC, like every stored timestamp.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _shares(request: Request, ticket_id: int) -> list[ShareOut]:
+    await queries.visible_ticket(request.user.actor, ticket_id)
+    return [
+        ShareOut(user_id=r["user"], full_name=r["full_name"], email=r["email"])
+        for r in await following.shares(ticket_id)
+    ]
 
 
 IfMatch = Annotated[
@@ -548,11 +555,7 @@ class TicketApi(Controller):
     @get("/{ticket_id:int}/shares", operation_id="ListShares", responses=READ_ERRORS)
     async def list_shares(self, request: Request, ticket_id: FromPath[int]) -> list[ShareOut]:
         """The colleagues this ticket is shared with by name."""
-        await queries.visible_ticket(request.user.actor, ticket_id)
-        return [
-            ShareOut(user_id=r["user"], full_name=r["full_name"], email=r["email"])
-            for r in await following.shares(ticket_id)
-        ]
+        return await _shares(request, ticket_id)
 
     @post(
         "/{ticket_id:int}/shares", operation_id="AddShare", status_code=200, responses=READ_ERRORS
@@ -563,7 +566,7 @@ class TicketApi(Controller):
         """Share with a colleague of the ticket's establishment, by e-mail."""
         events = await following.share(request.user.actor, ticket_id, data.email[:254])
         await publish(request.app, events)
-        return await self.list_shares.fn(self, request, ticket_id)
+        return await _shares(request, ticket_id)
 
     @post(
         "/{ticket_id:int}/shares/{user_id:int}/remove",
@@ -576,7 +579,7 @@ class TicketApi(Controller):
     ) -> list[ShareOut]:
         events = await following.unshare(request.user.actor, ticket_id, user_id)
         await publish(request.app, events)
-        return await self.list_shares.fn(self, request, ticket_id)
+        return await _shares(request, ticket_id)
 
 
 class AttachmentApi(Controller):
@@ -593,4 +596,4 @@ class AttachmentApi(Controller):
     )
     async def download(self, request: Request, attachment_id: FromPath[int]) -> File:
         """The stored (sanitised) file, under the ticket's access rule, as on the web."""
-        return await web_download.fn(request, attachment_id)
+        return await serve_download(request, attachment_id)
