@@ -343,8 +343,12 @@ class TicketApi(Controller):
     async def get_ticket(
         self, request: Request, ticket_id: FromPath[int]
     ) -> Response[TicketDetail]:
-        """The ticket, with an ``ETag`` to send back as ``If-Match`` on changes."""
-        return await _detail_response(request, ticket_id)
+        """The ticket, with an ``ETag`` to send back as ``If-Match`` on changes; with
+        ``If-None-Match`` naming the current one, a bodiless 304."""
+        response = await _detail_response(request, ticket_id)
+        if request.headers.get("if-none-match", "").strip() == response.headers["ETag"]:
+            return Response(content=None, status_code=304, headers=response.headers)
+        return response
 
     @post(
         "/{ticket_id:int}/follow-ups",

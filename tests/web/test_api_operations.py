@@ -16,6 +16,10 @@ async def test_get_carries_an_etag_and_if_match_guards_writes(client: AsyncTestC
     tech = await bearer(w.tech.id)
     read = await client.get(f"/api/v1/tickets/{ticket_id}", headers=tech)
     assert read.headers["etag"] == '"1"'
+    unchanged = await client.get(
+        f"/api/v1/tickets/{ticket_id}", headers={**tech, "if-none-match": '"1"'}
+    )
+    assert unchanged.status_code == 304 and unchanged.content == b""
     # A write without any version is refused (428), and nothing changes.
     bare = await client.post(f"/api/v1/tickets/{ticket_id}/take", headers=tech, json={})
     assert bare.status_code == 428, bare.text
@@ -57,6 +61,10 @@ async def test_get_carries_an_etag_and_if_match_guards_writes(client: AsyncTestC
     )
     assert changed.status_code == 200, changed.text
     assert (changed.json()["priority"], changed.json()["type"]) == ("low", "service_request")
+    fresh = await client.get(
+        f"/api/v1/tickets/{ticket_id}", headers={**tech, "if-none-match": '"1"'}
+    )
+    assert fresh.status_code == 200 and fresh.headers["etag"] == '"3"'
 
 
 async def test_requesters_are_refused_desk_operations_like_in_the_ui(
