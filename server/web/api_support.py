@@ -136,7 +136,7 @@ def decode_cursor(raw: str | None) -> int | None:
 def read_limit(raw: str | None) -> int:
     if not raw:
         return LIMIT_DEFAULT
-    if not raw.isdigit() or not 1 <= int(raw[:4]) <= LIMIT_MAX:
+    if not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= LIMIT_MAX:
         raise ValidationFailed({"limit": N_("Enter a whole number.")})
     return int(raw)
 
