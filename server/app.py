@@ -46,7 +46,9 @@ from server.web import (
     sso,
     tickets,
 )
-from server.web.api import TicketApi
+from server.web.api import AttachmentApi, TicketApi
+from server.web.api_alerts import AlertApi
+from server.web.api_people import PeopleApi
 from server.web.api_relations import BulkApi, RelationsApi
 from server.web.db_session import DbSessionMiddleware
 from server.web.errors import EXCEPTION_HANDLERS
@@ -56,6 +58,8 @@ from server.web.identity import IdentityMiddleware
 from server.web.metrics import metrics
 from server.web.params import ids_in_range
 from server.web.rendering import template_engine
+from server.web.webhooks_admin import ROUTES as WEBHOOK_ADMIN_ROUTES
+from server.web.webhooks_admin import WebhookApi
 
 STATIC = REPO_ROOT / "frontend" / "static"
 
@@ -165,6 +169,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TicketApi,
             RelationsApi,
             BulkApi,
+            AttachmentApi,
+            AlertApi,
+            PeopleApi,
+            WebhookApi,
+            *WEBHOOK_ADMIN_ROUTES,
             healthz,
             metrics,
             create_static_files_router(

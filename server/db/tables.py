@@ -104,6 +104,9 @@ class Ticket(Table):
     solution = Text(default="")
     version = Integer(default=1)
     source = Varchar(length=20, choices=Source, default=Source.WEB)  # the channel it came by
+    # A monitoring alert's key: one open ticket per key and establishment (unique partial
+    # index in the migration); the same alert again becomes a follow-up.
+    dedup_key = Varchar(length=200, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
     resolved_at = Timestamptz(null=True, default=None)
@@ -310,3 +313,8 @@ ALL_TABLES += COUNTER_TABLES
 from server.db.link_tables import LINK_TABLES  # noqa: E402
 
 ALL_TABLES += LINK_TABLES
+
+# Issue 18: outbound webhooks and their delivery queue.
+from server.db.webhook_tables import WEBHOOK_TABLES  # noqa: E402
+
+ALL_TABLES += WEBHOOK_TABLES

@@ -126,3 +126,18 @@ def may_see_history(actor: Actor, field_name: str) -> bool:
 
 def can_administer(actor: Actor) -> bool:
     return actor.active and actor.role is Role.ADMIN
+
+
+def can_look_up_person(actor: Actor, role: Role, establishment_id: int | None) -> bool:
+    """Admins see every account; the desk sees the requesters of the establishments it
+    serves (to file or assign on their behalf); requesters see nobody through this."""
+    if not actor.active:
+        return False
+    if actor.role is Role.ADMIN:
+        return True
+    return (
+        actor.is_staff
+        and role is Role.REQUESTER
+        and establishment_id is not None
+        and establishment_id in actor.establishment_ids
+    )

@@ -43,13 +43,16 @@ from typing import Any, Protocol
 
 import aiosmtplib
 import anyio.to_thread
+import httpx
 
 from server.db.engine import engine, write_transaction
 from server.db.mail_tables import AccountMail
 from server.db.tables import Outbox
+from server.db.webhook_tables import WebhookDelivery
 from server.domain.notifications import Kind
 from server.domain.reply_address import reply_address
 from server.domain.vocabulary import Status
+from server.services import webhooks
 from server.services.background import BackgroundLoop
 from server.services.mail_render import Change, MailFacts, render
 from server.settings import MailSettings, Settings
@@ -64,8 +67,9 @@ RELAY_DOWN = "relay unreachable: "
 
 # The queues a dispatcher drains: account mails (links someone is waiting for) first, then
 # ticket notifications. Both have the same claim, backoff and stamp columns.
-Queue = type[Outbox] | type[AccountMail]
+Queue = type[Outbox] | type[AccountMail] | type[WebhookDelivery]
 QUEUES: tuple[Queue, ...] = (AccountMail, Outbox)
+# Outbound webhook deliveries share the claims, leases and backoff (server.services.webhooks).
 
 
 def _sql(template: str, table: Queue) -> str:
@@ -245,7 +249,31 @@ class MailDispatcher(BackgroundLoop):
             heartbeat = _Heartbeat(self, table)
             async with heartbeat.running():
                 sent += await self._send_batch(table, claimed, heartbeat)
+        claimed = sorted(await self._claim(WebhookDelivery), key=lambda row: row["id"])
+        if claimed:
+            heartbeat = _Heartbeat(self, WebhookDelivery)
+            async with heartbeat.running():
+                sent += await self._deliver_webhooks(claimed, heartbeat)
         return sent
+
+    async def _deliver_webhooks(self, claimed: list[dict[str, Any]], heartbeat: _Heartbeat) -> int:
+        """One attempt per claimed delivery; a failure backs that delivery off alone."""
+        delivered = 0
+        pending = list(claimed)
+        async with webhooks.client() as client:
+            while pending and heartbeat.lease_safe():
+                row = pending.pop(0)
+                try:
+                    await webhooks.deliver(client, row["id"])
+                except (httpx.HTTPError, webhooks.ReceiverRefused, OSError) as exc:
+                    log.info("Webhook delivery %s failed (%s)", row["id"], exc)
+                    await self._failed(WebhookDelivery, row["id"], row["attempts"], exc)
+                    continue
+                await self._sent(WebhookDelivery, row["id"])
+                delivered += 1
+        if pending:
+            await self._release(WebhookDelivery, [row["id"] for row in pending])
+        return delivered
 
     async def _send_batch(
         self, table: Queue, claimed: list[dict[str, Any]], heartbeat: _Heartbeat

@@ -22,6 +22,7 @@ from server.db.tables import GroupMember, NotificationPreference, Outbox, Ticket
 from server.domain.actors import Actor
 from server.domain.notifications import Audience, Kind, recipients
 from server.domain.permissions import can_see_private_notes, can_view
+from server.services import webhooks
 from server.services.accounts import actors_of
 from server.settings import get_settings
 
@@ -66,6 +67,8 @@ async def enqueue(
     ticket = await ticket_row(ticket_id)
     if ticket is None:
         return []
+    # Receivers of outbound webhooks hear of the same changes, in the same transaction.
+    await webhooks.enqueue(kind, ticket, private=private)
     members: set[int] = set()
     if ticket["assigned_group"] is not None:
         rows = await GroupMember.select(GroupMember.user).where(

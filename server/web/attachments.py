@@ -92,11 +92,17 @@ def _file(row: dict[str, Any], path: Any, inline: bool, media_type: str) -> File
     )
 
 
-@get("/attachments/{attachment_id:int}", guards=[requires_account], include_in_schema=False)
-async def download(request: Request, attachment_id: FromPath[int]) -> File:
+async def serve_download(request: Request, attachment_id: int) -> File:
+    """The stored file under its ticket's access rule, the download recorded; shared by the
+    page's link and the JSON API."""
     row = await service.downloadable(request.user.actor, attachment_id)
     await service.record_download(request.user.actor, attachment_id)
     return _file(row, service.storage().path(row["storage_key"]), False, row["mime"])
+
+
+@get("/attachments/{attachment_id:int}", guards=[requires_account], include_in_schema=False)
+async def download(request: Request, attachment_id: FromPath[int]) -> File:
+    return await serve_download(request, attachment_id)
 
 
 @get(

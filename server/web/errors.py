@@ -68,7 +68,9 @@ GENERIC_MESSAGES = {
     404: N_("Not found"),
     405: N_("This action is not available here."),
     409: N_("This ticket was changed by someone else meanwhile"),
+    412: N_("This ticket was changed meanwhile: read it again, then retry."),
     413: N_("This upload is too large."),
+    428: N_("Say which version you are changing (If-Match header or version)."),
     429: N_("Too many attempts: wait a minute and try again."),
     500: N_("Something went wrong on our side. Nothing you saved was lost; try again."),
     503: N_(

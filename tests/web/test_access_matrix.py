@@ -57,6 +57,9 @@ SIGNED_IN = {
     ("GET", "/board/column/{status:str}"),
     ("GET", "/api/v1/tickets"),
     ("POST", "/api/v1/tickets"),
+    # Monitoring intake files in the token account's own establishment
+    # (tests/web/test_api_alerts.py).
+    ("POST", "/api/v1/alerts"),
     # One's own notifications (a notification about a ticket one may no longer see is
     # hidden: tests/web/test_notifications_web.py).
     ("GET", "/notifications"),
@@ -80,6 +83,10 @@ SIGNED_IN = {
     ("POST", "/suggestions/end"),
 }
 STAFF_ONLY = {
+    # The desk looks up the requesters it serves; admins see and change every account
+    # (tests/web/test_api_people.py).
+    ("GET", "/api/v1/people"),
+    ("GET", "/api/v1/people/{user_id:int}"),
     ("GET", "/overview"),
     # Bulk actions: each ticket is still judged by its own use case (tests/web/test_bulk_web.py).
     ("POST", "/bulk"),
@@ -92,6 +99,16 @@ STAFF_ONLY = {
 }
 SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
 ADMIN_ONLY = {
+    ("GET", "/admin/webhooks"),
+    ("POST", "/admin/webhooks"),
+    ("POST", "/admin/webhooks/{webhook_id:int}/active"),
+    ("POST", "/admin/webhooks/{webhook_id:int}/delete"),
+    ("GET", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks/{webhook_id:int}/active"),
+    ("POST", "/api/v1/webhooks/{webhook_id:int}/delete"),
+    ("POST", "/api/v1/people"),
+    ("POST", "/api/v1/people/{user_id:int}"),
     ("GET", "/admin"),
     ("GET", "/admin/mail"),
     ("GET", "/admin/mail/{name:str}"),
@@ -166,10 +183,22 @@ TICKET_API: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/tickets/{ticket_id:int}/links/remove"): {"json": {}},
     ("POST", "/api/v1/tickets/{ticket_id:int}/merge"): {"json": {}},
     ("POST", "/api/v1/tickets/{ticket_id:int}/children"): {"json": {}},
+    ("GET", "/api/v1/tickets/{ticket_id:int}/attachments"): {},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/take"): {"json": {"version": 0}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/fields"): {"json": {"version": 0}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/shared"): {"json": {"shared": True, "version": 0}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/escalate"): {
+        "json": {"group_id": 1, "reason": "x", "version": 0}
+    },
+    ("POST", "/api/v1/tickets/{ticket_id:int}/watch"): {"json": {"watch": False}},
+    ("GET", "/api/v1/tickets/{ticket_id:int}/shares"): {},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/shares"): {"json": {"email": ""}},
+    ("POST", "/api/v1/tickets/{ticket_id:int}/shares/{user_id:int}/remove"): {"json": {}},
 }
 ATTACHMENT = {
     ("GET", "/attachments/{attachment_id:int}"),
     ("GET", "/attachments/{attachment_id:int}/thumbnail"),
+    ("GET", "/api/v1/attachments/{attachment_id:int}"),
 }
 WEBSOCKET = {("WS", "/ws")}
 DOCUMENTATION_PREFIX = "/schema"
@@ -229,7 +258,15 @@ def test_every_route_is_classified() -> None:
 
 def sample_path(template: str) -> str:
     """A concrete path for a route template (ids that exist in the matrix world)."""
-    for name in ("node_id", "group_id", "user_id", "item_id", "article_id", "number"):
+    for name in (
+        "node_id",
+        "group_id",
+        "user_id",
+        "item_id",
+        "article_id",
+        "number",
+        "webhook_id",
+    ):
         template = template.replace("{" + name + ":int}", "1")
     return (
         template.replace("{kind:str}", "policies")
