@@ -11,36 +11,41 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from tests.conftest import DATABASE_URL, IS_POSTGRES
+from tests.pg_cluster import create_database, throwaway_cluster
 from tests.redis_server import free_port
 
 DEMO_PASSWORD = "guichet-demo"
 
 
 @contextmanager
-def demo_database(tmp: Path) -> Iterator[str]:
-    """A migrated database with the demo data, on the engine the suite runs on."""
-    if IS_POSTGRES:
-        name = f"guichet_live_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-        url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
-    else:
-        url = f"sqlite:///{tmp / 'live.sqlite3'}"
-    try:
+def demo_database(tmp: Path, postgres: bool = IS_POSTGRES) -> Iterator[str]:
+    """A migrated database with the demo data: on the engine the suite runs on, or on
+    PostgreSQL when asked (the LISTEN/NOTIFY bus needs it), in a throwaway cluster if the
+    suite runs on SQLite."""
+    with ExitStack() as stack:
+        if postgres and IS_POSTGRES:
+            name = f"guichet_live_{uuid.uuid4().hex[:10]}"
+            asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+            stack.callback(
+                lambda: asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            )
+            url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
+        elif postgres:
+            url = create_database(stack.enter_context(throwaway_cluster()), "guichet")
+        else:
+            url = f"sqlite:///{tmp / 'live.sqlite3'}"
         env = {**os.environ, "GUICHET_DATABASE_URL": url, "GUICHET_VAR_DIR": str(tmp)}
         for command in ("migrate", "demo"):
             subprocess.run([sys.executable, "-m", "server.cli", command], env=env, check=True,
                            capture_output=True, timeout=180)  # fmt: skip
         yield url
-    finally:
-        if IS_POSTGRES:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _admin(sql: str) -> None:
