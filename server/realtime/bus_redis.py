@@ -138,9 +138,7 @@ class RedisBus(MemoryBus):
 
     async def _close_publisher(self) -> None:
         publisher, self._publisher = self._publisher, None
-        if publisher is not None:
-            with contextlib.suppress(Exception):
-                await publisher.aclose()
+        await _quietly_close(None, publisher)
 
     async def _supervise(self) -> None:
         """Forever: read until the subscription is lost, reconnect, ask for snapshots."""
