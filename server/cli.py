@@ -72,7 +72,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "server.asgi:app",
         host=host,
         port=port,
-        proxy_headers=False,
+        # Only a configured proxy may name the client (GUICHET_FORWARDED_ALLOW_IPS).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         log_level=settings.log_level.lower(),
         log_config=None,
         # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket

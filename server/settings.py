@@ -173,6 +173,9 @@ class Settings:
     directory_default_role: str = "requester"
     # Operations: /metrics answers this bearer token, or loopback clients when it is empty.
     metrics_token: str = field(default="", repr=False)
+    # Addresses of the reverse proxies whose X-Forwarded-For names the client (comma-separated,
+    # "*" for any): login limits then count each client, not the proxy. Empty: none trusted.
+    forwarded_allow_ips: str = ""
     # "text" (default) or "json": one JSON object per log line.
     log_format: str = "text"
     log_level: str = "INFO"
@@ -247,6 +250,7 @@ def load_settings() -> Settings:
         directory_groups=json.loads(_env("DIRECTORY_GROUPS", "{}")),
         directory_default_role=_env("DIRECTORY_DEFAULT_ROLE", "requester"),
         metrics_token=_env("METRICS_TOKEN", ""),
+        forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", ""),
         log_format=_env("LOG_FORMAT", "text"),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         mail=MailSettings(

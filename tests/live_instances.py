@@ -59,9 +59,12 @@ async def _admin(sql: str) -> None:
 
 
 class Instance:
-    """One Guichet process. ``env`` adds GUICHET_* settings (without the prefix)."""
+    """One Guichet process. ``env`` adds GUICHET_* settings (without the prefix). ``serve``:
+    started by ``guichet serve`` (its uvicorn options), else by uvicorn itself."""
 
-    def __init__(self, database_url: str, tmp: Path, name: str, **env: str) -> None:
+    def __init__(
+        self, database_url: str, tmp: Path, name: str, *, serve: bool = False, **env: str
+    ) -> None:
         self.name = name
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -74,11 +77,12 @@ class Instance:
             "GUICHET_STORAGE_DIR": str(tmp / "attachments"),
             **{f"GUICHET_{key}": value for key, value in env.items()},
         }
+        self.env = full
         self.log_path = tmp / f"{name}.log"
         self.log = self.log_path.open("w")
+        command = ["server.cli", "serve"] if serve else ["uvicorn", "server.asgi:app"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.asgi:app", "--host", "127.0.0.1",
-             "--port", str(self.port)],
+            [sys.executable, "-m", *command, "--host", "127.0.0.1", "--port", str(self.port)],
             env=full, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
