@@ -54,6 +54,8 @@ system-deps: ## Install (as root) or list the Debian packages the tests need
 	command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || missing="$$missing slapd"; \
 	command -v ldapmodify >/dev/null || missing="$$missing ldap-utils"; \
 	[ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 		echo "Missing Debian packages; please run:" >&2; \

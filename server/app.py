@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
 
     templates = template_engine()
-    bus = make_bus(settings.channels, settings.database_url)
+    bus = make_bus(settings.channels, settings.database_url, settings.redis_url)
     hub = Hub(bus, templates.engine)
     # Every instance runs one: claims keep them from sending a mail twice.
     dispatcher = MailDispatcher(settings)

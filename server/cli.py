@@ -72,7 +72,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "server.asgi:app",
         host=host,
         port=port,
-        proxy_headers=False,
+        # Only a configured proxy may name the client (GUICHET_FORWARDED_ALLOW_IPS).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         log_level=settings.log_level.lower(),
         log_config=None,
         # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket
@@ -91,7 +93,7 @@ async def _run_alone(make: Callable[[Settings, Callable], Any], banner: str) -> 
 
     settings = get_settings()
     await engine.start(pool=settings.db_pool)
-    bus = make_bus(settings.channels, settings.database_url)
+    bus = make_bus(settings.channels, settings.database_url, settings.redis_url)
     await bus.start()
 
     async def publish(events: list) -> None:
@@ -189,10 +191,10 @@ async def _set_active(email: str, active: bool) -> int:
         return 2
     await set_active(user_id, active)
     settings = get_settings()
-    if not active and settings.channels == "postgres":
+    if not active and settings.channels != "memory":
         # Running instances close this user's websockets at once; with the in-process bus
         # they notice within a minute, when they re-check the session.
-        bus = make_bus(settings.channels, settings.database_url)
+        bus = make_bus(settings.channels, settings.database_url, settings.redis_url)
         await bus.start()
         try:
             await bus.publish({"kind": "user.deactivated", "user_id": user_id})

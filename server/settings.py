@@ -153,8 +153,10 @@ class Settings:
     max_ticket_attachment_bytes: int = 50 * 1024 * 1024
     # Deployment identifier patterns for the PHI detector: JSON [["IPP", "regex"], ...].
     phi_patterns: tuple[tuple[str, str], ...] = ()
-    # Live-update bus: "memory" (one process) or "postgres" (LISTEN/NOTIFY, several instances).
+    # Live-update bus: "memory" (one process), or for several instances "postgres"
+    # (LISTEN/NOTIFY) or "redis" (pub/sub on redis_url).
     channels: str = "memory"
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
     mail: MailSettings = field(default_factory=MailSettings)
     # Automatic rules (issue 7): how often the scheduler runs (0 = never), when a resolved
     # ticket closes by itself, when a pending ticket's requester gets a reminder.
@@ -171,6 +173,9 @@ class Settings:
     directory_default_role: str = "requester"
     # Operations: /metrics answers this bearer token, or loopback clients when it is empty.
     metrics_token: str = field(default="", repr=False)
+    # Addresses of the reverse proxies whose X-Forwarded-For names the client (comma-separated,
+    # "*" for any): login limits then count each client, not the proxy. Empty: none trusted.
+    forwarded_allow_ips: str = ""
     # "text" (default) or "json": one JSON object per log line.
     log_format: str = "text"
     log_level: str = "INFO"
@@ -208,6 +213,7 @@ def load_settings() -> Settings:
         argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 65536),
         db_pool=_env_bool("DB_POOL", True),
         channels=_env("CHANNELS", "memory"),
+        redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         max_attachment_bytes=_env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
         max_ticket_attachment_bytes=_env_int("MAX_TICKET_ATTACHMENT_BYTES", 50 * 1024 * 1024),
         phi_patterns=tuple(
@@ -244,6 +250,7 @@ def load_settings() -> Settings:
         directory_groups=json.loads(_env("DIRECTORY_GROUPS", "{}")),
         directory_default_role=_env("DIRECTORY_DEFAULT_ROLE", "requester"),
         metrics_token=_env("METRICS_TOKEN", ""),
+        forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", ""),
         log_format=_env("LOG_FORMAT", "text"),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         mail=MailSettings(

@@ -5,10 +5,10 @@ never HTML: each websocket renders for its own viewer, and PostgreSQL NOTIFY pay
 capped at 8000 bytes.
 
 ``MemoryBus`` serves one process. ``PostgresBus`` (``bus_postgres.py``) relays through
-LISTEN/NOTIFY so several instances sharing one database see each other's events; it delivers
-locally through the same fan-out. A subscriber that falls behind, or a bus that lost its
-connection, receives ``RESYNC`` and answers with a fresh snapshot: state is pushed, so nothing
-missed stays missing.
+LISTEN/NOTIFY and ``RedisBus`` (``bus_redis.py``) through Redis pub/sub, so several
+instances see each other's events; both deliver locally through the same fan-out. A
+subscriber that falls behind, or a bus that lost its connection, receives ``RESYNC`` and
+answers with a fresh snapshot: state is pushed, so nothing missed stays missing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ def encode(message: dict[str, Any]) -> str:
     if len(payload.encode()) > MAX_PAYLOAD:
         raise ValueError("bus messages carry ids, not content")
     return payload
+
+
+class BusUnavailable(RuntimeError):
+    """A message could not be published because the shared backend is unreachable.
+
+    Publishing happens after commit, so nothing is undone: viewers catch up through the
+    snapshot they are sent when the bus reconnects."""
 
 
 class Subscription:
@@ -100,12 +107,19 @@ class MemoryBus:
             self._subscribers.discard(subscription)
 
 
-def make_bus(kind: str, database_url: str) -> MemoryBus:
-    """The bus chosen by ``GUICHET_CHANNELS``: ``memory`` (default) or ``postgres``."""
+def make_bus(kind: str, database_url: str, redis_url: str = "") -> MemoryBus:
+    """The bus chosen by ``GUICHET_CHANNELS``: ``memory`` (default), ``postgres`` or
+    ``redis`` (``GUICHET_REDIS_URL``)."""
     if kind == "postgres":
         from server.realtime.bus_postgres import PostgresBus
 
         return PostgresBus(database_url)
+    if kind == "redis":
+        from server.realtime.bus_redis import RedisBus
+
+        if not redis_url:
+            raise ValueError("GUICHET_CHANNELS=redis needs GUICHET_REDIS_URL")
+        return RedisBus(redis_url)
     if kind != "memory":
         raise ValueError(f"unknown GUICHET_CHANNELS backend: {kind}")
     return MemoryBus()

@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from server.realtime.bus import RESYNC, MemoryBus, encode
+from server.realtime.bus import RESYNC, BusUnavailable, MemoryBus, encode
 
 log = logging.getLogger("guichet.bus")
 
@@ -38,11 +38,7 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class BusUnavailable(RuntimeError):
-    """A message could not be published because the database is unreachable.
-
-    Publishing happens after commit, so nothing is undone: viewers catch up through the
-    snapshot they are sent when the bus reconnects."""
+__all__ = ["BusUnavailable", "PostgresBus"]
 
 
 class PostgresBus(MemoryBus):

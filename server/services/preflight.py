@@ -40,6 +40,9 @@ def configuration_problems(settings: Settings) -> list[str]:
         problems.append(f"GUICHET_CHANNELS={settings.channels!r} is not memory, postgres or redis")
     if settings.channels == "postgres" and not settings.is_postgres:
         problems.append("GUICHET_CHANNELS=postgres needs a PostgreSQL GUICHET_DATABASE_URL")
+    redis_schemes = ("redis", "rediss", "unix")
+    if settings.channels == "redis" and urlsplit(settings.redis_url).scheme not in redis_schemes:
+        problems.append("GUICHET_CHANNELS=redis needs a redis:// or rediss:// GUICHET_REDIS_URL")
     if urlsplit(settings.base_url).scheme not in ("http", "https"):
         problems.append(f"GUICHET_BASE_URL={settings.base_url!r} is not an http(s) URL")
     if settings.log_format not in ("text", "json"):
@@ -127,7 +130,7 @@ async def _channels(settings: Settings) -> str:
     from server.realtime.bus import make_bus
 
     try:
-        bus = make_bus(settings.channels, settings.database_url)
+        bus = make_bus(settings.channels, settings.database_url, settings.redis_url)
     except Exception as exc:
         return _reason(exc)
     if settings.channels == "memory":
