@@ -310,3 +310,8 @@ ALL_TABLES += COUNTER_TABLES
 from server.db.link_tables import LINK_TABLES  # noqa: E402
 
 ALL_TABLES += LINK_TABLES
+
+# Issue 15: canned replies (personal or per group, per language).
+from server.db.canned_tables import CANNED_TABLES  # noqa: E402
+
+ALL_TABLES += CANNED_TABLES
