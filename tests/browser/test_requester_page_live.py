@@ -83,7 +83,7 @@ async def test_every_part_of_the_requesters_page_follows_live(
     # Solution: resolved by the desk, the solution and the close button appear.
     await tech.select_option("#status-target", "resolved")
     await tech.fill("#solution", "Lecteur remplacé, badge testé avec l'équipe de nuit.")
-    await tech.click("#change-status")
+    await tech.click("#composer-send")
     await expect(requester.locator(f"#solution-{ticket_id} .solution")).to_contain_text(
         "Lecteur remplacé"
     )

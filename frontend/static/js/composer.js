@@ -115,7 +115,20 @@
     }
   });
   document.addEventListener("DOMContentLoaded", function () { syncSolution(document); });
-  document.addEventListener("htmx:afterSettle", function () { syncSolution(document); });
+  // After any swap of it: the user's own answers, and the live pushes (out of band).
+  ["htmx:afterSettle", "htmx:oobAfterSwap", "htmx:wsAfterMessage"].forEach(function (name) {
+    document.addEventListener(name, function () { syncSolution(document); });
+  });
+
+  // A composer or facts panel coming back with errors replaces itself (outerHTML): put the
+  // keyboard on its first field in error, in the fresh element (the old one is gone).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var detail = event.detail || {};
+    if (!detail.requestConfig || !detail.target || detail.target.isConnected) return;
+    var fresh = detail.target.id ? document.getElementById(detail.target.id) : null;
+    var field = fresh && fresh.querySelector('[aria-invalid="true"]');
+    if (field) field.focus();
+  });
 
   // A live push re-renders the composer while someone may be typing in it: app.js carries the
   // text over and puts the focus back; this keeps the caret where it was too.
