@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from server import i18n
-from server.domain.canned import PLACEHOLDERS, parse_canned
+from server.domain.canned import PLACEHOLDERS, CannedDraft, parse_canned
 from server.domain.errors import GuichetError, ValidationFailed
 from server.i18n import gettext
 from server.services import canned as service
@@ -50,7 +50,7 @@ async def _form(
     )
 
 
-async def _draft(request: Request, values: dict[str, str]) -> Any:
+async def _draft(request: Request, values: dict[str, str]) -> CannedDraft:
     actor = request.user.actor
     groups = await service.writable_groups(actor)
     return parse_canned(

@@ -16,6 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from server.db import queries
+from server.domain.actors import Actor
 from server.domain.composer import parse_answer, parse_canned_ids
 from server.domain.errors import (
     GuichetError,
@@ -344,7 +345,9 @@ async def answer(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
     return await _after_answer(request, ticket_id)
 
 
-async def _with_canned_reply(actor: Any, ticket_id: int, values: dict[str, str]) -> dict[str, str]:
+async def _with_canned_reply(
+    actor: Actor, ticket_id: int, values: dict[str, str]
+) -> dict[str, str]:
     """The composer's values with the chosen canned reply appended to the text, and its id
     remembered (counted once the answer is sent)."""
     canned_id = parse_optional_id(values, "canned_id")
