@@ -623,4 +623,7 @@ async def answer(
             await notifications.enqueue(
                 Kind.FOLLOW_UP, ticket_id, actor, follow_up_id=follow_up_id, private=data.private
             )
-        return follow_up_id, [await ticket_event(kind, ticket_id, row)]
+        events = [await ticket_event(kind, ticket_id, row)]
+    # Work that follows a committed change (like change_status's) goes here, after the
+    # transaction: ``target`` is the status this answer moved the ticket to, or None.
+    return follow_up_id, events
