@@ -230,6 +230,10 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         )
         await TicketSla.update({TicketSla.idle_escalated: True}).where(TicketSla.id > 0)
         await load_articles(users["tech.n1@guichet.example"]["id"], est, categories)
+        # Canned replies in three languages (server/demo_canned.py).
+        from server.demo_canned import load_canned_replies
+
+        await load_canned_replies(groups, users)
     return True
 
 

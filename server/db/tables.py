@@ -318,3 +318,7 @@ ALL_TABLES += LINK_TABLES
 from server.db.webhook_tables import WEBHOOK_TABLES  # noqa: E402
 
 ALL_TABLES += WEBHOOK_TABLES
+# Issue 15: canned replies (personal or per group, per language).
+from server.db.canned_tables import CANNED_TABLES  # noqa: E402
+
+ALL_TABLES += CANNED_TABLES

@@ -16,6 +16,7 @@ from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
 from server.domain.board import CardFacts
+from server.domain.composer import Answer
 from server.domain.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp, NewTicket
@@ -30,7 +31,7 @@ from server.domain.permissions import (
 )
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
-from server.services import notifications, sla
+from server.services import canned, notifications, sla
 
 
 def _now() -> datetime:
@@ -558,3 +559,86 @@ async def escalate(
             await _history(ticket_id, actor, "status", status.value, Status.NEW.value)
         await notifications.enqueue(Kind.ESCALATED, ticket_id, actor)
         return [await ticket_event("ticket.moved", ticket_id, row)]
+
+
+async def answer(
+    actor: Actor, ticket_id: int, data: Answer
+) -> tuple[int | None, list[TicketEvent]]:
+    """The composer's one submit: a reply or private note and/or a status change, in one
+    transaction. Every check runs before the first write, so a refusal saves nothing.
+
+    The version the actor saw is checked once, and only when the status changes (a reply,
+    like ``add_follow_up``, never conflicts). Returns the follow-up id (None without text)."""
+    async with write_transaction():
+        await _lock_row(ticket_id)
+        row = await _load(actor, ticket_id)
+        access = _access(row)
+        if not can_comment(actor, access):
+            raise Forbidden()
+        if data.private and not can_manage(actor, access):
+            raise Forbidden()
+        status = Status(row["status"])
+        target = data.target if data.target is not status else None
+        if target is not None:
+            if data.version != row["version"]:
+                raise Conflict()
+            if target is Status.RESOLVED and not data.solution.strip():
+                raise ValidationFailed(
+                    {"solution": N_("A solution is required to resolve a ticket.")}
+                )
+            try:
+                check_move(_facts(row), actor, Move(target=target, solution=data.solution))
+            except InvalidTransition as exc:
+                raise ValidationFailed({"status": exc.message}) from exc
+        elif status is Status.CLOSED:
+            raise InvalidTransition(N_("This ticket is closed: open a new ticket instead."))
+
+        follow_up_id = None
+        kind = "ticket.followup"
+        if data.has_text:
+            inserted = await FollowUp.insert(
+                FollowUp(
+                    ticket=ticket_id,
+                    author=actor.id,
+                    text=data.text,
+                    private=data.private,
+                    minutes=data.minutes if actor.is_staff else 0,
+                )
+            ).returning(FollowUp.id)
+            follow_up_id = inserted[0]["id"]
+            current = {**row, "version": await _save(ticket_id, row["version"], {})}
+            reply_reopens = (
+                target is None
+                and status is Status.RESOLVED
+                and actor.id == row["requester"]
+                and not data.private
+            )
+            if reply_reopens:
+                target = reopen_target(_facts(current))
+                transition = check_move(_facts(current), actor, Move(target=target, by_reply=True))
+                await _apply_move(actor, current, target, transition.name)
+                target = None  # the reply's own mail tells of the reopening
+                kind = "ticket.moved"
+            await canned.count_uses(actor, data.canned_ids)
+        else:
+            current = row
+        if target is not None:
+            transition = check_move(
+                _facts(current), actor, Move(target=target, solution=data.solution)
+            )
+            await _apply_move(actor, current, target, transition.name, data.solution)
+            kind = "ticket.moved"
+            move_kind = kind_for_move(status, target)
+            # A public reply's mail already shows the new status; resolving and closing
+            # have their own mail (with the solution, or the closing notice).
+            if data.private or not data.has_text or move_kind in (Kind.RESOLVED, Kind.CLOSED):
+                await notifications.enqueue(move_kind, ticket_id, actor)
+        if follow_up_id is not None:
+            await notifications.enqueue(
+                Kind.FOLLOW_UP, ticket_id, actor, follow_up_id=follow_up_id, private=data.private
+            )
+        events = [await ticket_event(kind, ticket_id, row)]
+    # After the commit, as change_status does: a resolved major incident resolves its children.
+    if target is not None:
+        events += await _after_resolution(actor, ticket_id, target, data.solution)
+    return follow_up_id, events

@@ -17,7 +17,7 @@ from server.domain.permissions import (
     can_share_with_people,
 )
 from server.domain.vocabulary import Status
-from server.services import following, links
+from server.services import canned, following, links
 
 
 async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
@@ -39,6 +39,8 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "take": manage and status.is_open and ticket["assignee"] != actor.id,
         "targets": [t for t in allowed_targets(facts, actor) if t is not status],
     }
+    # The composer: to answer, or (a closed ticket a supervisor may reopen) to change status.
+    allowed["compose"] = allowed["comment"] or (manage and bool(allowed["targets"]))
     context: dict[str, Any] = {
         "ticket": ticket,
         "timeline": await queries.timeline(actor, ticket_id),
@@ -61,4 +63,5 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         context["groups"] = await queries.groups()
         context["technicians"] = await queries.technicians()
         context["categories"] = await queries.categories()
+        context["canned"] = await canned.for_ticket(actor, ticket)
     return context

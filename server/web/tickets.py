@@ -16,9 +16,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from server.db import queries
+from server.domain.actors import Actor
+from server.domain.composer import parse_answer, parse_canned_ids
 from server.domain.errors import (
     GuichetError,
     IdentifiersFound,
+    NotFound,
     ValidationFailed,
 )
 from server.domain.forms import (
@@ -32,7 +35,7 @@ from server.domain.text import N_
 from server.domain.vocabulary import Priority, TicketType
 from server.i18n import gettext
 from server.realtime.publish import publish
-from server.services import knowledge
+from server.services import canned, knowledge
 from server.services import tickets as service
 from server.services.privacy import detector_config, screen_text
 from server.views.ticket_list import REQUESTER_SCOPES, STAFF_SCOPES, filters_from_query
@@ -145,9 +148,37 @@ async def _after_action(
     error: GuichetError | None = None,
     values: dict[str, str] | None = None,
 ) -> Response[Any]:
-    """Answer an action: the fresh main fragment for htmx, a redirect or page otherwise."""
+    """Answer an action: the fresh fragment for htmx, a redirect or page otherwise.
+
+    An action posted from the facts panel gets the panel back (and the head, solution,
+    timeline and composer out of band), so the composer and the scroll position stay; any
+    other htmx action gets the ticket's main fragment."""
     if error is None and not request.headers.get("hx-request"):
         return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
+    from_facts = request.headers.get("hx-target") == f"facts-{ticket_id}"
+    context = await _page_context(
+        request, ticket_id, error, values, where="facts" if from_facts else "main"
+    )
+    status = status_of(error) if error else 200
+    if not request.headers.get("hx-request"):
+        name = "tickets/detail.html"
+    elif from_facts:
+        name = "tickets/_facts_answer.html"
+    else:
+        name = "tickets/_main.html"
+    return Template(template_name=name, context=context, status_code=status)
+
+
+async def _page_context(
+    request: Request,
+    ticket_id: int,
+    error: GuichetError | None,
+    values: dict[str, str] | None,
+    *,
+    where: str,
+) -> dict[str, Any]:
+    """The ticket page's context with an action's outcome: its error shown at ``where``
+    (main, facts or composer), field messages and what was typed."""
     # Re-reading also re-checks visibility: a ticket that became invisible is a 404.
     context = await ticket_view(request.user.actor, ticket_id)
     fields: dict[str, str] = {}
@@ -157,10 +188,8 @@ async def _after_action(
         if isinstance(error, ValidationFailed):
             fields = field_messages(error)
     phi = error.findings if isinstance(error, IdentifiersFound) else {}
-    context.update(error=message, fields=fields, values=values or {}, phi=phi)
-    status = status_of(error) if error else 200
-    name = "tickets/_main.html" if request.headers.get("hx-request") else "tickets/detail.html"
-    return Template(template_name=name, context=context, status_code=status)
+    context.update(error=message, fields=fields, values=values or {}, phi=phi, error_at=where)
+    return context
 
 
 def _version(values: dict[str, str]) -> int:
@@ -275,7 +304,73 @@ async def redact_text(request: Request, ticket_id: FromPath[int]) -> Response[An
     return await _after_action(request, ticket_id)
 
 
+async def _after_answer(
+    request: Request,
+    ticket_id: int,
+    error: GuichetError | None = None,
+    values: dict[str, str] | None = None,
+    *,
+    inserted: bool = False,
+) -> Response[Any]:
+    """The composer comes back alone (typed values and errors kept; empty after a send),
+    with the head, facts, solution and timeline out of band; without htmx, post/redirect/get
+    or the whole page with the errors."""
+    if error is None and not inserted and not request.headers.get("hx-request"):
+        return Redirect(path=f"/tickets/{ticket_id}", status_code=303)
+    context = await _page_context(request, ticket_id, error, values, where="composer")
+    context["inserted"] = inserted
+    status = status_of(error) if error else 200
+    name = "tickets/_answer.html" if request.headers.get("hx-request") else "tickets/detail.html"
+    return Template(template_name=name, context=context, status_code=status)
+
+
+@post("/tickets/{ticket_id:int}/answer", guards=[requires_account], include_in_schema=False)
+async def answer(request: Request, ticket_id: FromPath[int]) -> Response[Any]:
+    """The composer's one submit (reply or note, status, minutes), or the insertion of a
+    canned reply into the text being written (nothing is saved then)."""
+    values = form_dict(await request.form())
+    actor = request.user.actor
+    try:
+        if values.get("insert"):
+            values = await _with_canned_reply(actor, ticket_id, values)
+            return await _after_answer(request, ticket_id, None, values, inserted=True)
+        data = parse_answer(values, may_be_private=actor.is_staff)
+        screened = screen_text(
+            {"text": data.text, "solution": data.solution}, values.get("phi", "")
+        )
+        data = replace(data, **screened)
+        _id, events = await service.answer(actor, ticket_id, data)
+        await publish(request.app, events)
+    except GuichetError as exc:
+        return await _after_answer(request, ticket_id, exc, values)
+    return await _after_answer(request, ticket_id)
+
+
+async def _with_canned_reply(
+    actor: Actor, ticket_id: int, values: dict[str, str]
+) -> dict[str, str]:
+    """The composer's values with the chosen canned reply appended to the text, and its id
+    remembered (counted once the answer is sent)."""
+    canned_id = parse_optional_id(values, "canned_id")
+    if canned_id is None:
+        raise ValidationFailed({"canned_id": N_("This field is required.")})
+    try:
+        text = await canned.expansion(actor, ticket_id, canned_id)
+    except NotFound:
+        # The ticket's own visibility was checked first: this is about the reply.
+        await queries.visible_ticket(actor, ticket_id)
+        raise ValidationFailed({"canned_id": N_("Choose one of the proposed values.")}) from None
+    typed = values.get("text", "").rstrip()
+    ids = [*parse_canned_ids(values.get("canned_ids")), canned_id]
+    return {
+        **values,
+        "text": f"{typed}\n\n{text}" if typed else text,
+        "canned_ids": ",".join(str(i) for i in dict.fromkeys(ids)),
+    }
+
+
 ROUTES = [
+    answer,
     redact_text,
     home,
     ticket_list,

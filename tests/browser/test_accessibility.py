@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from server.db.canned_tables import CannedReply
 from server.domain.vocabulary import Role
 from tests import factories
 from tests.browser.session import signed_in_page
@@ -48,8 +49,12 @@ async def test_axe_finds_no_serious_violation_on_any_page_for_any_role(
     ]
     staff_pages = [
         "/tickets?scope=all", "/tickets?scope=backlog", f"/tickets/{ticket_id}", "/board",
-        "/search?q=scanner", "/kb",
+        "/search?q=scanner", "/kb", "/canned", "/canned/new",
     ]
+    # A canned reply of the desk's group, so the composer's picker is checked too.
+    await CannedReply.insert(
+        CannedReply(title="Accusé", body="Bonjour {requester}", language="fr", group=w.group_id)
+    )
     pages_by_person = {
         "alice@chu-a.test": requester_pages,
         "tech@desk.test": staff_pages,
@@ -135,7 +140,7 @@ async def test_core_loop_with_the_keyboard_alone(live_server: str, browser: Brow
     await expect(tech.locator("#status-target")).to_have_value("resolved")
     await _tab_to(tech, "#solution")
     await tech.keyboard.type("Câble d'alimentation remplacé.")
-    await _tab_to(tech, "#change-status")
+    await _tab_to(tech, "#composer-send")
     await tech.keyboard.press("Enter")
     await expect(tech.locator(".badges")).to_contain_text("Résolu")
     await context.close()

@@ -28,5 +28,5 @@ async def test_a_push_keeps_the_form_being_filled(live_server: str, browser: Bro
 
     await expect(tech.locator("#solution")).to_have_value("Câble USB remplacé")
     await expect(tech.locator("#status-target")).to_have_value("resolved")
-    await tech.click("#change-status")
+    await tech.click("#composer-send")
     await expect(tech.locator(".badges")).to_contain_text("Résolu")

@@ -55,8 +55,10 @@ async def test_every_part_of_the_requesters_page_follows_live(
     await expect(requester.locator(".ticket-facts .assignee")).to_have_text("Théo Tech")
     await expect(requester.locator(".badges")).to_contain_text("En cours (attribué)")
     await expect(requester.locator(".sla-take")).not_to_contain_text("restant")  # met
+    # The facts panel edits in place: the priority's small form opens under it.
+    await tech.click(f"#edit-priority-{ticket_id} summary")
     await tech.select_option("#edit-priority", "very_high")
-    await tech.click("form[action$='/fields'] button[type=submit]")
+    await tech.click(f"#edit-priority-{ticket_id} button[type=submit]")
     await expect(tech.locator(".badges")).to_contain_text("Très haute")
     await expect(requester.locator(".badges")).to_contain_text("Très haute")
 
@@ -83,7 +85,7 @@ async def test_every_part_of_the_requesters_page_follows_live(
     # Solution: resolved by the desk, the solution and the close button appear.
     await tech.select_option("#status-target", "resolved")
     await tech.fill("#solution", "Lecteur remplacé, badge testé avec l'équipe de nuit.")
-    await tech.click("#change-status")
+    await tech.click("#composer-send")
     await expect(requester.locator(f"#solution-{ticket_id} .solution")).to_contain_text(
         "Lecteur remplacé"
     )

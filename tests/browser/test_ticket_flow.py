@@ -45,7 +45,7 @@ async def test_requester_files_technician_resolves_requester_sees_solution(
     await expect(tech.locator(".badges")).to_contain_text("En cours (attribué)")
     await tech.select_option("#status-target", "resolved")
     await tech.fill("#solution", "Bourrage papier retiré, file d'impression relancée.")
-    await tech.click("#change-status")
+    await tech.click("#composer-send")
     await expect(tech.locator(".badges")).to_contain_text("Résolu")
     SHOTS.mkdir(exist_ok=True)
     await tech.screenshot(path=str(SHOTS / "technician-resolved.png"), full_page=True)

@@ -96,6 +96,14 @@ STAFF_ONLY = {
     ("GET", "/kb/{article_id:int}/edit"),
     ("POST", "/kb/{article_id:int}"),
     ("GET", "/kb/{article_id:int}/revisions/{number:int}"),
+    # Canned replies: a technician manages their own and their groups' (other ones are a
+    # 404, tests/integration/test_canned.py), an admin all of them.
+    ("GET", "/canned"),
+    ("GET", "/canned/new"),
+    ("POST", "/canned"),
+    ("GET", "/canned/{item_id:int}"),
+    ("POST", "/canned/{item_id:int}"),
+    ("POST", "/canned/{item_id:int}/archive"),
 }
 SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
 ADMIN_ONLY = {
@@ -136,6 +144,8 @@ ADMIN_ONLY = {
 TICKET_HTML: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/tickets/{ticket_id:int}"): {},
     ("POST", "/tickets/{ticket_id:int}/follow-ups"): {"data": {"text": ""}},
+    # The composer: an empty answer, and the insertion of a canned reply that does not exist.
+    ("POST", "/tickets/{ticket_id:int}/answer"): {"data": {"text": ""}},
     ("POST", "/tickets/{ticket_id:int}/take"): {"data": {}},
     ("POST", "/tickets/{ticket_id:int}/assign"): {"data": {}},
     ("POST", "/tickets/{ticket_id:int}/status"): {"data": {"status": "closed"}},
