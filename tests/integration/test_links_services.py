@@ -176,3 +176,26 @@ async def test_resolving_a_major_incident_resolves_its_open_children() -> None:
         (kids[1], w.requester_a.id),
         (kids[2], w.requester_a.id),
     }
+
+
+async def test_resolving_a_major_incident_from_the_composer_resolves_its_children() -> None:
+    from server.domain.composer import Answer
+
+    w = await factories.world()
+    parent = await factories.ticket(w.requester_a, title="Panne messagerie")
+    kid = await factories.ticket(w.requester_a, title="Messagerie du bloc")
+    await links.add_link(w.tech, parent, kid, Relation.PARENT_OF)
+    version = (await Ticket.select(Ticket.version).where(Ticket.id == parent).first())["version"]
+    _, events = await tickets.answer(
+        w.tech,
+        parent,
+        Answer(
+            text="Serveur relancé.",
+            target=Status.RESOLVED,
+            solution="Serveur de messagerie relancé",
+            version=version,
+        ),
+    )
+    assert {e.ticket_id for e in events} == {parent, kid}
+    row = await Ticket.select(Ticket.status, Ticket.solution).where(Ticket.id == kid).first()
+    assert row == {"status": "resolved", "solution": "Serveur de messagerie relancé"}
