@@ -1,0 +1,490 @@
+"""Admin changes to the service catalogue (categories, request types) and to groups, shared
+by the admin pages, the API and the ``guichet catalogue`` command.
+
+Each change is one transaction that also appends what changed to the catalogue history
+(actor None: the command line). Names and descriptions are kept per language: the row's own
+column holds the default (French) text, ``label_translation`` the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from server.db import catalogue as read
+from server.db.catalogue_tables import CatalogueHistory, LabelTranslation, RequestType
+from server.db.engine import write_transaction
+from server.db.kb_tables import KbArticle
+from server.db.tables import Category, Establishment, Group, GroupMember, Ticket, User
+from server.domain import routing
+from server.domain.actors import Actor
+from server.domain.catalogue import (
+    DEFAULT_LANGUAGE,
+    OTHER_LANGUAGES,
+    UNSPECIFIED,
+    CategoryForm,
+    GroupForm,
+    RequestTypeForm,
+    moves_under_itself,
+)
+from server.domain.errors import Forbidden, NotFound, ValidationFailed
+from server.domain.permissions import can_administer
+from server.domain.text import N_
+from server.domain.vocabulary import Priority, Role, Source
+
+
+def _admin_only(actor: Actor | None) -> None:
+    """The command line (actor None) is the operator; otherwise admins only."""
+    if actor is not None and not can_administer(actor):
+        raise Forbidden()
+
+
+async def _record(
+    entity: str, entity_id: int, actor: Actor | None, changes: Iterable[tuple[str, Any, Any]]
+) -> None:
+    rows = [
+        CatalogueHistory(
+            entity=entity,
+            entity_id=entity_id,
+            actor=actor.id if actor is not None and actor.id else None,
+            field=name,
+            old_value="" if old is None else str(old)[:500],
+            new_value="" if new is None else str(new)[:500],
+        )
+        for name, old, new in changes
+        if (old or "") != (new or "")
+    ]
+    if rows:
+        await CatalogueHistory.insert(*rows)
+
+
+async def history(entity: str, entity_id: int) -> list[dict[str, Any]]:
+    """Newest first, with the actor's name."""
+    return (
+        await CatalogueHistory.select(
+            *CatalogueHistory.all_columns(),
+            CatalogueHistory.actor.full_name.as_alias("actor_name"),
+        )
+        .where((CatalogueHistory.entity == entity) & (CatalogueHistory.entity_id == entity_id))
+        .order_by(CatalogueHistory.id, ascending=False)
+    )
+
+
+async def translations(entity: str, entity_id: int) -> dict[str, dict[str, str]]:
+    """field -> language -> text."""
+    found: dict[str, dict[str, str]] = {}
+    for row in await LabelTranslation.select().where(
+        (LabelTranslation.entity == entity) & (LabelTranslation.entity_id == entity_id)
+    ):
+        found.setdefault(row["field"], {})[row["language"]] = row["text"]
+    return found
+
+
+async def _set_translations(
+    entity: str,
+    entity_id: int,
+    field: str,
+    texts: Mapping[str, str],
+    actor: Actor | None,
+) -> None:
+    """Store the non-default languages of one field; an empty text removes the translation."""
+    current = (await translations(entity, entity_id)).get(field, {})
+    for language in OTHER_LANGUAGES:
+        new = texts.get(language, "")
+        old = current.get(language, "")
+        if new == old:
+            continue
+        where = (
+            (LabelTranslation.entity == entity)
+            & (LabelTranslation.entity_id == entity_id)
+            & (LabelTranslation.field == field)
+            & (LabelTranslation.language == language)
+        )
+        await LabelTranslation.delete().where(where)
+        if new:
+            await LabelTranslation.insert(
+                LabelTranslation(
+                    entity=entity, entity_id=entity_id, field=field, language=language, text=new
+                )
+            )
+        await _record(entity, entity_id, actor, [(f"{field}_{language}", old, new)])
+
+
+async def translate(
+    entity: str, entity_id: int, field: str, texts: Mapping[str, str], actor: Actor | None
+) -> None:
+    """For other modules' named things (announcements): store their translations."""
+    await _set_translations(entity, entity_id, field, texts, actor)
+
+
+# Categories -----------------------------------------------------------------------------
+
+
+async def _category_parents() -> dict[int, int | None]:
+    return {r["id"]: r["parent"] for r in await Category.select(Category.id, Category.parent)}
+
+
+async def _check_category(category_id: int | None, form: CategoryForm) -> None:
+    errors: dict[str, str] = {}
+    parents = await _category_parents()
+    if form.parent_id is not None and form.parent_id not in parents:
+        errors["parent_id"] = N_("Choose one of the proposed values.")
+    elif category_id is not None and moves_under_itself(category_id, form.parent_id, parents):
+        errors["parent_id"] = N_("A category cannot be placed under itself.")
+    clash = Category.code == form.code
+    if category_id is not None:
+        clash = clash & (Category.id != category_id)
+    if await Category.exists().where(clash):
+        errors["code"] = N_("Another category already uses this code.")
+    if form.default_group_id is not None and not await Group.exists().where(
+        Group.id == form.default_group_id
+    ):
+        errors["default_group_id"] = N_("Choose one of the proposed values.")
+    if form.establishment_id is not None and not await Establishment.exists().where(
+        Establishment.id == form.establishment_id
+    ):
+        errors["establishment_id"] = N_("Choose one of the proposed values.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+async def _names(table: Any, row_id: int | None) -> str:
+    if row_id is None:
+        return ""
+    column = table.code if table is Establishment else table.name
+    row = await table.select(column).where(table.id == row_id).first()
+    return next(iter(row.values())) if row else ""
+
+
+async def save_category(actor: Actor | None, category_id: int | None, form: CategoryForm) -> int:
+    """Create (``category_id`` None) or change a category: name, move, routing, order..."""
+    _admin_only(actor)
+    async with write_transaction():
+        before = None
+        if category_id is not None:
+            before = await Category.select().where(Category.id == category_id).first()
+            if before is None:
+                raise NotFound()
+        await _check_category(category_id, form)
+        values = {
+            Category.code: form.code,
+            Category.name: form.names[DEFAULT_LANGUAGE],
+            Category.description: form.descriptions[DEFAULT_LANGUAGE],
+            Category.parent: form.parent_id,
+            Category.default_priority: form.default_priority.value,
+            Category.default_group: form.default_group_id,
+            Category.establishment: form.establishment_id,
+            Category.position: form.position,
+        }
+        if before is None:
+            row = await Category.insert(
+                Category(**{column._meta.name: value for column, value in values.items()})
+            ).returning(Category.id)
+            category_id = row[0]["id"]
+            await _record("category", category_id, actor, [("created", "", form.code)])
+            before = {}
+        else:
+            await Category.update(values).where(Category.id == category_id)
+        assert category_id is not None
+        changes = []
+        for column, value in values.items():
+            name = column._meta.name
+            old = before.get(name)
+            if name in ("parent", "default_group", "establishment"):
+                table = {"parent": Category, "default_group": Group}.get(name, Establishment)
+                if (old or None) != value:
+                    changes.append((name, await _names(table, old), await _names(table, value)))
+            elif before and old != value:
+                changes.append((name, old, value))
+        await _record("category", category_id, actor, changes)
+        await _set_translations("category", category_id, "name", form.names, actor)
+        await _set_translations("category", category_id, "description", form.descriptions, actor)
+        return category_id
+
+
+async def set_category_active(actor: Actor | None, category_id: int, active: bool) -> None:
+    """Archive (or bring back) a category: archived ones are offered to nobody but keep
+    their tickets."""
+    _admin_only(actor)
+    async with write_transaction():
+        row = await Category.select(Category.active).where(Category.id == category_id).first()
+        if row is None:
+            raise NotFound()
+        if row["active"] != active:
+            await Category.update({Category.active: active}).where(Category.id == category_id)
+            await _record("category", category_id, actor, [("active", row["active"], active)])
+
+
+async def delete_category(actor: Actor | None, category_id: int) -> None:
+    """Only a category nothing uses: no ticket, no subcategory, no article. Others are
+    archived instead."""
+    _admin_only(actor)
+    async with write_transaction():
+        if not await Category.exists().where(Category.id == category_id):
+            raise NotFound()
+        if (
+            await Ticket.exists().where(Ticket.category == category_id)
+            or await Category.exists().where(Category.parent == category_id)
+            or await KbArticle.exists().where(KbArticle.category == category_id)
+        ):
+            raise ValidationFailed(
+                {"__all__": N_("This category is in use: archive it instead of deleting it.")}
+            )
+        types = [r["id"] for r in await RequestType.select(RequestType.id).where(
+            RequestType.category == category_id
+        )]
+        if types and await Ticket.exists().where(Ticket.request_type.is_in(types)):
+            raise ValidationFailed(
+                {"__all__": N_("This category is in use: archive it instead of deleting it.")}
+            )
+        await RequestType.delete().where(RequestType.category == category_id)
+        await LabelTranslation.delete().where(
+            (LabelTranslation.entity == "category") & (LabelTranslation.entity_id == category_id)
+        )
+        await Category.delete().where(Category.id == category_id)
+        await _record("category", category_id, actor, [("deleted", "", "1")])
+
+
+async def category_id_by_code(code: str) -> int | None:
+    row = await Category.select(Category.id).where(Category.code == code).first()
+    return row["id"] if row else None
+
+
+# Request types --------------------------------------------------------------------------
+
+
+async def save_request_type(
+    actor: Actor | None, category_id: int, type_id: int | None, form: RequestTypeForm
+) -> int:
+    _admin_only(actor)
+    async with write_transaction():
+        if not await Category.exists().where(Category.id == category_id):
+            raise NotFound()
+        before: dict[str, Any] = {}
+        if type_id is not None:
+            found = (
+                await RequestType.select()
+                .where((RequestType.id == type_id) & (RequestType.category == category_id))
+                .first()
+            )
+            if found is None or found["system"]:
+                raise NotFound()
+            before = found
+        errors: dict[str, str] = {}
+        clash = (RequestType.category == category_id) & (RequestType.code == form.code)
+        if type_id is not None:
+            clash = clash & (RequestType.id != type_id)
+        if await RequestType.exists().where(clash):
+            errors["code"] = N_("Another request type of this category uses this code.")
+        if form.group_id is not None and not await Group.exists().where(Group.id == form.group_id):
+            errors["group_id"] = N_("Choose one of the proposed values.")
+        if errors:
+            raise ValidationFailed(errors)
+        values = {
+            RequestType.code: form.code,
+            RequestType.name: form.names[DEFAULT_LANGUAGE],
+            RequestType.priority: form.priority.value if form.priority else "",
+            RequestType.group: form.group_id,
+            RequestType.position: form.position,
+        }
+        if type_id is None:
+            row = await RequestType.insert(
+                RequestType(
+                    category=category_id,
+                    **{column._meta.name: value for column, value in values.items()},
+                )
+            ).returning(RequestType.id)
+            type_id = row[0]["id"]
+        else:
+            await RequestType.update(values).where(RequestType.id == type_id)
+        assert type_id is not None
+        changes = [
+            (
+                f"type {form.code}: {column._meta.name}",
+                before.get(column._meta.name),
+                value if column is not RequestType.group else await _names(Group, value),
+            )
+            for column, value in values.items()
+            if before.get(column._meta.name) != value
+        ]
+        await _record("category", category_id, actor, changes)
+        await _set_translations("request_type", type_id, "name", form.names, actor)
+        return type_id
+
+
+async def set_request_type_active(
+    actor: Actor | None, category_id: int, type_id: int, active: bool
+) -> None:
+    _admin_only(actor)
+    async with write_transaction():
+        row = (
+            await RequestType.select()
+            .where((RequestType.id == type_id) & (RequestType.category == category_id))
+            .first()
+        )
+        if row is None or row["system"]:
+            raise NotFound()
+        if row["active"] != active:
+            await RequestType.update({RequestType.active: active}).where(RequestType.id == type_id)
+            await _record(
+                "category",
+                category_id,
+                actor,
+                [(f"type {row['code']}: active", row["active"], active)],
+            )
+
+
+async def unspecified_type() -> int:
+    """The system's "Unspecified" request type (mailed tickets), made on first use."""
+    row = (
+        await RequestType.select(RequestType.id)
+        .where((RequestType.system == True) & (RequestType.code == UNSPECIFIED))  # noqa: E712
+        .first()
+    )
+    if row is not None:
+        return row["id"]
+    made = await RequestType.insert(
+        RequestType(category=None, code=UNSPECIFIED, name="Non précisé", system=True)
+    ).returning(RequestType.id)
+    type_id = made[0]["id"]
+    for language, text in (("en", "Unspecified"), ("ru", "Не указан")):
+        await LabelTranslation.insert(
+            LabelTranslation(
+                entity="request_type", entity_id=type_id, field="name", language=language, text=text
+            )
+        )
+    return type_id
+
+
+# Routing a new ticket -------------------------------------------------------------------
+
+
+async def route_new_ticket(
+    category_id: int | None,
+    request_type_id: int | None,
+    chosen_priority: Priority | None,
+    source: Source,
+) -> tuple[Priority, int | None, int | None]:
+    """Priority, group and request type of a new ticket, by category then request type.
+    A type must be one the category offers; mailed tickets get the "Unspecified" type."""
+    snap = await read.snapshot()
+    chain = snap.ancestors(category_id) if category_id is not None else []
+    type_route = None
+    if request_type_id is not None:
+        offered = {t["id"]: t for t in snap.types_of(category_id)} if category_id else {}
+        chosen = offered.get(request_type_id)
+        if chosen is None:
+            raise ValidationFailed({"request_type_id": N_("Choose one of the proposed values.")})
+        type_route = routing.TypeRoute(
+            priority=Priority(chosen["priority"]) if chosen["priority"] else None,
+            group_id=chosen["group"],
+        )
+    elif source is Source.MAIL:
+        request_type_id = await unspecified_type()
+    result = routing.route(
+        [
+            routing.CategoryRoute(Priority(c["default_priority"]), c["default_group"])
+            for c in chain
+        ],
+        type_route,
+        chosen_priority,
+    )
+    return result.priority, result.group_id, request_type_id
+
+
+# Groups ---------------------------------------------------------------------------------
+
+
+async def save_group(actor: Actor | None, group_id: int | None, form: GroupForm) -> int:
+    _admin_only(actor)
+    async with write_transaction():
+        before: dict[str, Any] = {}
+        if group_id is not None:
+            found = await Group.select().where(Group.id == group_id).first()
+            if found is None:
+                raise NotFound()
+            before = found
+        errors: dict[str, str] = {}
+        clash = Group.name == form.names[DEFAULT_LANGUAGE]
+        if group_id is not None:
+            clash = clash & (Group.id != group_id)
+        if await Group.exists().where(clash):
+            errors["name"] = N_("Another group already has this name.")
+        if form.next_tier_id is not None:
+            if form.next_tier_id == group_id:
+                errors["next_tier_id"] = N_("A group cannot escalate to itself.")
+            elif not await Group.exists().where(Group.id == form.next_tier_id):
+                errors["next_tier_id"] = N_("Choose one of the proposed values.")
+        if errors:
+            raise ValidationFailed(errors)
+        values = {
+            Group.name: form.names[DEFAULT_LANGUAGE],
+            Group.description: form.descriptions[DEFAULT_LANGUAGE],
+            Group.tier: form.tier,
+            Group.email: form.email,
+            Group.next_tier: form.next_tier_id,
+        }
+        if group_id is None:
+            row = await Group.insert(
+                Group(**{column._meta.name: value for column, value in values.items()})
+            ).returning(Group.id)
+            group_id = row[0]["id"]
+            await _record("group", group_id, actor, [("created", "", form.names[DEFAULT_LANGUAGE])])
+        else:
+            await Group.update(values).where(Group.id == group_id)
+            changes = []
+            for column, value in values.items():
+                name = column._meta.name
+                old = before.get(name)
+                if old == value:
+                    continue
+                if column is Group.next_tier:
+                    changes.append((name, await _names(Group, old), await _names(Group, value)))
+                else:
+                    changes.append((name, old, value))
+            await _record("group", group_id, actor, changes)
+        assert group_id is not None
+        await _set_translations("group", group_id, "name", form.names, actor)
+        await _set_translations("group", group_id, "description", form.descriptions, actor)
+        return group_id
+
+
+async def members(group_id: int) -> list[dict[str, Any]]:
+    return (
+        await GroupMember.select(
+            GroupMember.user.id.as_alias("id"),
+            GroupMember.user.full_name.as_alias("full_name"),
+            GroupMember.user.email.as_alias("email"),
+        )
+        .where(GroupMember.group == group_id)
+        .order_by(GroupMember.user.full_name)
+    )
+
+
+async def add_member(actor: Actor | None, group_id: int, user_id: int) -> None:
+    _admin_only(actor)
+    async with write_transaction():
+        if not await Group.exists().where(Group.id == group_id):
+            raise NotFound()
+        user = await User.select(User.full_name, User.role).where(User.id == user_id).first()
+        if user is None or user["role"] == Role.REQUESTER.value:
+            raise ValidationFailed({"user_id": N_("Only technicians can join a group.")})
+        if await GroupMember.exists().where(
+            (GroupMember.group == group_id) & (GroupMember.user == user_id)
+        ):
+            return
+        await GroupMember.insert(GroupMember(group=group_id, user=user_id))
+        await _record("group", group_id, actor, [("member", "", user["full_name"])])
+
+
+async def remove_member(actor: Actor | None, group_id: int, user_id: int) -> None:
+    _admin_only(actor)
+    async with write_transaction():
+        if not await Group.exists().where(Group.id == group_id):
+            raise NotFound()
+        user = await User.select(User.full_name).where(User.id == user_id).first()
+        deleted = await GroupMember.delete().where(
+            (GroupMember.group == group_id) & (GroupMember.user == user_id)
+        ).returning(GroupMember.id)
+        if deleted and user is not None:
+            await _record("group", group_id, actor, [("member", user["full_name"], "")])
