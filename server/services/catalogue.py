@@ -488,3 +488,43 @@ async def remove_member(actor: Actor | None, group_id: int, user_id: int) -> Non
         ).returning(GroupMember.id)
         if deleted and user is not None:
             await _record("group", group_id, actor, [("member", user["full_name"], "")])
+
+
+async def category_values(category_id: int) -> dict[str, str]:
+    """A category as its form's raw values (what ``parse_category`` reads back)."""
+    row = await Category.select().where(Category.id == category_id).first()
+    if row is None:
+        raise NotFound()
+    texts = await translations("category", category_id)
+    values = {
+        "code": row["code"],
+        "name": row["name"],
+        "description": row["description"],
+        "parent_id": str(row["parent"] or ""),
+        "default_priority": row["default_priority"],
+        "default_group_id": str(row["default_group"] or ""),
+        "establishment_id": str(row["establishment"] or ""),
+        "position": str(row["position"]),
+    }
+    for language in OTHER_LANGUAGES:
+        values[f"name_{language}"] = texts.get("name", {}).get(language, "")
+        values[f"description_{language}"] = texts.get("description", {}).get(language, "")
+    return values
+
+
+async def group_values(group_id: int) -> dict[str, str]:
+    row = await Group.select().where(Group.id == group_id).first()
+    if row is None:
+        raise NotFound()
+    texts = await translations("group", group_id)
+    values = {
+        "name": row["name"],
+        "description": row["description"],
+        "tier": str(row["tier"]),
+        "email": row["email"],
+        "next_tier_id": str(row["next_tier"] or ""),
+    }
+    for language in OTHER_LANGUAGES:
+        values[f"name_{language}"] = texts.get("name", {}).get(language, "")
+        values[f"description_{language}"] = texts.get("description", {}).get(language, "")
+    return values
