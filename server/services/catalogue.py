@@ -26,6 +26,7 @@ from server.domain.catalogue import (
     GroupForm,
     RequestTypeForm,
     moves_under_itself,
+    slug,
 )
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.permissions import can_administer
@@ -528,3 +529,60 @@ async def group_values(group_id: int) -> dict[str, str]:
         values[f"name_{language}"] = texts.get("name", {}).get(language, "")
         values[f"description_{language}"] = texts.get("description", {}).get(language, "")
     return values
+
+
+async def admin_tree(language: str) -> list[dict[str, Any]]:
+    """Every category, archived ones too, parents first (order, then name), each with its
+    depth, its name in ``language``, its default group's name and its tickets count."""
+    snap = await read.snapshot()
+    children: dict[int | None, list[dict[str, Any]]] = {}
+    for row in snap.categories.values():
+        children.setdefault(row["parent"], []).append(row)
+    ordered: list[dict[str, Any]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        rows = children.get(parent, [])
+        rows = sorted(rows, key=lambda r: (r["position"], snap.category_name(r["id"], language)))
+        for row in rows:
+            ordered.append(
+                {
+                    **row,
+                    "depth": depth,
+                    "label": snap.category_name(row["id"], language),
+                    "group_name": snap.group_name(row["default_group"], language),
+                }
+            )
+            walk(row["id"], depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+async def request_types_of(category_id: int, language: str) -> list[dict[str, Any]]:
+    snap = await read.snapshot()
+    rows = []
+    for row in snap.types_of(category_id, offered_only=False):
+        texts = await translations("request_type", row["id"])
+        rows.append(
+            {
+                **row,
+                "label": snap.type_name(row["id"], language),
+                "names": texts.get("name", {}),
+                "group_name": snap.group_name(row["group"], language),
+            }
+        )
+    return rows
+
+
+async def ensure_codes() -> None:
+    """Give every category without a code one made from its name (categories created before
+    codes existed, or by bulk loads): import and export match categories by code."""
+    rows = await Category.select(Category.id, Category.name, Category.code)
+    taken = {r["code"] for r in rows if r["code"]}
+    for row in rows:
+        if row["code"]:
+            continue
+        base = slug(row["name"]) or "category"
+        code = base if base not in taken else f"{base}-{row['id']}"
+        taken.add(code)
+        await Category.update({Category.code: code}).where(Category.id == row["id"])

@@ -73,6 +73,8 @@ def _blank() -> dict[str, Any]:
 async def export_rows() -> list[dict[str, Any]]:
     """Every group, category and request type (archived ones too), in a stable order:
     groups by name, categories parents first (by order then code), types by category."""
+    async with write_transaction():
+        await catalogue.ensure_codes()
     texts = await _texts()
     groups = await Group.select().order_by(Group.name)
     group_names = {g["id"]: g["name"] for g in groups}
@@ -198,6 +200,7 @@ async def import_rows(
     catalogue._admin_only(actor)
     rows = list(rows)
     async with write_transaction():
+        await catalogue.ensure_codes()
         existing = await Category.select(Category.id, Category.code, Category.parent)
         places = await Establishment.select(Establishment.id, Establishment.code)
         code_of = {c["id"]: c["code"] for c in existing}

@@ -98,7 +98,11 @@ ADMIN_ONLY = {
     ("POST", "/admin/establishments/{node_id:int}"),
     ("POST", "/admin/establishments/{node_id:int}/active"),
     ("GET", "/admin/groups"),
+    ("POST", "/admin/groups"),
     ("GET", "/admin/groups/{group_id:int}"),
+    ("POST", "/admin/groups/{group_id:int}"),
+    ("POST", "/admin/groups/{group_id:int}/members"),
+    ("POST", "/admin/groups/{group_id:int}/members/{user_id:int}/remove"),
     ("POST", "/admin/groups/{group_id:int}/reach"),
     ("GET", "/admin/users"),
     ("POST", "/admin/users"),
@@ -110,6 +114,17 @@ ADMIN_ONLY = {
     ("GET", "/admin/sla/{kind:str}/{item_id:int}"),
     ("POST", "/admin/sla/{kind:str}/{item_id:int}"),
     ("POST", "/admin/sla/{kind:str}/{item_id:int}/delete"),
+    # Service catalogue (tests/web/test_catalogue_web.py).
+    ("GET", "/admin/catalogue"),
+    ("POST", "/admin/catalogue"),
+    ("GET", "/admin/catalogue/{category_id:int}"),
+    ("POST", "/admin/catalogue/{category_id:int}"),
+    ("POST", "/admin/catalogue/{category_id:int}/active"),
+    ("POST", "/admin/catalogue/{category_id:int}/delete"),
+    ("POST", "/admin/catalogue/{category_id:int}/types"),
+    ("POST", "/admin/catalogue/{category_id:int}/types/{type_id:int}"),
+    ("GET", "/admin/catalogue/export"),
+    ("POST", "/admin/catalogue/import"),
 }
 # Routes about one ticket, with the (invalid or harmless) body each gets here: validation
 # must never tell an invisible ticket from a missing one.
@@ -209,7 +224,16 @@ def test_every_route_is_classified() -> None:
 
 def sample_path(template: str) -> str:
     """A concrete path for a route template (ids that exist in the matrix world)."""
-    for name in ("node_id", "group_id", "user_id", "item_id", "article_id", "number"):
+    for name in (
+        "node_id",
+        "group_id",
+        "user_id",
+        "item_id",
+        "article_id",
+        "number",
+        "category_id",
+        "type_id",
+    ):
         template = template.replace("{" + name + ":int}", "1")
     return (
         template.replace("{kind:str}", "policies")
