@@ -46,6 +46,7 @@ from server.web import (
     tickets,
 )
 from server.web.api import TicketApi
+from server.web.api_catalogue import CatalogueApi
 from server.web.db_session import DbSessionMiddleware
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.headers import SecurityHeadersMiddleware
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             search.SearchApi,
             live,
             TicketApi,
+            CatalogueApi,
             healthz,
             metrics,
             create_static_files_router(

@@ -125,6 +125,16 @@ ADMIN_ONLY = {
     ("POST", "/admin/catalogue/{category_id:int}/types/{type_id:int}"),
     ("GET", "/admin/catalogue/export"),
     ("POST", "/admin/catalogue/import"),
+    # The catalogue API: admins only, a 404 for everyone else (tests/web/test_catalogue_api.py).
+    ("GET", "/api/v1/catalogue"),
+    ("POST", "/api/v1/catalogue/import"),
+    ("GET", "/api/v1/catalogue/categories"),
+    ("POST", "/api/v1/catalogue/categories"),
+    ("POST", "/api/v1/catalogue/categories/{category_id:int}"),
+    ("POST", "/api/v1/catalogue/categories/{category_id:int}/active"),
+    ("POST", "/api/v1/catalogue/categories/{category_id:int}/request-types"),
+    ("POST", "/api/v1/catalogue/groups"),
+    ("POST", "/api/v1/catalogue/groups/{group_id:int}"),
 }
 # Routes about one ticket, with the (invalid or harmless) body each gets here: validation
 # must never tell an invisible ticket from a missing one.
