@@ -37,8 +37,13 @@ async def test_admin_manages_categories_types_and_groups(client: AsyncTestClient
     group_id = group.json()["id"]
     made = await client.post(
         "/api/v1/catalogue/categories",
-        json={"name": "Résultats de laboratoire", "name_ru": "Лабораторные данные",
-              "code": "labo", "default_priority": "high", "default_group_id": group_id},
+        json={
+            "name": "Résultats de laboratoire",
+            "name_ru": "Лабораторные данные",
+            "code": "labo",
+            "default_priority": "high",
+            "default_group_id": group_id,
+        },
         headers=headers,
     )
     assert made.status_code == 201
@@ -79,7 +84,8 @@ async def test_admin_manages_categories_types_and_groups(client: AsyncTestClient
         "Résultats de laboratoire"
     )
     archived = await client.post(
-        f"/api/v1/catalogue/categories/{category_id}/active", json={"active": False},
+        f"/api/v1/catalogue/categories/{category_id}/active",
+        json={"active": False},
         headers=headers,
     )
     assert archived.status_code == 200
@@ -103,11 +109,11 @@ async def test_export_then_import_round_trips_and_faults_name_their_line(
     assert again.status_code == 200
     assert (await client.get("/api/v1/catalogue", headers=headers)).json() == document
 
-    items = [*document["items"], {"kind": "category", "code": "x", "name_fr": "X",
-                                  "priority": "high", "parent": "nowhere"}]
-    refused = await client.post(
-        "/api/v1/catalogue/import", json={"items": items}, headers=headers
-    )
+    items = [
+        *document["items"],
+        {"kind": "category", "code": "x", "name_fr": "X", "priority": "high", "parent": "nowhere"},
+    ]
+    refused = await client.post("/api/v1/catalogue/import", json={"items": items}, headers=headers)
     assert refused.status_code == 422
     line = len(items)
     assert refused.json()["fields"] == {f"{line}:parent": "Aucune catégorie n’a ce code."}

@@ -93,9 +93,10 @@ async def test_admin_builds_the_tree_and_every_change_is_in_the_history(
     assert (await Category.select().where(Category.id == child_id).first())["active"] is False
     page = await client.get(f"/admin/catalogue/{child_id}")
     assert page.status_code == 200
-    fields = {r["field"] for r in await CatalogueHistory.select().where(
-        CatalogueHistory.entity_id == child_id
-    )}
+    fields = {
+        r["field"]
+        for r in await CatalogueHistory.select().where(CatalogueHistory.entity_id == child_id)
+    }
     assert {"created", "name", "name_ru", "active"} <= fields
     assert "Ada Admin" in page.text and "ЭМК" in page.text
 
@@ -123,8 +124,13 @@ async def test_a_request_type_overrides_group_and_priority_of_its_category(
     added = await post(
         client,
         f"/admin/catalogue/{w.category_id}/types",
-        {"name": "Panne réseau", "name_ru": "Сбой сети", "priority": "very_high",
-         "group_id": str(other), "code": ""},
+        {
+            "name": "Panne réseau",
+            "name_ru": "Сбой сети",
+            "priority": "very_high",
+            "group_id": str(other),
+            "code": "",
+        },
     )
     assert added.status_code == 303
     kind = await RequestType.select().where(RequestType.category == w.category_id).first()
@@ -147,7 +153,9 @@ async def test_a_request_type_overrides_group_and_priority_of_its_category(
     assert typed.status_code == plain.status_code == 303
     rows = await Ticket.select().order_by(Ticket.id)
     assert (rows[0]["assigned_group"], rows[0]["priority"], rows[0]["request_type"]) == (
-        other, "very_high", kind["id"]
+        other,
+        "very_high",
+        kind["id"],
     )
     assert (rows[1]["assigned_group"], rows[1]["priority"]) == (w.group_id, "high")
 
@@ -175,9 +183,13 @@ async def test_readers_see_names_in_their_language_and_changes_at_once(
     admin = await AsyncTestClient.__aenter__(AsyncTestClient(app=client.app))
     try:
         await factories.login(admin, ADMIN_EMAIL)
-        values = {"name": "Incident de production", "name_ru": "Инцидент в продуктиве",
-                  "code": "incident", "default_priority": "high",
-                  "default_group_id": str(w.group_id)}
+        values = {
+            "name": "Incident de production",
+            "name_ru": "Инцидент в продуктиве",
+            "code": "incident",
+            "default_priority": "high",
+            "default_group_id": str(w.group_id),
+        }
         saved = await post(admin, f"/admin/catalogue/{w.category_id}", values)
         assert saved.status_code == 303
     finally:
@@ -198,8 +210,13 @@ async def test_groups_are_created_with_members_next_tier_and_address(
     made = await post(
         client,
         "/admin/groups",
-        {"name": "Support N1", "name_ru": "Поддержка 1-й линии", "tier": "1",
-         "email": "n1@desk.test", "next_tier_id": str(w.group_id)},
+        {
+            "name": "Support N1",
+            "name_ru": "Поддержка 1-й линии",
+            "tier": "1",
+            "email": "n1@desk.test",
+            "next_tier_id": str(w.group_id),
+        },
     )
     assert made.status_code == 303
     group_id = int(made.headers["location"].rsplit("/", 1)[1])
@@ -248,12 +265,22 @@ async def test_import_is_all_or_nothing_with_faults_per_line(client: AsyncTestCl
     assert "Ligne 3" in response.text and "Ligne 4" in response.text
     assert await Category.count() == before
 
-    good = json.dumps({"items": [
-        {"kind": "group", "name_fr": "Imagerie", "tier": 2},
-        {"kind": "category", "code": "pacs", "name_fr": "PACS", "name_ru": "PACS-система",
-         "priority": "high", "group": "Imagerie"},
-        {"kind": "request_type", "code": "acces", "parent": "pacs", "name_fr": "Accès"},
-    ]})
+    good = json.dumps(
+        {
+            "items": [
+                {"kind": "group", "name_fr": "Imagerie", "tier": 2},
+                {
+                    "kind": "category",
+                    "code": "pacs",
+                    "name_fr": "PACS",
+                    "name_ru": "PACS-система",
+                    "priority": "high",
+                    "group": "Imagerie",
+                },
+                {"kind": "request_type", "code": "acces", "parent": "pacs", "name_fr": "Accès"},
+            ]
+        }
+    )
     for _ in range(2):  # twice: the second import changes nothing
         done = await client.post(
             "/admin/catalogue/import",
