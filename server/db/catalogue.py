@@ -153,3 +153,22 @@ async def localised_groups(language: str) -> list[dict[str, Any]]:
     snap = await snapshot()
     rows = [{**g, "name": snap.group_name(g["id"], language)} for g in snap.groups.values()]
     return sorted(rows, key=lambda g: (g["tier"], g["name"].lower()))
+
+
+async def localise_announcements(rows: list[dict[str, Any]], language: str) -> None:
+    """Banners in the reader's language: title and body translations, service names."""
+    if not rows:
+        return
+    found = await LabelTranslation.select().where(
+        (LabelTranslation.entity == "announcement")
+        & LabelTranslation.entity_id.is_in([r["id"] for r in rows])
+    )
+    texts: dict[tuple[int, str], dict[str, str]] = {}
+    for t in found:
+        texts.setdefault((t["entity_id"], t["field"]), {})[t["language"]] = t["text"]
+    snap = await snapshot()
+    for row in rows:
+        for field in ("title", "body"):
+            row[field] = pick_text(row[field], texts.get((row["id"], field), {}), language)
+        if row.get("service_ids"):
+            row["services"] = [snap.category_name(i, language) for i in row["service_ids"]]

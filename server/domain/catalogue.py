@@ -422,3 +422,17 @@ def _parents_first(rows: list[Row]) -> list[Row]:
     for row in rows:
         place(row)
     return ordered
+
+
+def parse_translations(
+    raw: Mapping[str, Any], limits: Mapping[str, int]
+) -> dict[str, dict[str, str]]:
+    """The other languages' texts of a thing's fields (``title_en``, ``body_ru``...):
+    field -> language -> text; empty texts mean "fall back to the default"."""
+    f = _Fields(raw)
+    texts = {
+        name: {lang: f.text(f"{name}_{lang}", limit) for lang in OTHER_LANGUAGES}
+        for name, limit in limits.items()
+    }
+    f.done()
+    return texts

@@ -297,3 +297,39 @@ async def test_import_is_all_or_nothing_with_faults_per_line(client: AsyncTestCl
     assert any(i["code"] == "pacs" and i["name_ru"] == "PACS-система" for i in items)
     csv_export = await client.get("/admin/catalogue/export?format=csv")
     assert csv_export.text.startswith("kind,code,parent,name_fr")
+
+
+async def test_announcements_are_shown_in_the_reader_language(client: AsyncTestClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.web.test_sla_web import local
+
+    w = await admin_world()
+    await User.update({User.locale: "ru"}).where(User.id == w.requester_a.id)
+    await factories.login(client, ADMIN_EMAIL)
+    now = datetime.now(UTC)
+    form = {
+        "kind": "maintenance",
+        "title": "Maintenance du DPI",
+        "title_ru": "Обслуживание ЭМК",
+        "title_en": "x" * 201,
+        "body": "Coupure courte",
+        "body_ru": "Короткий перерыв",
+        "display_from": local(now - timedelta(minutes=5)),
+        "starts_at": local(now + timedelta(hours=1)),
+        "ends_at": local(now + timedelta(hours=2)),
+    }
+    too_long = await post(client, "/admin/sla/announcements/new", form)
+    assert too_long.status_code == 422 and "Обслуживание ЭМК" in too_long.text
+    from server.db.sla_tables import Announcement
+
+    assert await Announcement.count() == 0  # nothing half-saved
+    saved = await post(client, "/admin/sla/announcements/new", {**form, "title_en": ""})
+    assert saved.status_code == 303
+    client.cookies.clear()
+    await factories.login(client, "alice@chu-a.test")
+    page = (await client.get("/tickets")).text
+    assert "Обслуживание ЭМК" in page and "Короткий перерыв" in page
+    client.cookies.clear()
+    await factories.login(client, "colette@chu-a.test")  # French: the default text
+    assert "Maintenance du DPI" in (await client.get("/tickets")).text
