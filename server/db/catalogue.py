@@ -12,7 +12,7 @@ from typing import Any
 
 from server.db import config_cache
 from server.db.catalogue_tables import LabelTranslation, RequestType
-from server.db.tables import Category, Group
+from server.db.tables import Category, Establishment, Group
 from server.domain.catalogue import pick_text
 
 
@@ -23,6 +23,16 @@ class Snapshot:
     groups: dict[int, dict[str, Any]]
     # (entity, id, field) -> {language: text}
     texts: dict[tuple[str, int, str], dict[str, str]]
+    establishment_parents: dict[int, int | None]
+
+    def establishment_chain(self, establishment_id: int | None) -> set[int]:
+        """The establishment and every one above it."""
+        chain: set[int] = set()
+        current = establishment_id
+        while current is not None and current not in chain:
+            chain.add(current)
+            current = self.establishment_parents.get(current)
+        return chain
 
     def text(self, entity: str, entity_id: int, field: str, default: str, language: str) -> str:
         return pick_text(default, self.texts.get((entity, entity_id, field), {}), language)
@@ -83,7 +93,9 @@ async def _load() -> Snapshot:
     ):
         key = (row["entity"], row["entity_id"], row["field"])
         texts.setdefault(key, {})[row["language"]] = row["text"]
+    places = await Establishment.select(Establishment.id, Establishment.parent)
     return Snapshot(
+        establishment_parents={r["id"]: r["parent"] for r in places},
         categories={r["id"]: r for r in categories},
         request_types={r["id"]: r for r in types},
         groups={r["id"]: r for r in groups},

@@ -333,3 +333,22 @@ async def test_announcements_are_shown_in_the_reader_language(client: AsyncTestC
     client.cookies.clear()
     await factories.login(client, "colette@chu-a.test")  # French: the default text
     assert "Maintenance du DPI" in (await client.get("/tickets")).text
+
+
+async def test_a_category_reserved_to_a_subtree_is_offered_only_there(
+    client: AsyncTestClient,
+) -> None:
+    w = await admin_world()
+    await factories.login(client, ADMIN_EMAIL)
+    made = await post(
+        client,
+        "/admin/catalogue",
+        category_form(name="Files d'attente régionales", establishment_id=str(w.est_b)),
+    )
+    assert made.status_code == 303
+    client.cookies.clear()
+    await factories.login(client, "alice@chu-a.test")
+    assert "Files d&#39;attente régionales" not in (await client.get("/tickets/new")).text
+    client.cookies.clear()
+    await factories.login(client, "bruno@clinique-b.test")
+    assert "Files d&#39;attente régionales" in (await client.get("/tickets/new")).text
