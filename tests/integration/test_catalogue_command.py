@@ -157,3 +157,29 @@ async def test_add_rename_move_archive_from_the_command_line(
     exported = json.loads(guichet("catalogue", "export", **db).stdout)
     ehr = next(i for i in exported["items"] if i["code"] == "ehr")
     assert (ehr["parent"], ehr["name_fr"], ehr["name_ru"]) == ("", "Dossier patient", "ЭМК")
+
+
+async def test_the_demo_catalogue_speaks_three_languages_and_round_trips(
+    tmp_path: Path,
+    empty_database: str,  # noqa: F811
+) -> None:
+    db = {"DATABASE_URL": empty_database}
+    assert guichet("migrate", **db).returncode == 0
+    assert guichet("demo", **db).returncode == 0
+    exported = guichet("catalogue", "export", **db)
+    items = json.loads(exported.stdout)["items"]
+    by_name = {i["name_fr"]: i for i in items}
+    incident = by_name["Incident de production"]
+    assert (incident["name_en"], incident["name_ru"]) == (
+        "Production incident",
+        "Инцидент в рабочей среде",
+    )
+    assert by_name["Réseau (N3)"]["name_en"] == "Network (L3)"
+    assert by_name["Региональный сегмент ЕГИСЗ"]["establishment"] == "RSO"
+    assert all(i["code"] for i in items if i["kind"] == "category")
+    saved = tmp_path / "demo.json"
+    saved.write_text(exported.stdout)
+    loaded = guichet("catalogue", "import", str(saved), **db)
+    assert loaded.returncode == 0, loaded.stderr
+    again = guichet("catalogue", "export", **db)
+    assert again.stdout == exported.stdout
