@@ -59,9 +59,25 @@ def pick_text(default: str, translations: Mapping[str, str], language: str) -> s
     return next((text for _lang, text in sorted(translations.items()) if text), "")
 
 
+# Russian letters spelt in Latin ones, so that Russian names make readable codes too.
+_CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        [
+            *("a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o"),
+            *("p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e"),
+            *("yu", "ya"),
+        ],
+        strict=True,
+    )
+)
+
+
 def slug(text: str) -> str:
-    """A stable code from a name: "Dossier patient (DPI)" -> "dossier-patient-dpi"."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    """A stable code from a name: "Dossier patient (DPI)" -> "dossier-patient-dpi",
+    "Запись на приём" -> "zapis-na-priem"."""
+    latin = "".join(_CYRILLIC.get(ch, ch) for ch in text.lower())
+    plain = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:CODE_MAX]
 
 

@@ -46,6 +46,7 @@ def test_names_fall_back_to_french_then_to_any_language() -> None:
 
 def test_codes_and_loops() -> None:
     assert slug("Dossier patient (DPI) — accès") == "dossier-patient-dpi-acces"
+    assert slug("Запись на приём") == "zapis-na-priem"
     parents = {1: None, 2: 1, 3: 2}
     assert moves_under_itself(1, 3, parents)
     assert moves_under_itself(2, 2, parents)
