@@ -1,5 +1,6 @@
-"""Admin changes to the service catalogue (categories, request types) and to groups, shared
-by the admin pages, the API and the ``guichet catalogue`` command.
+"""Admin changes to the service catalogue (categories, request types), shared by the admin
+pages, the API and the ``guichet catalogue`` command; the history and translation helpers
+that groups (``server.services.teams``) and announcements reuse; routing of new tickets.
 
 Each change is one transaction that also appends what changed to the catalogue history
 (actor None: the command line). Names and descriptions are kept per language: the row's own
@@ -15,7 +16,7 @@ from server.db import catalogue as read
 from server.db.catalogue_tables import CatalogueHistory, LabelTranslation, RequestType
 from server.db.engine import write_transaction
 from server.db.kb_tables import KbArticle
-from server.db.tables import Category, Establishment, Group, GroupMember, Ticket, User
+from server.db.tables import Category, Establishment, Group, Ticket
 from server.domain import routing
 from server.domain.actors import Actor
 from server.domain.catalogue import (
@@ -23,7 +24,6 @@ from server.domain.catalogue import (
     OTHER_LANGUAGES,
     UNSPECIFIED,
     CategoryForm,
-    GroupForm,
     RequestTypeForm,
     moves_under_itself,
     slug,
@@ -31,16 +31,16 @@ from server.domain.catalogue import (
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.permissions import can_administer
 from server.domain.text import N_
-from server.domain.vocabulary import Priority, Role, Source
+from server.domain.vocabulary import Priority, Source
 
 
-def _admin_only(actor: Actor | None) -> None:
+def admin_only(actor: Actor | None) -> None:
     """The command line (actor None) is the operator; otherwise admins only."""
     if actor is not None and not can_administer(actor):
         raise Forbidden()
 
 
-async def _record(
+async def record_change(
     entity: str, entity_id: int, actor: Actor | None, changes: Iterable[tuple[str, Any, Any]]
 ) -> None:
     rows = [
@@ -81,7 +81,7 @@ async def translations(entity: str, entity_id: int) -> dict[str, dict[str, str]]
     return found
 
 
-async def _set_translations(
+async def set_translations(
     entity: str,
     entity_id: int,
     field: str,
@@ -108,14 +108,14 @@ async def _set_translations(
                     entity=entity, entity_id=entity_id, field=field, language=language, text=new
                 )
             )
-        await _record(entity, entity_id, actor, [(f"{field}_{language}", old, new)])
+        await record_change(entity, entity_id, actor, [(f"{field}_{language}", old, new)])
 
 
 async def translate(
     entity: str, entity_id: int, field: str, texts: Mapping[str, str], actor: Actor | None
 ) -> None:
     """For other modules' named things (announcements): store their translations."""
-    await _set_translations(entity, entity_id, field, texts, actor)
+    await set_translations(entity, entity_id, field, texts, actor)
 
 
 # Categories -----------------------------------------------------------------------------
@@ -149,7 +149,7 @@ async def _check_category(category_id: int | None, form: CategoryForm) -> None:
         raise ValidationFailed(errors)
 
 
-async def _names(table: Any, row_id: int | None) -> str:
+async def name_of(table: Any, row_id: int | None) -> str:
     if row_id is None:
         return ""
     column = table.code if table is Establishment else table.name
@@ -159,7 +159,7 @@ async def _names(table: Any, row_id: int | None) -> str:
 
 async def save_category(actor: Actor | None, category_id: int | None, form: CategoryForm) -> int:
     """Create (``category_id`` None) or change a category: name, move, routing, order..."""
-    _admin_only(actor)
+    admin_only(actor)
     async with write_transaction():
         before = None
         if category_id is not None:
@@ -182,7 +182,7 @@ async def save_category(actor: Actor | None, category_id: int | None, form: Cate
                 Category(**{column._meta.name: value for column, value in values.items()})
             ).returning(Category.id)
             category_id = row[0]["id"]
-            await _record("category", category_id, actor, [("created", "", form.code)])
+            await record_change("category", category_id, actor, [("created", "", form.code)])
             before = {}
         else:
             await Category.update(values).where(Category.id == category_id)
@@ -194,32 +194,32 @@ async def save_category(actor: Actor | None, category_id: int | None, form: Cate
             if name in ("parent", "default_group", "establishment"):
                 table = {"parent": Category, "default_group": Group}.get(name, Establishment)
                 if (old or None) != value:
-                    changes.append((name, await _names(table, old), await _names(table, value)))
+                    changes.append((name, await name_of(table, old), await name_of(table, value)))
             elif before and old != value:
                 changes.append((name, old, value))
-        await _record("category", category_id, actor, changes)
-        await _set_translations("category", category_id, "name", form.names, actor)
-        await _set_translations("category", category_id, "description", form.descriptions, actor)
+        await record_change("category", category_id, actor, changes)
+        await set_translations("category", category_id, "name", form.names, actor)
+        await set_translations("category", category_id, "description", form.descriptions, actor)
         return category_id
 
 
 async def set_category_active(actor: Actor | None, category_id: int, active: bool) -> None:
     """Archive (or bring back) a category: archived ones are offered to nobody but keep
     their tickets."""
-    _admin_only(actor)
+    admin_only(actor)
     async with write_transaction():
         row = await Category.select(Category.active).where(Category.id == category_id).first()
         if row is None:
             raise NotFound()
         if row["active"] != active:
             await Category.update({Category.active: active}).where(Category.id == category_id)
-            await _record("category", category_id, actor, [("active", row["active"], active)])
+            await record_change("category", category_id, actor, [("active", row["active"], active)])
 
 
 async def delete_category(actor: Actor | None, category_id: int) -> None:
     """Only a category nothing uses: no ticket, no subcategory, no article. Others are
     archived instead."""
-    _admin_only(actor)
+    admin_only(actor)
     async with write_transaction():
         if not await Category.exists().where(Category.id == category_id):
             raise NotFound()
@@ -243,7 +243,7 @@ async def delete_category(actor: Actor | None, category_id: int) -> None:
             (LabelTranslation.entity == "category") & (LabelTranslation.entity_id == category_id)
         )
         await Category.delete().where(Category.id == category_id)
-        await _record("category", category_id, actor, [("deleted", "", "1")])
+        await record_change("category", category_id, actor, [("deleted", "", "1")])
 
 
 async def category_id_by_code(code: str) -> int | None:
@@ -257,7 +257,7 @@ async def category_id_by_code(code: str) -> int | None:
 async def save_request_type(
     actor: Actor | None, category_id: int, type_id: int | None, form: RequestTypeForm
 ) -> int:
-    _admin_only(actor)
+    admin_only(actor)
     async with write_transaction():
         if not await Category.exists().where(Category.id == category_id):
             raise NotFound()
@@ -303,20 +303,20 @@ async def save_request_type(
             (
                 f"type {form.code}: {column._meta.name}",
                 before.get(column._meta.name),
-                value if column is not RequestType.group else await _names(Group, value),
+                value if column is not RequestType.group else await name_of(Group, value),
             )
             for column, value in values.items()
             if before.get(column._meta.name) != value
         ]
-        await _record("category", category_id, actor, changes)
-        await _set_translations("request_type", type_id, "name", form.names, actor)
+        await record_change("category", category_id, actor, changes)
+        await set_translations("request_type", type_id, "name", form.names, actor)
         return type_id
 
 
 async def set_request_type_active(
     actor: Actor | None, category_id: int, type_id: int, active: bool
 ) -> None:
-    _admin_only(actor)
+    admin_only(actor)
     async with write_transaction():
         row = (
             await RequestType.select()
@@ -327,7 +327,7 @@ async def set_request_type_active(
             raise NotFound()
         if row["active"] != active:
             await RequestType.update({RequestType.active: active}).where(RequestType.id == type_id)
-            await _record(
+            await record_change(
                 "category",
                 category_id,
                 actor,
@@ -393,104 +393,6 @@ async def route_new_ticket(
     return result.priority, result.group_id, request_type_id
 
 
-# Groups ---------------------------------------------------------------------------------
-
-
-async def save_group(actor: Actor | None, group_id: int | None, form: GroupForm) -> int:
-    _admin_only(actor)
-    async with write_transaction():
-        before: dict[str, Any] = {}
-        if group_id is not None:
-            found = await Group.select().where(Group.id == group_id).first()
-            if found is None:
-                raise NotFound()
-            before = found
-        errors: dict[str, str] = {}
-        clash = Group.name == form.names[DEFAULT_LANGUAGE]
-        if group_id is not None:
-            clash = clash & (Group.id != group_id)
-        if await Group.exists().where(clash):
-            errors["name"] = N_("Another group already has this name.")
-        if form.next_tier_id is not None:
-            if form.next_tier_id == group_id:
-                errors["next_tier_id"] = N_("A group cannot escalate to itself.")
-            elif not await Group.exists().where(Group.id == form.next_tier_id):
-                errors["next_tier_id"] = N_("Choose one of the proposed values.")
-        if errors:
-            raise ValidationFailed(errors)
-        values = {
-            Group.name: form.names[DEFAULT_LANGUAGE],
-            Group.description: form.descriptions[DEFAULT_LANGUAGE],
-            Group.tier: form.tier,
-            Group.email: form.email,
-            Group.next_tier: form.next_tier_id,
-        }
-        if group_id is None:
-            row = await Group.insert(
-                Group(**{column._meta.name: value for column, value in values.items()})
-            ).returning(Group.id)
-            group_id = row[0]["id"]
-            await _record("group", group_id, actor, [("created", "", form.names[DEFAULT_LANGUAGE])])
-        else:
-            await Group.update(values).where(Group.id == group_id)
-            changes = []
-            for column, value in values.items():
-                name = column._meta.name
-                old = before.get(name)
-                if old == value:
-                    continue
-                if column is Group.next_tier:
-                    changes.append((name, await _names(Group, old), await _names(Group, value)))
-                else:
-                    changes.append((name, old, value))
-            await _record("group", group_id, actor, changes)
-        assert group_id is not None
-        await _set_translations("group", group_id, "name", form.names, actor)
-        await _set_translations("group", group_id, "description", form.descriptions, actor)
-        return group_id
-
-
-async def members(group_id: int) -> list[dict[str, Any]]:
-    return (
-        await GroupMember.select(
-            GroupMember.user.id.as_alias("id"),
-            GroupMember.user.full_name.as_alias("full_name"),
-            GroupMember.user.email.as_alias("email"),
-        )
-        .where(GroupMember.group == group_id)
-        .order_by(GroupMember.user.full_name)
-    )
-
-
-async def add_member(actor: Actor | None, group_id: int, user_id: int) -> None:
-    _admin_only(actor)
-    async with write_transaction():
-        if not await Group.exists().where(Group.id == group_id):
-            raise NotFound()
-        user = await User.select(User.full_name, User.role).where(User.id == user_id).first()
-        if user is None or user["role"] == Role.REQUESTER.value:
-            raise ValidationFailed({"user_id": N_("Only technicians can join a group.")})
-        if await GroupMember.exists().where(
-            (GroupMember.group == group_id) & (GroupMember.user == user_id)
-        ):
-            return
-        await GroupMember.insert(GroupMember(group=group_id, user=user_id))
-        await _record("group", group_id, actor, [("member", "", user["full_name"])])
-
-
-async def remove_member(actor: Actor | None, group_id: int, user_id: int) -> None:
-    _admin_only(actor)
-    async with write_transaction():
-        if not await Group.exists().where(Group.id == group_id):
-            raise NotFound()
-        user = await User.select(User.full_name).where(User.id == user_id).first()
-        deleted = await GroupMember.delete().where(
-            (GroupMember.group == group_id) & (GroupMember.user == user_id)
-        ).returning(GroupMember.id)
-        if deleted and user is not None:
-            await _record("group", group_id, actor, [("member", user["full_name"], "")])
-
-
 async def category_values(category_id: int) -> dict[str, str]:
     """A category as its form's raw values (what ``parse_category`` reads back)."""
     row = await Category.select().where(Category.id == category_id).first()
@@ -506,24 +408,6 @@ async def category_values(category_id: int) -> dict[str, str]:
         "default_group_id": str(row["default_group"] or ""),
         "establishment_id": str(row["establishment"] or ""),
         "position": str(row["position"]),
-    }
-    for language in OTHER_LANGUAGES:
-        values[f"name_{language}"] = texts.get("name", {}).get(language, "")
-        values[f"description_{language}"] = texts.get("description", {}).get(language, "")
-    return values
-
-
-async def group_values(group_id: int) -> dict[str, str]:
-    row = await Group.select().where(Group.id == group_id).first()
-    if row is None:
-        raise NotFound()
-    texts = await translations("group", group_id)
-    values = {
-        "name": row["name"],
-        "description": row["description"],
-        "tier": str(row["tier"]),
-        "email": row["email"],
-        "next_tier_id": str(row["next_tier"] or ""),
     }
     for language in OTHER_LANGUAGES:
         values[f"name_{language}"] = texts.get("name", {}).get(language, "")

@@ -34,7 +34,7 @@ from server.domain.catalogue import (
 )
 from server.domain.text import N_
 from server.domain.vocabulary import Priority
-from server.services import catalogue
+from server.services import catalogue, teams
 
 FORMAT_NAME = "guichet-catalogue"
 FORMAT_VERSION = 1
@@ -197,7 +197,7 @@ async def import_rows(
     actor: Actor | None, rows: Iterable[Any], first_line: int = 1
 ) -> ImportSummary:
     """Check everything, then apply everything in one transaction (or nothing)."""
-    catalogue._admin_only(actor)
+    catalogue.admin_only(actor)
     rows = list(rows)
     async with write_transaction():
         await catalogue.ensure_codes()
@@ -240,7 +240,7 @@ async def _apply_group(
         email=r.email,
         next_tier_id=next_tier_id,
     )
-    return await catalogue.save_group(actor, group_id, form)
+    return await teams.save_group(actor, group_id, form)
 
 
 async def _apply_category(

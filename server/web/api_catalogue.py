@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from server import i18n
 from server.db import catalogue as read
 from server.domain.catalogue import parse_category, parse_group, parse_request_type
-from server.services import catalogue, catalogue_files
+from server.services import catalogue, catalogue_files, teams
 from server.web.admin import requires_admin
 from server.web.params import DbInt
 
@@ -178,12 +178,12 @@ class CatalogueApi(Controller):
     @post("/groups", operation_id="CreateGroup", status_code=HTTP_201_CREATED)
     async def create_group(self, request: Request, data: JSONBody[GroupIn]) -> Created:
         form = parse_group(_raw(data))
-        return Created(await catalogue.save_group(request.user.actor, None, form))
+        return Created(await teams.save_group(request.user.actor, None, form))
 
     @post("/groups/{group_id:int}", operation_id="UpdateGroup", status_code=200)
     async def update_group(
         self, request: Request, group_id: FromPath[int], data: JSONBody[GroupIn]
     ) -> Created:
         return Created(
-            await catalogue.save_group(request.user.actor, group_id, parse_group(_raw(data)))
+            await teams.save_group(request.user.actor, group_id, parse_group(_raw(data)))
         )

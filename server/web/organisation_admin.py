@@ -22,7 +22,7 @@ from server.domain.organisation import parse_role
 from server.domain.text import N_
 from server.domain.vocabulary import Role
 from server.realtime.publish import publish_message, reach_changed
-from server.services import account_life, accounts, catalogue, organisation
+from server.services import account_life, accounts, catalogue, organisation, teams
 from server.web.admin import requires_admin
 from server.web.errors import field_messages, status_of
 from server.web.params import form_dict
@@ -166,7 +166,7 @@ async def groups() -> Template:
 async def create_group(request: Request) -> Response[Any]:
     values = form_dict(await request.form())
     try:
-        group_id = await catalogue.save_group(request.user.actor, None, parse_group(values))
+        group_id = await teams.save_group(request.user.actor, None, parse_group(values))
     except GuichetError as exc:
         return await _groups_page(status_of(exc), field_messages(exc), values)
     return Redirect(path=f"/admin/groups/{group_id}", status_code=303)
@@ -181,7 +181,7 @@ async def _group_page(
     group = await Group.select().where(Group.id == group_id).first()
     if group is None:
         raise NotFoundException()
-    members = await catalogue.members(group_id)
+    members = await teams.members(group_id)
     member_ids = {m["id"] for m in members}
     return Template(
         template_name="admin/group.html",
@@ -190,7 +190,7 @@ async def _group_page(
             "rows": await organisation.establishments_as_tree(),
             "served": await organisation.group_reach(group_id),
             "errors": errors or {},
-            "values": values or await catalogue.group_values(group_id),
+            "values": values or await teams.group_values(group_id),
             "all_groups": [g for g in await queries.groups() if g["id"] != group_id],
             "members": members,
             "candidates": [t for t in await queries.technicians() if t["id"] not in member_ids],
@@ -209,7 +209,7 @@ async def group(group_id: FromPath[int]) -> Template:
 async def update_group(request: Request, group_id: FromPath[int]) -> Response[Any]:
     values = form_dict(await request.form())
     try:
-        await catalogue.save_group(request.user.actor, group_id, parse_group(values))
+        await teams.save_group(request.user.actor, group_id, parse_group(values))
     except NotFound:
         raise NotFoundException() from None
     except GuichetError as exc:
@@ -224,7 +224,7 @@ async def add_group_member(request: Request, group_id: FromPath[int]) -> Respons
         user_id = _optional_id(values, "user_id")
         if user_id is None:
             raise ValidationFailed({"user_id": N_("Choose one of the proposed values.")})
-        await catalogue.add_member(request.user.actor, group_id, user_id)
+        await teams.add_member(request.user.actor, group_id, user_id)
     except NotFound:
         raise NotFoundException() from None
     except GuichetError as exc:
@@ -239,7 +239,7 @@ async def remove_group_member(
     request: Request, group_id: FromPath[int], user_id: FromPath[int]
 ) -> Response[Any]:
     try:
-        await catalogue.remove_member(request.user.actor, group_id, user_id)
+        await teams.remove_member(request.user.actor, group_id, user_id)
     except NotFound:
         raise NotFoundException() from None
     await reach_changed(request.app, [user_id])

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from server.domain.catalogue import parse_category, parse_group, parse_request_type
-from server.services import catalogue
+from server.services import catalogue, teams
 from tests import factories
 from tests.conftest import DATABASE_URL
 from tests.integration.test_backup_restore import empty_database, guichet  # noqa: F401
@@ -16,7 +16,7 @@ from tests.integration.test_backup_restore import empty_database, guichet  # noq
 
 async def _source_catalogue() -> None:
     w = await factories.world()
-    n1 = await catalogue.save_group(
+    n1 = await teams.save_group(
         None,
         None,
         parse_group(

@@ -16,7 +16,7 @@ from server.domain.catalogue import parse_category, parse_group, parse_request_t
 from server.domain.errors import ValidationFailed
 from server.domain.forms import parse_new_ticket
 from server.domain.vocabulary import Source
-from server.services import catalogue, tickets
+from server.services import catalogue, teams, tickets
 from tests import factories
 
 
@@ -74,7 +74,7 @@ async def test_routing_follows_the_parent_category_and_changes_at_once() -> None
 
 async def test_escalation_without_a_chosen_group_goes_to_the_next_tier() -> None:
     w = await factories.world()
-    n1 = await catalogue.save_group(
+    n1 = await teams.save_group(
         None, None, parse_group({"name": "N1", "tier": "1", "next_tier_id": str(w.group_id)})
     )
     ticket_id = await factories.ticket(w.requester_a)
