@@ -35,6 +35,7 @@ from server.web import (
     board,
     bulk,
     canned,
+    catalogue_admin,
     following,
     knowledge,
     links,
@@ -49,6 +50,7 @@ from server.web import (
 )
 from server.web.api import AttachmentApi, TicketApi
 from server.web.api_alerts import AlertApi
+from server.web.api_catalogue import CatalogueApi
 from server.web.api_people import PeopleApi
 from server.web.api_relations import BulkApi, RelationsApi
 from server.web.db_session import DbSessionMiddleware
@@ -156,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *attachments.ROUTES,
             *admin.ROUTES,
             *organisation_admin.ROUTES,
+            *catalogue_admin.ROUTES,
             *account_pages.ROUTES,
             *overview.ROUTES,
             *notifications.ROUTES,
@@ -176,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PeopleApi,
             WebhookApi,
             *WEBHOOK_ADMIN_ROUTES,
+            CatalogueApi,
             healthz,
             metrics,
             create_static_files_router(

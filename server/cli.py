@@ -1,4 +1,4 @@
-"""The ``guichet`` command: serve, migrate, demo, reindex-search, user add, token."""
+"""The ``guichet`` command: serve, migrate, demo, reindex-search, user add, token, catalogue."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import getpass
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import anyio
 
 from server.domain.errors import ValidationFailed
 from server.domain.vocabulary import Role
@@ -299,6 +301,181 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+# Catalogue (issue 14): the same use cases as the admin pages, acting as the operator.
+
+
+async def _catalogue_db() -> None:
+    from server.db import engine, tables  # noqa: F401 - tables loaded first, as the app does
+
+    await engine.start(pool=False)
+
+
+def _print_faults(exc: ValidationFailed) -> None:
+    lines = getattr(exc, "lines", None)
+    if lines:
+        for line, column, message in lines:
+            print(f"line {line}, {column}: {message}", file=sys.stderr)
+        return
+    for field, message in exc.errors.items():
+        print(f"{field}: {message}", file=sys.stderr)
+
+
+async def _catalogue_list() -> int:
+    from server.db.catalogue import snapshot
+
+    await _catalogue_db()
+    snap = await snapshot()
+    rows = sorted(snap.categories.values(), key=lambda c: snap.category_path(c["id"], "fr"))
+    for c in rows:
+        state = "" if c["active"] else "  [archived]"
+        group = snap.group_name(c["default_group"], "fr") or "-"
+        print(
+            f"{c['code'] or '-':24} {snap.category_path(c['id'], 'fr')}  "
+            f"({c['default_priority']}, {group}){state}"
+        )
+    print(f"{len(rows)} category(ies).")
+    return 0
+
+
+async def _catalogue_change(args: argparse.Namespace) -> int:
+    from server.db.tables import Group
+    from server.domain.catalogue import parse_category
+    from server.services import catalogue
+
+    await _catalogue_db()
+
+    async def category_id(code: str) -> int | None:
+        found = await catalogue.category_id_by_code(code)
+        if found is None:
+            print(f"No category with code {code}.", file=sys.stderr)
+        return found
+
+    try:
+        if args.action == "archive":
+            target = await category_id(args.code)
+            if target is None:
+                return 2
+            await catalogue.set_category_active(None, target, args.restore)
+            print(f"Category {args.code} {'restored' if args.restore else 'archived'}.")
+            return 0
+        if args.action == "add":
+            values: dict[str, str] = {"code": args.code, "name": args.name}
+            target = None
+        else:
+            target = await category_id(args.code)
+            if target is None:
+                return 2
+            values = await catalogue.category_values(target)
+        if args.action in ("add", "move") and args.parent:
+            parent = await category_id(args.parent)
+            if parent is None:
+                return 2
+            values["parent_id"] = str(parent)
+        elif args.action == "move":
+            values["parent_id"] = ""
+        if args.action == "rename":
+            key = "name" if args.language == "fr" else f"name_{args.language}"
+            values[key] = args.name
+        if args.action == "add":
+            values["default_priority"] = args.priority
+            values["name_en"], values["name_ru"] = args.name_en, args.name_ru
+            if args.group:
+                row = await Group.select(Group.id).where(Group.name == args.group).first()
+                if row is None:
+                    print(f"No group named {args.group}.", file=sys.stderr)
+                    return 2
+                values["default_group_id"] = str(row["id"])
+        saved = await catalogue.save_category(None, target, parse_category(values))
+    except ValidationFailed as exc:
+        _print_faults(exc)
+        return 2
+    print(f"Category {args.code} saved (id {saved}).")
+    return 0
+
+
+async def _catalogue_export(file_format: str, output: str) -> int:
+    from server.services import catalogue_files
+
+    await _catalogue_db()
+    rows = await catalogue_files.export_rows()
+    text = catalogue_files.to_json(rows) if file_format == "json" else catalogue_files.to_csv(rows)
+    if output in ("", "-"):
+        sys.stdout.write(text)
+    else:
+        await anyio.Path(output).write_text(text, encoding="utf-8", newline="")
+        print(f"{len(rows)} row(s) written to {output}.", file=sys.stderr)
+    return 0
+
+
+async def _catalogue_import(path: str, file_format: str) -> int:
+    from server.services import catalogue_files
+
+    await _catalogue_db()
+    try:
+        data = await anyio.Path(path).read_bytes()
+    except OSError as exc:
+        print(f"Cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    chosen = file_format or catalogue_files.guess_format(path, data)
+    try:
+        rows, first = catalogue_files.read_file(data, chosen)
+        summary = await catalogue_files.import_rows(None, rows, first)
+    except ValidationFailed as exc:
+        _print_faults(exc)
+        print("Nothing was imported.", file=sys.stderr)
+        return 2
+    print(
+        f"Imported {summary.groups} group(s), {summary.categories} category(ies), "
+        f"{summary.request_types} request type(s)."
+    )
+    return 0
+
+
+def _cmd_catalogue(args: argparse.Namespace) -> int:
+    from server.db import tables  # noqa: F401 - loaded before the modules that extend it
+
+    if args.action == "list":
+        return asyncio.run(_catalogue_list())
+    if args.action == "export":
+        return asyncio.run(_catalogue_export(args.format, args.output))
+    if args.action == "import":
+        return asyncio.run(_catalogue_import(args.file, args.format))
+    return asyncio.run(_catalogue_change(args))
+
+
+def _catalogue_parser(sub: Any) -> None:
+    from server.domain.vocabulary import Priority
+
+    cat = sub.add_parser("catalogue", help="the service catalogue: categories, request types")
+    actions = cat.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="list the categories as a tree")
+    add = actions.add_parser("add", help="add a category")
+    add.add_argument("code")
+    add.add_argument("--name", required=True, help="name in French (the default language)")
+    add.add_argument("--name-en", default="")
+    add.add_argument("--name-ru", default="")
+    add.add_argument("--parent", default="", help="code of the parent category")
+    add.add_argument("--priority", choices=[p.value for p in Priority], default="medium")
+    add.add_argument("--group", default="", help="name of the default group")
+    rename = actions.add_parser("rename", help="rename a category in one language")
+    rename.add_argument("code")
+    rename.add_argument("name")
+    rename.add_argument("--language", choices=["fr", "en", "ru"], default="fr")
+    move = actions.add_parser("move", help="put a category under another (or at the top)")
+    move.add_argument("code")
+    move.add_argument("--parent", default="", help="code of the new parent; none: top level")
+    archive = actions.add_parser("archive", help="archive a category (its tickets stay)")
+    archive.add_argument("code")
+    archive.add_argument("--restore", action="store_true", help="bring it back instead")
+    export = actions.add_parser("export", help="write the catalogue as JSON or CSV")
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("--output", default="-", help="file to write; - for standard output")
+    load = actions.add_parser("import", help="load a catalogue file (all or nothing)")
+    load.add_argument("file")
+    load.add_argument("--format", choices=["json", "csv"], default="", help="default: guessed")
+    cat.set_defaults(func=_cmd_catalogue)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -345,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--name", default="cli")
     token.add_argument("--revoke-all", action="store_true", help="revoke every token instead")
     token.set_defaults(func=_cmd_token)
+    _catalogue_parser(sub)
     return parser
 
 

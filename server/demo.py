@@ -45,6 +45,7 @@ from server.db.tables import (
     User,
 )
 from server.demo_articles import load_articles
+from server.demo_catalogue import translate_demo_catalogue
 from server.demo_russian import DEMO_ACCOUNTS as RUSSIAN_ACCOUNTS
 from server.demo_russian import load_russian_region
 from server.demo_story import opening_entries
@@ -217,6 +218,8 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         await _tickets(rng, now, ticket_count, est, groups, categories, users)
         # A second, Russian-speaking region (server/demo_russian.py).
         await load_russian_region(now, password_hash)
+        # Names in English and Russian, codes, the region's own services (server/demo_catalogue.py).
+        await translate_demo_catalogue()
         await counters.rebuild()  # tickets were inserted directly, not through the use cases
         await _service_levels(now, est, groups, categories)
         await sla.refresh_all(now)

@@ -11,6 +11,8 @@ from typing import Any
 
 from piccolo.columns.combination import Where
 
+from server import i18n
+from server.db import catalogue
 from server.db.sla import DUE_SORT, attach_sla
 from server.db.tables import (
     Attachment,
@@ -18,7 +20,6 @@ from server.db.tables import (
     Category,
     Establishment,
     FollowUp,
-    Group,
     HistoryEntry,
     Ticket,
     TicketShare,
@@ -128,6 +129,9 @@ _LIST_COLUMNS = (
     Ticket.assignee.full_name.as_alias("assignee_name"),
     Ticket.assigned_group.name.as_alias("group_name"),
     Ticket.requester.full_name.as_alias("requester_name"),
+    # Ids too: names are then given in the reader's language (server.db.catalogue).
+    Ticket.category,
+    Ticket.assigned_group,
 )
 
 
@@ -210,6 +214,7 @@ async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
         .offset((f.page - 1) * f.per_page)
     )
     await attach_sla(rows)
+    await catalogue.localise_rows(rows, i18n.get_locale())
     return TicketPage(rows=rows, total=total, page=f.page, per_page=f.per_page, more=more)
 
 
@@ -253,6 +258,7 @@ async def visible_ticket(actor: Actor, ticket_id: int) -> dict[str, Any]:
     )
     if row is None or not can_view(actor, await ticket_access(row)):
         raise NotFound()
+    await catalogue.localise_rows([row], i18n.get_locale())
     return row
 
 
@@ -300,22 +306,9 @@ async def timeline(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
 
 
 async def categories() -> list[dict[str, Any]]:
-    """Active categories as a flat list, each with its path ("Parent > Child")."""
-    rows = await Category.select().where(Category.active == True).order_by(Category.name)  # noqa: E712
-    by_id = {r["id"]: r for r in rows}
-
-    def path(row: dict[str, Any]) -> str:
-        names, seen = [row["name"]], {row["id"]}
-        parent = row["parent"]
-        while parent in by_id and parent not in seen:
-            seen.add(parent)
-            names.insert(0, by_id[parent]["name"])
-            parent = by_id[parent]["parent"]
-        return " > ".join(names)
-
-    for r in rows:
-        r["path"] = path(r)
-    return sorted(rows, key=lambda r: r["path"].lower())
+    """Active categories in tree order, each with its name and path ("Parent > Child") in
+    the reader's language (cached per configuration generation)."""
+    return await catalogue.localised_categories(i18n.get_locale())
 
 
 async def category(category_id: int) -> dict[str, Any] | None:
@@ -329,7 +322,8 @@ async def category(category_id: int) -> dict[str, Any] | None:
 
 
 async def groups() -> list[dict[str, Any]]:
-    return await Group.select().order_by(Group.tier).order_by(Group.name)
+    """Every group, by tier then name, named in the reader's language."""
+    return await catalogue.localised_groups(i18n.get_locale())
 
 
 async def technicians() -> list[dict[str, Any]]:

@@ -219,7 +219,11 @@ async def banners_for(
     if shown:
         names = {c["id"]: c["name"] for c in await Category.select(Category.id, Category.name)}
         for row in shown:
-            row["services"] = [
-                names[i] for i in sla_rules.ids_of(row["category_ids"]) if i in names
-            ]
+            row["service_ids"] = [i for i in sla_rules.ids_of(row["category_ids"]) if i in names]
+            row["services"] = [names[i] for i in row["service_ids"]]
+        # Title, body and services in the reader's language (issue 16).
+        from server import i18n
+        from server.db.catalogue import localise_announcements
+
+        await localise_announcements(shown, i18n.get_locale())
     return shown

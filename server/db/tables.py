@@ -53,6 +53,8 @@ class Group(Table, tablename="tech_group"):
     tier = Integer(default=1)
     description = Text(default="")
     email = Varchar(length=254, default="")  # the team's own address, told of new tickets
+    # Where an escalation goes by default (issue 14); null: choose by tier.
+    next_tier = ForeignKey(references="self", null=True, on_delete=OnDelete.set_null)
 
 
 class GroupMember(Table):
@@ -80,6 +82,12 @@ class Category(Table):
     default_priority = Varchar(length=20, choices=Priority, default=Priority.MEDIUM)
     default_group = ForeignKey(references=Group, null=True, **_KEEP)
     active = Boolean(default=True)
+    # Issue 14: a stable key for import/export, a description, an order among siblings and
+    # the establishment subtree it is offered to (null: everyone).
+    code = Varchar(length=80, default="")
+    description = Text(default="")
+    position = Integer(default=0)
+    establishment = ForeignKey(references=Establishment, null=True, **_KEEP)
 
 
 class Ticket(Table):
@@ -107,6 +115,7 @@ class Ticket(Table):
     # A monitoring alert's key: one open ticket per key and establishment (unique partial
     # index in the migration); the same alert again becomes a follow-up.
     dedup_key = Varchar(length=200, null=True, default=None)
+    request_type = Integer(null=True, default=None)  # catalogue_tables.RequestType id
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
     resolved_at = Timestamptz(null=True, default=None)
@@ -322,3 +331,7 @@ ALL_TABLES += WEBHOOK_TABLES
 from server.db.canned_tables import CANNED_TABLES  # noqa: E402
 
 ALL_TABLES += CANNED_TABLES
+# Issue 14: service catalogue (request types, translations, history).
+from server.db.catalogue_tables import CATALOGUE_TABLES  # noqa: E402
+
+ALL_TABLES += CATALOGUE_TABLES

@@ -42,6 +42,7 @@ class NewTicket:
     notify: bool
     shared: bool
     source: Source = Source.WEB
+    request_type_id: int | None = None  # within the category (server.domain.routing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ def parse_new_ticket(raw: Mapping[str, Any]) -> NewTicket:
     ticket_type = f.choice("type", TicketType, TicketType.INCIDENT)
     priority = f.choice("priority", Priority, None)
     category_id = f.integer("category_id", low=1, high=2**31 - 1)
+    request_type_id = f.integer("request_type_id", low=1, high=2**31 - 1)
     environment = f.choice("environment", Environment, Environment.PRODUCTION)
     contact_name = f.text("contact_name", required=False, max_len=NAME_MAX)
     contact_phone = f.text("contact_phone", required=False, max_len=30)
@@ -145,6 +147,7 @@ def parse_new_ticket(raw: Mapping[str, Any]) -> NewTicket:
         service_url=service_url,
         notify=notify,
         shared=shared,
+        request_type_id=request_type_id,
     )
 
 

@@ -31,7 +31,7 @@ from server.domain.permissions import (
 )
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
-from server.services import canned, notifications, sla
+from server.services import canned, catalogue, notifications, sla
 
 
 def _now() -> datetime:
@@ -159,13 +159,12 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
         raise Forbidden()
     if actor.establishment_id is None:
         raise Forbidden(N_("Your account is not linked to an establishment yet."))
-    cat = None
-    if data.category_id is not None:
-        cat = await category(data.category_id)
-        if cat is None:
-            raise ValidationFailed({"category_id": N_("Choose one of the proposed values.")})
-    priority = data.priority or Priority(cat["default_priority"] if cat else Priority.MEDIUM)
-    group_id = cat["default_group"] if cat else None
+    if data.category_id is not None and await category(data.category_id) is None:
+        raise ValidationFailed({"category_id": N_("Choose one of the proposed values.")})
+    # By category, then request type (server.domain.routing).
+    priority, group_id, request_type_id = await catalogue.route_new_ticket(
+        data.category_id, data.request_type_id, data.priority, data.source
+    )
     async with write_transaction():
         inserted = await Ticket.insert(
             Ticket(
@@ -186,6 +185,7 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
                 notify=data.notify,
                 shared=data.shared,
                 source=data.source.value,
+                request_type=request_type_id,
             )
         ).returning(Ticket.id, Ticket.version, *counters.KEY_COLUMNS)
         ticket_id = inserted[0]["id"]
@@ -505,6 +505,11 @@ async def redact_stored_text(
 ESCALATION_FIELDS = ("escalation", "deescalation", "transfer")
 
 
+async def next_tier_of(group_id: int) -> int | None:
+    row = await Group.select(Group.next_tier).where(Group.id == group_id).first()
+    return row["next_tier"] if row else None
+
+
 async def escalate(
     actor: Actor, ticket_id: int, version: int, *, group_id: int, reason: str
 ) -> list[TicketEvent]:
@@ -514,6 +519,9 @@ async def escalate(
     async with write_transaction():
         row = await _load_managed(actor, ticket_id)
         errors: dict[str, str] = {}
+        if not group_id and row["assigned_group"] is not None:
+            # No group chosen: the current group's "next tier" (issue 14), when it names one.
+            group_id = await next_tier_of(row["assigned_group"]) or 0
         target = (
             await Group.select(Group.id, Group.name, Group.tier).where(Group.id == group_id).first()
         )

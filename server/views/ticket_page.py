@@ -18,6 +18,7 @@ from server.domain.permissions import (
 )
 from server.domain.vocabulary import Status
 from server.services import canned, following, links
+from server.services.tickets import next_tier_of
 
 
 async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
@@ -61,6 +62,10 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         context["downloads"] = await queries.downloads(ticket_id)
     if manage:
         context["groups"] = await queries.groups()
+        # Escalation offers the current group's "next tier" first (issue 14).
+        current = ticket["assigned_group"]
+        next_tier = await next_tier_of(current) if current is not None else None
+        context["next_tier"] = next((g for g in context["groups"] if g["id"] == next_tier), None)
         context["technicians"] = await queries.technicians()
         context["categories"] = await queries.categories()
         context["canned"] = await canned.for_ticket(actor, ticket)

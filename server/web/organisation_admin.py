@@ -14,13 +14,15 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from server.db import queries
 from server.db.tables import Establishment, Group, User
-from server.domain.errors import GuichetError, ValidationFailed
+from server.domain.catalogue import parse_group
+from server.domain.errors import GuichetError, NotFound, ValidationFailed
 from server.domain.organisation import parse_role
 from server.domain.text import N_
 from server.domain.vocabulary import Role
 from server.realtime.publish import publish_message, reach_changed
-from server.services import account_life, accounts, organisation
+from server.services import account_life, accounts, catalogue, organisation, teams
 from server.web.admin import requires_admin
 from server.web.errors import field_messages, status_of
 from server.web.params import form_dict
@@ -140,20 +142,47 @@ async def establishment_active(request: Request, node_id: FromPath[int]) -> Resp
 # Groups ---------------------------------------------------------------------------------
 
 
-@get("/admin/groups", **ADMIN)
-async def groups() -> Template:
+async def _groups_page(
+    status: int = 200, errors: dict[str, str] | None = None, values: dict[str, str] | None = None
+) -> Template:
     return Template(
         template_name="admin/groups.html",
-        context={"groups": await organisation.groups_with_reach()},
+        context={
+            "groups": await organisation.groups_with_reach(),
+            "all_groups": await queries.groups(),
+            "errors": errors or {},
+            "values": values or {"tier": "1"},
+        },
+        status_code=status,
     )
 
 
+@get("/admin/groups", **ADMIN)
+async def groups() -> Template:
+    return await _groups_page()
+
+
+@post("/admin/groups", **ADMIN)
+async def create_group(request: Request) -> Response[Any]:
+    values = form_dict(await request.form())
+    try:
+        group_id = await teams.save_group(request.user.actor, None, parse_group(values))
+    except GuichetError as exc:
+        return await _groups_page(status_of(exc), field_messages(exc), values)
+    return Redirect(path=f"/admin/groups/{group_id}", status_code=303)
+
+
 async def _group_page(
-    group_id: int, status: int = 200, errors: dict[str, str] | None = None
+    group_id: int,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> Template:
     group = await Group.select().where(Group.id == group_id).first()
     if group is None:
         raise NotFoundException()
+    members = await teams.members(group_id)
+    member_ids = {m["id"] for m in members}
     return Template(
         template_name="admin/group.html",
         context={
@@ -161,6 +190,11 @@ async def _group_page(
             "rows": await organisation.establishments_as_tree(),
             "served": await organisation.group_reach(group_id),
             "errors": errors or {},
+            "values": values or await teams.group_values(group_id),
+            "all_groups": [g for g in await queries.groups() if g["id"] != group_id],
+            "members": members,
+            "candidates": [t for t in await queries.technicians() if t["id"] not in member_ids],
+            "history": await catalogue.history("group", group_id),
         },
         status_code=status,
     )
@@ -169,6 +203,47 @@ async def _group_page(
 @get("/admin/groups/{group_id:int}", **ADMIN)
 async def group(group_id: FromPath[int]) -> Template:
     return await _group_page(group_id)
+
+
+@post("/admin/groups/{group_id:int}", **ADMIN)
+async def update_group(request: Request, group_id: FromPath[int]) -> Response[Any]:
+    values = form_dict(await request.form())
+    try:
+        await teams.save_group(request.user.actor, group_id, parse_group(values))
+    except NotFound:
+        raise NotFoundException() from None
+    except GuichetError as exc:
+        return await _group_page(group_id, status_of(exc), field_messages(exc), values)
+    return Redirect(path=f"/admin/groups/{group_id}", status_code=303)
+
+
+@post("/admin/groups/{group_id:int}/members", **ADMIN)
+async def add_group_member(request: Request, group_id: FromPath[int]) -> Response[Any]:
+    values = form_dict(await request.form())
+    try:
+        user_id = _optional_id(values, "user_id")
+        if user_id is None:
+            raise ValidationFailed({"user_id": N_("Choose one of the proposed values.")})
+        await teams.add_member(request.user.actor, group_id, user_id)
+    except NotFound:
+        raise NotFoundException() from None
+    except GuichetError as exc:
+        return await _group_page(group_id, status_of(exc), field_messages(exc))
+    # The new member's open pages reconnect and see the group's tickets.
+    await reach_changed(request.app, [user_id])
+    return Redirect(path=f"/admin/groups/{group_id}", status_code=303)
+
+
+@post("/admin/groups/{group_id:int}/members/{user_id:int}/remove", **ADMIN)
+async def remove_group_member(
+    request: Request, group_id: FromPath[int], user_id: FromPath[int]
+) -> Response[Any]:
+    try:
+        await teams.remove_member(request.user.actor, group_id, user_id)
+    except NotFound:
+        raise NotFoundException() from None
+    await reach_changed(request.app, [user_id])
+    return Redirect(path=f"/admin/groups/{group_id}", status_code=303)
 
 
 @post("/admin/groups/{group_id:int}/reach", **ADMIN)
@@ -327,7 +402,11 @@ ROUTES = [
     update_establishment,
     establishment_active,
     groups,
+    create_group,
     group,
+    update_group,
+    add_group_member,
+    remove_group_member,
     group_reach,
     users,
     invite_user,

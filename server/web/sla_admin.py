@@ -16,14 +16,16 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from server.db import queries
+from server.db.engine import write_transaction
 from server.db.sla_tables import Announcement, BusinessCalendar, MaintenanceWindow, SlaPolicy
 from server.domain import sla_forms, sla_rules
+from server.domain.catalogue import parse_translations
 from server.domain.errors import ValidationFailed
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, TicketType
 from server.i18n import gettext
 from server.realtime.publish import publish_message
-from server.services import sla_admin
+from server.services import catalogue, sla_admin
 from server.web.admin import requires_admin
 from server.web.errors import field_messages
 from server.web.params import form_dict
@@ -42,6 +44,10 @@ def _kind(kind: str) -> str:
     if kind not in KINDS:
         raise NotFoundException()
     return kind
+
+
+# Announcement texts kept per language (issue 16), with their length limits.
+ANNOUNCEMENT_TEXTS = {"title": 200, "body": 5000}
 
 
 def _field(name: str, text: str, kind: str = "text", **extra: Any) -> dict[str, Any]:
@@ -153,7 +159,11 @@ async def _fields(kind: str) -> list[dict[str, Any]]:
             options=[(k, gettext(sla_forms.KIND_LABELS[k])) for k in sla_forms.KINDS],
         ),
         _field("title", N_("Title")),
+        _field("title_en", N_("Title in English (empty: the French one)")),
+        _field("title_ru", N_("Title in Russian (empty: the French one)")),
         _field("body", N_("Details"), "textarea"),
+        _field("body_en", N_("Details in English"), "textarea"),
+        _field("body_ru", N_("Details in Russian"), "textarea"),
         _field("display_from", N_("Show the banner from"), "datetime-local"),
         _field("starts_at", N_("Window start"), "datetime-local"),
         _field("ends_at", N_("Window end"), "datetime-local"),
@@ -274,7 +284,11 @@ async def new_form(kind: FromPath[str]) -> Template:
 @get("/admin/sla/{kind:str}/{item_id:int}", guards=[requires_admin], include_in_schema=False)
 async def edit_form(kind: FromPath[str], item_id: FromPath[int]) -> Template:
     row = await sla_admin.get(_kind(kind), item_id)
-    return await _form(kind, item_id, _form_values(kind, row), {})
+    values = _form_values(kind, row)
+    if kind == "announcements":
+        for field, texts in (await catalogue.translations("announcement", item_id)).items():
+            values.update({f"{field}_{lang}": text for lang, text in texts.items()})
+    return await _form(kind, item_id, values, {})
 
 
 async def _typed(request: Request) -> dict[str, Any]:
@@ -310,7 +324,13 @@ async def _save(request: Request, kind: str, item_id: int | None) -> Template | 
     typed = await _typed(request)
     try:
         values = await _parse(kind, typed)
-        saved = await sla_admin.save(kind, item_id, values)
+        translated = (
+            parse_translations(typed, ANNOUNCEMENT_TEXTS) if kind == "announcements" else {}
+        )
+        async with write_transaction():  # the row and its translations, or nothing
+            saved = await sla_admin.save(kind, item_id, values)
+            for field, texts in translated.items():
+                await catalogue.translate("announcement", saved, field, texts, request.user.actor)
     except ValidationFailed as exc:
         errors = field_messages(exc)
         return await _form(kind, item_id, typed, errors, status=422)

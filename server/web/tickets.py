@@ -38,6 +38,7 @@ from server.realtime.publish import publish
 from server.services import canned, knowledge
 from server.services import tickets as service
 from server.services.privacy import detector_config, screen_text
+from server.views.catalogue import new_ticket_choices
 from server.views.ticket_list import REQUESTER_SCOPES, STAFF_SCOPES, filters_from_query
 from server.views.ticket_page import ticket_view
 from server.web.errors import field_messages, status_of
@@ -95,7 +96,8 @@ async def _new_form(
             "values": values,
             "errors": errors,
             "phi": phi or {},
-            "categories": await queries.categories(),
+            # Categories open to the requester, named in their language, with request types.
+            **await new_ticket_choices(request.user.actor),
             # The knowledge-base suggestion session of this form (kept across re-renders).
             "suggestion_token": values.get("suggestion_token", "")[:32]
             or await knowledge.start_suggestions(request.user.actor),

@@ -126,7 +126,11 @@ ADMIN_ONLY = {
     ("POST", "/admin/establishments/{node_id:int}"),
     ("POST", "/admin/establishments/{node_id:int}/active"),
     ("GET", "/admin/groups"),
+    ("POST", "/admin/groups"),
     ("GET", "/admin/groups/{group_id:int}"),
+    ("POST", "/admin/groups/{group_id:int}"),
+    ("POST", "/admin/groups/{group_id:int}/members"),
+    ("POST", "/admin/groups/{group_id:int}/members/{user_id:int}/remove"),
     ("POST", "/admin/groups/{group_id:int}/reach"),
     ("GET", "/admin/users"),
     ("POST", "/admin/users"),
@@ -138,6 +142,27 @@ ADMIN_ONLY = {
     ("GET", "/admin/sla/{kind:str}/{item_id:int}"),
     ("POST", "/admin/sla/{kind:str}/{item_id:int}"),
     ("POST", "/admin/sla/{kind:str}/{item_id:int}/delete"),
+    # Service catalogue (tests/web/test_catalogue_web.py).
+    ("GET", "/admin/catalogue"),
+    ("POST", "/admin/catalogue"),
+    ("GET", "/admin/catalogue/{category_id:int}"),
+    ("POST", "/admin/catalogue/{category_id:int}"),
+    ("POST", "/admin/catalogue/{category_id:int}/active"),
+    ("POST", "/admin/catalogue/{category_id:int}/delete"),
+    ("POST", "/admin/catalogue/{category_id:int}/types"),
+    ("POST", "/admin/catalogue/{category_id:int}/types/{type_id:int}"),
+    ("GET", "/admin/catalogue/export"),
+    ("POST", "/admin/catalogue/import"),
+    # The catalogue API: admins only, a 404 for everyone else (tests/web/test_catalogue_api.py).
+    ("GET", "/api/v1/catalogue"),
+    ("POST", "/api/v1/catalogue/import"),
+    ("GET", "/api/v1/catalogue/categories"),
+    ("POST", "/api/v1/catalogue/categories"),
+    ("POST", "/api/v1/catalogue/categories/{category_id:int}"),
+    ("POST", "/api/v1/catalogue/categories/{category_id:int}/active"),
+    ("POST", "/api/v1/catalogue/categories/{category_id:int}/request-types"),
+    ("POST", "/api/v1/catalogue/groups"),
+    ("POST", "/api/v1/catalogue/groups/{group_id:int}"),
 }
 # Routes about one ticket, with the (invalid or harmless) body each gets here: validation
 # must never tell an invisible ticket from a missing one.
@@ -276,6 +301,8 @@ def sample_path(template: str) -> str:
         "article_id",
         "number",
         "webhook_id",
+        "category_id",
+        "type_id",
     ):
         template = template.replace("{" + name + ":int}", "1")
     return (

@@ -261,21 +261,24 @@ async def test_the_scheduler_pushes_a_banner_when_its_display_time_comes(
     import asyncio
 
     await factories.world()
-    now = datetime.now(UTC)
+    # Signed in first, then a display time well after the page opens: a slow machine
+    # (signing in takes most of a second under load) must not open it after that time.
+    alice = await session_of(client, "alice@chu-a.test")
+    display_from = datetime.now(UTC) + timedelta(seconds=3)
     await Announcement.insert(
         Announcement(
             kind="outage",
             title="Réseau coupé",
-            display_from=now + timedelta(seconds=1),
-            starts_at=now + timedelta(seconds=1),
-            ends_at=now + timedelta(hours=1),
+            display_from=display_from,
+            starts_at=display_from,
+            ends_at=display_from + timedelta(hours=1),
         )
     )
-    alice = await session_of(client, "alice@chu-a.test")
     ws = await connect(client, alice, "view=page")
     with ws:
         assert "Réseau coupé" not in receive(ws)  # opened before the display time
-        await asyncio.sleep(1.2)
+        # Until the display time has come (the wait is computed, not guessed).
+        await asyncio.sleep((display_from - datetime.now(UTC)).total_seconds() + 0.2)
         report = await in_app(client, client.app.state.scheduler.run_once)
         assert len(report.announced) == 1
         assert "Réseau coupé" in receive_until(ws, "Réseau coupé")
