@@ -310,3 +310,8 @@ ALL_TABLES += COUNTER_TABLES
 from server.db.link_tables import LINK_TABLES  # noqa: E402
 
 ALL_TABLES += LINK_TABLES
+
+# Issue 14 (intake): intake groups per establishment, how each ticket came in.
+from server.db.intake_tables import INTAKE_TABLES  # noqa: E402
+
+ALL_TABLES += INTAKE_TABLES

@@ -46,6 +46,7 @@ INTROS = {
         "The service desk is still waiting for your answer on this ticket: reply to it."
     ),
     Kind.SHARED: N_("%(actor)s shared this ticket with you."),
+    Kind.GROUP_NEW: N_("A new ticket arrived for your group: take it in charge or pass it on."),
 }
 PRIVATE_NOTE_INTRO = N_("%(actor)s added a private note to this ticket.")
 

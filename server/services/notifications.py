@@ -137,7 +137,7 @@ async def enqueue(
 
 
 # Sent at once, never held for a digest: the acknowledgement the guides require.
-_AT_ONCE = frozenset({Kind.CREATED})
+_AT_ONCE = frozenset({Kind.CREATED, Kind.GROUP_NEW})
 
 
 async def _mail_due(kind: Kind, ticket_id: int, users: list[int]) -> dict[int, datetime]:
