@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.db.config_cache import cached
-from server.db.intake_tables import IntakeGroup
-from server.db.tables import Establishment, Ticket
+from server.db.intake_tables import IntakeGroup, TicketIntake
+from server.db.tables import Establishment, FollowUp, Ticket
 from server.domain.intake import intake_group_for
 from server.domain.vocabulary import Status
 
@@ -42,3 +42,26 @@ def triage_clause(group_ids: frozenset[int] | tuple[int, ...]) -> Any:
         & Ticket.status.is_in([s.value for s in Status if s.is_open])
         & ((Ticket.status == Status.NEW.value) | Ticket.category.is_null())
     )
+
+
+async def ticket_intake(ticket: dict[str, Any]) -> dict[str, Any]:
+    """How a ticket (a row the viewer may already see) came in: source, who filed it for the
+    requester, total time spent, whether the requester follows it by mail, contact details."""
+    extra = (
+        await TicketIntake.select(
+            TicketIntake.filed_by.full_name.as_alias("filed_by_name"),
+            TicketIntake.contact_email,
+            TicketIntake.phones,
+        )
+        .where(TicketIntake.ticket == ticket["id"])
+        .first()
+    ) or {}
+    spent = await FollowUp.select(FollowUp.minutes).where(FollowUp.ticket == ticket["id"])
+    return {
+        "source": ticket["source"],
+        "filed_by_name": extra.get("filed_by_name") or "",
+        "contact_email": extra.get("contact_email") or "",
+        "phones": [p for p in (extra.get("phones") or "").splitlines() if p],
+        "minutes": sum(row["minutes"] for row in spent),
+        "requester_follows": bool(ticket["notify"]),
+    }

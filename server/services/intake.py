@@ -4,13 +4,15 @@ group of an establishment, and the facts the ticket page shows about how a ticke
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 from server.db.engine import write_transaction
+from server.db.intake import intake_group_of
 from server.db.intake_tables import IntakeGroup, TicketIntake
-from server.db.queries import contains, escape_like, ticket_access, visible_ticket
-from server.db.tables import Establishment, FollowUp, Group, User
+from server.db.queries import category, contains, escape_like, ticket_access, visible_ticket
+from server.db.tables import Establishment, Group, User
 from server.domain.actors import Actor
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.events import TicketEvent
@@ -19,7 +21,7 @@ from server.domain.intake import ContactDetails, Requester, parse_contact_detail
 from server.domain.organisation import parse_email, parse_name
 from server.domain.permissions import can_administer, can_manage, can_serve
 from server.domain.text import N_
-from server.domain.vocabulary import Role
+from server.domain.vocabulary import Priority, Role
 from server.services import tickets
 
 # The requester picker offers at most this many people per search.
@@ -199,30 +201,6 @@ async def save_contact(actor: Actor, ticket_id: int, raw: Mapping[str, str]) -> 
     return contact
 
 
-async def intake_facts(actor: Actor, ticket_id: int) -> dict[str, Any]:
-    """What the ticket page shows about how the ticket came in: source, who filed it, total
-    time spent, whether the requester follows it by mail, the contact details."""
-    row = await visible_ticket(actor, ticket_id)
-    extra = (
-        await TicketIntake.select(
-            TicketIntake.filed_by.full_name.as_alias("filed_by_name"),
-            TicketIntake.contact_email,
-            TicketIntake.phones,
-        )
-        .where(TicketIntake.ticket == ticket_id)
-        .first()
-    ) or {}
-    minutes = await FollowUp.select(FollowUp.minutes).where(FollowUp.ticket == ticket_id)
-    return {
-        "source": row["source"],
-        "filed_by_name": extra.get("filed_by_name") or "",
-        "contact_email": extra.get("contact_email") or "",
-        "phones": [p for p in (extra.get("phones") or "").splitlines() if p],
-        "minutes": sum(m["minutes"] for m in minutes),
-        "requester_follows": bool(row["notify"]),
-    }
-
-
 # -- intake group of an establishment --------------------------------------------------------
 
 
@@ -254,9 +232,74 @@ __all__ = [
     "create_contact",
     "file_ticket",
     "find_requesters",
-    "intake_facts",
+    "form_context",
+    "inherited_intake_name",
     "own_intake_group",
+    "route_preview",
     "save_contact",
     "served_requester",
     "set_intake_group",
 ]
+
+
+async def route_preview(
+    actor: Actor, category_id: int | None, requester_id: int | None
+) -> dict[str, Any]:
+    """What the new-ticket form shows when a category is chosen: the priority and the group
+    the ticket would go to (the category's group, else the intake group of the requester's
+    establishment). Uses the same rules as ``tickets.open_ticket``."""
+    establishment_id = actor.establishment_id
+    if requester_id is not None and actor.is_staff:
+        # The picker's choice is checked again when the form is sent.
+        with contextlib.suppress(NotFound):
+            establishment_id = (await served_requester(actor, requester_id)).establishment_id
+    cat = await category(category_id) if category_id is not None else None
+    priority = Priority(cat["default_priority"]) if cat else Priority.MEDIUM
+    group_id = cat["default_group"] if cat else None
+    by_intake = False
+    if group_id is None and establishment_id is not None:
+        group_id = await intake_group_of(establishment_id)
+        by_intake = group_id is not None
+    name = ""
+    if group_id is not None:
+        row = await Group.select(Group.name).where(Group.id == group_id).first()
+        name = row["name"] if row else ""
+    return {"category": cat, "priority": priority, "group_name": name, "by_intake": by_intake}
+
+
+async def form_context(actor: Actor, requester_raw: str) -> dict[str, Any]:
+    """What the new-ticket form needs for staff: where they may create a contact, and the
+    person already chosen (when the form comes back with an error)."""
+    chosen = None
+    raw = requester_raw.strip()
+    if raw.isdigit() and len(raw) < 10:
+        with contextlib.suppress(NotFound):
+            person = await served_requester(actor, int(raw))
+            chosen = (
+                await User.select(
+                    User.id,
+                    User.full_name,
+                    User.email,
+                    User.establishment.code.as_alias("establishment_code"),
+                    User.establishment.name.as_alias("establishment_name"),
+                )
+                .where(User.id == person.id)
+                .first()
+            )
+    return {"servable": await servable_establishments(actor), "chosen_requester": chosen}
+
+
+async def inherited_intake_name(establishment_id: int) -> str:
+    """The intake group the establishment gets from above when it has none of its own."""
+    parent = (
+        await Establishment.select(Establishment.parent)
+        .where(Establishment.id == establishment_id)
+        .first()
+    )
+    if parent is None or parent["parent"] is None:
+        return ""
+    group_id = await intake_group_of(parent["parent"])
+    if group_id is None:
+        return ""
+    row = await Group.select(Group.name).where(Group.id == group_id).first()
+    return row["name"] if row else ""

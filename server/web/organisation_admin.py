@@ -20,7 +20,7 @@ from server.domain.organisation import parse_role
 from server.domain.text import N_
 from server.domain.vocabulary import Role
 from server.realtime.publish import publish_message, reach_changed
-from server.services import account_life, accounts, organisation
+from server.services import account_life, accounts, intake, organisation
 from server.web.admin import requires_admin
 from server.web.errors import field_messages, status_of
 from server.web.params import form_dict
@@ -107,7 +107,10 @@ async def _establishment_page(
                 "code": row["code"],
                 "timezone": row["timezone"],
                 "parent_id": str(row["parent"] or ""),
+                "intake_group_id": str(await intake.own_intake_group(node_id) or ""),
             },
+            "groups": await Group.select(Group.id, Group.name).order_by(Group.name),
+            "inherited_intake": await intake.inherited_intake_name(node_id),
         },
         status_code=status,
     )
@@ -123,6 +126,12 @@ async def update_establishment(request: Request, node_id: FromPath[int]) -> Resp
     values = form_dict(await request.form())
     try:
         await organisation.save_establishment(request.user.actor, node_id, values)
+        if "intake_group_id" in values:
+            raw = values["intake_group_id"]
+            if raw and not (raw.isdigit() and len(raw) < 10):
+                choose = N_("Choose one of the proposed values.")
+                raise ValidationFailed({"intake_group_id": choose})
+            await intake.set_intake_group(request.user.actor, node_id, int(raw) if raw else None)
     except GuichetError as exc:
         return await _establishment_page(node_id, status_of(exc), field_messages(exc), values)
     return Redirect(path="/admin/establishments", status_code=303)

@@ -20,6 +20,7 @@ from server.domain.vocabulary import (
 from server.domain.vocabulary import (
     Priority,
     Role,
+    Source,
     Status,
     TicketType,
 )
@@ -91,6 +92,7 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
         TicketType=TicketType,
         TicketEnvironment=TicketEnvironment,
         Role=Role,
+        Source=Source,
     )
     from server.realtime.render import initials
 
