@@ -78,6 +78,8 @@ SIGNED_IN = {
     ("POST", "/suggestions"),
     ("POST", "/suggestions/opened"),
     ("POST", "/suggestions/end"),
+    # The category preview of the new-ticket form (issue 14): a category's priority and team.
+    ("GET", "/intake/category-preview"),
 }
 STAFF_ONLY = {
     ("GET", "/overview"),
@@ -86,6 +88,9 @@ STAFF_ONLY = {
     ("GET", "/kb/{article_id:int}/edit"),
     ("POST", "/kb/{article_id:int}"),
     ("GET", "/kb/{article_id:int}/revisions/{number:int}"),
+    # The requester picker offers only people the technician serves
+    # (tests/web/test_intake_web.py).
+    ("GET", "/intake/requesters"),
 }
 SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
 ADMIN_ONLY = {
@@ -130,12 +135,14 @@ TICKET_HTML: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/tickets/{ticket_id:int}/attachments"): {"data": {}},
     ("POST", "/tickets/{ticket_id:int}/articles"): {"data": {"article_id": "x"}},
     ("POST", "/tickets/{ticket_id:int}/draft-article"): {"data": {}},
+    ("POST", "/tickets/{ticket_id:int}/contact"): {"data": {"phones": "abc"}},
 }
 # Ticket routes reserved to the desk: for everyone else they do not exist at all (404 on
 # every ticket, visible or not).
 DESK_TICKET_ROUTES = {
     ("POST", "/tickets/{ticket_id:int}/articles"),
     ("POST", "/tickets/{ticket_id:int}/draft-article"),
+    ("POST", "/tickets/{ticket_id:int}/contact"),
 }
 STAFF_ROLES = {"tech_serving", "tech_other", "sup_in", "sup_out", "admin"}
 TICKET_API: dict[tuple[str, str], dict[str, Any]] = {
