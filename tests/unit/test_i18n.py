@@ -129,7 +129,14 @@ def test_templates_have_no_text_outside_gettext() -> None:
 
 # Operator tools speak English on the console (and Prometheus help texts to the operator's
 # monitoring); demo data is content, not interface.
-PYTHON_ALLOWED_FILES = {"cli.py", "cli_intake.py", "demo.py", "demo_articles.py", "demo_russian.py", "metrics.py"}
+PYTHON_ALLOWED_FILES = {
+    "cli.py",
+    "cli_intake.py",
+    "demo.py",
+    "demo_articles.py",
+    "demo_russian.py",
+    "metrics.py",
+}
 _SENTENCE = re.compile(r"^[A-ZÀ-ÖА-ЯЁ][a-zß-öø-ÿа-яё']+( [\w'’,:;()-]+){2,}[.!?:]?$")
 _GETTEXT_CALLS = {"_", "N_", "gettext", "ngettext"}
 _NOT_FOR_USERS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
