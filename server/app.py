@@ -77,6 +77,11 @@ async def load_banners(request: Request) -> None:
         request.state.banners = await banners_for(
             account.actor.establishment_id, account.actor.is_staff, datetime.now(UTC)
         )
+        if account.actor.is_admin:
+            from server.services.accounts import pending_count
+
+            # Admins see, on every page, that accounts wait for an establishment.
+            request.state.pending_accounts = await pending_count()
 
 
 async def _stop_database(pool: bool) -> None:

@@ -203,10 +203,9 @@ async def open_ticket(
         await _history(ticket_id, actor, "created", "", Status.NEW.value)
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
-        await notifications.enqueue(Kind.CREATED, ticket_id, actor)
-        if group_id is not None:
-            await notifications.enqueue(Kind.GROUP_NEW, ticket_id, actor)
-            await tell_group_address(ticket_id, group_id)
+        # The requester's acknowledgement, and the receiving group's notice (issue 14).
+        await notifications.enqueue_kinds((Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor)
+        await tell_group_address(ticket_id, group_id)
         event = await ticket_event("ticket.created", ticket_id, None)
     return ticket_id, [event]
 
@@ -315,10 +314,10 @@ async def assign(
         )
         if handed_over:
             await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor)
-        if "group" in changed:
-            await tell_group_address(ticket_id, group_id)
         elif "status" in changed:
             await notifications.enqueue(Kind.STATUS_CHANGED, ticket_id, actor)
+        if "group" in changed:
+            await tell_group_address(ticket_id, group_id)  # the team's own address too
         return [await ticket_event("ticket.moved", ticket_id, row)]
 
 

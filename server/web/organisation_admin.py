@@ -48,9 +48,7 @@ def _optional_id(values: dict[str, str], name: str) -> int | None:
 
 @get("/admin", **ADMIN)
 async def admin_home() -> Template:
-    pending = await User.count().where(
-        User.establishment.is_null() & (User.role == Role.REQUESTER.value)
-    )
+    pending = await accounts.pending_count()
     return Template(template_name="admin/index.html", context={"pending": pending})
 
 
@@ -214,7 +212,12 @@ async def _users_page(
         User.establishment.code.as_alias("establishment_code"),
     ).order_by(User.full_name)
     if pending_only:
-        query = query.where(User.establishment.is_null() & (User.role == Role.REQUESTER.value))
+        # Accounts whose address is not verified yet are not pending (issue 14).
+        query = query.where(
+            User.establishment.is_null()
+            & (User.role == Role.REQUESTER.value)
+            & (User.active == True)  # noqa: E712
+        )
     return Template(
         template_name="admin/users.html",
         context={

@@ -101,6 +101,9 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
     env.globals["count_label"] = count_label
     # Set per request by the app's before_request hook (absent on early error pages).
     env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
+    env.globals["pending_accounts"] = lambda request: getattr(
+        request.state, "pending_accounts", 0
+    )
     from server.services.automation import AUTOMATION_LABELS, REASON_LABELS
 
     env.globals["AUTOMATION_LABELS"] = AUTOMATION_LABELS

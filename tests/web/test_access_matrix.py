@@ -34,6 +34,8 @@ PUBLIC = {
     ("POST", "/language"),
     ("GET", "/register"),
     ("POST", "/register"),
+    ("GET", "/register/verify/{token:str}"),
+    ("POST", "/register/verify/{token:str}"),
     ("GET", "/activate/{token:str}"),
     ("POST", "/activate/{token:str}"),
     ("GET", "/reset"),
