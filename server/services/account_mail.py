@@ -59,11 +59,12 @@ def compose(purpose: str, to: str, name: str, path: str, hours: int, locale: str
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain="guichet.invalid")
         message["Auto-Submitted"] = "auto-generated"
-        message["Content-Language"] = i18n.get_locale()
         link = f"{settings.base_url}{path}"
         message.set_content(
             i18n.gettext(BODIES[purpose]) % {"name": name or to, "link": link, "hours": hours}
         )
+        # After the body: setting content replaces every Content-* header.
+        message["Content-Language"] = i18n.get_locale()
     finally:
         i18n.set_locale(previous)
     return message
@@ -82,8 +83,8 @@ def _compose_text(purpose: str, to: str, locale: str, **values: object) -> Email
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain="guichet.invalid")
         message["Auto-Submitted"] = "auto-generated"
-        message["Content-Language"] = i18n.get_locale()
         message.set_content(i18n.gettext(BODIES[purpose]) % values)
+        message["Content-Language"] = i18n.get_locale()  # after the body, which resets it
     finally:
         i18n.set_locale(previous)
     return message

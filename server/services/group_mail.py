@@ -40,8 +40,8 @@ def compose(to: str, group: str, number: int, code: str, locale: str) -> EmailMe
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain=mail_host(settings.base_url))
         message["Auto-Submitted"] = "auto-generated"
-        message["Content-Language"] = i18n.get_locale()
         message.set_content(i18n.gettext(BODY) % values + "\n")
+        message["Content-Language"] = i18n.get_locale()  # after the body, which resets it
     finally:
         i18n.set_locale(previous)
     return message

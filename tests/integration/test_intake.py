@@ -3,6 +3,11 @@ people they serve (on both engines)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import anyio.to_thread
 import pytest
 
 from server.db import queries
@@ -16,6 +21,7 @@ from server.domain.notifications import Kind
 from server.domain.vocabulary import Role, Source, Status
 from server.services import intake, tickets
 from tests import factories
+from tests.conftest import DATABASE_URL
 
 
 def _new(**fields: str):  # type: ignore[no-untyped-def]
@@ -307,3 +313,28 @@ async def test_triage_list_shows_the_intake_groups_new_or_uncategorised_tickets(
     nobody = await factories.user("n2@desk.test", Role.TECHNICIAN, None, "Noé Deux")
     empty = await queries.list_tickets(nobody, queries.TicketFilters(triage=True))
     assert empty.rows == []
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "intake", *args],
+        env={**os.environ, "GUICHET_DATABASE_URL": DATABASE_URL},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_the_cli_shows_sets_and_clears_an_intake_group() -> None:
+    d = await desk()
+    shown = await anyio.to_thread.run_sync(_cli, "nor")
+    assert (shown.returncode, shown.stdout.strip()) == (0, "NOR: intake group Accueil (N1)")
+    set_ = await anyio.to_thread.run_sync(_cli, "NOR", "--group", "Applications (N2)")
+    assert set_.returncode == 0, set_.stderr
+    assert await intake.own_intake_group(d.north) == d.apps_group
+    cleared = await anyio.to_thread.run_sync(_cli, "NOR", "--clear")
+    assert cleared.stdout.strip() == "NOR: intake group Accueil (N1)"
+    assert await intake.own_intake_group(d.north) is None
+    unknown = await anyio.to_thread.run_sync(_cli, "NOR", "--group", "Nobody")
+    assert unknown.returncode == 2 and "No group named Nobody" in unknown.stderr
