@@ -1,6 +1,7 @@
 """Intake use cases (issue 14): staff file a ticket for someone they serve (an existing
 person or a contact created on the fly), the ticket's contact e-mail and phones, the intake
-group of an establishment, and the facts the ticket page shows about how a ticket came in."""
+group of an establishment, and what the new-ticket form previews. The ticket page's intake
+facts are read by ``server.db.intake.ticket_intake``."""
 
 from __future__ import annotations
 
@@ -225,21 +226,6 @@ async def own_intake_group(establishment_id: int) -> int | None:
         .first()
     )
     return row["group"] if row else None
-
-
-__all__ = [
-    "PICKER_LIMIT",
-    "create_contact",
-    "file_ticket",
-    "find_requesters",
-    "form_context",
-    "inherited_intake_name",
-    "own_intake_group",
-    "route_preview",
-    "save_contact",
-    "served_requester",
-    "set_intake_group",
-]
 
 
 async def route_preview(
