@@ -37,6 +37,7 @@ from server.web import (
     canned,
     catalogue_admin,
     following,
+    intake,
     knowledge,
     links,
     notifications,
@@ -86,6 +87,11 @@ async def load_banners(request: Request) -> None:
         request.state.banners = await banners_for(
             account.actor.establishment_id, account.actor.is_staff, datetime.now(UTC)
         )
+        if account.actor.is_admin:
+            from server.services.accounts import pending_count
+
+            # Admins see, on every page, that accounts wait for an establishment.
+            request.state.pending_accounts = await pending_count()
 
 
 async def _stop_database(pool: bool) -> None:
@@ -153,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *auth.ROUTES,
             *sso.ROUTES,
             *tickets.ROUTES,
+            *intake.ROUTES,
             *following.ROUTES,
             *board.ROUTES,
             *attachments.ROUTES,

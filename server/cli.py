@@ -523,6 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--revoke-all", action="store_true", help="revoke every token instead")
     token.set_defaults(func=_cmd_token)
     _catalogue_parser(sub)
+    from server.cli_intake import add_parser as add_intake_parser
+
+    add_intake_parser(sub)
     return parser
 
 

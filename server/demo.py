@@ -18,6 +18,7 @@ from piccolo.table import Table
 from server.db import counters
 from server.db.engine import write_transaction
 from server.db.history_guard import history_unguarded
+from server.db.intake_tables import IntakeGroup
 from server.db.kb_tables import KbArticle, KbRevision
 from server.db.notification_tables import InAppNotification
 from server.db.sla_tables import (
@@ -215,6 +216,8 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         categories = await _categories(groups)
         users = await _people(est, groups, password_hash)
         await _reach(est, groups, users)
+        # Every ticket reaches a team: the region's uncategorised tickets go to the local desk.
+        await IntakeGroup.insert(IntakeGroup(establishment=est["RCE"], group=groups[1]))
         await _tickets(rng, now, ticket_count, est, groups, categories, users)
         # A second, Russian-speaking region (server/demo_russian.py).
         await load_russian_region(now, password_hash)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from server.db.intake_tables import IntakeGroup
 from server.db.tables import (
     Category,
     Establishment,
@@ -185,6 +186,7 @@ async def load_russian_region(now: datetime, password_hash: str) -> None:
     await GroupEstablishment.insert(
         GroupEstablishment(group=group_id, establishment=organisations["RSO"])
     )
+    await IntakeGroup.insert(IntakeGroup(establishment=organisations["RSO"], group=group_id))
     parent_id = (
         await Category.insert(
             Category(

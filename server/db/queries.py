@@ -13,6 +13,7 @@ from piccolo.columns.combination import Where
 
 from server import i18n
 from server.db import catalogue
+from server.db.intake import triage_clause
 from server.db.sla import DUE_SORT, attach_sla
 from server.db.tables import (
     Attachment,
@@ -89,6 +90,7 @@ class TicketFilters:
     requester_id: int | None = None
     group_ids: tuple[int, ...] = ()  # any of these groups (a technician's backlog)
     watcher_id: int | None = None  # tickets this person follows
+    triage: bool = False  # new or uncategorised tickets of the actor's intake groups
     text: str = ""
     sort: str = DEFAULT_SORT
     page: int = 1
@@ -181,6 +183,8 @@ def _filter_clauses(
                 TicketWatcher.select(TicketWatcher.ticket).where(TicketWatcher.user == f.watcher_id)
             )
         )
+    if f.triage:
+        clauses.append(triage_clause(actor.group_ids))
     if f.assignee == "me":
         clauses.append(Ticket.assignee == actor.id)
     elif f.assignee == "none":

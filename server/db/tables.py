@@ -335,3 +335,7 @@ ALL_TABLES += CANNED_TABLES
 from server.db.catalogue_tables import CATALOGUE_TABLES  # noqa: E402
 
 ALL_TABLES += CATALOGUE_TABLES
+# Issue 14 (intake): intake groups per establishment, how each ticket came in.
+from server.db.intake_tables import INTAKE_TABLES  # noqa: E402
+
+ALL_TABLES += INTAKE_TABLES

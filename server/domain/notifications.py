@@ -29,6 +29,9 @@ class Kind(StrEnum):
     PENDING_REMINDER = "pending_reminder"  # the desk waits for the requester's answer
     SHARED = "shared"  # told once, to the colleague a ticket is shared with by name
     MERGED = "merged"  # closed as a duplicate: its requester and followers follow the kept one
+    # A new ticket reached a group (on creation, by its category or the intake group): the
+    # members hear of it, the requester does not (they get the acknowledgement).
+    GROUP_NEW = "group_new"
 
     @property
     def label(self) -> str:
@@ -47,11 +50,12 @@ KIND_LABELS = {
     Kind.PENDING_REMINDER: N_("Reminder: the desk is waiting for your answer"),
     Kind.SHARED: N_("Ticket shared with you"),
     Kind.MERGED: N_("Ticket merged into another one"),
+    Kind.GROUP_NEW: N_("New ticket for my group"),
 }
 
 # Kinds the requester hears about. Escalation is internal to the desk; a share is told to the
 # colleague named, alone.
-_FOR_REQUESTER = frozenset(Kind) - {Kind.ESCALATED, Kind.SHARED}
+_FOR_REQUESTER = frozenset(Kind) - {Kind.ESCALATED, Kind.SHARED, Kind.GROUP_NEW}
 # Kinds the people in charge (assignee, or the group while nobody is assigned) hear about.
 # The acknowledgement is for the requester alone; the board shows new tickets to the desk.
 _FOR_DESK = frozenset(Kind) - {Kind.CREATED, Kind.PENDING_REMINDER, Kind.SHARED}
@@ -94,7 +98,7 @@ def recipients(
     if kind in _FOR_REQUESTER and audience.requester_wants_mail:
         chosen.add(audience.requester_id)
     if kind in _FOR_DESK:
-        if kind is Kind.ESCALATED or audience.assignee_id is None:
+        if kind in (Kind.ESCALATED, Kind.GROUP_NEW) or audience.assignee_id is None:
             # Nobody in charge yet (or the ticket goes up a tier): the whole group is.
             chosen |= set(audience.group_member_ids)
         else:

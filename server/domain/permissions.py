@@ -124,6 +124,15 @@ def may_see_history(actor: Actor, field_name: str) -> bool:
     return field_name not in DESK_ONLY_HISTORY or can_see_private_notes(actor)
 
 
+def can_serve(actor: Actor, establishment_id: int | None) -> bool:
+    """May staff file a ticket for someone of this establishment (and see their name in the
+    requester picker)? Admins serve everyone; others the establishments their groups serve or
+    their scope covers (the same reach as ``visibility``)."""
+    if not (actor.active and actor.is_staff) or establishment_id is None:
+        return False
+    return actor.role is Role.ADMIN or establishment_id in actor.establishment_ids
+
+
 def can_administer(actor: Actor) -> bool:
     return actor.active and actor.role is Role.ADMIN
 

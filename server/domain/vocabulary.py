@@ -172,6 +172,8 @@ FIELD_LABELS = {
     "transfer": N_("Handed over"),
     "share_added": N_("Shared with"),
     "share_removed": N_("No longer shared with"),
+    "follows_up": N_("Follows up the closed ticket"),
+    "followed_up_by": N_("Followed up by the ticket"),
 }
 
 

@@ -24,8 +24,12 @@ from server.domain.vocabulary import Role
 from server.services import account_mail
 from server.services.accounts import hash_password
 
-LIFETIME = {"activate": timedelta(days=7), "reset": timedelta(hours=1)}
-PATHS = {"activate": "/activate/", "reset": "/reset/"}
+LIFETIME = {
+    "activate": timedelta(days=7),
+    "reset": timedelta(hours=1),
+    "verify": timedelta(days=2),  # a self-registered address proves it is the person's
+}
+PATHS = {"activate": "/activate/", "reset": "/reset/", "verify": "/register/verify/"}
 RESETS_PER_HOUR = 3
 
 
@@ -125,7 +129,8 @@ async def token_owner(raw: str, purpose: str) -> dict[str, Any] | None:
     if row is None or row["used_at"] is not None or row["expires_at"] <= _now():
         return None
     user = await User.select().where(User.id == row["user"]).first()
-    return user if user and user["active"] else None
+    # A self-registered account stays inactive until its address is verified.
+    return user if user and (user["active"] or purpose == "verify") else None
 
 
 async def _consume(raw: str, purpose: str) -> dict[str, Any]:
@@ -197,9 +202,10 @@ async def register(
     confirm: str,
     locale: str = "",
 ) -> bool:
-    """Self-registration: a requester account without establishment (pending). Returns
-    False, creating nothing, when the address is taken: the page says the same thing.
-    ``locale`` is the language the form was shown in: mails are written in it."""
+    """Self-registration: a requester account without establishment, inactive until the
+    person opens the link mailed to the address (then it is pending, and admins are told).
+    Returns False, creating nothing, when the address is taken: the page says the same
+    thing. ``locale`` is the language the form was shown in: mails are written in it."""
     errors: dict[str, str] = {}
     for check in (
         lambda: parse_email(email),
@@ -222,7 +228,7 @@ async def register(
     async with write_transaction():
         if await User.exists().where(User.email == address):
             return False
-        await User.insert(
+        row = await User.insert(
             User(
                 email=address,
                 full_name=full_name.strip(),
@@ -230,9 +236,35 @@ async def register(
                 organisation=organisation,
                 locale=locale,
                 password_hash=password_hash,
+                active=False,
             )
-        )
+        ).returning(User.id)
+        raw = await _issue(row[0]["id"], "verify")
+        await send_link(Link(row[0]["id"], address, full_name.strip(), locale, "verify", raw))
     return True
+
+
+async def verify_email(raw: str) -> int:
+    """The person opened the link mailed at registration: the account becomes active and
+    pending (no establishment yet), and every admin is told, in their language."""
+    async with write_transaction():
+        user = await _consume(raw, "verify")
+        await User.update({User.active: True}).where(User.id == user["id"])
+        admins = await User.select(User.email, User.full_name, User.locale).where(
+            (User.role == Role.ADMIN.value) & (User.active == True)  # noqa: E712
+        )
+        for admin in admins:
+            await account_mail.enqueue(
+                account_mail.compose_pending(
+                    admin["email"],
+                    admin["locale"],
+                    admin["full_name"],
+                    user["full_name"],
+                    user["email"],
+                    user["organisation"],
+                )
+            )
+    return user["id"]
 
 
 async def link_to_establishment(admin: Actor, user_id: int, establishment_id: int | None) -> None:
@@ -245,7 +277,20 @@ async def link_to_establishment(admin: Actor, user_id: int, establishment_id: in
             (Establishment.id == establishment_id) & (Establishment.active == True)  # noqa: E712
         ):
             raise ValidationFailed({"establishment_id": N_("Choose one of the proposed values.")})
+        before = await User.select().where(User.id == user_id).first()
         await User.update({User.establishment: establishment_id}).where(User.id == user_id)
+        if before["establishment"] is None and establishment_id is not None:
+            # A pending account was linked: the person may file tickets now, and is told.
+            place = (
+                await Establishment.select(Establishment.name)
+                .where(Establishment.id == establishment_id)
+                .first()
+            )
+            await account_mail.enqueue(
+                account_mail.compose_linked(
+                    before["email"], before["locale"], before["full_name"], place["name"]
+                )
+            )
 
 
 async def change_email(admin: Actor, user_id: int, email: str) -> None:

@@ -15,6 +15,9 @@ from server.settings import get_settings
 SUBJECTS = {
     "activate": N_("Your Guichet account: choose your password"),
     "reset": N_("Guichet: reset your password"),
+    "verify": N_("Guichet: confirm your e-mail address"),
+    "pending": N_("Guichet: an account waits for an establishment"),
+    "linked": N_("Guichet: your account is ready"),
 }
 BODIES = {
     "activate": N_(
@@ -26,6 +29,20 @@ BODIES = {
         "Hello %(name)s,\n\nSomeone asked to reset the password of your Guichet account. "
         "Open this link within %(hours)s hours to choose a new one:\n\n%(link)s\n\n"
         "If it was not you, ignore this message: your password stays as it is."
+    ),
+    "verify": N_(
+        "Hello %(name)s,\n\nYou asked for an account on the Guichet service desk. Open this "
+        "link within %(hours)s hours to confirm your e-mail address:\n\n%(link)s\n\n"
+        "An administrator will then link your account to your establishment. If you did not "
+        "ask for an account, ignore this message: nothing will be created."
+    ),
+    "pending": N_(
+        "Hello %(name)s,\n\n%(person)s (%(address)s, %(organisation)s) confirmed their e-mail "
+        "address and waits to be linked to an establishment:\n\n%(link)s"
+    ),
+    "linked": N_(
+        "Hello %(name)s,\n\nYour Guichet account is now linked to %(establishment)s: you can "
+        "sign in and file tickets.\n\n%(link)s"
     ),
 }
 
@@ -42,14 +59,60 @@ def compose(purpose: str, to: str, name: str, path: str, hours: int, locale: str
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain="guichet.invalid")
         message["Auto-Submitted"] = "auto-generated"
-        message["Content-Language"] = i18n.get_locale()
         link = f"{settings.base_url}{path}"
         message.set_content(
             i18n.gettext(BODIES[purpose]) % {"name": name or to, "link": link, "hours": hours}
         )
+        # After the body: setting content replaces every Content-* header.
+        message["Content-Language"] = i18n.get_locale()
     finally:
         i18n.set_locale(previous)
     return message
+
+
+def _compose_text(purpose: str, to: str, locale: str, **values: object) -> EmailMessage:
+    """A mail of ``purpose`` in ``locale`` (the body's %(...)s filled with ``values``)."""
+    settings = get_settings()
+    previous = i18n.get_locale()
+    i18n.set_locale(locale or settings.default_locale)
+    try:
+        message = EmailMessage()
+        message["Subject"] = i18n.gettext(SUBJECTS[purpose])
+        message["From"] = settings.mail.sender
+        message["To"] = to
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain="guichet.invalid")
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(i18n.gettext(BODIES[purpose]) % values)
+        message["Content-Language"] = i18n.get_locale()  # after the body, which resets it
+    finally:
+        i18n.set_locale(previous)
+    return message
+
+
+def compose_pending(
+    to: str, locale: str, admin_name: str, person: str, address: str, organisation: str
+) -> EmailMessage:
+    """To an admin: a verified self-registered account waits for an establishment."""
+    link = f"{get_settings().base_url}/admin/users?pending=1"
+    return _compose_text(
+        "pending",
+        to,
+        locale,
+        name=admin_name or to,
+        person=person,
+        address=address,
+        organisation=organisation,
+        link=link,
+    )
+
+
+def compose_linked(to: str, locale: str, name: str, establishment: str) -> EmailMessage:
+    """To the person: an admin linked their account to an establishment."""
+    link = f"{get_settings().base_url}/tickets/new"
+    return _compose_text(
+        "linked", to, locale, name=name or to, establishment=establishment, link=link
+    )
 
 
 async def enqueue(message: EmailMessage) -> None:

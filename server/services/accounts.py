@@ -481,3 +481,12 @@ async def revoke_all_api_tokens(user_id: int) -> int:
 async def user_id_by_email(email: str) -> int | None:
     row = await User.select(User.id).where(User.email == normalise_email(email)).first()
     return row["id"] if row else None
+
+
+async def pending_count() -> int:
+    """Self-registered accounts with a verified address, waiting for an establishment."""
+    return await User.count().where(
+        User.establishment.is_null()
+        & (User.role == Role.REQUESTER.value)
+        & (User.active == True)  # noqa: E712
+    )

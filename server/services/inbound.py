@@ -11,8 +11,10 @@ relay duplicates it) creates nothing the second time.
   forging senders).
 - A signed reply address (``domain.reply_address``) adds a public follow-up to its ticket, as
   its user, if they may still comment on it; the lifecycle reopens a resolved ticket on the
-  requester's reply. A reply address with a wrong signature, or issued to another user, is
-  refused: nothing is created from it. In-Reply-To/References are only recorded as a hint.
+  requester's reply; a reply to a closed ticket opens a new ticket linked to it ("related",
+  with a history line on both) and the sender is told which. A reply address with a wrong
+  signature, or issued to another user, is refused: nothing is created from it.
+  In-Reply-To/References are only recorded as a hint.
 - Without a reply address, a known user's mail opens a ticket of type "unspecified".
 - Text and attachments get the checks of the web forms. Patient identifiers cannot be reviewed
   by mail, so such a mail is held: nothing is created or kept (not even the text), and the
@@ -39,17 +41,20 @@ import anyio.to_thread
 
 from server import i18n
 from server.db.engine import write_transaction
+from server.db.link_tables import TicketLink
 from server.db.notification_tables import InboundMessage, InboundNotice
-from server.db.tables import User
+from server.db.queries import visible_ticket
+from server.db.tables import HistoryEntry, User
 from server.domain.actors import Actor
-from server.domain.errors import Conflict, GuichetError
+from server.domain.errors import Conflict, GuichetError, NotFound
 from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp, NewTicket
 from server.domain.inbound_mail import html_to_text, is_automatic, subject_to_title, trim_reply
+from server.domain.links import LinkKind, stored_ends
 from server.domain.phi import detect
 from server.domain.reply_address import token_part, verify
 from server.domain.text import N_
-from server.domain.vocabulary import PHI_LABELS, Environment, Role, Source, TicketType
+from server.domain.vocabulary import PHI_LABELS, Environment, Role, Source, Status, TicketType
 from server.services import attachments, content, tickets
 from server.services.mail_dispatcher import transport_for
 from server.services.mail_render import mail_host
@@ -91,6 +96,7 @@ SUBJECTS = {
     "unknown_sender": N_("Your e-mail to the service desk was not accepted"),
     "held": N_("Your e-mail to the service desk was not saved"),
     "files": N_("Some attached files were not kept"),
+    "follows_up": N_("Your e-mail opened a new ticket"),
 }
 BODIES = {
     "unknown_sender": N_(
@@ -106,6 +112,10 @@ BODIES = {
     "files": N_(
         "Your e-mail was added to ticket #%(ticket)s, but these files were not kept: %(files)s. "
         "Accepted: images, PDF, text, CSV, JSON, XML and office documents."
+    ),
+    "follows_up": N_(
+        "Ticket #%(closed)s is closed, so your e-mail opened ticket #%(ticket)s, which follows "
+        "it up. The service desk will handle it; you will receive its updates."
     ),
 }
 
@@ -216,7 +226,17 @@ async def _decide(
             outcome = await _record(key, sender, Outcome("held", ", ".join(sorted(kinds))))
             await _tell_held(sender, locale, kinds, settings)
             return outcome
-        if token is not None:
+        closed = await _closed(actor, token.ticket_id) if token is not None else None
+        if closed is not None:
+            # A reply to a closed ticket opens a new one that follows it up (issue 14).
+            outcome = await _new_ticket(
+                key, sender, actor, subject, text, files, locale, follows=closed
+            )
+            if outcome.kind == "ticket" and outcome.ticket_id is not None:
+                await _tell(
+                    sender, locale, "follows_up", settings, ticket=outcome.ticket_id, closed=closed
+                )
+        elif token is not None:
             outcome = await _reply(key, sender, actor, token.ticket_id, text, files)
         else:
             outcome = await _new_ticket(key, sender, actor, subject, text, files, locale)
@@ -336,8 +356,38 @@ async def _attach_all(actor: Actor, ticket_id: int, files: list[_File]) -> list[
     return refused
 
 
+async def _closed(actor: Actor, ticket_id: int) -> int | None:
+    """The ticket's id if it is closed and the sender may still see it."""
+    try:
+        row = await visible_ticket(actor, ticket_id)
+    except NotFound:
+        return None
+    return ticket_id if row["status"] == Status.CLOSED.value else None
+
+
+async def _link_follow_up(actor: Actor, new_id: int, closed_id: int) -> None:
+    """Inside the caller's transaction: a ``related`` link and a history line on both."""
+    source, target = stored_ends(new_id, closed_id, LinkKind.RELATED)
+    await TicketLink.insert(
+        TicketLink(source=source, target=target, kind=LinkKind.RELATED.value, created_by=actor.id)
+    )
+    await HistoryEntry.insert(
+        HistoryEntry(ticket=new_id, actor=actor.id, field="follows_up", new_value=f"#{closed_id}"),
+        HistoryEntry(
+            ticket=closed_id, actor=actor.id, field="followed_up_by", new_value=f"#{new_id}"
+        ),
+    )
+
+
 async def _new_ticket(
-    key: str, sender: str, actor: Actor, subject: str, text: str, files: list[_File], locale: str
+    key: str,
+    sender: str,
+    actor: Actor,
+    subject: str,
+    text: str,
+    files: list[_File],
+    locale: str,
+    follows: int | None = None,
 ) -> Outcome:
     title = subject or _translated(locale, N_("Request received by e-mail"))
     data = NewTicket(
@@ -358,6 +408,8 @@ async def _new_ticket(
         async with write_transaction():
             await InboundMessage.insert(_row(key, sender, Outcome("ticket")))
             ticket_id, events = await tickets.open_ticket(actor, data)
+            if follows is not None:
+                await _link_follow_up(actor, ticket_id, follows)
             refused = await _attach_all(actor, ticket_id, files)
             await InboundMessage.update({InboundMessage.ticket: ticket_id}).where(
                 InboundMessage.message_key == key

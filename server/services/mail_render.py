@@ -50,6 +50,7 @@ INTROS = {
         "%(actor)s closed this ticket as a duplicate: the work goes on in the ticket it was"
         " merged into."
     ),
+    Kind.GROUP_NEW: N_("A new ticket arrived for your group: take it in charge or pass it on."),
 }
 PRIVATE_NOTE_INTRO = N_("%(actor)s added a private note to this ticket.")
 

@@ -64,11 +64,36 @@ async def enqueue(
     """Queue one mail and one in-app line per recipient of ``kind``; return the mail
     recipients. Call it inside the use case's ``write_transaction`` after the change, so it
     reads the committed state."""
+    return (
+        await enqueue_kinds(
+            (kind,),
+            ticket_id,
+            actor,
+            follow_up_id=follow_up_id,
+            private=private,
+            extra_recipient_ids=extra_recipient_ids,
+        )
+    ).get(kind, [])
+
+
+async def enqueue_kinds(
+    kinds: Iterable[Kind],
+    ticket_id: int,
+    actor: Actor | None,
+    *,
+    follow_up_id: int | None = None,
+    private: bool = False,
+    extra_recipient_ids: Iterable[int] = (),
+) -> dict[Kind, list[int]]:
+    """``enqueue`` for several kinds of one change (a new ticket: the requester's
+    acknowledgement and the receiving group's notice), reading who is concerned once."""
     ticket = await ticket_row(ticket_id)
     if ticket is None:
-        return []
+        return {}
     # Receivers of outbound webhooks hear of the same changes, in the same transaction.
-    await webhooks.enqueue(kind, ticket, private=private)
+    kinds = tuple(kinds)
+    for kind in kinds:
+        await webhooks.enqueue(kind, ticket, private=private)
     members: set[int] = set()
     if ticket["assigned_group"] is not None:
         rows = await GroupMember.select(GroupMember.user).where(
@@ -99,7 +124,25 @@ async def enqueue(
         viewer_ids=frozenset(p.id for p in people if can_view(p, access)),
     )
     author = actor.id if actor is not None and actor.id else None
-    chosen = recipients(kind, audience, author, private=private)
+    mailed: dict[Kind, list[int]] = {}
+    for kind in kinds:
+        chosen = recipients(kind, audience, author, private=private)
+        mailed[kind] = await _write(kind, ticket, chosen, author, follow_up_id, private)
+    return mailed
+
+
+async def _write(
+    kind: Kind,
+    ticket: dict[str, Any],
+    chosen: set[int],
+    author: int | None,
+    follow_up_id: int | None,
+    private: bool,
+) -> list[int]:
+    """The outbox rows and in-app lines of one kind; returns the mail recipients."""
+    if not chosen:
+        return []
+    ticket_id = ticket["id"]
     by_mail = sorted(chosen - await _muted(EMAIL, kind, chosen))
     in_app = sorted(chosen - await _muted(IN_APP, kind, chosen))
     if by_mail:
@@ -140,7 +183,7 @@ async def enqueue(
 
 
 # Sent at once, never held for a digest: the acknowledgement the guides require.
-_AT_ONCE = frozenset({Kind.CREATED})
+_AT_ONCE = frozenset({Kind.CREATED, Kind.GROUP_NEW})
 
 
 async def _mail_due(kind: Kind, ticket_id: int, users: list[int]) -> dict[int, datetime]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from server.db import counters
 from server.db.engine import write_transaction
+from server.db.intake import intake_group_of
 from server.db.prepared import ticket_row, ticket_shares
 from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
@@ -20,6 +21,7 @@ from server.domain.composer import Answer
 from server.domain.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp, NewTicket
+from server.domain.intake import Requester
 from server.domain.lifecycle import Move, TicketFacts, check_move, reopen_target
 from server.domain.notifications import Kind, kind_for_move
 from server.domain.permissions import (
@@ -32,6 +34,7 @@ from server.domain.permissions import (
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
 from server.services import canned, catalogue, notifications, sla
+from server.services.group_mail import tell_group_address
 
 
 def _now() -> datetime:
@@ -154,17 +157,25 @@ async def _name_of(table: type[User] | type[Group] | type[Category], row_id: int
     return next(iter(row.values())) if row else ""
 
 
-async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEvent]]:
+async def open_ticket(
+    actor: Actor, data: NewTicket, *, requester: Requester | None = None
+) -> tuple[int, list[TicketEvent]]:
+    """``requester``: staff file the ticket for someone (checked by services.intake); the
+    ticket is then theirs, in their establishment."""
     if not actor.active:
         raise Forbidden()
-    if actor.establishment_id is None:
-        raise Forbidden(N_("Your account is not linked to an establishment yet."))
+    if requester is None:
+        if actor.establishment_id is None:
+            raise Forbidden(N_("Your account is not linked to an establishment yet."))
+        requester = Requester(id=actor.id, establishment_id=actor.establishment_id)
     if data.category_id is not None and await category(data.category_id) is None:
         raise ValidationFailed({"category_id": N_("Choose one of the proposed values.")})
     # By category, then request type (server.domain.routing).
     priority, group_id, request_type_id = await catalogue.route_new_ticket(
         data.category_id, data.request_type_id, data.priority, data.source
     )
+    # Every ticket reaches a team: what no category routes goes to the intake group.
+    group_id = group_id or await intake_group_of(requester.establishment_id)
     async with write_transaction():
         inserted = await Ticket.insert(
             Ticket(
@@ -174,8 +185,8 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
                 priority=priority.value,
                 priority_rank=priority.rank,
                 status=Status.NEW.value,
-                requester=actor.id,
-                establishment=actor.establishment_id,
+                requester=requester.id,
+                establishment=requester.establishment_id,
                 category=data.category_id,
                 assigned_group=group_id,
                 contact_name=data.contact_name,
@@ -193,7 +204,9 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
         await _history(ticket_id, actor, "created", "", Status.NEW.value)
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
-        await notifications.enqueue(Kind.CREATED, ticket_id, actor)
+        # The requester's acknowledgement, and the receiving group's notice (issue 14).
+        await notifications.enqueue_kinds((Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor)
+        await tell_group_address(ticket_id, group_id)
         event = await ticket_event("ticket.created", ticket_id, None)
     return ticket_id, [event]
 
@@ -317,6 +330,8 @@ async def assign(
             await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor)
         elif "status" in changed:
             await notifications.enqueue(Kind.STATUS_CHANGED, ticket_id, actor)
+        if "group" in changed:
+            await tell_group_address(ticket_id, group_id)  # the team's own address too
         return [await ticket_event("ticket.moved", ticket_id, row)]
 
 
@@ -566,6 +581,7 @@ async def escalate(
         if status is not Status.NEW:
             await _history(ticket_id, actor, "status", status.value, Status.NEW.value)
         await notifications.enqueue(Kind.ESCALATED, ticket_id, actor)
+        await tell_group_address(ticket_id, target["id"])
         return [await ticket_event("ticket.moved", ticket_id, row)]
 
 

@@ -9,6 +9,7 @@ from server.domain.vocabulary import (
     PHI_LABELS,
     PRIORITY_LABELS,
     ROLE_LABELS,
+    SOURCE_LABELS,
     STATUS_LABELS,
     TYPE_LABELS,
 )
@@ -24,6 +25,7 @@ _LABELS: dict[str, dict[str, str]] = {
         ("role", ROLE_LABELS),
         ("field", FIELD_LABELS),
         ("phi", PHI_LABELS),
+        ("source", SOURCE_LABELS),
     )
 }
 

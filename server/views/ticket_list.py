@@ -11,7 +11,7 @@ from server.views.query import QueryReader
 
 PER_PAGE = 25
 # The first scope of each list is the default view.
-STAFF_SCOPES = ("all", "mine", "backlog", "following")
+STAFF_SCOPES = ("all", "mine", "backlog", "following", "triage")
 REQUESTER_SCOPES = ("mine", "establishment", "following", "all")
 
 
@@ -29,6 +29,7 @@ def filters_from_query(request: Any, default_scope: str = "") -> queries.TicketF
     scopes = STAFF_SCOPES if actor.is_staff else REQUESTER_SCOPES
     scope = read.one_of(q.get("scope") or default_scope or scopes[0], "scope", scopes)
     backlog = scope == "backlog"
+    triage = scope == "triage"  # the intake groups' list (issue 14)
     if scope == "mine" and actor.is_staff:
         assignee = "me"
     elif backlog:
@@ -40,7 +41,7 @@ def filters_from_query(request: Any, default_scope: str = "") -> queries.TicketF
         establishment_id = actor.establishment_id or 0
     filters = queries.TicketFilters(
         tab="open"
-        if backlog
+        if backlog or triage
         else read.one_of(q.get("tab", "open"), "tab", ("open", "closed", "all")),
         statuses=statuses,
         priority=read.choice(q.get("priority"), "priority", Priority),
@@ -52,9 +53,10 @@ def filters_from_query(request: Any, default_scope: str = "") -> queries.TicketF
         # Nobody's backlog is everything: without a group, the backlog is empty.
         group_ids=(tuple(sorted(actor.group_ids)) or (0,)) if backlog else (),
         watcher_id=actor.id if scope == "following" else None,
+        triage=triage,
         text=q.get("q", "")[:200],
         sort=read.one_of(
-            q.get("sort", "urgent" if backlog else queries.DEFAULT_SORT),
+            q.get("sort", "urgent" if backlog or triage else queries.DEFAULT_SORT),
             "sort",
             tuple(queries.SORTS),
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.db import intake as intake_db
 from server.db import queries
 from server.db import sla as sla_db
 from server.domain.actors import Actor
@@ -48,6 +49,7 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "allowed": allowed,
         "sla": await sla_db.ticket_sla(ticket_id),
         "links": await links.links_view(actor, ticket_id),
+        "intake": await intake_db.ticket_intake(ticket),  # tickets/_intake_facts.html
     }
     context["people"] = {
         "watching": await following.is_watching(actor.id, ticket_id),

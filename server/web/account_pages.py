@@ -22,8 +22,12 @@ SENT_IF_KNOWN = N_(
     "If an active account uses this address, a link to choose a new password is on its way."
 )
 REGISTERED = N_(
-    "Your request is recorded. You can sign in, but an administrator must link your account "
-    "to an establishment before you can file tickets."
+    "Your request is recorded. Open the link we sent to your e-mail address to confirm it; an "
+    "administrator will then link your account to an establishment."
+)
+VERIFIED = N_(
+    "Your address is confirmed. You can sign in; an administrator will link your account to "
+    "an establishment before you can file tickets, and you will be told by e-mail."
 )
 ACTIVATED = N_("Your password is set: you can sign in.")
 
@@ -56,6 +60,24 @@ async def register(request: Request) -> Template:
         values.pop("confirm", None)
         return _page("register", status_of(exc), values=values, errors=field_messages(exc))
     return _page("done", message=gettext(REGISTERED))
+
+
+@get("/register/verify/{token:str}", include_in_schema=False)
+async def verify_form(token: FromPath[str]) -> Template:
+    """A page with a button: opening the link (mail scanners fetch links) changes nothing."""
+    user = await account_life.token_owner(token, "verify")
+    if user is None:
+        return _page("invalid", 404)
+    return _page("verify", token=token, email=user["email"])
+
+
+@post("/register/verify/{token:str}", include_in_schema=False)
+async def verify(token: FromPath[str]) -> Template:
+    try:
+        await account_life.verify_email(token)
+    except GuichetError:
+        return _page("invalid", 404)
+    return _page("done", message=gettext(VERIFIED), sign_in=True)
 
 
 @get("/activate/{token:str}", include_in_schema=False)
@@ -123,6 +145,8 @@ async def reset(request: Request, token: FromPath[str]) -> Template:
 ROUTES = [
     register_form,
     register,
+    verify_form,
+    verify,
     activate_form,
     activate,
     reset_request_form,

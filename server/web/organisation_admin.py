@@ -22,7 +22,7 @@ from server.domain.organisation import parse_role
 from server.domain.text import N_
 from server.domain.vocabulary import Role
 from server.realtime.publish import publish_message, reach_changed
-from server.services import account_life, accounts, catalogue, organisation, teams
+from server.services import account_life, accounts, catalogue, intake, organisation, teams
 from server.web.admin import requires_admin
 from server.web.errors import field_messages, status_of
 from server.web.params import form_dict
@@ -50,9 +50,7 @@ def _optional_id(values: dict[str, str], name: str) -> int | None:
 
 @get("/admin", **ADMIN)
 async def admin_home() -> Template:
-    pending = await User.count().where(
-        User.establishment.is_null() & (User.role == Role.REQUESTER.value)
-    )
+    pending = await accounts.pending_count()
     return Template(template_name="admin/index.html", context={"pending": pending})
 
 
@@ -109,7 +107,10 @@ async def _establishment_page(
                 "code": row["code"],
                 "timezone": row["timezone"],
                 "parent_id": str(row["parent"] or ""),
+                "intake_group_id": str(await intake.own_intake_group(node_id) or ""),
             },
+            "groups": await Group.select(Group.id, Group.name).order_by(Group.name),
+            "inherited_intake": await intake.inherited_intake_name(node_id),
         },
         status_code=status,
     )
@@ -125,6 +126,12 @@ async def update_establishment(request: Request, node_id: FromPath[int]) -> Resp
     values = form_dict(await request.form())
     try:
         await organisation.save_establishment(request.user.actor, node_id, values)
+        if "intake_group_id" in values:
+            raw = values["intake_group_id"]
+            if raw and not (raw.isdigit() and len(raw) < 10):
+                choose = N_("Choose one of the proposed values.")
+                raise ValidationFailed({"intake_group_id": choose})
+            await intake.set_intake_group(request.user.actor, node_id, int(raw) if raw else None)
     except GuichetError as exc:
         return await _establishment_page(node_id, status_of(exc), field_messages(exc), values)
     return Redirect(path="/admin/establishments", status_code=303)
@@ -280,7 +287,12 @@ async def _users_page(
         User.establishment.code.as_alias("establishment_code"),
     ).order_by(User.full_name)
     if pending_only:
-        query = query.where(User.establishment.is_null() & (User.role == Role.REQUESTER.value))
+        # Accounts whose address is not verified yet are not pending (issue 14).
+        query = query.where(
+            User.establishment.is_null()
+            & (User.role == Role.REQUESTER.value)
+            & (User.active == True)  # noqa: E712
+        )
     return Template(
         template_name="admin/users.html",
         context={

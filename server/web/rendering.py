@@ -20,6 +20,7 @@ from server.domain.vocabulary import (
 from server.domain.vocabulary import (
     Priority,
     Role,
+    Source,
     Status,
     TicketType,
 )
@@ -91,6 +92,7 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
         TicketType=TicketType,
         TicketEnvironment=TicketEnvironment,
         Role=Role,
+        Source=Source,
     )
     from server.realtime.render import initials
 
@@ -100,6 +102,9 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
     # Set per request by the app's before_request hook (absent on early error pages).
     env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
     from server.domain.bulk import BulkAction
+    env.globals["pending_accounts"] = lambda request: getattr(
+        request.state, "pending_accounts", 0
+    )
     from server.services.automation import AUTOMATION_LABELS, REASON_LABELS
 
     env.globals["BulkAction"] = BulkAction

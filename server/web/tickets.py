@@ -32,10 +32,10 @@ from server.domain.forms import (
     parse_status,
 )
 from server.domain.text import N_
-from server.domain.vocabulary import Priority, TicketType
+from server.domain.vocabulary import Priority, Source, TicketType
 from server.i18n import gettext
 from server.realtime.publish import publish
-from server.services import canned, knowledge
+from server.services import canned, intake, knowledge
 from server.services import tickets as service
 from server.services.privacy import detector_config, screen_text
 from server.views.catalogue import new_ticket_choices
@@ -90,9 +90,14 @@ async def _new_form(
     status: int = 200,
     phi: dict[str, Any] | None = None,
 ) -> Template:
+    actor = request.user.actor
+    intake_context: dict[str, Any] = {"servable": [], "chosen_requester": None}
+    if actor.is_staff:
+        intake_context = await intake.form_context(actor, values.get("requester_id", ""))
     return Template(
         template_name="tickets/new.html",
         context={
+            **intake_context,
             "values": values,
             "errors": errors,
             "phi": phi or {},
@@ -106,6 +111,14 @@ async def _new_form(
     )
 
 
+def _source(request: Request, values: dict[str, str]) -> Source:
+    """The channel the ticket came by: staff say it (a phone call, a walk-in...); a ticket
+    typed by its requester came by the web form."""
+    if not request.user.actor.is_staff or not values.get("source"):
+        return Source.WEB
+    return parse_choice(values, "source", Source)
+
+
 @get("/tickets/new", guards=[requires_account], include_in_schema=False)
 async def new_ticket_form(request: Request) -> Template:
     account = request.user
@@ -116,12 +129,13 @@ async def new_ticket_form(request: Request) -> Template:
 async def create_ticket(request: Request) -> Response[Any]:
     values = form_dict(await request.form())
     try:
-        data = parse_new_ticket(values)
+        data = replace(parse_new_ticket(values), source=_source(request, values))
         screened = screen_text(
             {"title": data.title, "description": data.description}, values.get("phi", "")
         )
         data = replace(data, **screened)
-        ticket_id, events = await service.open_ticket(request.user.actor, data)
+        # Staff may file it for someone they serve (issue 14): services.intake decides.
+        ticket_id, events = await intake.file_ticket(request.user.actor, data, values)
         await publish(request.app, events)
         if values.get("suggestion_token"):
             await knowledge.suggestion_ended(

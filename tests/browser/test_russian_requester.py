@@ -72,6 +72,14 @@ async def test_russian_requester_french_technician(
     await page.fill("#confirm", factories.PASSWORD)
     await page.click("button:has-text('Отправить запрос')")
     await expect(page.locator("body")).to_contain_text("Ваш запрос зарегистрирован")
+    # The address is confirmed by the link mailed in Russian (issue 14).
+    [verify] = await mails_to(smtp, REQUESTER, 1)
+    assert verify["Content-Language"] == "ru"
+    link = re.search(r"https?://\S+(/register/verify/[A-Za-z0-9_\-]+)", text_of(verify))
+    assert link, text_of(verify)
+    await page.goto(f"{live_server}{link.group(1)}")
+    await page.click("#confirm-address")
+    await expect(page.locator("body")).to_contain_text("Ваш адрес подтверждён")
     await context.close()
     # The administrator links the account to its establishment (tested elsewhere).
     await User.update({User.establishment: w.est_a}).where(User.email == REQUESTER)
@@ -91,7 +99,7 @@ async def test_russian_requester_french_technician(
     ticket_url = requester.url
     ticket_id = int(ticket_url.rstrip("/").rsplit("/", 1)[1])
 
-    [ack] = await mails_to(smtp, REQUESTER, 1)
+    _verify, ack = await mails_to(smtp, REQUESTER, 2)
     assert ack["Content-Language"] == "ru"
     assert ack["Subject"] == (
         f"[Guichet #{ticket_id} CHA] ИЭМК не принимает направление — Новая"
@@ -109,7 +117,7 @@ async def test_russian_requester_french_technician(
     await tech.click(".follow-up-form button[type=submit]")
     await expect(tech.locator(".timeline")).to_contain_text("22 minutes")
 
-    mails = await mails_to(smtp, REQUESTER, 3)
+    mails = await mails_to(smtp, REQUESTER, 4)
     assert all(m["Content-Language"] == "ru" for m in mails)
     assert "Théo Tech добавил(а) комментарий к заявке." in text_of(mails[-1])
     assert mails[-1]["Subject"].endswith("— В работе (назначена)")

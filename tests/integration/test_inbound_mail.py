@@ -15,8 +15,17 @@ import aiosmtplib
 import pytest
 from PIL import Image
 
+from server.db.link_tables import TicketLink
 from server.db.notification_tables import InAppNotification, InboundMessage, InboundNotice
-from server.db.tables import Attachment, FollowUp, Outbox, Ticket, TicketWatcher, User
+from server.db.tables import (
+    Attachment,
+    FollowUp,
+    HistoryEntry,
+    Outbox,
+    Ticket,
+    TicketWatcher,
+    User,
+)
 from server.domain.events import TicketEvent
 from server.domain.forms import NewFollowUp
 from server.domain.notifications import Kind
@@ -383,18 +392,37 @@ async def test_two_copies_delivered_at_once_create_one_ticket(desk: Desk) -> Non
     assert await InboundMessage.count() == 1
 
 
-async def test_a_reply_to_a_closed_ticket_creates_nothing(desk: Desk) -> None:
+async def test_a_reply_to_a_closed_ticket_opens_a_new_linked_ticket(desk: Desk) -> None:
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a)
     await tickets.take(w.tech, ticket_id, 1)
     await tickets.change_status(w.tech, ticket_id, Status.RESOLVED, 2, solution="Fait")
     await tickets.change_status(w.tech, ticket_id, Status.CLOSED, 3)
+    await User.update({User.locale: "en"}).where(User.id == w.requester_a.id)
     address = reply_address(SECRET, SENDER, ticket_id, w.requester_a.id)
-    await desk.send("alice@chu-a.test", to=address, body="Encore en panne")
+    await desk.send(
+        "alice@chu-a.test", to=address, subject="Re: Imprimante", body="Encore en panne"
+    )
     assert await FollowUp.count() == 0
-    assert await Ticket.count() == 1
+    new = await Ticket.select().where(Ticket.id != ticket_id).first()
+    assert new is not None
+    assert (new["requester"], new["source"], new["status"]) == (w.requester_a.id, "mail", "new")
+    assert new["description"] == "Encore en panne"
+    [link] = await TicketLink.select()
+    assert (link["source"], link["target"], link["kind"]) == (ticket_id, new["id"], "related")
+    lines = await HistoryEntry.select(HistoryEntry.ticket, HistoryEntry.new_value).where(
+        HistoryEntry.field.is_in(["follows_up", "followed_up_by"])
+    )
+    assert {(r["ticket"], r["new_value"]) for r in lines} == {
+        (new["id"], f"#{ticket_id}"),
+        (ticket_id, f"#{new['id']}"),
+    }
     [row] = await InboundMessage.select()
-    assert (row["outcome"], row["reason"]) == ("refused", "InvalidTransition")
+    assert (row["outcome"], row["ticket"]) == ("ticket", new["id"])
+    # The sender is told, in their language, which ticket their mail opened.
+    [notice] = desk.outside.inbox.to("alice@chu-a.test")
+    assert str(notice["Subject"]) == "Your e-mail opened a new ticket"
+    assert f"#{new['id']}" in text_of(notice) and f"#{ticket_id}" in text_of(notice)
 
 
 async def test_without_a_receiver_mails_carry_no_reply_address(desk: Desk) -> None:

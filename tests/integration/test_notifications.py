@@ -117,9 +117,12 @@ async def test_new_ticket_sends_an_acknowledgement_to_the_requester_only(smtp: S
         description="Patient Jean Dupont attend son ordonnance",
         category_id=str(w.category_id),
     )
-    assert await drain(dispatcher(smtp)) == 1
-    [(rcpt, message)] = smtp.inbox.received
-    assert rcpt == ["alice@chu-a.test"]
+    # The acknowledgement to the requester, and the receiving group's notice (issue 14).
+    assert await drain(dispatcher(smtp)) == 2
+    [message] = smtp.inbox.to("alice@chu-a.test")
+    [notice] = smtp.inbox.to("tech@desk.test")
+    assert "Un nouveau ticket est arrivé pour votre groupe" in text_of(notice)
+    assert "Dupont" not in notice.as_string()
     assert message["Subject"] == (
         f"[Guichet #{ticket_id} CHA] Imprimante du bloc hors ligne — Nouveau"
     )
@@ -132,7 +135,7 @@ async def test_new_ticket_sends_an_acknowledgement_to_the_requester_only(smtp: S
         # Health data stays behind the login.
         assert "Dupont" not in body
     assert "Dupont" not in message.as_string()
-    row = await Outbox.select().first()
+    row = await Outbox.select().where(Outbox.recipient == w.requester_a.id).first()
     assert row["sent_at"] is not None
     assert row["attempts"] == 0
     assert row["claimed_by"] is None
@@ -152,9 +155,11 @@ async def test_follow_ups_go_to_the_other_side_never_to_their_author(smtp: SmtpS
     await tickets.take(w.tech, ticket_id, 1)
     d = dispatcher(smtp)
     await drain(d)
-    # Taken in charge: the requester hears of it; the technician took it, so no mail to them.
+    # Taken in charge: the requester hears of it; the technician took it, so no mail to them
+    # beyond the group's notice of the new ticket.
     assert len(smtp.inbox.to("alice@chu-a.test")) == 2
-    assert smtp.inbox.to("tech@desk.test") == []
+    [notice] = smtp.inbox.to("tech@desk.test")
+    assert "nouveau ticket" in str(notice["Subject"]) or "groupe" in text_of(notice)
     smtp.inbox.clear()
 
     await tickets.add_follow_up(w.tech, ticket_id, NewFollowUp("Redémarrez le poste", False, 5))
@@ -277,7 +282,7 @@ async def test_mail_server_down_nothing_lost_then_sent_exactly_once(smtp: SmtpSe
     assert await d.run_once() == 1
     assert await d.run_once() == 0
     assert len(smtp.inbox.received) == 1
-    row = await Outbox.select().first()
+    row = await Outbox.select().where(Outbox.recipient == w.requester_a.id).first()
     assert row["sent_at"] is not None
     assert row["last_error"] == ""
 

@@ -34,6 +34,8 @@ PUBLIC = {
     ("POST", "/language"),
     ("GET", "/register"),
     ("POST", "/register"),
+    ("GET", "/register/verify/{token:str}"),
+    ("POST", "/register/verify/{token:str}"),
     ("GET", "/activate/{token:str}"),
     ("POST", "/activate/{token:str}"),
     ("GET", "/reset"),
@@ -81,6 +83,8 @@ SIGNED_IN = {
     ("POST", "/suggestions"),
     ("POST", "/suggestions/opened"),
     ("POST", "/suggestions/end"),
+    # The category preview of the new-ticket form (issue 14): a category's priority and team.
+    ("GET", "/intake/category-preview"),
 }
 STAFF_ONLY = {
     # The desk looks up the requesters it serves; admins see and change every account
@@ -104,6 +108,9 @@ STAFF_ONLY = {
     ("GET", "/canned/{item_id:int}"),
     ("POST", "/canned/{item_id:int}"),
     ("POST", "/canned/{item_id:int}/archive"),
+    # The requester picker offers only people the technician serves
+    # (tests/web/test_intake_web.py).
+    ("GET", "/intake/requesters"),
 }
 SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
 ADMIN_ONLY = {
@@ -189,6 +196,7 @@ TICKET_HTML: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/tickets/{ticket_id:int}/links/remove"): {"data": {}},
     ("POST", "/tickets/{ticket_id:int}/merge"): {"data": {}},
     ("POST", "/tickets/{ticket_id:int}/children"): {"data": {}},
+    ("POST", "/tickets/{ticket_id:int}/contact"): {"data": {"phones": "abc"}},
 }
 # Ticket routes reserved to the desk: for everyone else they do not exist at all (404 on
 # every ticket, visible or not).
@@ -203,6 +211,7 @@ DESK_TICKET_ROUTES = {
     ("POST", "/api/v1/tickets/{ticket_id:int}/links/remove"),
     ("POST", "/api/v1/tickets/{ticket_id:int}/merge"),
     ("POST", "/api/v1/tickets/{ticket_id:int}/children"),
+    ("POST", "/tickets/{ticket_id:int}/contact"),
 }
 STAFF_ROLES = {"tech_serving", "tech_other", "sup_in", "sup_out", "admin"}
 TICKET_API: dict[tuple[str, str], dict[str, Any]] = {

@@ -41,6 +41,17 @@ async def last_link_to(address: str, kind: str) -> str:
     raise AssertionError(f"no mail to {address}")
 
 
+async def last_mail_to(address: str) -> str:
+    """The text of the newest mail to ``address`` (queued mails delivered first)."""
+    await MailDispatcher(get_settings(), name="web-test").run_once()
+    directory = get_settings().var_dir / "mail"
+    found = [m for m in mailbox.list_mails(directory) if m.to == address]
+    assert found, f"no mail to {address}"
+    content = mailbox.read_mail(directory, found[0].name)  # the newest first
+    assert content is not None
+    return content.text
+
+
 async def test_admin_pages_do_not_exist_for_anyone_else(client: AsyncTestClient) -> None:
     await admin_world()
     for email in ("sup@desk.test", "tech@desk.test", "alice@chu-a.test"):
@@ -189,6 +200,22 @@ async def test_self_registration_is_pending_until_linked(client: AsyncTestClient
     assert again.status_code == 200 and again.text.count("administrateur") >= 1
     assert await User.count().where(User.email == "dr.libre@exemple.test") == 1
 
+    # Not pending (nor able to sign in) until the address is verified by its link (issue 14).
+    client.cookies.clear()
+    await factories.login(client, ADMIN_EMAIL)
+    assert "Cabinet de radiologie du port" not in (await client.get("/admin/users?pending=1")).text
+    client.cookies.clear()
+    link = await last_link_to("dr.libre@exemple.test", "register/verify")
+    shown = await client.get(link)
+    assert shown.status_code == 200 and "dr.libre@exemple.test" in shown.text
+    assert await User.count().where(User.active == False) == 1  # noqa: E712 - a GET changes nothing
+    confirmed = await post(client, link, {})
+    assert confirmed.status_code == 200
+    assert (await post(client, link, {})).status_code == 404  # single use
+    # Every admin is told by mail, in their language.
+    admin_mail = await last_mail_to(ADMIN_EMAIL)
+    assert "Dr Libre" in admin_mail and "/admin/users?pending=1" in admin_mail
+
     await factories.login(client, "dr.libre@exemple.test")
     page = await client.get("/tickets/new")
     assert 'id="pending-account"' in page.text
@@ -205,10 +232,14 @@ async def test_self_registration_is_pending_until_linked(client: AsyncTestClient
     await factories.login(client, ADMIN_EMAIL)
     pending = await client.get("/admin/users?pending=1")
     assert "Cabinet de radiologie du port" in pending.text
+    assert 'class="badge pending-accounts"' in pending.text  # told in the app too
     linked = await post(
         client, f"/admin/users/{user['id']}/establishment", {"establishment_id": str(w.est_a)}
     )
     assert linked.status_code == 303
+    # The person is told, in the language they registered in.
+    told = await last_mail_to("dr.libre@exemple.test")
+    assert "CHU Anselme" in told and "ouvrir des tickets" in told
     client.cookies.clear()
     await factories.login(client, "dr.libre@exemple.test")
     filed = await post(

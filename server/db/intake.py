@@ -1,0 +1,67 @@
+"""Intake read models (issue 14): an establishment's intake group, the "to triage" filter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.db.config_cache import cached
+from server.db.intake_tables import IntakeGroup, TicketIntake
+from server.db.tables import Establishment, FollowUp, Ticket
+from server.domain.intake import intake_group_for
+from server.domain.vocabulary import Status
+
+
+async def _parents() -> dict[int, int | None]:
+    async def read() -> dict[int, int | None]:
+        rows = await Establishment.select(Establishment.id, Establishment.parent)
+        return {r["id"]: r["parent"] for r in rows}
+
+    return await cached("establishment_parents", read)
+
+
+async def intake_groups() -> dict[int, int]:
+    """Establishment id -> its own intake group (inheritance is resolved by the domain)."""
+    rows = await IntakeGroup.select(IntakeGroup.establishment, IntakeGroup.group)
+    return {r["establishment"]: r["group"] for r in rows}
+
+
+async def intake_group_of(establishment_id: int) -> int | None:
+    """The group receiving this establishment's tickets that no category routes."""
+    return intake_group_for(establishment_id, await _parents(), await intake_groups())
+
+
+def triage_clause(group_ids: frozenset[int] | tuple[int, ...]) -> Any:
+    """Tickets "to triage" for members of ``group_ids``: with one of those groups that is an
+    intake group, open, and still new or without a category. Uses the indexes on
+    ``assigned_group`` and ``status``."""
+    intake = IntakeGroup.select(IntakeGroup.group).where(
+        IntakeGroup.group.is_in(sorted(group_ids) or [0])
+    )
+    return (
+        Ticket.assigned_group.is_in(intake)
+        & Ticket.status.is_in([s.value for s in Status if s.is_open])
+        & ((Ticket.status == Status.NEW.value) | Ticket.category.is_null())
+    )
+
+
+async def ticket_intake(ticket: dict[str, Any]) -> dict[str, Any]:
+    """How a ticket (a row the viewer may already see) came in: source, who filed it for the
+    requester, total time spent, whether the requester follows it by mail, contact details."""
+    extra = (
+        await TicketIntake.select(
+            TicketIntake.filed_by.full_name.as_alias("filed_by_name"),
+            TicketIntake.contact_email,
+            TicketIntake.phones,
+        )
+        .where(TicketIntake.ticket == ticket["id"])
+        .first()
+    ) or {}
+    spent = await FollowUp.select(FollowUp.minutes).where(FollowUp.ticket == ticket["id"])
+    return {
+        "source": ticket["source"],
+        "filed_by_name": extra.get("filed_by_name") or "",
+        "contact_email": extra.get("contact_email") or "",
+        "phones": [p for p in (extra.get("phones") or "").splitlines() if p],
+        "minutes": sum(row["minutes"] for row in spent),
+        "requester_follows": bool(ticket["notify"]),
+    }
