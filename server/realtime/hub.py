@@ -99,13 +99,13 @@ class EventContext:
             return None
         # The status comes from the event, the display data may be newer: both are true.
         html = render.card_html(self._env, row, role, locale)
-        return render.card_placement(html, self.after.status.value)
+        return render.card_placement(self._env, html, self.ticket_id, self.after.status.value)
 
     def announcement(self, locale: str, message: str, **values: Any) -> str:
         """The same words for every viewer of one language."""
         key = (locale, message)
         if key not in self._announcements:
-            self._announcements[key] = render.announcement(locale, message, **values)
+            self._announcements[key] = render.announcement(self._env, locale, message, **values)
         return self._announcements[key]
 
 

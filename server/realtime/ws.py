@@ -175,8 +175,8 @@ class BoardViewer(Viewer):
         self.snapshot_window = (started, self.hub.seq)
         await self.send(
             self.render(
-                "board/_columns.html", columns=columns, filter_query="", movable=False
-            ).replace('id="board-columns"', 'id="board-columns" hx-swap-oob="true"', 1)
+                "board/_columns.html", columns=columns, filter_query="", movable=False, oob=True
+            )
         )
 
     async def on_ticket_event(self, event: EventContext) -> None:
@@ -193,7 +193,7 @@ class BoardViewer(Viewer):
             if placed:
                 parts.append(placed)
         elif was:
-            parts.append(render.card_removal(event.ticket_id))
+            parts.append(render.card_removal(self.env, event.ticket_id))
         if event.seq <= finished:
             # Maybe counted by the snapshot, maybe not: count again rather than guess.
             fresh = await board_db.counts(self.actor, self.filters)
@@ -207,7 +207,11 @@ class BoardViewer(Viewer):
             if now_in and event.after:
                 self.counts[event.after.status] += 1
                 changed.add(event.after.status)
-        parts.extend(render.count_html(s, self.counts[s]) for s in COLUMNS if s in changed)
+        parts.extend(
+            render.count_html(self.env, self.locale, s, self.counts[s])
+            for s in COLUMNS
+            if s in changed
+        )
         if now_in and event.message.get("kind") == "ticket.sla":
             parts.append(event.announcement(self.locale, render.SLA, id=event.ticket_id))
         elif now_in and event.after:
@@ -308,8 +312,9 @@ class ListViewer(Viewer):
 
     async def snapshot(self) -> None:
         result = await queries.list_tickets(self.actor, self.filters)
-        html = self.render("tickets/_list.html", page=result, query_with=lambda **_: "")
-        await self.send(html.replace('id="ticket-list"', 'id="ticket-list" hx-swap-oob="true"', 1))
+        await self.send(
+            self.render("tickets/_list.html", page=result, query_with=lambda **_: "", oob=True)
+        )
 
     async def on_ticket_event(self, event: EventContext) -> None:
         from server.domain.permissions import can_view

@@ -84,24 +84,15 @@ async def move_ticket(request: Request, ticket_id: FromPath[int]) -> Response[An
     parts = []
     if row is not None:
         card = render.card_html(env, row, viewer.role, locale)
-        parts.append(render.card_placement(card, row["status"]))
+        parts.append(render.card_placement(env, card, ticket_id, row["status"]))
     if error is None:
         assert row is not None
-        parts.append(render.announcement(locale, render.MOVED, id=ticket_id, status=row["status"]))
+        parts.append(
+            render.announcement(env, locale, render.MOVED, id=ticket_id, status=row["status"])
+        )
         return Response(content="".join(parts), media_type="text/html", status_code=200)
-    message = gettext(error.message)
-    parts.append(
-        f'<div id="flash" hx-swap-oob="innerHTML"><p class="alert" role="alert">'
-        f"{_escape(message)}</p></div>"
-    )
-    parts.append(f'<div id="board-announcer" hx-swap-oob="innerHTML">{_escape(message)}</div>')
+    parts.append(render.refusal(env, gettext(error.message)))
     return Response(content="".join(parts), media_type="text/html", status_code=status_of(error))
-
-
-def _escape(text: str) -> str:
-    from markupsafe import escape
-
-    return str(escape(text))
 
 
 async def _visible_card(actor: Any, ticket_id: int) -> dict[str, Any] | None:
