@@ -43,6 +43,7 @@ from server.web import (
     sla_admin,
     sso,
     tickets,
+    wallboard,
 )
 from server.web.api import TicketApi
 from server.web.db_session import DbSessionMiddleware
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *notifications.ROUTES,
             *sla_admin.ROUTES,
             *reports.ROUTES,
+            *wallboard.ROUTES,
             *knowledge.ROUTES,
             *search.ROUTES,
             search.SearchApi,

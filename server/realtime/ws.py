@@ -341,6 +341,62 @@ class _QueryRequest:
         self.user = account
 
 
+class WallboardViewer(Viewer):
+    """The wallboard: its figures again after any change to a ticket the viewer sees in
+    the chosen subtree, at most once per PUSH_INTERVAL (a burst of moves costs one push),
+    and once a minute for the clock (ages, and "today" turning into tomorrow)."""
+
+    PUSH_INTERVAL = 1.0
+    TICK_SECONDS = 60.0
+
+    async def start(self) -> None:
+        from server.views.wallboard import chosen_place
+
+        if not self.actor.is_staff:
+            raise NotFound()
+        raw = self.socket.query_params.get("establishment")
+        self.chosen, _ = await chosen_place(self.actor, raw)
+        self.within = await queries.establishment_subtree(self.chosen) if self.chosen else None
+        self.zone = i18n.get_timezone()
+        self.dirty = asyncio.Event()
+        self.pusher = asyncio.create_task(self._push_when_dirty())
+
+    async def snapshot(self) -> None:
+        from server.views.wallboard import wallboard_context
+
+        context = await wallboard_context(self.actor, self.chosen, self.zone)
+        await self.send(self.render("wallboard/_figures.html", oob=True, **context))
+
+    def _concerns(self, facts: Any) -> bool:
+        from server.domain.permissions import can_view
+
+        if facts is None or not can_view(self.actor, facts.access):
+            return False
+        return self.within is None or facts.establishment_id in self.within
+
+    async def on_ticket_event(self, event: EventContext) -> None:
+        if self._concerns(event.before) or self._concerns(event.after):
+            self.dirty.set()
+
+    async def _push_when_dirty(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.TICK_SECONDS):
+                    await self.dirty.wait()
+            self.dirty.clear()  # a change from now on asks for another push
+            try:
+                await self.snapshot()
+            except SocketGone:
+                return
+            except Exception:
+                log.exception("wallboard push failed")
+            # Counted from the end of a push: the reader never gets two within the interval.
+            await asyncio.sleep(self.PUSH_INTERVAL)
+
+    async def stop(self) -> None:
+        self.pusher.cancel()
+
+
 class PageViewer(Viewer):
     """Any other page: announcements and the notification bell."""
 
@@ -352,6 +408,7 @@ VIEWERS = {
     "board": BoardViewer,
     "ticket": TicketPageViewer,
     "list": ListViewer,
+    "wallboard": WallboardViewer,
     "page": PageViewer,
 }
 

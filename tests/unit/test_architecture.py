@@ -70,7 +70,7 @@ def test_fragments_are_templates_not_python_strings() -> None:
     for package in ("web", "realtime", "views"):
         for path in (root / package).glob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    if tag.search(node.value):
-                        offenders.append(f"{package}/{path.name}:{node.lineno}")
+                text = node.value if isinstance(node, ast.Constant) else None
+                if isinstance(text, str) and tag.search(text):
+                    offenders.append(f"{package}/{path.name}:{node.lineno}")
     assert offenders == []

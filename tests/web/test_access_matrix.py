@@ -81,6 +81,7 @@ SIGNED_IN = {
 }
 STAFF_ONLY = {
     ("GET", "/overview"),
+    ("GET", "/wallboard"),
     ("GET", "/kb/new"),
     ("POST", "/kb"),
     ("GET", "/kb/{article_id:int}/edit"),
