@@ -35,6 +35,7 @@ from server.web import (
     board,
     following,
     knowledge,
+    landing,
     notifications,
     organisation_admin,
     overview,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *auth.ROUTES,
             *sso.ROUTES,
+            *landing.ROUTES,
             *tickets.ROUTES,
             *following.ROUTES,
             *board.ROUTES,

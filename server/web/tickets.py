@@ -49,11 +49,6 @@ def _query_with(request: Request, **changes: Any) -> str:
     return urlencode(params)
 
 
-@get("/", include_in_schema=False)
-async def home() -> Redirect:
-    return Redirect(path="/tickets", status_code=303)
-
-
 @get("/tickets", name="tickets", guards=[requires_account], include_in_schema=False)
 async def ticket_list(request: Request) -> Template:
     filters = filters_from_query(request)
@@ -276,7 +271,6 @@ async def redact_text(request: Request, ticket_id: FromPath[int]) -> Response[An
 
 ROUTES = [
     redact_text,
-    home,
     ticket_list,
     new_ticket_form,
     create_ticket,

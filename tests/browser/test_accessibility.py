@@ -47,7 +47,7 @@ async def test_axe_finds_no_serious_violation_on_any_page_for_any_role(
         "/board", "/kb", "/search?q=scanner", "/notifications", "/notifications/preferences",
     ]
     staff_pages = [
-        "/tickets?scope=all", "/tickets?scope=backlog", f"/tickets/{ticket_id}", "/board",
+        "/", "/tickets?scope=all", "/tickets?scope=backlog", f"/tickets/{ticket_id}", "/board",
         "/search?q=scanner", "/kb",
     ]
     pages_by_person = {
