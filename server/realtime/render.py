@@ -74,10 +74,11 @@ def card_html(env: Environment, row: dict[str, Any], role: Role, locale: str) ->
     return render(env, "board/_card.html", locale, c=row, targets=card_targets(row, role))
 
 
-def card_placement(env: Environment, card: str, ticket_id: int, status: str) -> str:
-    """Move (or insert) a card into its column (``card`` is already rendered HTML)."""
+def card_placement(env: Environment, card: str, ticket_id: int, target: str) -> str:
+    """Move (or insert) a card into the list with id ``target`` (its column, or its column
+    in its lane); ``card`` is already rendered HTML."""
     return env.get_template("board/_placement.html").render(
-        card=Markup(card), ticket_id=ticket_id, status=status  # noqa: S704 (our template)
+        card=Markup(card), ticket_id=ticket_id, target=target  # noqa: S704 (our template)
     )
 
 

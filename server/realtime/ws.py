@@ -159,23 +159,33 @@ class BoardViewer(Viewer):
     """Moves cards between columns and keeps column counts exact."""
 
     async def start(self) -> None:
-        from server.views.board import FILTER_KEYS, parse_filters
+        from server.views.board import URL_KEYS, parse_filters, parse_layout
 
-        raw = {k: self.socket.query_params.get(k, "") for k in FILTER_KEYS}
+        raw = {k: self.socket.query_params.get(k, "") for k in URL_KEYS}
         self.filters = await parse_filters(raw, self.actor.is_staff)
+        self.layout = parse_layout(raw)
+        self.lane_keys: set[str] = set()
         self.counts: dict[Any, int] = {}
         self.snapshot_window = (0, 0)
 
     async def snapshot(self) -> None:
-        from server.views.board import columns_for
+        from server.views.board import columns_for, lanes_for
 
         started = self.hub.seq
         columns = await columns_for(self.account, self.filters, self.env, self.locale)
+        lanes = await lanes_for(self.layout, columns)
+        self.lane_keys = {lane.key for lane in lanes}
         self.counts = {col.status: col.count for col in columns}
         self.snapshot_window = (started, self.hub.seq)
         await self.send(
             self.render(
-                "board/_columns.html", columns=columns, filter_query="", movable=False, oob=True
+                "board/_columns.html",
+                columns=columns,
+                lanes=lanes,
+                layout=self.layout,
+                filter_query="",
+                movable=False,
+                oob=True,
             )
         )
 
@@ -187,9 +197,18 @@ class BoardViewer(Viewer):
         now_in = on_board(self.actor, self.filters, event.after, event.now)
         if not was and not now_in:
             return  # nothing about a ticket this viewer does not see
+        from server.views.board import cards_target, lane_of
+
         parts: list[str] = []
+        target = ""
+        if now_in and event.after and self.layout.lanes:
+            lane = lane_of(self.layout, event.after.group_id, event.after.establishment_id)
+            if lane not in self.lane_keys:
+                await self.snapshot()  # a lane this board does not show yet
+                return
+            target = cards_target(event.after.status.value, lane)
         if now_in:
-            placed = await event.placed_card(self.account.role, self.locale)
+            placed = await event.placed_card(self.account.role, self.locale, target)
             if placed:
                 parts.append(placed)
         elif was:
