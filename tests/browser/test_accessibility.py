@@ -53,7 +53,10 @@ async def test_axe_finds_no_serious_violation_on_any_page_for_any_role(
     pages_by_person = {
         "alice@chu-a.test": requester_pages,
         "tech@desk.test": staff_pages,
-        "sup@desk.test": [*staff_pages, "/overview", "/reports/sla", "/wallboard"],
+        "sup@desk.test": [
+            *staff_pages, "/overview", "/reports/sla", "/wallboard",
+            "/board?density=compact&lanes=group",
+        ],
         "admin@desk.test": [
             *staff_pages, "/admin", "/admin/users", "/admin/establishments", "/admin/groups",
             "/admin/sla", "/admin/mail", "/kb/new",
