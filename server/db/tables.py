@@ -310,3 +310,8 @@ ALL_TABLES += COUNTER_TABLES
 from server.db.link_tables import LINK_TABLES  # noqa: E402
 
 ALL_TABLES += LINK_TABLES
+
+# Issue 15: the reports' hour-by-hour read model (server.db.report_tally).
+from server.db.report_tables import REPORT_TABLES  # noqa: E402
+
+ALL_TABLES += REPORT_TABLES

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from server.db import counters
+from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.prepared import ticket_row, ticket_shares
 from server.db.queries import access_of, category
@@ -114,12 +114,13 @@ async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -
             {**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: _now()}
         )
         .where((Ticket.id == ticket_id) & (Ticket.version == expected_version))
-        .returning(Ticket.version, *counters.KEY_COLUMNS)
+        .returning(Ticket.version, Ticket.created_at, *counters.KEY_COLUMNS)
     )
     if not rows:
         raise Conflict()
     if before is not None:
         await counters.apply(before, rows[0])
+        await report_tally.on_change(before, rows[0], _now())
     return rows[0]["version"]
 
 
@@ -186,9 +187,10 @@ async def open_ticket(actor: Actor, data: NewTicket) -> tuple[int, list[TicketEv
                 shared=data.shared,
                 source=data.source.value,
             )
-        ).returning(Ticket.id, Ticket.version, *counters.KEY_COLUMNS)
+        ).returning(Ticket.id, Ticket.version, Ticket.created_at, *counters.KEY_COLUMNS)
         ticket_id = inserted[0]["id"]
         await counters.apply(None, inserted[0])
+        await report_tally.on_open(inserted[0])
         await _history(ticket_id, actor, "created", "", Status.NEW.value)
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
@@ -348,6 +350,27 @@ async def update_fields(
         return [await ticket_event("ticket.updated", ticket_id, row)]
 
 
+STAFF_ROLES = [r.value for r in Role if r.is_staff]
+
+
+async def _count_follow_up(
+    actor: Actor, row: dict[str, Any], data: NewFollowUp, follow_up_id: int
+) -> None:
+    """Time spent, and whether this is the desk's first public answer (for reports)."""
+    minutes = data.minutes if actor.is_staff else 0
+    first = False
+    if actor.is_staff and not data.private and actor.id != row["requester"]:
+        earlier = await FollowUp.exists().where(
+            (FollowUp.ticket == row["id"])
+            & (FollowUp.private == False)  # noqa: E712
+            & FollowUp.author.role.is_in(STAFF_ROLES)
+            & (FollowUp.id != follow_up_id)
+        )
+        first = not earlier
+    if minutes or first:
+        await report_tally.on_follow_up(row, actor.id, minutes, first, _now())
+
+
 async def add_follow_up(
     actor: Actor, ticket_id: int, data: NewFollowUp
 ) -> tuple[int, list[TicketEvent]]:
@@ -375,6 +398,7 @@ async def add_follow_up(
                 minutes=data.minutes if actor.is_staff else 0,
             )
         ).returning(FollowUp.id)
+        await _count_follow_up(actor, row, data, inserted[0]["id"])
         new_version = await _save(ticket_id, row["version"], {})
         kind = "ticket.followup"
         reply_reopens = (
