@@ -109,10 +109,9 @@ async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -
     """Apply ``values`` if the ticket is still at ``expected_version``; return the new version.
     The one place ticket rows change after creation: counters follow here."""
     before = await counters.keys_before(ticket_id, values)
+    now = _now()
     rows = (
-        await Ticket.update(
-            {**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: _now()}
-        )
+        await Ticket.update({**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: now})
         .where((Ticket.id == ticket_id) & (Ticket.version == expected_version))
         .returning(Ticket.version, Ticket.created_at, *counters.KEY_COLUMNS)
     )
@@ -120,7 +119,7 @@ async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -
         raise Conflict()
     if before is not None:
         await counters.apply(before, rows[0])
-        await report_tally.on_change(before, rows[0], _now())
+        await report_tally.on_change(before, rows[0], now)
     return rows[0]["version"]
 
 
@@ -354,7 +353,7 @@ STAFF_ROLES = [r.value for r in Role if r.is_staff]
 
 
 async def _count_follow_up(
-    actor: Actor, row: dict[str, Any], data: NewFollowUp, follow_up_id: int
+    actor: Actor, row: dict[str, Any], data: NewFollowUp, follow_up: dict[str, Any]
 ) -> None:
     """Time spent, and whether this is the desk's first public answer (for reports)."""
     minutes = data.minutes if actor.is_staff else 0
@@ -364,11 +363,11 @@ async def _count_follow_up(
             (FollowUp.ticket == row["id"])
             & (FollowUp.private == False)  # noqa: E712
             & FollowUp.author.role.is_in(STAFF_ROLES)
-            & (FollowUp.id != follow_up_id)
+            & (FollowUp.id != follow_up["id"])
         )
         first = not earlier
     if minutes or first:
-        await report_tally.on_follow_up(row, actor.id, minutes, first, _now())
+        await report_tally.on_follow_up(row, actor.id, minutes, first, follow_up["created_at"])
 
 
 async def add_follow_up(
@@ -397,8 +396,8 @@ async def add_follow_up(
                 private=data.private,
                 minutes=data.minutes if actor.is_staff else 0,
             )
-        ).returning(FollowUp.id)
-        await _count_follow_up(actor, row, data, inserted[0]["id"])
+        ).returning(FollowUp.id, FollowUp.created_at)
+        await _count_follow_up(actor, row, data, inserted[0])
         new_version = await _save(ticket_id, row["version"], {})
         kind = "ticket.followup"
         reply_reopens = (
