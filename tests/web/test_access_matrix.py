@@ -88,7 +88,13 @@ STAFF_ONLY = {
     ("POST", "/kb/{article_id:int}"),
     ("GET", "/kb/{article_id:int}/revisions/{number:int}"),
 }
-SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
+SUPERVISOR_ONLY = {
+    ("GET", "/reports/sla"),
+    ("GET", "/reports/sla.csv"),
+    ("GET", "/kb/stats"),
+    ("GET", "/reports"),
+    ("GET", "/reports.csv"),
+}
 ADMIN_ONLY = {
     ("GET", "/admin"),
     ("GET", "/admin/mail"),
