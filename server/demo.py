@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
 
-from server.db import counters
+from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.history_guard import history_unguarded
 from server.db.kb_tables import KbArticle, KbRevision
@@ -218,6 +218,7 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         # A second, Russian-speaking region (server/demo_russian.py).
         await load_russian_region(now, password_hash)
         await counters.rebuild()  # tickets were inserted directly, not through the use cases
+        await report_tally.rebuild()
         await _service_levels(now, est, groups, categories)
         await sla.refresh_all(now)
         # The demo's past happened before the rules existed: breaches already there are not

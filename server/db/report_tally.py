@@ -243,8 +243,8 @@ def backfill_sql(engine: str) -> list[str]:
 async def rebuild() -> None:
     """Recount everything from tickets, history and follow-ups (after a bulk import; the
     migration did the same). Run it while nothing else writes tickets."""
-    engine = TicketHourTally._meta.db
     await TicketHourTally.delete(force=True)
     await TicketDurationTally.delete(force=True)
-    for sql in backfill_sql(engine.engine_type):
-        await engine.run_ddl(sql)
+    # Through the table's query (not run_ddl): inside the caller's transaction, if any.
+    for sql in backfill_sql(TicketHourTally._meta.db.engine_type):
+        await TicketHourTally.raw(sql)
