@@ -108,7 +108,7 @@ async def test_report_scope_csv_and_errors(client: AsyncTestClient) -> None:
     assert export.headers["content-type"].startswith("text/csv")
     text = export.text.lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert rows[0] == ["Jour", "Créés", "Résolus", "Rouverts", "Temps passé (minutes)"]
+    assert rows[0] == ["Jour", "Créés", "Résolu", "Rouverts", "Temps passé (minutes)"]
     today = datetime.now(PARIS).date().isoformat()
     assert [today, "1", "0", "0", "0"] in rows
     assert len(rows) == 31  # header and thirty days
