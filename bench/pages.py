@@ -394,11 +394,12 @@ async def load(url: str, start: int, count: int, seed_data: dict[str, Any]) -> N
         for table in ("ticket", "history_entry", "follow_up", "ticket_sla"):
             await conn.execute(f"VACUUM ANALYZE {table}")
         await conn.close()
-    from server.db import counters
+    from server.db import counters, report_tally
     from server.db.engine import write_transaction
 
     async with write_transaction():
         await counters.rebuild()
+        await report_tally.rebuild()
     log(f"  loaded {count:,} tickets in {time.perf_counter() - t0:.0f} s (counters rebuilt)")
 
 
@@ -458,6 +459,10 @@ async def pages(size: int) -> list[tuple[str, str, str]]:
         ("requester", "ticket page", f"/tickets/{own['id']}"),
         ("supervisor", "overview", "/overview"),
         ("supervisor", "SLA report, month", f"/reports/sla?from={month}-01&by=establishment"),
+        ("supervisor", "wallboard", "/wallboard"),
+        ("supervisor", "activity report, 30 days", "/reports"),
+        ("tech", "landing", "/"),
+        ("supervisor", "board, compact lanes", "/board?density=compact&lanes=group"),
         ("tech", "search", "/search?q=imprimante+urgences"),
         ("requester", "search", "/search?q=imprimante"),
     ]

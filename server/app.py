@@ -39,6 +39,7 @@ from server.web import (
     following,
     intake,
     knowledge,
+    landing,
     links,
     notifications,
     organisation_admin,
@@ -48,6 +49,7 @@ from server.web import (
     sla_admin,
     sso,
     tickets,
+    wallboard,
 )
 from server.web.api import AttachmentApi, TicketApi
 from server.web.api_alerts import AlertApi
@@ -158,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *auth.ROUTES,
             *sso.ROUTES,
+            *landing.ROUTES,
             *tickets.ROUTES,
             *intake.ROUTES,
             *following.ROUTES,
@@ -171,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *notifications.ROUTES,
             *sla_admin.ROUTES,
             *reports.ROUTES,
+            *wallboard.ROUTES,
             *knowledge.ROUTES,
             *search.ROUTES,
             *links.ROUTES,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
 
-from server.db import counters
+from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.history_guard import history_unguarded
 from server.db.intake_tables import IntakeGroup
@@ -224,6 +224,7 @@ async def load_demo(ticket_count: int = 300, seed: int = 20261121) -> bool:
         # Names in English and Russian, codes, the region's own services (server/demo_catalogue.py).
         await translate_demo_catalogue()
         await counters.rebuild()  # tickets were inserted directly, not through the use cases
+        await report_tally.rebuild()
         await _service_levels(now, est, groups, categories)
         await sla.refresh_all(now)
         # The demo's past happened before the rules existed: breaches already there are not

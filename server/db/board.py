@@ -45,6 +45,7 @@ CARD_COLUMNS = (
     Ticket.assignee,
     Ticket.establishment.code.as_alias("establishment_code"),
     Ticket.assignee.full_name.as_alias("assignee_name"),
+    Ticket.requester.full_name.as_alias("requester_name"),
 )
 
 

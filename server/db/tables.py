@@ -339,3 +339,7 @@ ALL_TABLES += CATALOGUE_TABLES
 from server.db.intake_tables import INTAKE_TABLES  # noqa: E402
 
 ALL_TABLES += INTAKE_TABLES
+# Issue 15: the reports' hour-by-hour read model (server.db.report_tally).
+from server.db.report_tables import REPORT_TABLES  # noqa: E402
+
+ALL_TABLES += REPORT_TABLES

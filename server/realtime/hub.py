@@ -57,7 +57,7 @@ class EventContext:
         self.now = datetime.now(UTC)
         self._env = env
         self._row: asyncio.Task[dict[str, Any] | None] | None = None
-        self._cards: dict[tuple[Role, str, bool, str], asyncio.Future[str | None]] = {}
+        self._cards: dict[tuple[Role, str, bool, str, str], asyncio.Future[str | None]] = {}
         self._announcements: dict[tuple[str, str], str] = {}
 
     async def row(self, private_notes: bool) -> dict[str, Any] | None:
@@ -83,29 +83,31 @@ class EventContext:
         row["attachments"] = staff["attachments"]
         return row
 
-    async def placed_card(self, role: Role, locale: str) -> str | None:
+    async def placed_card(self, role: Role, locale: str, target: str = "") -> str | None:
+        """The card, moved into the list ``target`` (default: its status column)."""
         # The viewer's time zone too: the card's date tooltip is written in it (the render
         # task inherits this viewer's context).
-        key = (role, locale, role.is_staff, i18n.get_timezone().key)
+        key = (role, locale, role.is_staff, i18n.get_timezone().key, target)
         if key not in self._cards:
             # Store the pending render before awaiting: every viewer of this kind then waits
             # for the same one instead of rendering the card again.
-            self._cards[key] = asyncio.ensure_future(self._render_card(role, locale))
+            self._cards[key] = asyncio.ensure_future(self._render_card(role, locale, target))
         return await asyncio.shield(self._cards[key])
 
-    async def _render_card(self, role: Role, locale: str) -> str | None:
+    async def _render_card(self, role: Role, locale: str, target: str) -> str | None:
         row = await self.row(private_notes=role.is_staff)
         if row is None or self.after is None:
             return None
         # The status comes from the event, the display data may be newer: both are true.
         html = render.card_html(self._env, row, role, locale)
-        return render.card_placement(html, self.after.status.value)
+        target = target or f"cards-{self.after.status.value}"
+        return render.card_placement(self._env, html, self.ticket_id, target)
 
     def announcement(self, locale: str, message: str, **values: Any) -> str:
         """The same words for every viewer of one language."""
         key = (locale, message)
         if key not in self._announcements:
-            self._announcements[key] = render.announcement(locale, message, **values)
+            self._announcements[key] = render.announcement(self._env, locale, message, **values)
         return self._announcements[key]
 
 

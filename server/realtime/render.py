@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from server import i18n
 from server.domain.actors import Actor
@@ -73,22 +74,20 @@ def card_html(env: Environment, row: dict[str, Any], role: Role, locale: str) ->
     return render(env, "board/_card.html", locale, c=row, targets=card_targets(row, role))
 
 
-def card_placement(card: str, status: str) -> str:
-    """Move (or insert) a card into its column: remove it wherever it is, append it to the
-    column; the page then sorts the column."""
-    card_id = card.split('id="card-', 1)[1].split('"', 1)[0]
-    return (
-        f'<div id="card-{card_id}" hx-swap-oob="delete"></div>'
-        f'<div hx-swap-oob="beforeend:#cards-{status}">{card}</div>'
+def card_placement(env: Environment, card: str, ticket_id: int, target: str) -> str:
+    """Move (or insert) a card into the list with id ``target`` (its column, or its column
+    in its lane); ``card`` is already rendered HTML."""
+    return env.get_template("board/_placement.html").render(
+        card=Markup(card), ticket_id=ticket_id, target=target  # noqa: S704 (our template)
     )
 
 
-def card_removal(ticket_id: int) -> str:
-    return f'<div id="card-{ticket_id}" hx-swap-oob="delete"></div>'
+def card_removal(env: Environment, ticket_id: int) -> str:
+    return env.get_template("board/_removal.html").render(ticket_id=ticket_id)
 
 
-def count_html(status: Status, count: int) -> str:
-    return f'<span class="count" id="count-{status.value}" hx-swap-oob="true">{count}</span>'
+def count_html(env: Environment, locale: str, status: Status, count: int) -> str:
+    return render(env, "board/_count.html", locale, status=status.value, count=count)
 
 
 MOVED = N_("Ticket #%(id)d is now in %(status)s.")
@@ -96,17 +95,25 @@ LEFT = N_("Ticket #%(id)d left this board.")
 SLA = N_("Ticket #%(id)d: its service level changed (at risk or breached).")
 
 
-def announcement(locale: str, message: str, **values: Any) -> str:
+def _words(message: str, values: dict[str, Any]) -> str:
+    if "status" in values:
+        from server.views.labels import label
+
+        values = {**values, "status": label("status", values["status"])}
+    return i18n.gettext(message) % values
+
+
+def announcement(env: Environment, locale: str, message: str, **values: Any) -> str:
+    """The board's screen-reader announcement, in ``locale``."""
     previous = i18n.get_locale()
     i18n.set_locale(locale)
     try:
-        if "status" in values:
-            from server.views.labels import label
-
-            values["status"] = label("status", values["status"])
-        text = i18n.gettext(message) % values
+        text = _words(message, values)
+        return env.get_template("board/_announcer.html").render(text=text)
     finally:
         i18n.set_locale(previous)
-    from markupsafe import escape
 
-    return f'<div id="board-announcer" hx-swap-oob="innerHTML">{escape(text)}</div>'
+
+def refusal(env: Environment, message: str) -> str:
+    """A refused move: its reason (already translated) in the flash and the announcer."""
+    return env.get_template("board/_refusal.html").render(text=message)

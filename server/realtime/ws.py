@@ -159,24 +159,34 @@ class BoardViewer(Viewer):
     """Moves cards between columns and keeps column counts exact."""
 
     async def start(self) -> None:
-        from server.views.board import FILTER_KEYS, parse_filters
+        from server.views.board import URL_KEYS, parse_filters, parse_layout
 
-        raw = {k: self.socket.query_params.get(k, "") for k in FILTER_KEYS}
+        raw = {k: self.socket.query_params.get(k, "") for k in URL_KEYS}
         self.filters = await parse_filters(raw, self.actor.is_staff)
+        self.layout = parse_layout(raw)
+        self.lane_keys: set[str] = set()
         self.counts: dict[Any, int] = {}
         self.snapshot_window = (0, 0)
 
     async def snapshot(self) -> None:
-        from server.views.board import columns_for
+        from server.views.board import columns_for, lanes_for
 
         started = self.hub.seq
         columns = await columns_for(self.account, self.filters, self.env, self.locale)
+        lanes = await lanes_for(self.layout, columns)
+        self.lane_keys = {lane.key for lane in lanes}
         self.counts = {col.status: col.count for col in columns}
         self.snapshot_window = (started, self.hub.seq)
         await self.send(
             self.render(
-                "board/_columns.html", columns=columns, filter_query="", movable=False
-            ).replace('id="board-columns"', 'id="board-columns" hx-swap-oob="true"', 1)
+                "board/_columns.html",
+                columns=columns,
+                lanes=lanes,
+                layout=self.layout,
+                filter_query="",
+                movable=False,
+                oob=True,
+            )
         )
 
     async def on_ticket_event(self, event: EventContext) -> None:
@@ -187,13 +197,22 @@ class BoardViewer(Viewer):
         now_in = on_board(self.actor, self.filters, event.after, event.now)
         if not was and not now_in:
             return  # nothing about a ticket this viewer does not see
+        from server.views.board import cards_target, lane_of
+
         parts: list[str] = []
+        target = ""
+        if now_in and event.after and self.layout.lanes:
+            lane = lane_of(self.layout, event.after.group_id, event.after.establishment_id)
+            if lane not in self.lane_keys:
+                await self.snapshot()  # a lane this board does not show yet
+                return
+            target = cards_target(event.after.status.value, lane)
         if now_in:
-            placed = await event.placed_card(self.account.role, self.locale)
+            placed = await event.placed_card(self.account.role, self.locale, target)
             if placed:
                 parts.append(placed)
         elif was:
-            parts.append(render.card_removal(event.ticket_id))
+            parts.append(render.card_removal(self.env, event.ticket_id))
         if event.seq <= finished:
             # Maybe counted by the snapshot, maybe not: count again rather than guess.
             fresh = await board_db.counts(self.actor, self.filters)
@@ -207,7 +226,11 @@ class BoardViewer(Viewer):
             if now_in and event.after:
                 self.counts[event.after.status] += 1
                 changed.add(event.after.status)
-        parts.extend(render.count_html(s, self.counts[s]) for s in COLUMNS if s in changed)
+        parts.extend(
+            render.count_html(self.env, self.locale, s, self.counts[s])
+            for s in COLUMNS
+            if s in changed
+        )
         if now_in and event.message.get("kind") == "ticket.sla":
             parts.append(event.announcement(self.locale, render.SLA, id=event.ticket_id))
         elif now_in and event.after:
@@ -309,10 +332,15 @@ class ListViewer(Viewer):
 
     async def snapshot(self) -> None:
         result = await queries.list_tickets(self.actor, self.filters)
-        html = self.render(
-            "tickets/_list.html", page=result, query_with=lambda **_: "", bulk=self.actor.is_staff
+        await self.send(
+            self.render(
+                "tickets/_list.html",
+                page=result,
+                query_with=lambda **_: "",
+                bulk=self.actor.is_staff,
+                oob=True,
+            )
         )
-        await self.send(html.replace('id="ticket-list"', 'id="ticket-list" hx-swap-oob="true"', 1))
 
     async def on_ticket_event(self, event: EventContext) -> None:
         from server.domain.permissions import can_view
@@ -339,6 +367,62 @@ class _QueryRequest:
         self.user = account
 
 
+class WallboardViewer(Viewer):
+    """The wallboard: its figures again after any change to a ticket the viewer sees in
+    the chosen subtree, at most once per PUSH_INTERVAL (a burst of moves costs one push),
+    and once a minute for the clock (ages, and "today" turning into tomorrow)."""
+
+    PUSH_INTERVAL = 1.0
+    TICK_SECONDS = 60.0
+
+    async def start(self) -> None:
+        from server.views.wallboard import chosen_place
+
+        if not self.actor.is_staff:
+            raise NotFound()
+        raw = self.socket.query_params.get("establishment")
+        self.chosen, _ = await chosen_place(self.actor, raw)
+        self.within = await queries.establishment_subtree(self.chosen) if self.chosen else None
+        self.zone = i18n.get_timezone()
+        self.dirty = asyncio.Event()
+        self.pusher = asyncio.create_task(self._push_when_dirty())
+
+    async def snapshot(self) -> None:
+        from server.views.wallboard import wallboard_context
+
+        context = await wallboard_context(self.actor, self.chosen, self.zone)
+        await self.send(self.render("wallboard/_figures.html", oob=True, **context))
+
+    def _concerns(self, facts: Any) -> bool:
+        from server.domain.permissions import can_view
+
+        if facts is None or not can_view(self.actor, facts.access):
+            return False
+        return self.within is None or facts.establishment_id in self.within
+
+    async def on_ticket_event(self, event: EventContext) -> None:
+        if self._concerns(event.before) or self._concerns(event.after):
+            self.dirty.set()
+
+    async def _push_when_dirty(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.TICK_SECONDS):
+                    await self.dirty.wait()
+            self.dirty.clear()  # a change from now on asks for another push
+            try:
+                await self.snapshot()
+            except SocketGone:
+                return
+            except Exception:
+                log.exception("wallboard push failed")
+            # Counted from the end of a push: the reader never gets two within the interval.
+            await asyncio.sleep(self.PUSH_INTERVAL)
+
+    async def stop(self) -> None:
+        self.pusher.cancel()
+
+
 class PageViewer(Viewer):
     """Any other page: announcements and the notification bell."""
 
@@ -350,6 +434,7 @@ VIEWERS = {
     "board": BoardViewer,
     "ticket": TicketPageViewer,
     "list": ListViewer,
+    "wallboard": WallboardViewer,
     "page": PageViewer,
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from server.db import counters
+from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.intake import intake_group_of
 from server.db.prepared import ticket_row, ticket_shares
@@ -113,17 +113,17 @@ async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -
     """Apply ``values`` if the ticket is still at ``expected_version``; return the new version.
     The one place ticket rows change after creation: counters follow here."""
     before = await counters.keys_before(ticket_id, values)
+    now = _now()
     rows = (
-        await Ticket.update(
-            {**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: _now()}
-        )
+        await Ticket.update({**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: now})
         .where((Ticket.id == ticket_id) & (Ticket.version == expected_version))
-        .returning(Ticket.version, *counters.KEY_COLUMNS)
+        .returning(Ticket.version, Ticket.created_at, *counters.KEY_COLUMNS)
     )
     if not rows:
         raise Conflict()
     if before is not None:
         await counters.apply(before, rows[0])
+        await report_tally.on_change(before, rows[0], now)
     return rows[0]["version"]
 
 
@@ -198,9 +198,10 @@ async def open_ticket(
                 source=data.source.value,
                 request_type=request_type_id,
             )
-        ).returning(Ticket.id, Ticket.version, *counters.KEY_COLUMNS)
+        ).returning(Ticket.id, Ticket.version, Ticket.created_at, *counters.KEY_COLUMNS)
         ticket_id = inserted[0]["id"]
         await counters.apply(None, inserted[0])
+        await report_tally.on_open(inserted[0])
         await _history(ticket_id, actor, "created", "", Status.NEW.value)
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
@@ -377,6 +378,27 @@ async def update_fields(
         return [await ticket_event("ticket.updated", ticket_id, row)]
 
 
+STAFF_ROLES = [r.value for r in Role if r.is_staff]
+
+
+async def _count_follow_up(
+    actor: Actor, row: dict[str, Any], data: NewFollowUp, follow_up: dict[str, Any]
+) -> None:
+    """Time spent, and whether this is the desk's first public answer (for reports)."""
+    minutes = data.minutes if actor.is_staff else 0
+    first = False
+    if actor.is_staff and not data.private and actor.id != row["requester"]:
+        earlier = await FollowUp.exists().where(
+            (FollowUp.ticket == row["id"])
+            & (FollowUp.private == False)  # noqa: E712
+            & FollowUp.author.role.is_in(STAFF_ROLES)
+            & (FollowUp.id != follow_up["id"])
+        )
+        first = not earlier
+    if minutes or first:
+        await report_tally.on_follow_up(row, actor.id, minutes, first, follow_up["created_at"])
+
+
 async def add_follow_up(
     actor: Actor, ticket_id: int, data: NewFollowUp
 ) -> tuple[int, list[TicketEvent]]:
@@ -403,7 +425,8 @@ async def add_follow_up(
                 private=data.private,
                 minutes=data.minutes if actor.is_staff else 0,
             )
-        ).returning(FollowUp.id)
+        ).returning(FollowUp.id, FollowUp.created_at)
+        await _count_follow_up(actor, row, data, inserted[0])
         new_version = await _save(ticket_id, row["version"], {})
         kind = "ticket.followup"
         reply_reopens = (

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment
 
 from server.db import board as board_db
+from server.db import queries
 from server.domain.board import COLUMNS, BoardFilters
 from server.domain.vocabulary import Priority
 from server.realtime import render
@@ -15,6 +17,72 @@ from server.views import card_cache
 from server.views.query import QueryReader
 
 FILTER_KEYS = ("establishment", "group", "assignee", "category", "priority", "q")
+# How the board is laid out (not which cards it shows): kept in the URL beside the filters.
+LAYOUT_KEYS = ("density", "lanes")
+DENSITIES = ("", "compact")
+LANES = ("", "group", "establishment")
+URL_KEYS = FILTER_KEYS + LAYOUT_KEYS
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    density: str = ""  # "" comfortable | "compact" (about three times more cards a screen)
+    lanes: str = ""  # "" none | "group" | "establishment": one horizontal lane each
+
+
+def parse_layout(raw: dict[str, str]) -> Layout:
+    read = QueryReader()
+    layout = Layout(
+        density=read.one_of(raw.get("density", ""), "density", DENSITIES),
+        lanes=read.one_of(raw.get("lanes", ""), "lanes", LANES),
+    )
+    read.done()
+    return layout
+
+
+def lane_of(layout: Layout, group_id: int | None, establishment_id: int | None) -> str:
+    """The lane a card goes in ("" without lanes); part of its container's id."""
+    if layout.lanes == "group":
+        return f"g{group_id or 0}"
+    if layout.lanes == "establishment":
+        return f"e{establishment_id or 0}"
+    return ""
+
+
+def cards_target(status: str, lane: str) -> str:
+    """The id of the list a card of this status (and lane) is appended to."""
+    return f"cards-{lane}-{status}" if lane else f"cards-{status}"
+
+
+@dataclass(slots=True)
+class Lane:
+    key: str
+    title: str
+    cells: list[tuple[render.Column, list[dict[str, Any]]]] = field(default_factory=list)
+
+
+async def lanes_for(layout: Layout, columns: list[render.Column]) -> list[Lane]:
+    """The board's cards cut into lanes (each lane has every column, most cards first)."""
+    if not layout.lanes:
+        return []
+    if layout.lanes == "group":
+        names = {f"g{g['id']}": g["name"] for g in await queries.groups()}
+    else:
+        names = {
+            f"e{e['id']}": f"{e['code']} · {e['name']}" for e in await queries.establishments()
+        }
+    by_lane: dict[str, dict[Any, list[dict[str, Any]]]] = {}
+    for col in columns:
+        for c in col.cards:
+            key = lane_of(layout, c["assigned_group"], c["establishment"])
+            by_lane.setdefault(key, {}).setdefault(col.status, []).append(c)
+    ordered = sorted(
+        by_lane, key=lambda k: (-sum(len(v) for v in by_lane[k].values()), names.get(k, ""))
+    )
+    return [
+        Lane(key, names.get(key, ""), [(col, by_lane[key].get(col.status, [])) for col in columns])
+        for key in ordered
+    ]
 
 
 async def parse_filters(raw: dict[str, str], is_staff: bool) -> BoardFilters:
@@ -38,7 +106,8 @@ async def parse_filters(raw: dict[str, str], is_staff: bool) -> BoardFilters:
 
 
 def filter_query(raw: dict[str, str]) -> str:
-    return urlencode([(k, raw[k]) for k in FILTER_KEYS if raw.get(k)])
+    """Filters and layout as a query string (the websocket's URL, "show more" links)."""
+    return urlencode([(k, raw[k]) for k in URL_KEYS if raw.get(k)])
 
 
 async def columns_for(

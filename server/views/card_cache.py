@@ -30,6 +30,7 @@ _FIELDS = (
     "created_at",
     "establishment_code",
     "assignee_name",
+    "requester_name",
     "requester",
     "assignee",
     "follow_ups",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from litestar import Request, get, post
 from litestar.params import FromPath
@@ -19,7 +20,17 @@ from server.realtime import render
 from server.realtime.publish import publish
 from server.services import tickets as service
 from server.services.privacy import screen_text
-from server.views.board import FILTER_KEYS, columns_for, filter_query, parse_filters
+from server.views.board import (
+    URL_KEYS,
+    Layout,
+    cards_target,
+    columns_for,
+    filter_query,
+    lane_of,
+    lanes_for,
+    parse_filters,
+    parse_layout,
+)
 from server.web.errors import status_of
 from server.web.identity import requires_account
 from server.web.params import form_dict
@@ -27,13 +38,17 @@ from server.web.params import form_dict
 
 @get("/board", name="board", guards=[requires_account], include_in_schema=False)
 async def board_page(request: Request) -> Template:
-    raw = {k: request.query_params.get(k, "") for k in FILTER_KEYS}
+    raw = {k: request.query_params.get(k, "") for k in URL_KEYS}
     actor = request.user.actor
     filters = await parse_filters(raw, actor.is_staff)
+    layout = parse_layout(raw)
+    columns = await columns_for(
+        request.user, filters, request.app.template_engine.engine, get_locale()
+    )
     context: dict[str, Any] = {
-        "columns": await columns_for(
-            request.user, filters, request.app.template_engine.engine, get_locale()
-        ),
+        "columns": columns,
+        "layout": layout,
+        "lanes": await lanes_for(layout, columns),
         "raw": raw,
         "filter_query": filter_query(raw),
         "movable": actor.is_staff,
@@ -46,7 +61,7 @@ async def board_page(request: Request) -> Template:
 
 @get("/board/column/{status:str}", guards=[requires_account], include_in_schema=False)
 async def more_cards(request: Request, status: FromPath[str]) -> Template:
-    raw = {k: request.query_params.get(k, "") for k in FILTER_KEYS}
+    raw = {k: request.query_params.get(k, "") for k in URL_KEYS}
     try:
         column_status = Status(status)
     except ValueError as exc:
@@ -84,24 +99,27 @@ async def move_ticket(request: Request, ticket_id: FromPath[int]) -> Response[An
     parts = []
     if row is not None:
         card = render.card_html(env, row, viewer.role, locale)
-        parts.append(render.card_placement(card, row["status"]))
+        lane = lane_of(_layout_seen(request), row["assigned_group"], row["establishment"])
+        parts.append(
+            render.card_placement(env, card, ticket_id, cards_target(row["status"], lane))
+        )
     if error is None:
         assert row is not None
-        parts.append(render.announcement(locale, render.MOVED, id=ticket_id, status=row["status"]))
+        parts.append(
+            render.announcement(env, locale, render.MOVED, id=ticket_id, status=row["status"])
+        )
         return Response(content="".join(parts), media_type="text/html", status_code=200)
-    message = gettext(error.message)
-    parts.append(
-        f'<div id="flash" hx-swap-oob="innerHTML"><p class="alert" role="alert">'
-        f"{_escape(message)}</p></div>"
-    )
-    parts.append(f'<div id="board-announcer" hx-swap-oob="innerHTML">{_escape(message)}</div>')
+    parts.append(render.refusal(env, gettext(error.message)))
     return Response(content="".join(parts), media_type="text/html", status_code=status_of(error))
 
 
-def _escape(text: str) -> str:
-    from markupsafe import escape
-
-    return str(escape(text))
+def _layout_seen(request: Request) -> Layout:
+    """The layout of the board the move came from (htmx sends the page's address)."""
+    query = parse_qs(urlsplit(request.headers.get("hx-current-url", "")).query)
+    try:
+        return parse_layout({k: v[0] for k, v in query.items()})
+    except ValidationFailed:
+        return Layout()
 
 
 async def _visible_card(actor: Any, ticket_id: int) -> dict[str, Any] | None:

@@ -15,11 +15,12 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Response, Template
 
 from server import i18n
-from server.db import reports
+from server.db import queries, reports
 from server.domain.errors import ValidationFailed
 from server.domain.sla_rules import Compliance, csv_cell
 from server.domain.text import N_
 from server.i18n import gettext
+from server.views import activity_report
 from server.web.errors import field_messages
 from server.web.identity import requires_account
 from server.web.params import QueryReader
@@ -167,3 +168,78 @@ async def sla_report_csv(request: Request) -> Response[str]:
 
 
 ROUTES = [sla_report, sla_report_csv]
+
+
+# --- the activity report -------------------------------------------------------------------
+
+ACTIVITY_COLUMNS = (
+    N_("Day"),
+    N_("Created"),
+    N_("Resolved"),
+    N_("Reopened"),
+    N_("Time spent (minutes)"),
+)
+
+
+async def _activity(request: Request) -> tuple[Any, dict[str, Any]]:
+    zone = i18n.get_timezone()
+    choice = await activity_report.read_choice(request.user.actor, request.query_params, zone)
+    return choice, await activity_report.report(request.user.actor, choice, zone)
+
+
+@get("/reports", guards=[requires_supervisor], include_in_schema=False)
+async def activity(request: Request) -> Template:
+    actor = request.user.actor
+    try:
+        choice, figures = await _activity(request)
+        errors: dict[str, str] = {}
+    except ValidationFailed as exc:
+        errors = field_messages(exc)
+        today = datetime.now(i18n.get_timezone()).date()
+        choice = activity_report.Choice(first=today, last=today)
+        figures = await activity_report.report(actor, choice, i18n.get_timezone())
+    return Template(
+        template_name="reports/activity.html",
+        context={
+            "choice": choice,
+            "errors": errors,
+            "chart": activity_report.chart(figures["days"]),
+            "duration_label": activity_report.duration_label,
+            "day_label": activity_report.day_label,
+            "places": await activity_report.places(actor),
+            "groups": await queries.groups(),
+            "categories": await queries.categories(),
+            "technicians": await queries.technicians(),
+            "query": request.url.query or "",
+            **figures,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@get("/reports.csv", guards=[requires_supervisor], include_in_schema=False)
+async def activity_csv(request: Request) -> Response[str]:
+    choice, figures = await _activity(request)
+    out = io.StringIO()
+    out.write("\ufeff")  # spreadsheets then read UTF-8 (accents, Cyrillic headers)
+    writer = csv.writer(out, delimiter=i18n.csv_delimiter())
+    writer.writerow([gettext(name) for name in ACTIVITY_COLUMNS])
+    for day in figures["days"]:
+        writer.writerow(
+            [
+                day["day"].isoformat(),
+                day["created"],
+                day["resolved"],
+                day["reopened"],
+                day["minutes"],
+            ]
+        )
+    name = f"activity-{choice.first.isoformat()}-{choice.last.isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+ROUTES += [activity, activity_csv]

@@ -53,11 +53,6 @@ def _query_with(request: Request, **changes: Any) -> str:
     return urlencode(params)
 
 
-@get("/", include_in_schema=False)
-async def home() -> Redirect:
-    return Redirect(path="/tickets", status_code=303)
-
-
 @get("/tickets", name="tickets", guards=[requires_account], include_in_schema=False)
 async def ticket_list(request: Request) -> Template:
     filters = filters_from_query(request)
@@ -388,7 +383,6 @@ async def _with_canned_reply(
 ROUTES = [
     answer,
     redact_text,
-    home,
     ticket_list,
     new_ticket_form,
     create_ticket,

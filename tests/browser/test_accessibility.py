@@ -48,7 +48,7 @@ async def test_axe_finds_no_serious_violation_on_any_page_for_any_role(
         "/board", "/kb", "/search?q=scanner", "/notifications", "/notifications/preferences",
     ]
     staff_pages = [
-        "/tickets?scope=all", "/tickets?scope=backlog", f"/tickets/{ticket_id}", "/board",
+        "/", "/tickets?scope=all", "/tickets?scope=backlog", f"/tickets/{ticket_id}", "/board",
         "/search?q=scanner", "/kb", "/canned", "/canned/new",
     ]
     # A canned reply of the desk's group, so the composer's picker is checked too.
@@ -58,7 +58,10 @@ async def test_axe_finds_no_serious_violation_on_any_page_for_any_role(
     pages_by_person = {
         "alice@chu-a.test": requester_pages,
         "tech@desk.test": staff_pages,
-        "sup@desk.test": [*staff_pages, "/overview", "/reports/sla"],
+        "sup@desk.test": [
+            *staff_pages, "/overview", "/reports/sla", "/wallboard",
+            "/board?density=compact&lanes=group",
+        ],
         "admin@desk.test": [
             *staff_pages, "/admin", "/admin/users", "/admin/establishments", "/admin/groups",
             "/admin/sla", "/admin/mail", "/kb/new",

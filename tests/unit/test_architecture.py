@@ -57,3 +57,20 @@ def test_live_updates_and_shared_views_import_nothing_from_web() -> None:
         if name.startswith("server.web")
     ]
     assert offenders == []
+
+
+def test_fragments_are_templates_not_python_strings() -> None:
+    """HTML sent to the browser (pages, htmx swaps, websocket pushes) comes from templates:
+    no string literal in the handlers, the live side or the shared views holds a tag."""
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "server"
+    tag = re.compile(r"<(div|span|p|section|article|a|ul|li|table|tr|td|button|form)[\s>]")
+    offenders = []
+    for package in ("web", "realtime", "views"):
+        for path in (root / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                text = node.value if isinstance(node, ast.Constant) else None
+                if isinstance(text, str) and tag.search(text):
+                    offenders.append(f"{package}/{path.name}:{node.lineno}")
+    assert offenders == []

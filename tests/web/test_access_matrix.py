@@ -95,6 +95,7 @@ STAFF_ONLY = {
     # Bulk actions: each ticket is still judged by its own use case (tests/web/test_bulk_web.py).
     ("POST", "/bulk"),
     ("POST", "/api/v1/bulk"),
+    ("GET", "/wallboard"),
     ("GET", "/kb/new"),
     ("POST", "/kb"),
     ("GET", "/kb/{article_id:int}/edit"),
@@ -112,7 +113,13 @@ STAFF_ONLY = {
     # (tests/web/test_intake_web.py).
     ("GET", "/intake/requesters"),
 }
-SUPERVISOR_ONLY = {("GET", "/reports/sla"), ("GET", "/reports/sla.csv"), ("GET", "/kb/stats")}
+SUPERVISOR_ONLY = {
+    ("GET", "/reports/sla"),
+    ("GET", "/reports/sla.csv"),
+    ("GET", "/kb/stats"),
+    ("GET", "/reports"),
+    ("GET", "/reports.csv"),
+}
 ADMIN_ONLY = {
     ("GET", "/admin/webhooks"),
     ("POST", "/admin/webhooks"),

@@ -1,0 +1,250 @@
+"""The reports' read model, kept in the transaction of each change, and read for a period.
+
+Each event is counted under the ticket's establishment, group, category and technician at
+the moment it happened (a report of March shows who resolved what in March). Hooks:
+:func:`on_change` where counters follow a ticket (``services.tickets._save``), :func:`on_open`
+where a ticket is created, :func:`on_follow_up` where a follow-up is written.
+"""
+
+# ruff: noqa: S608 - the backfill's SQL is built from constants only, never from input.
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from piccolo.query.functions.aggregate import Sum
+
+from server.db.counters import counted
+from server.db.report_tables import TicketDurationTally, TicketHourTally
+from server.domain import report_figures as rf
+from server.domain.actors import Actor
+from server.domain.vocabulary import Status
+
+OPEN = frozenset(s.value for s in Status if s.is_open)
+DONE = frozenset({Status.RESOLVED.value, Status.CLOSED.value})
+Key = tuple[int, int, int, int, int]  # hour, establishment, group, category, technician
+
+_HOUR_UPSERT = (
+    "INSERT INTO ticket_hour_tally (hour, establishment, assigned_group, category, assignee,"
+    " created, resolved, reopened, minutes) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})"
+    " ON CONFLICT (hour, establishment, assigned_group, category, assignee) DO UPDATE SET"
+    " created = ticket_hour_tally.created + excluded.created,"
+    " resolved = ticket_hour_tally.resolved + excluded.resolved,"
+    " reopened = ticket_hour_tally.reopened + excluded.reopened,"
+    " minutes = ticket_hour_tally.minutes + excluded.minutes"
+)
+_DURATION_UPSERT = (
+    "INSERT INTO ticket_duration_tally (hour, establishment, assigned_group, category,"
+    " assignee, measure, bucket, n) VALUES ({}, {}, {}, {}, {}, {}, {}, {})"
+    " ON CONFLICT (hour, establishment, assigned_group, category, assignee, measure, bucket)"
+    " DO UPDATE SET n = ticket_duration_tally.n + excluded.n"
+)
+
+
+def key_of(row: dict[str, Any], moment: datetime, technician: int | None = None) -> Key:
+    return (
+        rf.hour_of(moment),
+        row["establishment"],
+        row["assigned_group"] or 0,
+        row["category"] or 0,
+        (row["assignee"] if technician is None else technician) or 0,
+    )
+
+
+async def _add(
+    key: Key, created: int = 0, resolved: int = 0, reopened: int = 0, minutes: int = 0
+) -> None:
+    await TicketHourTally.raw(_HOUR_UPSERT, *key, created, resolved, reopened, minutes)
+
+
+async def _duration(key: Key, measure: str, seconds: float) -> None:
+    await TicketDurationTally.raw(_DURATION_UPSERT, *key, measure, rf.bucket_of(seconds), 1)
+
+
+async def on_open(row: dict[str, Any]) -> None:
+    """A ticket was created (``row``: the counters' key fields and ``created_at``)."""
+    await _add(key_of(row, row["created_at"]), created=1)
+
+
+async def on_change(before: dict[str, Any], after: dict[str, Any], now: datetime) -> None:
+    """A ticket's counted fields changed: a resolution (into resolved, or closed straight
+    from an open status) or a reopening (from resolved or closed back to open) is counted."""
+    was, status = before["status"], after["status"]
+    if was in OPEN and status in DONE:
+        key = key_of(after, now)
+        await _add(key, resolved=1)
+        await _duration(key, rf.RESOLUTION, (now - after["created_at"]).total_seconds())
+    elif was in DONE and status in OPEN:
+        await _add(key_of(after, now), reopened=1)
+
+
+async def on_follow_up(
+    row: dict[str, Any], author_id: int, minutes: int, first_response: bool, now: datetime
+) -> None:
+    """Time spent by its author; a ticket's first public answer from the desk."""
+    if minutes:
+        await _add(key_of(row, now, technician=author_id), minutes=minutes)
+    if first_response:
+        seconds = (now - row["created_at"]).total_seconds()
+        await _duration(key_of(row, now, technician=author_id), rf.FIRST_RESPONSE, seconds)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilters:
+    start_hour: int
+    end_hour: int
+    establishment_ids: frozenset[int] | None = None
+    group_id: int | None = None
+    category_id: int | None = None
+    technician_id: int | None = None
+
+
+@dataclass(slots=True)
+class Totals:
+    per_hour: dict[int, Counter[str]] = field(default_factory=dict)
+    minutes_by_technician: Counter[int] = field(default_factory=Counter)
+    durations: dict[str, Counter[int]] = field(default_factory=dict)
+
+
+def _where(actor: Actor, table: Any, f: ReportFilters) -> list[Any]:
+    branch = counted(actor, table)
+    clauses = [
+        table.id < 0 if branch is None else branch,
+        table.hour >= f.start_hour,
+        table.hour < f.end_hour,
+    ]
+    if f.establishment_ids is not None:
+        clauses.append(table.establishment.is_in(sorted(f.establishment_ids) or [0]))
+    if f.group_id:
+        clauses.append(table.assigned_group == f.group_id)
+    if f.category_id:
+        clauses.append(table.category == f.category_id)
+    if f.technician_id:
+        clauses.append(table.assignee == f.technician_id)
+    return clauses
+
+
+async def totals(actor: Actor, f: ReportFilters) -> Totals:
+    """Sums over the period, within what the actor's scope counts (establishments, groups,
+    own work: ``counters.counted``), grouped in SQL by hour (and technician for time)."""
+    found = Totals()
+    t = TicketHourTally
+    rows = await (
+        t.select(
+            t.hour,
+            t.assignee,
+            Sum(t.created, alias="created"),
+            Sum(t.resolved, alias="resolved"),
+            Sum(t.reopened, alias="reopened"),
+            Sum(t.minutes, alias="minutes"),
+        )
+        .where(*_where(actor, t, f))
+        .group_by(t.hour, t.assignee)
+    )
+    for row in rows:
+        per = found.per_hour.setdefault(row["hour"], Counter())
+        for name in ("created", "resolved", "reopened", "minutes"):
+            per[name] += int(row[name] or 0)
+        if row["minutes"] and row["assignee"]:
+            found.minutes_by_technician[row["assignee"]] += int(row["minutes"])
+    d = TicketDurationTally
+    rows = await (
+        d.select(d.measure, d.bucket, Sum(d.n, alias="n"))
+        .where(*_where(actor, d, f))
+        .group_by(d.measure, d.bucket)
+    )
+    for row in rows:
+        found.durations.setdefault(row["measure"], Counter())[row["bucket"]] += int(row["n"] or 0)
+    return found
+
+
+# --- backfill ------------------------------------------------------------------------------
+# The same statements as the migration that created these tables (kept apart on purpose: a
+# migration never changes). Past events are counted under the ticket's present group,
+# category and technician: older history does not say which they were at the time.
+
+_KEY = "hour, establishment, assigned_group, category, assignee"
+_HOUR = {
+    "postgres": "floor(extract(epoch FROM {}) / 3600)::integer",
+    "sqlite": "CAST(strftime('%s', {}) AS INTEGER) / 3600",
+}
+_SECONDS = {
+    "postgres": "extract(epoch FROM ({} - {}))",
+    "sqlite": "(CAST(strftime('%s', {}) AS INTEGER) - CAST(strftime('%s', {}) AS INTEGER))",
+}
+
+
+def _bucket_sql(seconds: str) -> str:
+    cases = " ".join(
+        f"WHEN {seconds} <= {bound * 60} THEN {index}" for index, bound in enumerate(rf.BUCKETS)
+    )
+    return f"CASE {cases} ELSE {len(rf.BUCKETS)} END"
+
+
+def backfill_sql(engine: str) -> list[str]:
+    hour, secs = _HOUR[engine], _SECONDS[engine]
+    dims = "t.establishment, COALESCE(t.assigned_group, 0), COALESCE(t.category, 0)"
+    upsert = (
+        f" ON CONFLICT ({_KEY}) DO UPDATE SET"
+        " created = ticket_hour_tally.created + excluded.created,"
+        " resolved = ticket_hour_tally.resolved + excluded.resolved,"
+        " reopened = ticket_hour_tally.reopened + excluded.reopened,"
+        " minutes = ticket_hour_tally.minutes + excluded.minutes"
+    )
+    into = f"INSERT INTO ticket_hour_tally ({_KEY}, created, resolved, reopened, minutes) "
+    done = "('resolved', 'closed')"
+    open_ = "('new', 'assigned', 'planned', 'pending')"
+    resolved_secs = secs.format("t.resolved_at", "t.created_at")
+    first_at = (
+        "(SELECT MIN(f.created_at) FROM follow_up f JOIN account a ON a.id = f.author"
+        " WHERE f.ticket = t.id AND f.private = false"
+        " AND a.role IN ('technician', 'supervisor', 'admin'))"
+    )
+    return [
+        into + f"SELECT {hour.format('t.created_at')}, {dims}, COALESCE(t.assignee, 0),"
+        " COUNT(*), 0, 0, 0 FROM ticket t WHERE true"
+        f" GROUP BY {hour.format('t.created_at')}, {dims}, COALESCE(t.assignee, 0)" + upsert,
+        into + f"SELECT {hour.format('t.resolved_at')}, {dims}, COALESCE(t.assignee, 0),"
+        " 0, COUNT(*), 0, 0 FROM ticket t WHERE t.resolved_at IS NOT NULL"
+        f" GROUP BY {hour.format('t.resolved_at')}, {dims}, COALESCE(t.assignee, 0)" + upsert,
+        into + f"SELECT {hour.format('h.created_at')}, {dims}, COALESCE(t.assignee, 0),"
+        " 0, 0, COUNT(*), 0 FROM history_entry h JOIN ticket t ON t.id = h.ticket"
+        f" WHERE h.field = 'status' AND h.old_value IN {done} AND h.new_value IN {open_}"
+        f" GROUP BY {hour.format('h.created_at')}, {dims}, COALESCE(t.assignee, 0)" + upsert,
+        into + f"SELECT {hour.format('f.created_at')}, {dims}, f.author, 0, 0, 0,"
+        " SUM(f.minutes) FROM follow_up f JOIN ticket t ON t.id = f.ticket"
+        " WHERE f.minutes > 0"
+        f" GROUP BY {hour.format('f.created_at')}, {dims}, f.author" + upsert,
+        "INSERT INTO ticket_duration_tally"
+        f" ({_KEY}, measure, bucket, n)"
+        f" SELECT {hour.format('t.resolved_at')}, {dims}, COALESCE(t.assignee, 0),"
+        f" 'resolution', {_bucket_sql(resolved_secs)}, COUNT(*)"
+        " FROM ticket t WHERE t.resolved_at IS NOT NULL"
+        f" GROUP BY {hour.format('t.resolved_at')}, {dims}, COALESCE(t.assignee, 0),"
+        f" {_bucket_sql(resolved_secs)}",
+        "INSERT INTO ticket_duration_tally"
+        f" ({_KEY}, measure, bucket, n)"
+        f" SELECT {hour.format('x.first_at')}, x.establishment, x.g, x.c, x.a,"
+        f" 'first_response', {_bucket_sql(secs.format('x.first_at', 'x.created_at'))},"
+        " COUNT(*) FROM (SELECT t.created_at, t.establishment,"
+        " COALESCE(t.assigned_group, 0) AS g, COALESCE(t.category, 0) AS c,"
+        f" COALESCE(t.assignee, 0) AS a, {first_at} AS first_at FROM ticket t) x"
+        " WHERE x.first_at IS NOT NULL"
+        f" GROUP BY {hour.format('x.first_at')}, x.establishment, x.g, x.c, x.a,"
+        f" {_bucket_sql(secs.format('x.first_at', 'x.created_at'))}",
+    ]
+
+
+async def rebuild() -> None:
+    """Recount everything from tickets, history and follow-ups (after a bulk import; the
+    migration did the same). Run it while nothing else writes tickets."""
+    await TicketHourTally.delete(force=True)
+    await TicketDurationTally.delete(force=True)
+    # Through the table's query (not run_ddl): inside the caller's transaction, if any.
+    for sql in backfill_sql(TicketHourTally._meta.db.engine_type):
+        await TicketHourTally.raw(sql)

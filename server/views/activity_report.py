@@ -1,0 +1,181 @@
+"""The activity report (/reports): volumes per day, backlog age, first response and resolution
+times, time spent, reopen rate; read from the hour-by-hour tallies (``db.report_tally``)
+within the reader's scope, in the reader's days (time zone)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+from babel.dates import format_date, format_timedelta
+
+from server import i18n
+from server.db import queries, report_tally
+from server.db.tables import Ticket, User
+from server.domain import report_figures as rf
+from server.domain.actors import Actor
+from server.domain.text import N_
+from server.views.query import CHOOSE, QueryReader
+from server.views.wallboard import places
+
+BAD_DATE = N_("Enter a date as YYYY-MM-DD.")
+BAD_PERIOD = N_("The end of the period must come after its start.")
+LONG_PERIOD = N_("Choose a period of at most a year.")
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    first: date
+    last: date
+    establishment: int | None = None
+    group: int | None = None
+    category: int | None = None
+    technician: int | None = None
+
+
+async def read_choice(actor: Actor, q: Any, zone: tzinfo) -> Choice:
+    """The report's period and filters from the URL, each wrong value named (422)."""
+    read = QueryReader()
+    today = datetime.now(zone).date()
+    days: dict[str, date] = {}
+    for name, default in (("from", today - timedelta(days=29)), ("to", today)):
+        raw = q.get(name, "")
+        try:
+            days[name] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            read.errors[name] = BAD_DATE
+            days[name] = default
+    if "to" not in read.errors and days["to"] < days["from"]:
+        read.errors["to"] = BAD_PERIOD
+    elif (days["to"] - days["from"]).days >= MAX_DAYS:
+        read.errors["from"] = LONG_PERIOD
+    establishment = read.integer(q.get("establishment"), "establishment")
+    if establishment is not None and establishment not in {p["id"] for p in await places(actor)}:
+        read.errors["establishment"] = CHOOSE
+    choice = Choice(
+        first=days["from"],
+        last=days["to"],
+        establishment=establishment,
+        group=read.integer(q.get("group"), "group"),
+        category=read.integer(q.get("category"), "category"),
+        technician=read.integer(q.get("technician"), "technician"),
+    )
+    read.done()
+    return choice
+
+
+def duration_label(minutes: int | None) -> str:
+    if minutes is None:
+        return i18n.gettext(N_("more than a month"))
+    return format_timedelta(
+        timedelta(minutes=minutes), threshold=1.1, format="long", locale=i18n.get_locale()
+    )
+
+
+def day_label(day: date) -> str:
+    """A day as the reader writes it (27/11/2026, 27.11.2026, 11/27/26)."""
+    return format_date(day, "short", locale=i18n.get_locale())
+
+
+def _percentiles(counts: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {"count": sum(counts.values()) if counts else 0}
+    for name, share in (("median", 0.5), ("p90", 0.9)):
+        bucket = rf.percentile_bucket(counts or {}, share)
+        found[name] = None if bucket is None else rf.bucket_bound(bucket)
+        found[f"{name}_known"] = bucket is not None
+    return found
+
+
+async def _backlog(actor: Actor, c: Choice, within: frozenset[int] | None) -> list[int]:
+    """Open tickets by age band, now: read along the status index (open tickets only)."""
+    query = Ticket.select(Ticket.created_at).where(
+        queries.visible_to(actor), Ticket.status.is_in(queries.OPEN_STATUSES)
+    )
+    if within is not None:
+        query = query.where(Ticket.establishment.is_in(sorted(within) or [0]))
+    if c.group:
+        query = query.where(Ticket.assigned_group == c.group)
+    if c.category:
+        query = query.where(Ticket.category == c.category)
+    if c.technician:
+        query = query.where(Ticket.assignee == c.technician)
+    rows = await query
+    return rf.band_counts((r["created_at"] for r in rows), datetime.now(UTC))
+
+
+async def report(actor: Actor, c: Choice, zone: tzinfo) -> dict[str, Any]:
+    within = await queries.establishment_subtree(c.establishment) if c.establishment else None
+    start, end = rf.hours_of_period(c.first, c.last, zone)
+    found = await report_tally.totals(
+        actor,
+        report_tally.ReportFilters(
+            start_hour=start,
+            end_hour=end,
+            establishment_ids=within,
+            group_id=c.group,
+            category_id=c.category,
+            technician_id=c.technician,
+        ),
+    )
+    days = {
+        d: {"created": 0, "resolved": 0, "reopened": 0, "minutes": 0}
+        for d in rf.days_between(c.first, c.last)
+    }
+    for hour, sums in found.per_hour.items():
+        day = days.get(rf.local_day(hour, zone))
+        if day is not None:
+            for name in day:
+                day[name] += sums[name]
+    totals = {
+        name: sum(d[name] for d in days.values())
+        for name in ("created", "resolved", "reopened", "minutes")
+    }
+    names = {}
+    if found.minutes_by_technician:
+        rows = await User.select(User.id, User.full_name).where(
+            User.id.is_in(sorted(found.minutes_by_technician))
+        )
+        names = {r["id"]: r["full_name"] for r in rows}
+    spent = sorted(
+        ((names.get(k, "?"), v) for k, v in found.minutes_by_technician.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
+    return {
+        "days": [{"day": d, **v} for d, v in days.items()],
+        "totals": totals,
+        "reopen_rate": rf.rate(totals["reopened"], totals["resolved"]),
+        "first_response": _percentiles(found.durations.get(rf.FIRST_RESPONSE)),
+        "resolution": _percentiles(found.durations.get(rf.RESOLUTION)),
+        "spent": spent,
+        "backlog": await _backlog(actor, c, within),
+    }
+
+
+def chart(days: list[dict[str, Any]]) -> dict[str, Any]:
+    """Geometry of the created/resolved bars per day (drawn by the template macro)."""
+    top = max([1, *(max(d["created"], d["resolved"]) for d in days)])
+    height, bar, gap, left = 160, 6, 4, 40
+    step = 2 * bar + gap
+    bars = []
+    for index, d in enumerate(days):
+        x = left + index * step
+        bars.append(
+            {
+                "day": d["day"],
+                "x": x,
+                "created_h": d["created"] * height / top,
+                "resolved_h": d["resolved"] * height / top,
+                "created": d["created"],
+                "resolved": d["resolved"],
+            }
+        )
+    return {
+        "bars": bars,
+        "bar": bar,
+        "height": height,
+        "width": left + max(1, len(days)) * step + 10,
+        "top": top,
+        "left": left,
+    }

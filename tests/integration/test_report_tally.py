@@ -1,0 +1,165 @@
+"""The reports' read model stays equal to a recomputation after many random changes.
+
+The reference is built by the test itself, from the ticket and follow-up rows it reads
+before and after each change (never from the tallies): what was created, resolved, reopened,
+answered and worked on, in which hour and under which establishment, group, category and
+technician at that moment.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+from piccolo.query.functions.aggregate import Sum
+
+from server.db import report_tally
+from server.db.report_tables import TicketDurationTally, TicketHourTally
+from server.db.tables import FollowUp, Ticket, User
+from server.domain import report_figures as rf
+from server.domain.errors import GuichetError
+from server.domain.forms import NewFollowUp
+from server.domain.vocabulary import Status
+from server.services import tickets
+from tests import factories
+from tests.integration.test_counters import _world
+
+OPEN = {s.value for s in Status if s.is_open}
+DONE = {Status.RESOLVED.value, Status.CLOSED.value}
+STAFF = {"technician", "supervisor", "admin"}
+
+
+def _dims(row: dict[str, Any]) -> tuple[int, int, int]:
+    return (row["establishment"], row["assigned_group"] or 0, row["category"] or 0)
+
+
+class Reference:
+    def __init__(self) -> None:
+        self.hours: Counter[tuple[Any, ...]] = Counter()
+        self.durations: Counter[tuple[Any, ...]] = Counter()
+        self.answered: set[int] = set()
+
+    def count(self, name: str, moment: Any, row: dict[str, Any], tech: int | None, n: int) -> None:
+        self.hours[(rf.hour_of(moment), *_dims(row), tech or 0, name)] += n
+
+    def took(self, measure: str, moment: Any, row: dict[str, Any], tech: int | None) -> None:
+        seconds = (moment - row["created_at"]).total_seconds()
+        key = (rf.hour_of(moment), *_dims(row), tech or 0, measure, rf.bucket_of(seconds))
+        self.durations[key] += 1
+
+
+async def _tallies() -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
+    hours: Counter[tuple[Any, ...]] = Counter()
+    for row in await TicketHourTally.select():
+        for name in ("created", "resolved", "reopened", "minutes"):
+            if row[name]:
+                key = (row["hour"], row["establishment"], row["assigned_group"], row["category"])
+                hours[(*key, row["assignee"], name)] += row[name]
+    durations: Counter[tuple[Any, ...]] = Counter()
+    for row in await TicketDurationTally.select():
+        if row["n"]:
+            key = (row["hour"], row["establishment"], row["assigned_group"], row["category"])
+            durations[(*key, row["assignee"], row["measure"], row["bucket"])] += row["n"]
+    return hours, durations
+
+
+async def _change(rng: random.Random, w: dict[str, Any], ids: list[int], ref: Reference) -> None:
+    staff, requesters = w["staff"], w["requesters"]
+    op = rng.choice(["open", "open", "take", "move", "move", "assign", "note", "answer", "reply"])
+    if op == "open" or not ids:
+        who = rng.choice(requesters)
+        category = str(rng.choice(w["categories"])) if rng.random() < 0.8 else ""
+        ticket_id = await factories.ticket(who, category_id=category)
+        ids.append(ticket_id)
+        row = await Ticket.select().where(Ticket.id == ticket_id).first()
+        ref.count("created", row["created_at"], row, row["assignee"], 1)
+        return
+    ticket_id = rng.choice(ids)
+    before = await Ticket.select().where(Ticket.id == ticket_id).first()
+    last_note = await FollowUp.select(FollowUp.id).order_by(FollowUp.id, ascending=False).first()
+    tech = rng.choice(staff)
+    minutes = rng.choice([0, 0, 5, 30, 90])
+    try:
+        if op == "take":
+            await tickets.take(tech, ticket_id, before["version"])
+        elif op == "move":
+            target = rng.choice(list(Status))
+            await tickets.move(tech, ticket_id, target, before["version"], "Fixed it.")
+        elif op == "assign":
+            await tickets.assign(
+                tech,
+                ticket_id,
+                before["version"],
+                assignee_id=rng.choice([None, *(s.id for s in staff[:2])]),
+                group_id=rng.choice([None, *w["groups"]]),
+            )
+        elif op in ("note", "answer"):
+            note = NewFollowUp(text="Checked.", private=op == "note", minutes=minutes)
+            await tickets.add_follow_up(tech, ticket_id, note)
+        else:  # a requester's reply reopens a resolved ticket
+            owner = await factories.reload(before["requester"])
+            await tickets.add_follow_up(owner, ticket_id, NewFollowUp("Still broken.", False, 0))
+    except GuichetError:
+        return  # refused: nothing happened
+    after = await Ticket.select().where(Ticket.id == ticket_id).first()
+    new_notes = await FollowUp.select(
+        FollowUp.author, FollowUp.private, FollowUp.minutes, FollowUp.created_at,
+        FollowUp.author.role.as_alias("role"),
+    ).where((FollowUp.ticket == ticket_id) & (FollowUp.id > (last_note or {"id": 0})["id"]))
+    for note in new_notes:
+        if note["role"] in STAFF and note["minutes"]:
+            ref.count("minutes", note["created_at"], before, note["author"], note["minutes"])
+        if note["role"] in STAFF and not note["private"] and ticket_id not in ref.answered:
+            ref.answered.add(ticket_id)
+            ref.took(rf.FIRST_RESPONSE, note["created_at"], before, note["author"])
+    if before["status"] in OPEN and after["status"] in DONE:
+        ref.count("resolved", after["updated_at"], after, after["assignee"], 1)
+        ref.took(rf.RESOLUTION, after["updated_at"], after, after["assignee"])
+    elif before["status"] in DONE and after["status"] in OPEN:
+        ref.count("reopened", after["updated_at"], after, after["assignee"], 1)
+
+
+async def test_tallies_equal_a_recount_after_random_changes(clean_db: None) -> None:
+    rng = random.Random(15)
+    w = await _world(rng)
+    ids: list[int] = []
+    ref = Reference()
+    for step in range(160):
+        await _change(rng, w, ids, ref)
+        if step % 40 == 39:
+            hours, durations = await _tallies()
+            assert hours == ref.hours, step
+            assert durations == ref.durations, step
+    kinds = {key[-1] for key in ref.hours}
+    assert kinds == {"created", "resolved", "reopened", "minutes"}  # every kind was exercised
+    assert {key[-2] for key in ref.durations} == {rf.FIRST_RESPONSE, rf.RESOLUTION}
+
+
+async def test_rebuild_recounts_creations_and_time_spent(clean_db: None) -> None:
+    """The backfill (migration and ``rebuild``) finds past creations per hour and time spent
+    per technician and hour exactly (it files them under the ticket's present group)."""
+    rng = random.Random(7)
+    w = await _world(rng)
+    ids: list[int] = []
+    ref = Reference()
+    for _ in range(60):
+        await _change(rng, w, ids, ref)
+
+    async def per_hour() -> Counter[tuple[Any, ...]]:
+        rows = await TicketHourTally.select(
+            TicketHourTally.hour,
+            TicketHourTally.assignee,
+            Sum(TicketHourTally.created, alias="created"),
+            Sum(TicketHourTally.minutes, alias="minutes"),
+        ).group_by(TicketHourTally.hour, TicketHourTally.assignee)
+        found: Counter[tuple[Any, ...]] = Counter()
+        for row in rows:
+            found[(row["hour"], "created")] += int(row["created"] or 0)
+            found[(row["hour"], row["assignee"], "minutes")] += int(row["minutes"] or 0)
+        return +found
+
+    live = await per_hour()
+    await report_tally.rebuild()
+    assert await per_hour() == live
+    assert await User.count() > 0
