@@ -651,8 +651,11 @@ async def answer(
                     private=data.private,
                     minutes=data.minutes if actor.is_staff else 0,
                 )
-            ).returning(FollowUp.id)
+            ).returning(FollowUp.id, FollowUp.created_at)
             follow_up_id = inserted[0]["id"]
+            await _count_follow_up(
+                actor, row, NewFollowUp(data.text, data.private, data.minutes), inserted[0]
+            )
             current = {**row, "version": await _save(ticket_id, row["version"], {})}
             reply_reopens = (
                 target is None

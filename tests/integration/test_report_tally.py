@@ -18,6 +18,7 @@ from server.db import report_tally
 from server.db.report_tables import TicketDurationTally, TicketHourTally
 from server.db.tables import FollowUp, Ticket, User
 from server.domain import report_figures as rf
+from server.domain.composer import Answer
 from server.domain.errors import GuichetError
 from server.domain.forms import NewFollowUp
 from server.domain.vocabulary import Status
@@ -66,7 +67,9 @@ async def _tallies() -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]
 
 async def _change(rng: random.Random, w: dict[str, Any], ids: list[int], ref: Reference) -> None:
     staff, requesters = w["staff"], w["requesters"]
-    op = rng.choice(["open", "open", "take", "move", "move", "assign", "note", "answer", "reply"])
+    op = rng.choice(
+        ["open", "open", "take", "move", "move", "assign", "note", "answer", "composer", "reply"]
+    )
     if op == "open" or not ids:
         who = rng.choice(requesters)
         category = str(rng.choice(w["categories"])) if rng.random() < 0.8 else ""
@@ -97,6 +100,17 @@ async def _change(rng: random.Random, w: dict[str, Any], ids: list[int], ref: Re
         elif op in ("note", "answer"):
             note = NewFollowUp(text="Checked.", private=op == "note", minutes=minutes)
             await tickets.add_follow_up(tech, ticket_id, note)
+        elif op == "composer":  # one submit: a reply and perhaps a status change
+            target = rng.choice([None, Status.RESOLVED, Status.PENDING])
+            answer = Answer(
+                text="Done on site.",
+                private=rng.random() < 0.3,
+                minutes=minutes,
+                target=target,
+                solution="Replaced the cable." if target else "",
+                version=before["version"],
+            )
+            await tickets.answer(tech, ticket_id, answer)
         else:  # a requester's reply reopens a resolved ticket
             owner = await factories.reload(before["requester"])
             await tickets.add_follow_up(owner, ticket_id, NewFollowUp("Still broken.", False, 0))
