@@ -399,6 +399,23 @@ async def _count_follow_up(
         await report_tally.on_follow_up(row, actor.id, minutes, first, follow_up["created_at"])
 
 
+async def _insert_follow_up(
+    actor: Actor, row: dict[str, Any], data: NewFollowUp
+) -> dict[str, Any]:
+    """The follow-up row (id, created_at), counted for the reports; minutes are the desk's."""
+    inserted = await FollowUp.insert(
+        FollowUp(
+            ticket=row["id"],
+            author=actor.id,
+            text=data.text,
+            private=data.private,
+            minutes=data.minutes if actor.is_staff else 0,
+        )
+    ).returning(FollowUp.id, FollowUp.created_at)
+    await _count_follow_up(actor, row, data, inserted[0])
+    return inserted[0]
+
+
 async def add_follow_up(
     actor: Actor, ticket_id: int, data: NewFollowUp
 ) -> tuple[int, list[TicketEvent]]:
@@ -417,16 +434,7 @@ async def add_follow_up(
             raise Forbidden()
         if row["status"] == Status.CLOSED:
             raise InvalidTransition(N_("This ticket is closed: open a new ticket instead."))
-        inserted = await FollowUp.insert(
-            FollowUp(
-                ticket=ticket_id,
-                author=actor.id,
-                text=data.text,
-                private=data.private,
-                minutes=data.minutes if actor.is_staff else 0,
-            )
-        ).returning(FollowUp.id, FollowUp.created_at)
-        await _count_follow_up(actor, row, data, inserted[0])
+        inserted = await _insert_follow_up(actor, row, data)
         new_version = await _save(ticket_id, row["version"], {})
         kind = "ticket.followup"
         reply_reopens = (
@@ -443,11 +451,11 @@ async def add_follow_up(
             Kind.FOLLOW_UP,
             ticket_id,
             actor,
-            follow_up_id=inserted[0]["id"],
+            follow_up_id=inserted["id"],
             private=data.private,
         )
         event = await ticket_event(kind, ticket_id, row)
-    return inserted[0]["id"], [event]
+    return inserted["id"], [event]
 
 
 async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -> list[TicketEvent]:
@@ -643,19 +651,10 @@ async def answer(
         follow_up_id = None
         kind = "ticket.followup"
         if data.has_text:
-            inserted = await FollowUp.insert(
-                FollowUp(
-                    ticket=ticket_id,
-                    author=actor.id,
-                    text=data.text,
-                    private=data.private,
-                    minutes=data.minutes if actor.is_staff else 0,
-                )
-            ).returning(FollowUp.id, FollowUp.created_at)
-            follow_up_id = inserted[0]["id"]
-            await _count_follow_up(
-                actor, row, NewFollowUp(data.text, data.private, data.minutes), inserted[0]
+            inserted = await _insert_follow_up(
+                actor, row, NewFollowUp(data.text, data.private, data.minutes)
             )
+            follow_up_id = inserted["id"]
             current = {**row, "version": await _save(ticket_id, row["version"], {})}
             reply_reopens = (
                 target is None
