@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -32,6 +33,31 @@ def encode(message: dict[str, Any]) -> str:
     if len(payload.encode()) > MAX_PAYLOAD:
         raise ValueError("bus messages carry ids, not content")
     return payload
+
+
+async def reopen_with_backoff(
+    open_listener: Callable[[], Awaitable[None]], max_backoff: float, what: str
+) -> None:
+    """Call ``open_listener`` until it succeeds, waiting longer after each failure (with
+    jitter, so that every instance does not knock at the same instant)."""
+    delay = 0.25
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await open_listener()
+        except Exception as exc:
+            pause = delay * random.uniform(0.5, 1.0)
+            log.info(
+                "event bus: reconnect attempt %d failed (%r), next in %.1fs", attempt, exc, pause
+            )
+            await asyncio.sleep(pause)
+            delay = min(delay * 2, max_backoff)
+        else:
+            log.warning(
+                "event bus: %s again after %d attempt(s); asking for snapshots", what, attempt
+            )
+            return
 
 
 class BusUnavailable(RuntimeError):

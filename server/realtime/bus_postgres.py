@@ -19,12 +19,11 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 from typing import Any
 
 import asyncpg
 
-from server.realtime.bus import RESYNC, BusUnavailable, MemoryBus, encode
+from server.realtime.bus import RESYNC, BusUnavailable, MemoryBus, encode, reopen_with_backoff
 
 log = logging.getLogger("guichet.bus")
 
@@ -196,29 +195,7 @@ class PostgresBus(MemoryBus):
                 return
 
     async def _reconnect(self) -> None:
-        delay = 0.25
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self._open_listener()
-            except Exception as exc:
-                # Jitter, so that every instance does not knock at the same instant.
-                pause = delay * random.uniform(0.5, 1.0)
-                log.info(
-                    "event bus: reconnect attempt %d failed (%r), next in %.1fs",
-                    attempt,
-                    exc,
-                    pause,
-                )
-                await asyncio.sleep(pause)
-                delay = min(delay * 2, self._max_backoff)
-            else:
-                log.warning(
-                    "event bus: listening again after %d attempt(s); asking for snapshots",
-                    attempt,
-                )
-                return
+        await reopen_with_backoff(self._open_listener, self._max_backoff, "listening")
 
     async def _close(self, conn: asyncpg.Connection | None) -> None:
         if conn is None or conn.is_closed():

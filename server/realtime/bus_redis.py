@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import time
 from typing import Any
 
@@ -30,7 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from server.realtime.bus import RESYNC, BusUnavailable, MemoryBus, encode
+from server.realtime.bus import RESYNC, BusUnavailable, MemoryBus, encode, reopen_with_backoff
 
 log = logging.getLogger("guichet.bus")
 
@@ -188,29 +187,7 @@ class RedisBus(MemoryBus):
         self.deliver(message)
 
     async def _reconnect(self) -> None:
-        delay = 0.25
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self._open_listener()
-            except Exception as exc:
-                # Jitter, so that every instance does not knock at the same instant.
-                pause = delay * random.uniform(0.5, 1.0)
-                log.info(
-                    "event bus: reconnect attempt %d failed (%r), next in %.1fs",
-                    attempt,
-                    exc,
-                    pause,
-                )
-                await asyncio.sleep(pause)
-                delay = min(delay * 2, self._max_backoff)
-            else:
-                log.warning(
-                    "event bus: subscribed again after %d attempt(s); asking for snapshots",
-                    attempt,
-                )
-                return
+        await reopen_with_backoff(self._open_listener, self._max_backoff, "subscribed")
 
 
 async def _quietly_close(pubsub: PubSub | None, client: Redis | None) -> None:
