@@ -19,8 +19,6 @@ from server.domain.text import N_
 from server.views.query import CHOOSE, QueryReader
 from server.views.wallboard import places
 
-BAD_DATE = N_("Enter a date as YYYY-MM-DD.")
-BAD_PERIOD = N_("The end of the period must come after its start.")
 LONG_PERIOD = N_("Choose a period of at most a year.")
 MAX_DAYS = 366
 
@@ -38,25 +36,15 @@ class Choice:
 async def read_choice(actor: Actor, q: Any, zone: tzinfo) -> Choice:
     """The report's period and filters from the URL, each wrong value named (422)."""
     read = QueryReader()
-    today = datetime.now(zone).date()
-    days: dict[str, date] = {}
-    for name, default in (("from", today - timedelta(days=29)), ("to", today)):
-        raw = q.get(name, "")
-        try:
-            days[name] = date.fromisoformat(raw) if raw else default
-        except ValueError:
-            read.errors[name] = BAD_DATE
-            days[name] = default
-    if "to" not in read.errors and days["to"] < days["from"]:
-        read.errors["to"] = BAD_PERIOD
-    elif (days["to"] - days["from"]).days >= MAX_DAYS:
+    first, last = read.period(q, datetime.now(zone).date(), 29)
+    if not read.errors and (last - first).days >= MAX_DAYS:
         read.errors["from"] = LONG_PERIOD
     establishment = read.integer(q.get("establishment"), "establishment")
     if establishment is not None and establishment not in {p["id"] for p in await places(actor)}:
         read.errors["establishment"] = CHOOSE
     choice = Choice(
-        first=days["from"],
-        last=days["to"],
+        first=first,
+        last=last,
         establishment=establishment,
         group=read.integer(q.get("group"), "group"),
         category=read.integer(q.get("category"), "category"),

@@ -26,9 +26,6 @@ from server.web.identity import requires_account
 from server.web.params import QueryReader
 from server.web.rendering import DISPLAY_TZ, label
 
-BAD_DATE = N_("Enter a date as YYYY-MM-DD.")
-BAD_PERIOD = N_("The end of the period must come after its start.")
-
 
 def requires_supervisor(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
@@ -42,19 +39,9 @@ def _period(request: Request) -> tuple[date, date, str]:
     q = request.query_params
     read = QueryReader()
     by = read.one_of(q.get("by", "establishment"), "by", reports.GROUPINGS)
-    today = datetime.now(DISPLAY_TZ).date()
-    days: dict[str, date] = {}
-    for name, default in (("from", today - timedelta(days=30)), ("to", today)):
-        raw = q.get(name, "")
-        try:
-            days[name] = date.fromisoformat(raw) if raw else default
-        except ValueError:
-            read.errors[name] = BAD_DATE
-            days[name] = default
-    if "to" not in read.errors and days["to"] < days["from"]:
-        read.errors["to"] = BAD_PERIOD
+    first, last = read.period(q, datetime.now(DISPLAY_TZ).date(), 30)
     read.done()
-    return days["from"], days["to"], by
+    return first, last, by
 
 
 def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
