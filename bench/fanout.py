@@ -229,7 +229,7 @@ class World:
     cards: list[Card]
 
 
-async def build_world(seed: int) -> World:
+async def build_world(seed: int, all_entitled: bool = False) -> World:
     # Imported here: settings are read from os.environ at first import.
     from server.db.tables import (
         Category,
@@ -320,7 +320,8 @@ async def build_world(seed: int) -> World:
     by_id = {r["id"]: r for r in rows}
     for c in cards:
         c.version, c.status = by_id[c.id]["version"], by_id[c.id]["status"]
-    people = requesters + techs + sups
+    # Every viewer entitled to every moved card (the floor sends to all): the desk only.
+    people = techs + sups if all_entitled else requesters + techs + sups
     rnd.shuffle(people)
     mover_token = await accounts.open_session(techs[0].id, "bench mover")
     mover = Person(techs[0].id, "technician", techs[0].establishment_id, mover_token)
@@ -1054,6 +1055,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="record py-spy collapsed stacks of the server during the moves",
     )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
+    p.add_argument(
+        "--all-entitled",
+        action="store_true",
+        help="viewers are technicians and supervisors only: each gets every move's push,"
+        " as every floor client does (default: the 81 %% requesters / 19 %% desk mix)",
+    )
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if args.moves_5k is None:
@@ -1063,7 +1070,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 async def run(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> list[Row]:
     log("Creating data (3 establishments, 37 people, 60 tickets)")
-    world = await build_world(seed=7)
+    world = await build_world(seed=7, all_entitled=args.all_entitled)
     roles: dict[str, int] = {}
     for v in world.viewers:
         roles[v.role] = roles.get(v.role, 0) + 1
@@ -1142,7 +1149,8 @@ def main(argv: list[str]) -> int:
             return 1
         print(
             f"Guichet live board fan-out: {args.compression} compression, "
-            f"{'PostgreSQL' if args.database_url else 'SQLite'}; floor = raw "
+            f"{'PostgreSQL' if (args.database_url or '').startswith('postgres') else 'SQLite'}"
+            f"{', every viewer entitled' if args.all_entitled else ''}; floor = raw "
             "websockets.broadcast() of the median Guichet push to as many clients"
         )
         print(report(rows))

@@ -621,12 +621,15 @@ async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) 
             server.kill()
 
 
-async def worker(size: int, requests: int, viewers: int) -> None:
+async def worker(size: int, requests: int, viewers: int, prepare_only: bool = False) -> None:
     from server.db.engine import start, stop
 
     await start(pool=False)
     await prepare(size)
     await stop(pool=False)
+    if prepare_only:
+        print(json.dumps({}))
+        return
     engine_type = (
         "postgres" if os.environ["GUICHET_DATABASE_URL"].startswith("postgres") else "sqlite"
     )
@@ -634,7 +637,9 @@ async def worker(size: int, requests: int, viewers: int) -> None:
     print(json.dumps(out))
 
 
-def run_worker(url: str, size: int, requests: int, var: Path, viewers: int) -> dict[str, Any]:
+def run_worker(
+    url: str, size: int, requests: int, var: Path, viewers: int, prepare_only: bool = False
+) -> dict[str, Any]:
     env = {
         **os.environ,
         "GUICHET_DATABASE_URL": url,
@@ -659,6 +664,7 @@ def run_worker(url: str, size: int, requests: int, var: Path, viewers: int) -> d
             str(requests),
             "--viewers",
             str(viewers),
+            *(["--prepare-only"] if prepare_only else []),
         ],
         env=env,
         check=True,
@@ -739,35 +745,74 @@ def main() -> None:
         "--viewers", type=int, default=1000, help="board sockets opened at once (0: none)"
     )
     parser.add_argument("--fresh", action="store_true", help="delete kept databases first")
+    parser.add_argument(
+        "--db-per-size",
+        action="store_true",
+        help="one database per size (built from scratch, same rows as grown in place), so a"
+        " big one can be built ahead with --prepare-only and kept",
+    )
+    parser.add_argument(
+        "--pg-url",
+        help="a PostgreSQL server to keep the databases in (postgresql://user@host:port),"
+        " instead of a throwaway cluster reloaded each run; needs --db-per-size",
+    )
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="build the databases, measure nothing"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        asyncio.run(worker(args.size, args.requests, args.viewers))
+        asyncio.run(worker(args.size, args.requests, args.viewers, args.prepare_only))
         return
     if args.fresh:
         shutil.rmtree(args.data_dir, ignore_errors=True)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     results: dict[tuple[str, int], dict[str, Any]] = {}
+    var = args.data_dir / "var"
+
+    def run(engine_type: str, url: str, size: int) -> None:
+        log(f"{engine_type}, {size:,} tickets")
+        results[(engine_type, size)] = run_worker(
+            url, size, args.requests, var, args.viewers, args.prepare_only
+        )
+
     for engine_type in args.engines:
         if engine_type == "sqlite":
-            url = f"sqlite:///{args.data_dir / 'pages.sqlite3'}"
             for size in sorted(args.sizes):
-                log(f"sqlite, {size:,} tickets")
-                results[("sqlite", size)] = run_worker(
-                    url, size, args.requests, args.data_dir / "var", args.viewers
-                )
+                name = f"pages-{size}.sqlite3" if args.db_per_size else "pages.sqlite3"
+                run("sqlite", f"sqlite:///{args.data_dir / name}", size)
+        elif args.pg_url:
+            assert args.db_per_size, "--pg-url keeps one database per size: add --db-per-size"
+            for size in sorted(args.sizes):
+                ensure_pg_database(args.pg_url, f"bench_{size}")
+                run("postgres", f"{args.pg_url.rstrip('/')}/bench_{size}", size)
         else:
             from tests.pg_cluster import create_database, throwaway_cluster
 
             with throwaway_cluster() as cluster:
                 url = create_database(cluster, "bench")
                 for size in sorted(args.sizes):
-                    log(f"postgres, {size:,} tickets")
-                    results[("postgres", size)] = run_worker(
-                        url, size, args.requests, args.data_dir / "var", args.viewers
-                    )
-    print_table(results)
+                    if args.db_per_size and size != sorted(args.sizes)[0]:
+                        url = create_database(cluster, f"bench_{size}")
+                    run("postgres", url, size)
+    if not args.prepare_only:
+        print_table(results)
+
+
+def ensure_pg_database(server_url: str, name: str) -> None:
+    """CREATE DATABASE name on that server unless it exists (kept between runs)."""
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(f"{server_url.rstrip('/')}/postgres")
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count, Sum
+from piccolo.query.mixins import OrderByRaw
 
 from server.db import counters
 from server.db.counter_tables import TicketCounter
@@ -110,8 +111,7 @@ async def counts(viewer: Actor, f: BoardFilters, now: datetime | None = None) ->
             .group_by(TicketCounter.status)
         )
         found.update({Status(r["status"]): int(r["n"] or 0) for r in rows})
-    rest = counters.residual(viewer)
-    if rest is not None:
+    for rest in counters.residual(viewer):
         rows = await (
             Ticket.select(Ticket.status, Count(Ticket.id, alias="n"))
             .where(
@@ -148,16 +148,24 @@ async def _capped_counts(viewer: Actor, f: BoardFilters, now: datetime) -> dict[
 def _column_clauses(viewer: Actor, f: BoardFilters, status: Status, now: datetime) -> list[Any]:
     clauses = [visible_to(viewer), *_filters(viewer, f)]
     if status is Status.CLOSED:
-        # The week's closings come from a range of the (status, closed_at) index. Asked as
-        # "status = closed" here, planners would rather walk every closed ticket along the
-        # board's order index (no sort needed) and filter on the date: years of rows.
-        recent = Ticket.select(Ticket.id).where(
-            (Ticket.status == status.value) & (Ticket.closed_at >= now - CLOSED_WINDOW)
-        )
-        clauses.append(Ticket.id.is_in(recent))
+        # The week's closings: a range of the (status, closed_at) index, then a top-N sort
+        # (see ``_order``: the planner must not walk years of closed tickets instead).
+        clauses.append((Ticket.status == status.value) & (Ticket.closed_at >= now - CLOSED_WINDOW))
     else:
         clauses.append(Ticket.status == status.value)
     return clauses
+
+
+# The closed column sorts a week of closings (bounded by the desk's pace, not by history).
+# Written "priority_rank + 0" so that no index matches the ORDER BY: otherwise PostgreSQL
+# walks the board's order index over every closed ticket, oldest first, filtering the date
+# (170 ms at 100 k and linear; 3 ms with the range and a top-N sort).
+_UNINDEXED_RANK = OrderByRaw('"ticket"."priority_rank" + 0')
+
+
+def _order(status: Status) -> tuple[Any, ...]:
+    rank = _UNINDEXED_RANK if status is Status.CLOSED else Ticket.priority_rank
+    return (rank, Ticket.created_at, Ticket.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +212,7 @@ async def column(
             | ((rank == after.priority_rank) & (created > after.created_at))
             | ((rank == after.priority_rank) & (created == after.created_at) & (ident > after.id))
         )
-    rows = await (
-        Ticket.select(*CARD_COLUMNS)
-        .where(*clauses)
-        .order_by(Ticket.priority_rank, Ticket.created_at, Ticket.id)
-        .limit(limit)
-    )
+    rows = await Ticket.select(*CARD_COLUMNS).where(*clauses).order_by(*_order(status)).limit(limit)
     if decorate:
         await decorate_cards(viewer, rows)
     return rows

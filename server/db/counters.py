@@ -194,24 +194,26 @@ def _not_counted(scope: Visibility, table: Any) -> list[Any]:
     return clauses
 
 
-def residual(actor: Actor, table: Any = TicketCounter) -> list[Any] | None:
+def residual(actor: Actor, table: Any = TicketCounter) -> list[list[Any]]:
     """Where-clauses for the tickets ``actor`` sees through people-bound branches (own
-    requests, named shares) and that the counters do not cover; None when there are none.
-    Each branch starts from an index: ``ticket.requester`` or ``ticket_share.user``."""
+    requests, named shares) and that the counters do not cover, as disjoint branches to
+    count separately and add up (none: an empty list). Each branch starts from an index,
+    ``ticket.requester`` or ``ticket_share.user``: joined by OR in one query, PostgreSQL
+    scans the whole ticket table instead (50 ms at 100 k, linear)."""
     scope = visibility(actor)
     if scope.everything:
-        return None
-    people: Any = None
+        return []
+    rest = _not_counted(scope, table)
+    branches: list[list[Any]] = []
     if scope.requester_id is not None:
-        people = Ticket.requester == scope.requester_id
+        branches.append([Ticket.requester == scope.requester_id, *rest])
     if scope.shared_with_id is not None:
         named = Ticket.id.is_in(
             TicketShare.select(TicketShare.ticket).where(TicketShare.user == scope.shared_with_id)
         )
-        people = named if people is None else people | named
-    if people is None:
-        return None
-    return [people, *_not_counted(scope, table)]
+        not_own = [Ticket.requester != scope.requester_id] if scope.requester_id is not None else []
+        branches.append([named, *not_own, *rest])
+    return branches
 
 
 def counted(actor: Actor, table: Any) -> Any | None:
@@ -238,8 +240,7 @@ async def by_establishment(
         if within is not None:
             query = query.where(TicketTally.establishment.is_in(sorted(within) or [0]))
         add(await query.group_by(TicketTally.establishment, TicketTally.status))
-    rest = residual(actor, TicketTally)
-    if rest is not None:
+    for rest in residual(actor, TicketTally):
         query = Ticket.select(Ticket.establishment, Ticket.status, Count(Ticket.id, alias="n"))
         query = query.where(*rest)
         if within is not None:

@@ -7,8 +7,10 @@ Every query that returns tickets starts from :func:`visible_to`, which turns the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.columns import Timestamptz
 from piccolo.columns.combination import Where
 
 from server import i18n
@@ -95,6 +97,9 @@ class TicketFilters:
     sort: str = DEFAULT_SORT
     page: int = 1
     per_page: int = 25
+    # Keyset paging (see ``ListCursor``): the rows after, or before, this sort position.
+    after: str = ""
+    before: str = ""
 
 
 # A list counts its matches up to this many past the current page, not the whole table:
@@ -110,9 +115,77 @@ class TicketPage:
     per_page: int
     more: bool = False
     pages: int = field(init=False)
+    # Keyset links: the cursors of the next and previous pages ("" when there is none).
+    next_cursor: str = ""
+    previous_cursor: str = ""
+    keyset: bool = False  # paged by cursors (page numbers unknown)
 
     def __post_init__(self) -> None:
         self.pages = max(1, -(-self.total // self.per_page))
+
+
+# Sorts paged by keyset: the sort columns, each ascending or not, then the id, descending.
+# "due" sorts on a subquery of the service level: it keeps page numbers (OFFSET).
+KEYSET_SORTS: dict[str, tuple[tuple[Any, bool], ...]] = {
+    "urgent": ((Ticket.priority_rank, True), (Ticket.created_at, True)),
+    "newest": ((Ticket.created_at, False),),
+    "oldest": ((Ticket.created_at, True),),
+    "updated": ((Ticket.updated_at, False),),
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _encode_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        # Whole microseconds since the epoch: URL-safe and exact.
+        return str((value - _EPOCH) // timedelta(microseconds=1))
+    return str(int(value))
+
+
+def _decode_value(column: Any, raw: str) -> Any:
+    number = int(raw)
+    if isinstance(column, Timestamptz):
+        return _EPOCH + timedelta(microseconds=number)
+    return number
+
+
+def list_cursor(sort: str, row: dict[str, Any]) -> str:
+    """Where a page continues from ``row`` in ``sort`` order (an opaque URL value)."""
+    keys = KEYSET_SORTS[sort]
+    return "_".join([*(_encode_value(row[c._meta.name]) for c, _ in keys), str(row["id"])])
+
+
+def _keyset_clause(sort: str, raw: str, forward: bool) -> Any | None:
+    """Rows strictly after (``forward``) or before the cursor in ``sort`` order; None for a
+    cursor that does not decode (the caller reports it)."""
+    keys = KEYSET_SORTS[sort]
+    parts = raw.split("_")
+    if len(parts) != len(keys) + 1:
+        return None
+    try:
+        values = [_decode_value(c, p) for (c, _), p in zip(keys, parts, strict=False)]
+        ident = int(parts[-1])
+    except (ValueError, OverflowError):
+        return None
+    # Lexicographic "after" over mixed directions, as an OR of equal prefixes, plus a range
+    # on the first column (redundant, but what lets the index seek instead of walking).
+    columns = [*(c for c, _ in keys), Ticket.id]
+    ascending = [*(a for _, a in keys), False]
+    values.append(ident)
+
+    def beyond(i: int) -> Any:
+        up = ascending[i] == forward
+        return columns[i] > values[i] if up else columns[i] < values[i]
+
+    clause: Any = None
+    for i in range(len(columns)):
+        step = beyond(i)
+        for j in range(i):
+            step = (columns[j] == values[j]) & step
+        clause = step if clause is None else clause | step
+    first_up = ascending[0] == forward
+    seek = columns[0] >= values[0] if first_up else columns[0] <= values[0]
+    return seek & clause
 
 
 _LIST_COLUMNS = (
@@ -202,9 +275,19 @@ def _filter_clauses(
     return clauses
 
 
+def keyset_ready(f: TicketFilters) -> bool:
+    """Whether ``f``'s cursor, if any, can be read (else the page reports a bad link)."""
+    for raw, forward in ((f.after, True), (f.before, False)):
+        if raw and (f.sort not in KEYSET_SORTS or _keyset_clause(f.sort, raw, forward) is None):
+            return False
+    return True
+
+
 async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
     subtree = await establishment_subtree(f.establishment_id) if f.establishment_id else frozenset()
     clauses = _filter_clauses(actor, f, subtree)
+    if f.sort in KEYSET_SORTS and f.page == 1:
+        return await _keyset_page(f, clauses)
     cap = (f.page - 1) * f.per_page + COUNT_AHEAD
     found = await Ticket.select(Ticket.id).where(*clauses).limit(cap + 1)
     more = len(found) > cap
@@ -356,3 +439,35 @@ async def downloads(ticket_id: int) -> list[dict[str, Any]]:
         .where(AttachmentDownload.attachment.ticket == ticket_id)
         .order_by(AttachmentDownload.created_at, ascending=False)
     )
+
+
+async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
+    """One page by keyset: the rows after (or before) the cursor, never an OFFSET, so the
+    last page of a million tickets costs what the first does. The total is counted up to
+    COUNT_AHEAD matches (beyond it the page says "1,000+")."""
+    found = await Ticket.select(Ticket.id).where(*clauses).limit(COUNT_AHEAD + 1)
+    more = len(found) > COUNT_AHEAD
+    total = min(len(found), COUNT_AHEAD)
+    forward = not f.before
+    cursor = f.after or f.before
+    query = Ticket.select(*_LIST_COLUMNS, Ticket.priority_rank).where(*clauses)
+    if cursor:
+        query = query.where(_keyset_clause(f.sort, cursor, forward))
+    for column, ascending in KEYSET_SORTS[f.sort]:
+        query = query.order_by(column, ascending=ascending == forward)
+    rows = await query.order_by(Ticket.id, ascending=not forward).limit(f.per_page + 1)
+    beyond = len(rows) > f.per_page
+    rows = rows[: f.per_page]
+    if not forward:
+        rows.reverse()
+    await attach_sla(rows)
+    page = TicketPage(rows=rows, total=total, page=1, per_page=f.per_page, more=more)
+    page.keyset = True
+    if rows:
+        # Going forward, a page came before unless this is the first; going back, the page
+        # we came from comes after.
+        has_next = beyond if forward else True
+        has_previous = bool(f.after) if forward else beyond
+        page.next_cursor = list_cursor(f.sort, rows[-1]) if has_next else ""
+        page.previous_cursor = list_cursor(f.sort, rows[0]) if has_previous else ""
+    return page

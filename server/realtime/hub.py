@@ -237,6 +237,9 @@ class Hub:
     def dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("kind", "")
         if kind == RESYNC["kind"]:
+            # Changes may have been missed: a new number, so no snapshot read before this
+            # one is shared with a viewer after it (realtime.snapshots).
+            self.seq += 1
             item: Any = RESYNC
         elif kind in ENDINGS:
             self.end_sockets(message, ENDINGS[kind])

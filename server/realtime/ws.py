@@ -24,11 +24,11 @@ from litestar.exceptions import WebSocketDisconnect
 from server import i18n
 from server.db import board as board_db
 from server.db import queries
-from server.db.engine import write_transaction
+from server.db.engine import db_session, write_transaction
 from server.db.tables import TicketViewer
 from server.domain.board import COLUMNS, on_board
 from server.domain.errors import GuichetError, NotFound
-from server.realtime import render
+from server.realtime import render, snapshots
 from server.realtime.bus import RESYNC
 from server.realtime.hub import (
     SERVICE_RESTART,
@@ -169,24 +169,42 @@ class BoardViewer(Viewer):
         self.snapshot_window = (0, 0)
 
     async def snapshot(self) -> None:
+        # One read and render for every viewer of the same view meanwhile (a restart
+        # reconnects them all at once): see realtime.snapshots.
+        view = (
+            *snapshots.view_key(self.actor, self.filters, self.locale, i18n.get_timezone().key),
+            self.layout,
+        )
+        shared = await snapshots.share_of(self.hub).get(view, self.hub.seq, self._read_snapshot)
+        self.counts = dict(shared.counts)
+        self.lane_keys = set(shared.lane_keys)
+        self.snapshot_window = (shared.started, shared.finished)
+        await self.send(shared.html)
+
+    async def _read_snapshot(self) -> snapshots.Snapshot:
         from server.views.board import columns_for, lanes_for
 
         started = self.hub.seq
-        columns = await columns_for(self.account, self.filters, self.env, self.locale)
-        lanes = await lanes_for(self.layout, columns)
-        self.lane_keys = {lane.key for lane in lanes}
-        self.counts = {col.status: col.count for col in columns}
-        self.snapshot_window = (started, self.hub.seq)
-        await self.send(
-            self.render(
-                "board/_columns.html",
-                columns=columns,
-                lanes=lanes,
-                layout=self.layout,
-                filter_query="",
-                movable=False,
-                oob=True,
-            )
+        # One connection for the whole read (a websocket has no request to lend one).
+        async with db_session("ws board snapshot"):
+            columns = await columns_for(self.account, self.filters, self.env, self.locale)
+            lanes = await lanes_for(self.layout, columns)
+        finished = self.hub.seq
+        html = self.render(
+            "board/_columns.html",
+            columns=columns,
+            lanes=lanes,
+            layout=self.layout,
+            filter_query="",
+            movable=False,
+            oob=True,
+        )
+        return snapshots.Snapshot(
+            html,
+            {col.status: col.count for col in columns},
+            started,
+            finished,
+            frozenset(lane.key for lane in lanes),
         )
 
     async def on_ticket_event(self, event: EventContext) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from server.db import queries
+from server.domain.text import N_
 from server.domain.vocabulary import Priority, Status
 from server.views.query import QueryReader
 
 PER_PAGE = 25
+STALE_LINK = N_("This page link is no longer valid: go back to the first page.")
 # The first scope of each list is the default view.
 STAFF_SCOPES = ("all", "mine", "backlog", "following", "triage")
 REQUESTER_SCOPES = ("mine", "establishment", "following", "all")
@@ -62,6 +64,10 @@ def filters_from_query(request: Any, default_scope: str = "") -> queries.TicketF
         ),
         page=max(1, read.integer(q.get("page"), "page") or 1),
         per_page=PER_PAGE,
+        after=q.get("after", "")[:100],
+        before=q.get("before", "")[:100] if not q.get("after") else "",
     )
+    if not queries.keyset_ready(filters):
+        read.errors["after" if filters.after else "before"] = STALE_LINK
     read.done()
     return filters
