@@ -230,7 +230,11 @@ async def own_intake_group(establishment_id: int) -> int | None:
 
 
 async def route_preview(
-    actor: Actor, category_id: int | None, requester_id: int | None, language: str = "fr"
+    actor: Actor,
+    category_id: int | None,
+    requester_id: int | None,
+    language: str = "fr",
+    request_type_id: int | None = None,
 ) -> dict[str, Any]:
     """What the new-ticket form shows when a category is chosen: the priority and the group
     the ticket would go to. Same rules as ``tickets.open_ticket``: the catalogue's routing
@@ -241,9 +245,14 @@ async def route_preview(
         with contextlib.suppress(NotFound):
             establishment_id = (await served_requester(actor, requester_id)).establishment_id
     cat = await category(category_id) if category_id is not None else None
-    priority, group_id, _ = await catalogue.route_new_ticket(
-        cat["id"] if cat else None, None, None, Source.WEB
-    )
+    try:
+        priority, group_id, _ = await catalogue.route_new_ticket(
+            cat["id"] if cat else None, request_type_id, None, Source.WEB
+        )
+    except ValidationFailed:  # a type of another category: preview the category alone
+        priority, group_id, _ = await catalogue.route_new_ticket(
+            cat["id"] if cat else None, None, None, Source.WEB
+        )
     by_intake = False
     if group_id is None and establishment_id is not None:
         group_id = await intake_group_of(establishment_id)

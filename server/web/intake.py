@@ -12,6 +12,7 @@ from litestar.response import Redirect, Response, Template
 from server.domain.errors import GuichetError, ValidationFailed
 from server.i18n import get_locale, gettext
 from server.services import intake
+from server.views.catalogue import new_ticket_choices
 from server.views.ticket_page import ticket_view
 from server.web.errors import field_messages, status_of
 from server.web.identity import requires_account, requires_staff
@@ -37,13 +38,22 @@ async def requester_choices(request: Request) -> Template:
 @get("/intake/category-preview", guards=[requires_account], include_in_schema=False)
 async def category_preview(request: Request) -> Template:
     q = request.query_params
+    category_id = _optional_id(q.get("category_id"))
+    request_type_id = _optional_id(q.get("request_type_id"))
     preview = await intake.route_preview(
         request.user.actor,
-        _optional_id(q.get("category_id")),
+        category_id,
         _optional_id(q.get("requester_id")),
         get_locale(),
+        request_type_id,
     )
-    return Template(template_name="tickets/_category_preview.html", context={"preview": preview})
+    context: dict[str, Any] = {"preview": preview, "errors": {}}
+    if request.headers.get("hx-trigger") != "request_type_id":
+        # A new category: its own request types replace the field (out of band).
+        choices = await new_ticket_choices(request.user.actor)
+        context["types"] = choices["request_types"].get(category_id or 0, [])
+        context["chosen_type"] = ""
+    return Template(template_name="tickets/_category_preview.html", context=context)
 
 
 @post("/tickets/{ticket_id:int}/contact", guards=[requires_staff], include_in_schema=False)

@@ -220,3 +220,60 @@ async def test_new_contact_through_the_form(client: AsyncTestClient) -> None:
     assert response.status_code == 303, response.text
     person = await User.select().where(User.email == "ines@sud.test").first()
     assert person["role"] == Role.REQUESTER.value and person["password_hash"] == ""
+
+
+async def test_the_form_offers_the_categorys_request_types_and_previews_their_route(
+    client: AsyncTestClient,
+) -> None:
+    """Québec guide: route by category, then request type (the type's team and priority)."""
+    from server.domain.catalogue import parse_request_type
+    from server.services import catalogue
+
+    d = await desk()
+    software = await factories.category("Logiciel clinique", group_id=d.apps_group)
+    kind = await catalogue.save_request_type(
+        None,
+        software,
+        None,
+        parse_request_type({"name": "Accès urgent", "priority": "very_high", "group_id": ""}),
+    )
+    await factories.login(client, "clin@sud.test")
+    form = await client.get("/tickets/new")
+    assert 'id="request-type-field"' in form.text and 'name="request_type_id"' not in form.text
+    # Choosing the category brings its types (out of band) with the category's route.
+    shown = await client.get(
+        "/intake/category-preview",
+        params={"category_id": str(software)},
+        headers={"HX-Request": "true", "HX-Trigger": "category_id"},
+    )
+    assert 'hx-swap-oob="true"' in shown.text and f'value="{kind}"' in shown.text
+    assert "Applications (N2)" in shown.text
+    # Choosing the type previews its own priority, without redrawing the field.
+    typed = await client.get(
+        "/intake/category-preview",
+        params={"category_id": str(software), "request_type_id": str(kind)},
+        headers={"HX-Request": "true", "HX-Trigger": "request_type_id"},
+    )
+    assert "Très haute" in typed.text and "request-type-field" not in typed.text
+    filed = await post(
+        client,
+        "/tickets",
+        {
+            "title": "Accès au DPI",
+            "description": "Compte bloqué aux urgences.",
+            "category_id": str(software),
+            "request_type_id": str(kind),
+        },
+    )
+    assert filed.status_code == 303, filed.text
+    row = await Ticket.select().order_by(Ticket.id, ascending=False).first()
+    assert (row["request_type"], row["priority"]) == (kind, "very_high")
+    page = await client.get(filed.headers["location"])
+    assert 'class="request-type">Accès urgent<' in page.text
+    # A type of no category is refused beside its field, with what was typed kept.
+    refused = await post(
+        client,
+        "/tickets",
+        {"title": "Autre", "description": "x", "request_type_id": str(kind)},
+    )
+    assert refused.status_code == 422 and 'value="Autre"' in refused.text
