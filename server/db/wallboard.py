@@ -65,9 +65,9 @@ async def _open_counts(actor: Actor, within: frozenset[int] | None, found: Figur
             .where(branch, TicketTally.status.is_in(OPEN_STATUSES), *_within(TicketTally, within))
             .group_by(TicketTally.status, TicketTally.assigned_group)
         )
-    rest = counters.residual(actor, TicketTally)
-    if rest is not None:
-        # The viewer's own requests and tickets shared with them by name, not in the tally.
+    for rest in counters.residual(actor, TicketTally):
+        # The viewer's own requests and tickets shared with them by name, not in the tally
+        # (disjoint branches, each from its own index).
         add(
             await Ticket.select(Ticket.status, Ticket.assigned_group, Count(Ticket.id, alias="n"))
             .where(*rest, Ticket.status.is_in(OPEN_STATUSES), *_within(Ticket, within))
