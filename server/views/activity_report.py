@@ -11,7 +11,7 @@ from typing import Any
 from babel.dates import format_date, format_timedelta
 
 from server import i18n
-from server.db import queries, report_tally
+from server.db import queries, report_tally, time_spent
 from server.db.tables import Ticket, User
 from server.domain import report_figures as rf
 from server.domain.actors import Actor
@@ -137,6 +137,15 @@ async def report(actor: Actor, c: Choice, zone: tzinfo) -> dict[str, Any]:
         "first_response": _percentiles(found.durations.get(rf.FIRST_RESPONSE)),
         "resolution": _percentiles(found.durations.get(rf.RESOLUTION)),
         "spent": spent,
+        "spent_by_ticket": await time_spent.top_tickets(
+            actor,
+            rf.start_of_hour(start),
+            rf.start_of_hour(end),
+            establishment_ids=within,
+            group_id=c.group,
+            category_id=c.category,
+            technician_id=c.technician,
+        ),
         "backlog": await _backlog(actor, c, within),
     }
 

@@ -115,3 +115,22 @@ async def test_report_scope_csv_and_errors(client: AsyncTestClient) -> None:
 
     await session_of(client, "tech@desk.test")
     assert (await client.get("/reports")).status_code == 404
+
+
+async def test_tickets_most_worked_on_are_listed_within_the_viewers_scope(
+    client: AsyncTestClient,
+) -> None:
+    w = await factories.world()
+    busy = await factories.ticket(w.requester_a, title="Scanner du bloc")
+    quiet = await factories.ticket(w.requester_a, title="Souris")
+    elsewhere = await factories.ticket(w.requester_b, title="Autre établissement")
+    for ticket_id, minutes in ((busy, 30), (busy, 45), (quiet, 10), (elsewhere, 120)):
+        await tickets.add_follow_up(w.tech, ticket_id, NewFollowUp("Travail.", True, minutes))
+    await tickets.add_follow_up(w.tech, quiet, NewFollowUp("Sans temps.", True, 0))
+
+    await session_of(client, "sup@desk.test")
+    html = (await client.get(f"/reports?establishment={w.est_a}")).text
+    table = html.split('id="spent-by-ticket"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'href="/tickets/(\d+)".*?<td>([^<]*)</td>', table)
+    # Most minutes first, within the chosen establishment.
+    assert rows == [(str(busy), "75"), (str(quiet), "10")]
