@@ -439,7 +439,11 @@ async def pages(size: int) -> list[tuple[str, str, str]]:
     own = await Ticket.select(Ticket.id).where(Ticket.requester == req["id"]).first()
     tech_ticket = await Ticket.select(Ticket.id).where(Ticket.assignee == tech["id"]).first()
     month = datetime.now(UTC).strftime("%Y-%m")
-    result = [
+    # A bulk action (issue 15) on a page's worth of the technician's tickets: each goes through
+    # the single-ticket use case, so this is 25 access checks, reads and (first time) writes.
+    selected = await Ticket.select(Ticket.id).where(Ticket.assignee == tech["id"]).limit(25)
+    bulk = {"action": "follow", "ids": [str(r["id"]) for r in selected]}
+    result: list[tuple[Any, ...]] = [
         ("tech", "board", "/board"),
         ("tech", "board, priority high", "/board?priority=high"),
         ("tech", "board, mine", "/board?assignee=me"),
@@ -465,6 +469,7 @@ async def pages(size: int) -> list[tuple[str, str, str]]:
         ("supervisor", "board, compact lanes", "/board?density=compact&lanes=group"),
         ("tech", "search", "/search?q=imprimante+urgences"),
         ("requester", "search", "/search?q=imprimante"),
+        ("tech", "bulk follow, 25 tickets (POST)", "/bulk", bulk),
     ]
     return result
 
@@ -579,18 +584,31 @@ async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) 
                 clients[role].append(c)
         load_before = os.getloadavg()[0]
         results = {}
-        for role, label, path in await pages(size):
+        for role, label, path, *form in await pages(size):
+
+            async def fetch(
+                c: httpx.AsyncClient, path: str = path, form: list[Any] = form
+            ) -> httpx.Response:
+                if not form:
+                    return await c.get(path)
+                csrf = {"x-csrftoken": c.cookies.get("guichet_csrf", "")}
+                return await c.post(path, data=form[0], headers=csrf)
+
             for c in clients[role][:1] * 2:  # warm-up
-                r = await c.get(path)
+                r = await fetch(c)
                 assert r.status_code == 200, (path, r.status_code, r.text[:300])
             times: list[float] = []
 
             async def client(
-                c: httpx.AsyncClient, n: int, path: str = path, times: list[float] = times
+                c: httpx.AsyncClient,
+                n: int,
+                times: list[float] = times,
+                fetch: Any = fetch,
+                path: str = path,
             ) -> None:
                 for _ in range(n):
                     t0 = time.perf_counter()
-                    r = await c.get(path)
+                    r = await fetch(c)
                     times.append((time.perf_counter() - t0) * 1000)
                     assert r.status_code == 200, (path, r.status_code)
 
