@@ -18,6 +18,7 @@ from server.db import catalogue as read
 from server.domain.catalogue import parse_category, parse_group, parse_request_type
 from server.services import catalogue, catalogue_files, teams
 from server.web.admin import requires_admin
+from server.web.api_support import READ_ERRORS, documented
 from server.web.params import DbInt
 
 
@@ -83,6 +84,7 @@ def _raw(body: msgspec.Struct) -> dict[str, str]:
     return {k: "" if v is None else str(v) for k, v in msgspec.structs.asdict(body).items()}
 
 
+@documented(READ_ERRORS)
 class CatalogueApi(Controller):
     path = "/api/v1/catalogue"
     guards = [requires_admin]

@@ -25,6 +25,7 @@ from server.services import bulk as bulk_service
 from server.services import links as service
 from server.services import merge as merge_service
 from server.services.privacy import screen_text
+from server.web.api_support import READ_ERRORS, documented
 from server.web.identity import requires_account, requires_staff
 from server.web.params import DbInt
 
@@ -116,6 +117,7 @@ async def _links(request: Request, ticket_id: int) -> LinksOut:
     return LinksOut(items=items, merged_from=[m["id"] for m in view["merged"]])
 
 
+@documented(READ_ERRORS)
 class RelationsApi(Controller):
     path = "/api/v1/tickets"
     guards = [requires_account]
@@ -189,6 +191,7 @@ class RelationsApi(Controller):
         return ChildOut(id=child_id, parent_id=ticket_id)
 
 
+@documented(READ_ERRORS)
 class BulkApi(Controller):
     path = "/api/v1/bulk"
     guards = [requires_staff]

@@ -23,17 +23,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import msgspec
 from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
 from server.domain.errors import Conflict, ValidationFailed
 from server.domain.text import N_
+
+_C = TypeVar("_C")
 
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
@@ -62,6 +65,19 @@ def _spec(status: int) -> ResponseSpec:
 
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     return {status: _spec(status) for status in statuses}
+
+
+def documented(errors: dict[int, ResponseSpec]) -> Callable[[type[_C]], type[_C]]:
+    """Class decorator: every route of the controller documents ``errors`` (Litestar 2 has
+    no controller-level ``responses``); a route's own entries win."""
+
+    def apply(controller: type[_C]) -> type[_C]:
+        for value in vars(controller).values():
+            if isinstance(value, HTTPRouteHandler):
+                value.responses = {**errors, **(value.responses or {})}
+        return controller
+
+    return apply
 
 
 # Every ticket route may answer these; writes add 409/412/428.

@@ -20,6 +20,7 @@ from server.domain.errors import ValidationFailed
 from server.domain.text import N_
 from server.domain.vocabulary import Status
 from server.services import knowledge as service
+from server.web.api_support import READ_ERRORS, documented
 from server.web.errors import field_messages
 from server.web.identity import requires_account
 from server.web.knowledge import kb_labels
@@ -157,6 +158,7 @@ class SearchOut(msgspec.Struct):
     page: int
 
 
+@documented(READ_ERRORS)
 class SearchApi(Controller):
     path = "/api/v1"
     guards = [requires_account]

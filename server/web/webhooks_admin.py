@@ -17,7 +17,7 @@ from server.domain.errors import GuichetError, NotFound
 from server.domain.webhooks import EVENT_KINDS
 from server.services import organisation, webhooks
 from server.web.admin import requires_admin
-from server.web.api_support import error_responses
+from server.web.api_support import documented, error_responses
 from server.web.errors import field_messages, status_of
 from server.web.params import DbInt, form_dict
 
@@ -146,6 +146,7 @@ async def _one(webhook_id: int) -> dict[str, Any]:
     raise NotFound()
 
 
+@documented(error_responses(400, 401, 404, 422))
 class WebhookApi(Controller):
     """Admins only (404 for anyone else, like the admin pages)."""
 
@@ -153,7 +154,6 @@ class WebhookApi(Controller):
     guards = [requires_admin]
     tags = ["webhooks"]
     security = [{"BearerToken": []}]
-    responses = error_responses(400, 401, 404, 422)
 
     @get("/", operation_id="ListWebhooks")
     async def list_webhooks(self) -> list[WebhookOut]:

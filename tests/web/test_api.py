@@ -157,3 +157,19 @@ async def test_openapi_schema_documents_the_api(client: AsyncTestClient) -> None
     assert "/api/v1/tickets" in schema["paths"]
     assert "/api/v1/tickets/{ticket_id}/status" in schema["paths"]
     assert not any(path.startswith("/tickets") for path in schema["paths"])
+
+
+def test_every_api_operation_documents_its_errors() -> None:
+    """A client library generated from /schema knows each refusal and its body."""
+    from server.app import create_app
+
+    schema = create_app().openapi_schema.to_schema()
+    undocumented = [
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1")
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+        and not {"400", "401", "404"} <= set(operation.get("responses", {}))
+    ]
+    assert undocumented == []
