@@ -113,6 +113,13 @@
     var current = event.detail.target;
     var fragment = event.detail.fragment;
     if (!current || !fragment || !fragment.querySelectorAll) return;
+    // A form whose own request is in flight keeps its place: its answer targets it and brings
+    // the fresh state. Swapped now, the answer would land nowhere and what was just sent
+    // would come back into the new form.
+    if (current.classList.contains("htmx-request") || current.querySelector(".htmx-request")) {
+      event.detail.shouldSwap = false;
+      return;
+    }
     var fresh = {};
     fragment.querySelectorAll("[name]").forEach(function (field) { fresh[fieldKey(field)] = field; });
     current.querySelectorAll("[data-dirty]").forEach(function (field) {
