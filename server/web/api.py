@@ -6,6 +6,7 @@ cases as the HTML forms then apply, so both paths accept and refuse exactly the 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -274,6 +275,22 @@ async def _detail_response(
     return Response(content=detail, status_code=status, headers={"ETag": etag(detail.version)})
 
 
+async def _versioned_write(
+    request: Request,
+    ticket_id: int,
+    if_match: str | None,
+    body_version: int | None,
+    change: Callable[[int], Awaitable[list[Any]]],
+) -> Response[TicketDetail]:
+    """The shape of every versioned ticket write: the version it is based on (If-Match, else
+    the body's), the use case under that version, its events published, the new detail."""
+    expected = expected_version(if_match, body_version)
+    async with stale_as(expected):
+        events = await change(expected.version)
+    await publish(request.app, events)
+    return await _detail_response(request, ticket_id)
+
+
 def _updated_since(raw: str | None) -> datetime | None:
     if not raw:
         return None
@@ -383,13 +400,15 @@ class TicketApi(Controller):
         if_match: IfMatch = None,
     ) -> Response[TicketDetail]:
         """Move the ticket through its lifecycle (422 when the move is not allowed)."""
-        expected = expected_version(if_match, data.version)
-        async with stale_as(expected):
-            events = await service.change_status(
-                request.user.actor, ticket_id, data.status, expected.version, data.solution
-            )
-        await publish(request.app, events)
-        return await _detail_response(request, ticket_id)
+        return await _versioned_write(
+            request,
+            ticket_id,
+            if_match,
+            data.version,
+            lambda version: service.change_status(
+                request.user.actor, ticket_id, data.status, version, data.solution
+            ),
+        )
 
     @post(
         "/{ticket_id:int}/attachments",
@@ -445,17 +464,19 @@ class TicketApi(Controller):
         if_match: IfMatch = None,
     ) -> Response[TicketDetail]:
         """Set the technician and group in charge (null clears them)."""
-        expected = expected_version(if_match, data.version)
-        async with stale_as(expected):
-            events = await service.assign(
+        return await _versioned_write(
+            request,
+            ticket_id,
+            if_match,
+            data.version,
+            lambda version: service.assign(
                 request.user.actor,
                 ticket_id,
-                expected.version,
+                version,
                 assignee_id=data.assignee_id,
                 group_id=data.group_id,
-            )
-        await publish(request.app, events)
-        return await _detail_response(request, ticket_id)
+            ),
+        )
 
     @post(
         "/{ticket_id:int}/take", operation_id="TakeTicket", status_code=200, responses=WRITE_ERRORS
@@ -468,11 +489,13 @@ class TicketApi(Controller):
         if_match: IfMatch = None,
     ) -> Response[TicketDetail]:
         """The caller (a technician) takes the ticket; a new one goes to "assigned"."""
-        expected = expected_version(if_match, data.version)
-        async with stale_as(expected):
-            events = await service.take(request.user.actor, ticket_id, expected.version)
-        await publish(request.app, events)
-        return await _detail_response(request, ticket_id)
+        return await _versioned_write(
+            request,
+            ticket_id,
+            if_match,
+            data.version,
+            lambda version: service.take(request.user.actor, ticket_id, version),
+        )
 
     @post(
         "/{ticket_id:int}/fields",
@@ -488,18 +511,20 @@ class TicketApi(Controller):
         if_match: IfMatch = None,
     ) -> Response[TicketDetail]:
         """Change priority, category or type (fields left out stay as they are)."""
-        expected = expected_version(if_match, data.version)
-        async with stale_as(expected):
-            events = await service.update_fields(
+        return await _versioned_write(
+            request,
+            ticket_id,
+            if_match,
+            data.version,
+            lambda version: service.update_fields(
                 request.user.actor,
                 ticket_id,
-                expected.version,
+                version,
                 priority=data.priority,
                 category_id=data.category_id,
                 ticket_type=data.type,
-            )
-        await publish(request.app, events)
-        return await _detail_response(request, ticket_id)
+            ),
+        )
 
     @post(
         "/{ticket_id:int}/shared", operation_id="SetShared", status_code=200, responses=WRITE_ERRORS
@@ -512,13 +537,13 @@ class TicketApi(Controller):
         if_match: IfMatch = None,
     ) -> Response[TicketDetail]:
         """Whether colleagues of the establishment see the ticket."""
-        expected = expected_version(if_match, data.version)
-        async with stale_as(expected):
-            events = await service.set_shared(
-                request.user.actor, ticket_id, expected.version, data.shared
-            )
-        await publish(request.app, events)
-        return await _detail_response(request, ticket_id)
+        return await _versioned_write(
+            request,
+            ticket_id,
+            if_match,
+            data.version,
+            lambda version: service.set_shared(request.user.actor, ticket_id, version, data.shared),
+        )
 
     @post(
         "/{ticket_id:int}/escalate",
@@ -534,17 +559,19 @@ class TicketApi(Controller):
         if_match: IfMatch = None,
     ) -> Response[TicketDetail]:
         """Hand the ticket to another group, with a reason."""
-        expected = expected_version(if_match, data.version)
-        async with stale_as(expected):
-            events = await service.escalate(
+        return await _versioned_write(
+            request,
+            ticket_id,
+            if_match,
+            data.version,
+            lambda version: service.escalate(
                 request.user.actor,
                 ticket_id,
-                expected.version,
+                version,
                 group_id=data.group_id,
                 reason=data.reason,
-            )
-        await publish(request.app, events)
-        return await _detail_response(request, ticket_id)
+            ),
+        )
 
     @post(
         "/{ticket_id:int}/watch", operation_id="WatchTicket", status_code=200, responses=READ_ERRORS
