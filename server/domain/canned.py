@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.actors import Actor
-from server.domain.forms import TEXT_MAX, _Collector
+from server.domain.forms import TEXT_MAX, FieldCollector
 from server.domain.text import N_
 
 PLACEHOLDERS = ("requester", "ticket_number", "ticket_title", "technician", "link")
@@ -120,7 +120,7 @@ def parse_canned(
 ) -> CannedDraft:
     """Read the form. ``scope`` is "me" (a personal reply) or the id of one of ``group_ids``
     (the groups the actor may write for)."""
-    f = _Collector(raw)
+    f = FieldCollector(raw)
     title = f.text("title", required=True, max_len=TITLE_MAX)
     body = f.text("body", required=True, max_len=TEXT_MAX)
     language = raw.get("language")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.domain.errors import ValidationFailed
+from server.domain.forms import FieldCollector
 from server.domain.text import N_
 from server.domain.vocabulary import Priority
 
@@ -93,26 +94,8 @@ def moves_under_itself(node_id: int, new_parent_id: int | None, parents: Mapping
     return False
 
 
-class _Fields:
-    """Collects the faults of one form or one file row (field -> message id)."""
-
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = raw
-        self.errors: dict[str, str] = {}
-
-    def text(self, name: str, max_len: int, *, required: bool = False) -> str:
-        value = self.raw.get(name)
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            self.errors[name] = N_("This value must be text.")
-            return ""
-        value = value.strip()
-        if required and not value:
-            self.errors[name] = N_("This field is required.")
-        elif len(value) > max_len:
-            self.errors[name] = N_("This text is too long.")
-        return value
+class _Fields(FieldCollector):
+    """The form collector with the catalogue's own kinds of field."""
 
     def code(self, name: str, fallback: str) -> str:
         value = self.text(name, CODE_MAX) or slug(fallback)
@@ -178,10 +161,6 @@ class _Fields:
         for lang in OTHER_LANGUAGES:
             texts[lang] = self.text(f"{prefix}_{lang}", max_len)
         return texts
-
-    def done(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from server.domain.forms import MINUTES_MAX, TEXT_MAX, _Collector
+from server.domain.forms import MINUTES_MAX, TEXT_MAX, FieldCollector
 from server.domain.text import N_
 from server.domain.vocabulary import Status
 
@@ -47,7 +47,7 @@ def parse_canned_ids(raw: Any) -> tuple[int, ...]:
 
 
 def parse_answer(raw: Mapping[str, Any], *, may_be_private: bool) -> Answer:
-    f = _Collector(raw)
+    f = FieldCollector(raw)
     text = f.text("text", required=False, max_len=TEXT_MAX)
     private = f.flag("private", False) and may_be_private
     if raw.get("kind") == "note" and may_be_private:

@@ -52,12 +52,15 @@ class NewFollowUp:
     minutes: int
 
 
-class _Collector:
+class FieldCollector:
+    """Collects the faults of one form or file row (field -> message id); ``done`` raises
+    them all at once."""
+
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.raw = raw
         self.errors: dict[str, str] = {}
 
-    def text(self, name: str, *, required: bool, max_len: int) -> str:
+    def text(self, name: str, max_len: int, *, required: bool = False) -> str:
         value = self.raw.get(name)
         if value is None:
             value = ""
@@ -112,7 +115,7 @@ class _Collector:
 
 
 def parse_new_ticket(raw: Mapping[str, Any]) -> NewTicket:
-    f = _Collector(raw)
+    f = FieldCollector(raw)
     title = f.text("title", required=True, max_len=TITLE_MAX)
     if title and len(title) < 3:
         f.errors["title"] = N_("The title is too short.")
@@ -152,7 +155,7 @@ def parse_new_ticket(raw: Mapping[str, Any]) -> NewTicket:
 
 
 def parse_follow_up(raw: Mapping[str, Any], *, may_be_private: bool) -> NewFollowUp:
-    f = _Collector(raw)
+    f = FieldCollector(raw)
     text = f.text("text", required=True, max_len=TEXT_MAX)
     private = f.flag("private", False) and may_be_private
     minutes = f.integer("minutes", low=0, high=MINUTES_MAX) or 0
@@ -162,7 +165,7 @@ def parse_follow_up(raw: Mapping[str, Any], *, may_be_private: bool) -> NewFollo
 
 def parse_status(raw: Mapping[str, Any]) -> tuple[Status, int, str]:
     """A status change: target, the version the actor saw, and an optional solution."""
-    f = _Collector(raw)
+    f = FieldCollector(raw)
     target = f.choice("status", Status, None)
     if target is None and "status" not in f.errors:
         f.errors["status"] = N_("This field is required.")
@@ -176,7 +179,7 @@ def parse_status(raw: Mapping[str, Any]) -> tuple[Status, int, str]:
 
 
 def parse_choice(raw: Mapping[str, Any], name: str, enum: type[_E]) -> _E:
-    f = _Collector(raw)
+    f = FieldCollector(raw)
     value = f.choice(name, enum, None)
     if value is None and name not in f.errors:
         f.errors[name] = N_("This field is required.")
@@ -186,7 +189,7 @@ def parse_choice(raw: Mapping[str, Any], name: str, enum: type[_E]) -> _E:
 
 
 def parse_optional_id(raw: Mapping[str, Any], name: str) -> int | None:
-    f = _Collector(raw)
+    f = FieldCollector(raw)
     value = f.integer(name, low=1, high=2**31 - 1)
     f.done()
     return value
