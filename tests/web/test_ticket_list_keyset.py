@@ -176,3 +176,17 @@ async def test_old_page_links_are_served_up_to_a_cap_then_go_on_by_cursor(
         assert [r["id"] for r in after.rows] == everything[12:16]
         before = await queries.list_tickets(w.tech, replace(small, before=deep.previous_cursor))
         assert [r["id"] for r in before.rows] == everything[4:8]
+
+
+async def test_an_old_page_link_opens_with_cursor_links(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    await _due_times_with_ties_and_nulls(w, count=60)
+    await factories.login(client, "tech@desk.test")
+    response = await client.get("/tickets?sort=due&tab=all&page=2", headers=HTMX)
+    assert response.status_code == 200
+    assert len(re.findall(r"Poste \d\d", response.text)) == 25
+    for rel in ("prev", "next"):
+        link = unescape(re.search(rf'rel="{rel}" href="([^"]+)"', response.text).group(1))
+        assert ("before=" if rel == "prev" else "after=") in link
+        assert not re.search(r"[?&]page=\d", link)
+        assert (await client.get(link, headers=HTMX)).status_code == 200
