@@ -17,6 +17,7 @@ from server import i18n
 from server.db import catalogue
 from server.db.intake import triage_clause
 from server.db.sla import DUE_SORT, attach_sla
+from server.db.sla_tables import TicketSla
 from server.db.tables import (
     Attachment,
     AttachmentDownload,
@@ -136,6 +137,13 @@ CURSOR_SORTS = (*KEYSET_SORTS, "due")
 # The "due" sort's key: the next unmet due time, NULL when no clock runs.
 DUE_KEY = DUE_SORT[1][0]
 NO_DUE = "n"  # the cursor's due part for a ticket without a running clock
+# Exactly the tickets whose DUE_KEY is not NULL (a clock runs), as a condition on their
+# ticket_sla row: the partial index ``ticket_sla_running`` holds them (a few thousand at
+# 1 M tickets), so the due sort reads them, then the rest by id, and never sorts everything.
+RUNNING_CLOCK = (
+    "(take_met_at IS NULL AND take_due_at < resolve_due_at)"
+    " OR (resolve_met_at IS NULL AND resolve_due_at IS NOT NULL)"
+)
 # Old ``page=N`` links (before cursors) are served up to this page: a bounded OFFSET, no
 # deeper than what the count ahead reads anyway, whatever the size of the table.
 MAX_OLD_PAGE = COUNT_AHEAD // 25
@@ -206,32 +214,32 @@ def _keyset_clause(sort: str, raw: str, forward: bool) -> Any | None:
     return seek & clause
 
 
-def _due_clause(raw: str, forward: bool) -> Any | None:
-    """Keyset over (due time, NULLs last; then id, descending), written out per case so
-    NULLs sort the same on both engines (PostgreSQL puts them last, SQLite first)."""
+def _decode_due(raw: str) -> tuple[datetime | None, int] | None:
+    """A "due" cursor: (due time or None, ticket id); None if it does not decode."""
     parts = raw.split("_")
     if len(parts) != 2:
         return None
     try:
-        ident = int(parts[1])
         due = None if parts[0] == NO_DUE else _EPOCH + timedelta(microseconds=int(parts[0]))
+        return due, int(parts[1])
     except (ValueError, OverflowError):
         return None
+
+
+def _due_clause(raw: str, forward: bool) -> Any | None:
+    """Rows after (or before) a "due" cursor within its own part of the order: tickets with
+    a running clock by (due time, id descending), the others by id descending. Crossing
+    from one part to the other is ``_due_rows``' work, so NULLs sort last on both engines
+    (PostgreSQL puts them last by default, SQLite first)."""
+    decoded = _decode_due(raw)
+    if decoded is None:
+        return None
+    due, ident = decoded
     if due is None:
-        if forward:  # the rest of the tail of tickets without a clock
-            return WhereRaw("{} IS NULL", DUE_KEY) & (Ticket.id < ident)
-        return WhereRaw("{} IS NOT NULL", DUE_KEY) | (
-            WhereRaw("{} IS NULL", DUE_KEY) & (Ticket.id > ident)
-        )
-    if forward:
-        return (
-            WhereRaw("{} IS NULL", DUE_KEY)
-            | WhereRaw("{} > {}", DUE_KEY, due)
-            | (WhereRaw("{} = {}", DUE_KEY, due) & (Ticket.id < ident))
-        )
-    return WhereRaw("{} < {}", DUE_KEY, due) | (
-        WhereRaw("{} = {}", DUE_KEY, due) & (Ticket.id > ident)
-    )
+        return Ticket.id < ident if forward else Ticket.id > ident
+    beyond = WhereRaw("{} > {}" if forward else "{} < {}", DUE_KEY, due)
+    tie = WhereRaw("{} = {}", DUE_KEY, due)
+    return beyond | (tie & (Ticket.id < ident if forward else Ticket.id > ident))
 
 
 _LIST_COLUMNS = (
@@ -471,12 +479,41 @@ async def downloads(ticket_id: int) -> list[dict[str, Any]]:
     )
 
 
+async def _due_rows(
+    f: TicketFilters, clauses: list[Any], columns: list[Any], forward: bool, want: int
+) -> list[dict[str, Any]]:
+    """Up to ``want`` rows in "due" order (reversed when going back) from the cursor: first
+    the tickets with a running clock, by due time, then the others by id. Each part is one
+    query that an index starts (the running clocks' partial index; the primary key), so no
+    page sorts every ticket of a million."""
+    cursor = f.after or f.before
+    decoded = _decode_due(cursor) if cursor else None
+    running_ids = TicketSla.select(TicketSla.ticket).where(WhereRaw(RUNNING_CLOCK))
+    segments = [True, False] if forward else [False, True]  # running clock first
+    if decoded is not None:
+        # Start in the cursor's own part; going back from the running part, the other
+        # part (tickets without a clock) all comes after it.
+        running_cursor = decoded[0] is not None
+        segments = segments[segments.index(running_cursor) :]
+    rows: list[dict[str, Any]] = []
+    for running in segments:
+        query = Ticket.select(*columns).where(*clauses)
+        if running:
+            query = query.where(Ticket.id.is_in(running_ids)).order_by(DUE_KEY, ascending=forward)
+        else:
+            query = query.where(Ticket.id.not_in(running_ids))
+        query = query.order_by(Ticket.id, ascending=not forward)
+        if decoded is not None and (decoded[0] is not None) == running:
+            query = query.where(_keyset_clause("due", cursor, forward))
+        rows += await query.limit(want - len(rows))
+        if len(rows) >= want:
+            break
+    return rows
+
+
 def _sort_order(sort: str, forward: bool) -> list[tuple[Any, bool]]:
-    """ORDER BY of a keyset page (reversed to walk back), the id last."""
-    if sort == "due":
-        keys = list(DUE_SORT)
-    else:
-        keys = list(KEYSET_SORTS.get(sort, KEYSET_SORTS[DEFAULT_SORT]))
+    """ORDER BY of a keyset page of a column sort (reversed to walk back), the id last."""
+    keys = KEYSET_SORTS.get(sort, KEYSET_SORTS[DEFAULT_SORT])
     return [*((c, a == forward) for c, a in keys), (Ticket.id, not forward)]
 
 
@@ -497,13 +534,19 @@ async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
     sort = f.sort if f.sort in CURSOR_SORTS else DEFAULT_SORT
     extra = [DUE_KEY.as_alias("due_key")] if sort == "due" else [Ticket.priority_rank]
     query = Ticket.select(*_LIST_COLUMNS, *extra).where(*clauses)
-    if cursor:
-        query = query.where(_keyset_clause(sort, cursor, forward))
-    for column, ascending in _sort_order(sort, forward):
-        query = query.order_by(column, ascending=ascending)
-    if skipped:
-        query = query.offset(skipped)
-    rows = await query.limit(f.per_page + 1)
+    if sort == "due":
+        rows = await _due_rows(
+            f, clauses, [*_LIST_COLUMNS, *extra], forward, skipped + f.per_page + 1
+        )
+        rows = rows[skipped:]
+    else:
+        if cursor:
+            query = query.where(_keyset_clause(sort, cursor, forward))
+        for column, ascending in _sort_order(sort, forward):
+            query = query.order_by(column, ascending=ascending)
+        if skipped:
+            query = query.offset(skipped)
+        rows = await query.limit(f.per_page + 1)
     beyond = len(rows) > f.per_page
     rows = rows[: f.per_page]
     if not forward:
