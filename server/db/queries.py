@@ -140,9 +140,10 @@ NO_DUE = "n"  # the cursor's due part for a ticket without a running clock
 # Exactly the tickets whose DUE_KEY is not NULL (a clock runs), as a condition on their
 # ticket_sla row: the partial index ``ticket_sla_running`` holds them (a few thousand at
 # 1 M tickets), so the due sort reads them, then the rest by id, and never sorts everything.
+# Parenthesised whole: Piccolo joins raw clauses to others without brackets.
 RUNNING_CLOCK = (
-    "(take_met_at IS NULL AND take_due_at < resolve_due_at)"
-    " OR (resolve_met_at IS NULL AND resolve_due_at IS NOT NULL)"
+    "((take_met_at IS NULL AND take_due_at < resolve_due_at)"
+    " OR (resolve_met_at IS NULL AND resolve_due_at IS NOT NULL))"
 )
 # Old ``page=N`` links (before cursors) are served up to this page: a bounded OFFSET, no
 # deeper than what the count ahead reads anyway, whatever the size of the table.
@@ -488,7 +489,10 @@ async def _due_rows(
     page sorts every ticket of a million."""
     cursor = f.after or f.before
     decoded = _decode_due(cursor) if cursor else None
-    running_ids = TicketSla.select(TicketSla.ticket).where(WhereRaw(RUNNING_CLOCK))
+    # Never a NULL in it (the column may hold one): NOT IN would then match nothing.
+    running_ids = TicketSla.select(TicketSla.ticket).where(
+        WhereRaw(RUNNING_CLOCK), TicketSla.ticket.is_not_null()
+    )
     segments = [True, False] if forward else [False, True]  # running clock first
     if decoded is not None:
         # Start in the cursor's own part; going back from the running part, the other
@@ -533,13 +537,13 @@ async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
     total = min(len(found), cap)
     sort = f.sort if f.sort in CURSOR_SORTS else DEFAULT_SORT
     extra = [DUE_KEY.as_alias("due_key")] if sort == "due" else [Ticket.priority_rank]
-    query = Ticket.select(*_LIST_COLUMNS, *extra).where(*clauses)
     if sort == "due":
         rows = await _due_rows(
             f, clauses, [*_LIST_COLUMNS, *extra], forward, skipped + f.per_page + 1
         )
         rows = rows[skipped:]
     else:
+        query = Ticket.select(*_LIST_COLUMNS, *extra).where(*clauses)
         if cursor:
             query = query.where(_keyset_clause(sort, cursor, forward))
         for column, ascending in _sort_order(sort, forward):
