@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.columns import Timestamptz
-from piccolo.columns.combination import Where
+from piccolo.columns.combination import Where, WhereRaw
 
 from server import i18n
 from server.db import catalogue
 from server.db.intake import triage_clause
 from server.db.sla import DUE_SORT, attach_sla
+from server.db.sla_tables import TicketSla
 from server.db.tables import (
     Attachment,
     AttachmentDownload,
@@ -125,13 +126,28 @@ class TicketPage:
 
 
 # Sorts paged by keyset: the sort columns, each ascending or not, then the id, descending.
-# "due" sorts on a subquery of the service level: it keeps page numbers (OFFSET).
+# "due" (a subquery of the service level, NULLs last) has its own cursor: see ``_due_clause``.
 KEYSET_SORTS: dict[str, tuple[tuple[Any, bool], ...]] = {
     "urgent": ((Ticket.priority_rank, True), (Ticket.created_at, True)),
     "newest": ((Ticket.created_at, False),),
     "oldest": ((Ticket.created_at, True),),
     "updated": ((Ticket.updated_at, False),),
 }
+CURSOR_SORTS = (*KEYSET_SORTS, "due")
+# The "due" sort's key: the next unmet due time, NULL when no clock runs.
+DUE_KEY = DUE_SORT[1][0]
+NO_DUE = "n"  # the cursor's due part for a ticket without a running clock
+# Exactly the tickets whose DUE_KEY is not NULL (a clock runs), as a condition on their
+# ticket_sla row: the partial index ``ticket_sla_running`` holds them (a few thousand at
+# 1 M tickets), so the due sort reads them, then the rest by id, and never sorts everything.
+# Parenthesised whole: Piccolo joins raw clauses to others without brackets.
+RUNNING_CLOCK = (
+    "((take_met_at IS NULL AND take_due_at < resolve_due_at)"
+    " OR (resolve_met_at IS NULL AND resolve_due_at IS NOT NULL))"
+)
+# Old ``page=N`` links (before cursors) are served up to this page: a bounded OFFSET, no
+# deeper than what the count ahead reads anyway, whatever the size of the table.
+MAX_OLD_PAGE = COUNT_AHEAD // 25
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -149,8 +165,17 @@ def _decode_value(column: Any, raw: str) -> Any:
     return number
 
 
+def _due_of(row: dict[str, Any]) -> datetime | None:
+    value = row.get("due_key")
+    # PostgreSQL gives a datetime; SQLite the stored text (a raw expression has no type).
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
 def list_cursor(sort: str, row: dict[str, Any]) -> str:
     """Where a page continues from ``row`` in ``sort`` order (an opaque URL value)."""
+    if sort == "due":
+        due = _due_of(row)
+        return f"{NO_DUE if due is None else _encode_value(due)}_{row['id']}"
     keys = KEYSET_SORTS[sort]
     return "_".join([*(_encode_value(row[c._meta.name]) for c, _ in keys), str(row["id"])])
 
@@ -158,6 +183,8 @@ def list_cursor(sort: str, row: dict[str, Any]) -> str:
 def _keyset_clause(sort: str, raw: str, forward: bool) -> Any | None:
     """Rows strictly after (``forward``) or before the cursor in ``sort`` order; None for a
     cursor that does not decode (the caller reports it)."""
+    if sort == "due":
+        return _due_clause(raw, forward)
     keys = KEYSET_SORTS[sort]
     parts = raw.split("_")
     if len(parts) != len(keys) + 1:
@@ -186,6 +213,34 @@ def _keyset_clause(sort: str, raw: str, forward: bool) -> Any | None:
     first_up = ascending[0] == forward
     seek = columns[0] >= values[0] if first_up else columns[0] <= values[0]
     return seek & clause
+
+
+def _decode_due(raw: str) -> tuple[datetime | None, int] | None:
+    """A "due" cursor: (due time or None, ticket id); None if it does not decode."""
+    parts = raw.split("_")
+    if len(parts) != 2:
+        return None
+    try:
+        due = None if parts[0] == NO_DUE else _EPOCH + timedelta(microseconds=int(parts[0]))
+        return due, int(parts[1])
+    except (ValueError, OverflowError):
+        return None
+
+
+def _due_clause(raw: str, forward: bool) -> Any | None:
+    """Rows after (or before) a "due" cursor within its own part of the order: tickets with
+    a running clock by (due time, id descending), the others by id descending. Crossing
+    from one part to the other is ``_due_rows``' work, so NULLs sort last on both engines
+    (PostgreSQL puts them last by default, SQLite first)."""
+    decoded = _decode_due(raw)
+    if decoded is None:
+        return None
+    due, ident = decoded
+    if due is None:
+        return Ticket.id < ident if forward else Ticket.id > ident
+    beyond = WhereRaw("{} > {}" if forward else "{} < {}", DUE_KEY, due)
+    tie = WhereRaw("{} = {}", DUE_KEY, due)
+    return beyond | (tie & (Ticket.id < ident if forward else Ticket.id > ident))
 
 
 _LIST_COLUMNS = (
@@ -278,7 +333,7 @@ def _filter_clauses(
 def keyset_ready(f: TicketFilters) -> bool:
     """Whether ``f``'s cursor, if any, can be read (else the page reports a bad link)."""
     for raw, forward in ((f.after, True), (f.before, False)):
-        if raw and (f.sort not in KEYSET_SORTS or _keyset_clause(f.sort, raw, forward) is None):
+        if raw and (f.sort not in CURSOR_SORTS or _keyset_clause(f.sort, raw, forward) is None):
             return False
     return True
 
@@ -286,23 +341,7 @@ def keyset_ready(f: TicketFilters) -> bool:
 async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
     subtree = await establishment_subtree(f.establishment_id) if f.establishment_id else frozenset()
     clauses = _filter_clauses(actor, f, subtree)
-    if f.sort in KEYSET_SORTS and f.page == 1:
-        return await _keyset_page(f, clauses)
-    cap = (f.page - 1) * f.per_page + COUNT_AHEAD
-    found = await Ticket.select(Ticket.id).where(*clauses).limit(cap + 1)
-    more = len(found) > cap
-    total = min(len(found), cap)
-    query = Ticket.select(*_LIST_COLUMNS).where(*clauses)
-    for order, ascending in SORTS.get(f.sort, SORTS[DEFAULT_SORT]):
-        query = query.order_by(order, ascending=ascending)
-    rows = (
-        await query.order_by(Ticket.id, ascending=False)
-        .limit(f.per_page)
-        .offset((f.page - 1) * f.per_page)
-    )
-    await attach_sla(rows)
-    await catalogue.localise_rows(rows, i18n.get_locale())
-    return TicketPage(rows=rows, total=total, page=f.page, per_page=f.per_page, more=more)
+    return await _keyset_page(f, clauses)
 
 
 def access_of(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -> TicketAccess:
@@ -441,33 +480,90 @@ async def downloads(ticket_id: int) -> list[dict[str, Any]]:
     )
 
 
+async def _due_rows(
+    f: TicketFilters, clauses: list[Any], columns: list[Any], forward: bool, want: int
+) -> list[dict[str, Any]]:
+    """Up to ``want`` rows in "due" order (reversed when going back) from the cursor: first
+    the tickets with a running clock, by due time, then the others by id. Each part is one
+    query that an index starts (the running clocks' partial index; the primary key), so no
+    page sorts every ticket of a million."""
+    cursor = f.after or f.before
+    decoded = _decode_due(cursor) if cursor else None
+    # Never a NULL in it (the column may hold one): NOT IN would then match nothing.
+    running_ids = TicketSla.select(TicketSla.ticket).where(
+        WhereRaw(RUNNING_CLOCK), TicketSla.ticket.is_not_null()
+    )
+    segments = [True, False] if forward else [False, True]  # running clock first
+    if decoded is not None:
+        # Start in the cursor's own part; going back from the running part, the other
+        # part (tickets without a clock) all comes after it.
+        running_cursor = decoded[0] is not None
+        segments = segments[segments.index(running_cursor) :]
+    rows: list[dict[str, Any]] = []
+    for running in segments:
+        query = Ticket.select(*columns).where(*clauses)
+        if running:
+            query = query.where(Ticket.id.is_in(running_ids)).order_by(DUE_KEY, ascending=forward)
+        else:
+            query = query.where(Ticket.id.not_in(running_ids))
+        query = query.order_by(Ticket.id, ascending=not forward)
+        if decoded is not None and (decoded[0] is not None) == running:
+            query = query.where(_keyset_clause("due", cursor, forward))
+        rows += await query.limit(want - len(rows))
+        if len(rows) >= want:
+            break
+    return rows
+
+
+def _sort_order(sort: str, forward: bool) -> list[tuple[Any, bool]]:
+    """ORDER BY of a keyset page of a column sort (reversed to walk back), the id last."""
+    keys = KEYSET_SORTS.get(sort, KEYSET_SORTS[DEFAULT_SORT])
+    return [*((c, a == forward) for c, a in keys), (Ticket.id, not forward)]
+
+
 async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
-    """One page by keyset: the rows after (or before) the cursor, never an OFFSET, so the
-    last page of a million tickets costs what the first does. The total is counted up to
-    COUNT_AHEAD matches (beyond it the page says "1,000+")."""
-    found = await Ticket.select(Ticket.id).where(*clauses).limit(COUNT_AHEAD + 1)
-    more = len(found) > COUNT_AHEAD
-    total = min(len(found), COUNT_AHEAD)
+    """One page by keyset: the rows after (or before) the cursor, never a deep OFFSET, so
+    the last page of a million tickets costs what the first does. The total is counted up
+    to COUNT_AHEAD matches (beyond it the page says "1,000+"). An old ``page=N`` link is
+    served up to MAX_OLD_PAGE (deeper ones show that page): its Next and Previous links
+    then go on by cursor."""
     forward = not f.before
     cursor = f.after or f.before
-    query = Ticket.select(*_LIST_COLUMNS, Ticket.priority_rank).where(*clauses)
-    if cursor:
-        query = query.where(_keyset_clause(f.sort, cursor, forward))
-    for column, ascending in KEYSET_SORTS[f.sort]:
-        query = query.order_by(column, ascending=ascending == forward)
-    rows = await query.order_by(Ticket.id, ascending=not forward).limit(f.per_page + 1)
+    old_page = 1 if cursor else min(f.page, MAX_OLD_PAGE)
+    skipped = (old_page - 1) * f.per_page
+    cap = skipped + COUNT_AHEAD  # what comes before an old page's rows, then the count ahead
+    found = await Ticket.select(Ticket.id).where(*clauses).limit(cap + 1)
+    more = len(found) > cap
+    total = min(len(found), cap)
+    sort = f.sort if f.sort in CURSOR_SORTS else DEFAULT_SORT
+    extra = [DUE_KEY.as_alias("due_key")] if sort == "due" else [Ticket.priority_rank]
+    if sort == "due":
+        rows = await _due_rows(
+            f, clauses, [*_LIST_COLUMNS, *extra], forward, skipped + f.per_page + 1
+        )
+        rows = rows[skipped:]
+    else:
+        query = Ticket.select(*_LIST_COLUMNS, *extra).where(*clauses)
+        if cursor:
+            query = query.where(_keyset_clause(sort, cursor, forward))
+        for column, ascending in _sort_order(sort, forward):
+            query = query.order_by(column, ascending=ascending)
+        if skipped:
+            query = query.offset(skipped)
+        rows = await query.limit(f.per_page + 1)
     beyond = len(rows) > f.per_page
     rows = rows[: f.per_page]
     if not forward:
         rows.reverse()
     await attach_sla(rows)
+    await catalogue.localise_rows(rows, i18n.get_locale())
     page = TicketPage(rows=rows, total=total, page=1, per_page=f.per_page, more=more)
     page.keyset = True
     if rows:
         # Going forward, a page came before unless this is the first; going back, the page
         # we came from comes after.
         has_next = beyond if forward else True
-        has_previous = bool(f.after) if forward else beyond
-        page.next_cursor = list_cursor(f.sort, rows[-1]) if has_next else ""
-        page.previous_cursor = list_cursor(f.sort, rows[0]) if has_previous else ""
+        has_previous = (bool(f.after) or old_page > 1) if forward else beyond
+        page.next_cursor = list_cursor(sort, rows[-1]) if has_next else ""
+        page.previous_cursor = list_cursor(sort, rows[0]) if has_previous else ""
     return page

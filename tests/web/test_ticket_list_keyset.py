@@ -7,11 +7,13 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from server.db import queries
+from server.db.sla_tables import TicketSla
 from server.db.tables import Ticket
 from tests import factories
 
@@ -90,8 +92,101 @@ async def test_list_pager_links_follow_cursors_and_count_past_the_cap(
 async def test_a_broken_page_link_is_a_translated_422(client: AsyncTestClient) -> None:
     await factories.world()
     await factories.login(client, "tech@desk.test")
-    for query in ("after=abc", "before=1_2_3_4", "sort=due&after=1_2"):
+    for query in ("after=abc", "before=1_2_3_4", "sort=due&after=x_2", "sort=due&before=1_2_3"):
         response = await client.get(f"/tickets?{query}")
         assert response.status_code == 422, query
         # In the reader's language (French for this technician, English otherwise).
         assert "plus valable" in response.text or "no longer valid" in response.text
+
+
+async def _due_times_with_ties_and_nulls(w: factories.World, count: int = 14) -> dict[int, Any]:
+    """Tickets whose next due time ties with others', or is NULL (clock met, or no SLA row
+    at all): the id must order each group on both engines, NULLs last."""
+    ids = [await factories.ticket(w.requester_a, title=f"Poste {i:02d}") for i in range(count)]
+    await TicketSla.delete().where(TicketSla.ticket.is_in(ids))
+    base = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    due: dict[int, Any] = {}
+    for n, ticket_id in enumerate(ids):
+        if n % 5 == 4:
+            due[ticket_id] = None  # no SLA row
+            continue
+        # Every third ticket shares one instant; others are spread out (some on whole seconds).
+        at = base if n % 3 == 0 else base + timedelta(minutes=n, microseconds=n % 2 * 250)
+        met = n % 7 == 6  # both clocks met: no running clock, sorted with the NULLs
+        await TicketSla.insert(
+            TicketSla(
+                ticket=ticket_id,
+                take_due_at=at - timedelta(hours=1) if n % 2 else None,
+                take_met_at=at - timedelta(hours=2) if n % 2 else None,
+                resolve_due_at=at,
+                resolve_met_at=at if met else None,
+            )
+        )
+        due[ticket_id] = None if met else at
+    return due
+
+
+async def test_due_sort_pages_by_keyset_with_ties_and_nulls_both_ways() -> None:
+    w = await factories.world()
+    due = await _due_times_with_ties_and_nulls(w)
+    base = queries.TicketFilters(tab="all", sort="due", per_page=100)
+    everything = [r["id"] for r in (await queries.list_tickets(w.tech, base)).rows]
+    # Independent of the database: due time first (NULLs last), then the id, newest first.
+    far = datetime(9999, 1, 1, tzinfo=UTC)
+    assert everything == sorted(due, key=lambda i: (due[i] or far, -i))
+    assert sum(1 for d in due.values() if d is None) >= 3
+    assert len(set(due.values())) < len(due) - 3, "ties must be exercised"
+
+    small = replace(base, per_page=3)
+    forward: list[list[int]] = []
+    page = await queries.list_tickets(w.tech, small)
+    assert page.keyset and not page.previous_cursor
+    while True:
+        forward.append([r["id"] for r in page.rows])
+        if not page.next_cursor:
+            break
+        page = await queries.list_tickets(w.tech, replace(small, after=page.next_cursor))
+    assert [i for p in forward for i in p] == everything
+    assert [len(p) for p in forward] == [3, 3, 3, 3, 2]
+
+    backward: list[list[int]] = []
+    while page.previous_cursor:
+        page = await queries.list_tickets(w.tech, replace(small, before=page.previous_cursor))
+        backward.append([r["id"] for r in page.rows])
+    assert backward == forward[-2::-1]
+
+
+async def test_old_page_links_are_served_up_to_a_cap_then_go_on_by_cursor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(queries, "MAX_OLD_PAGE", 3)
+    w = await factories.world()
+    await tickets_with_ties(w, count=30)
+    for sort in ("due", "newest"):
+        base = queries.TicketFilters(tab="all", sort=sort, per_page=100)
+        everything = [r["id"] for r in (await queries.list_tickets(w.tech, base)).rows]
+        small = replace(base, per_page=4)
+        second = await queries.list_tickets(w.tech, replace(small, page=2))
+        assert [r["id"] for r in second.rows] == everything[4:8]
+        assert second.keyset and second.previous_cursor and second.next_cursor
+        # Past the cap, the deepest page served (a bounded OFFSET, whatever the table size).
+        deep = await queries.list_tickets(w.tech, replace(small, page=500))
+        assert [r["id"] for r in deep.rows] == everything[8:12]
+        after = await queries.list_tickets(w.tech, replace(small, after=deep.next_cursor))
+        assert [r["id"] for r in after.rows] == everything[12:16]
+        before = await queries.list_tickets(w.tech, replace(small, before=deep.previous_cursor))
+        assert [r["id"] for r in before.rows] == everything[4:8]
+
+
+async def test_an_old_page_link_opens_with_cursor_links(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    await _due_times_with_ties_and_nulls(w, count=60)
+    await factories.login(client, "tech@desk.test")
+    response = await client.get("/tickets?sort=due&tab=all&page=2", headers=HTMX)
+    assert response.status_code == 200
+    assert len(re.findall(r"Poste \d\d", response.text)) == 25
+    for rel in ("prev", "next"):
+        link = unescape(re.search(rf'rel="{rel}" href="([^"]+)"', response.text).group(1))
+        assert ("before=" if rel == "prev" else "after=") in link
+        assert not re.search(r"[?&]page=\d", link)
+        assert (await client.get(link, headers=HTMX)).status_code == 200
