@@ -153,10 +153,12 @@ async def shared_columns_html(
     )
 
     async def make() -> snapshots.Snapshot:
-        from server.db.engine import db_session
+        from server.db.connections import own_lease
+        from server.db.engine import engine
 
         started = hub.seq
-        async with db_session("board page columns"):
+        # Its own connection: the requests waiting for it may end (or be cancelled) first.
+        async with own_lease(engine(), "board page columns"):
             columns = await columns_for(viewer, filters, env, locale)
             lanes = await lanes_for(layout, columns)
         html = render.render(

@@ -36,6 +36,9 @@ BUDGETS = {
     # The same board again before any change: its columns come from the shared render
     # (views.board.shared_columns_html); what remains is the request's own (session, menus).
     "GET /board (shared)": 8,
+    # The board page's columns, read once for every request of the same view, on a
+    # connection of their own (bounded like the websocket snapshot's read).
+    "board page columns": 14,
     "GET /tickets": 16,
     "GET /tickets/{id}": 22,
     # A connecting board viewer's snapshot (bounded: counts, one query per column, side data).
@@ -43,7 +46,7 @@ BUDGETS = {
 }
 WRITES = ("create (form)", "create (API)", "move", "follow-up")
 # Also exactly as many statements on the larger database.
-FIXED = (*WRITES, "ws board snapshot", "GET /board (shared)")
+FIXED = (*WRITES, "ws board snapshot", "GET /board (shared)", "board page columns")
 
 
 async def _counted(seen: list[tuple[str, int]], label: str, call: Any) -> tuple[int, Any]:
@@ -108,6 +111,7 @@ async def _scenario(
         )  # fmt: skip
         assert response.status_code == 303, response.text
         counts["follow-up"] = n
+        reads_before = len([entry for entry in seen if entry[0] == "board page columns"])
         for page, label in (
             ("/board", "GET /board"),
             ("/tickets", "GET /tickets"),
@@ -116,9 +120,13 @@ async def _scenario(
             n, response = await _counted(seen, f"GET {page}", client.get(page))
             assert response.status_code == 200, response.text
             counts[label] = n
+        reads = [n for label, n in seen if label == "board page columns"]
+        assert len(reads) == reads_before + 1  # the page's columns were read
+        counts["board page columns"] = reads[-1]
         n, response = await _counted(seen, "GET /board", client.get("/board"))
         assert response.status_code == 200, response.text
         counts["GET /board (shared)"] = n
+        assert len([entry for entry in seen if entry[0] == "board page columns"]) == len(reads)
         # A board viewer connecting: the snapshot's read (realtime.snapshots), whatever the data.
         before = len([entry for entry in seen if entry[0] == "ws board snapshot"])
         origin = {"origin": "http://testserver.local"}
