@@ -475,7 +475,8 @@ async def pages(size: int) -> list[tuple[str, str, str]]:
         ("requester", "search", "/search?q=imprimante"),
         ("tech", "bulk follow, 25 tickets (POST)", "/bulk", bulk),
     ]
-    return result
+    only = [word for word in os.environ.get("BENCH_PAGES_ONLY", "").split(",") if word]
+    return [row for row in result if not only or any(word in row[1] for word in only)]
 
 
 SNAPSHOT_MARK = 'id="board-columns"'
@@ -781,9 +782,16 @@ def main() -> None:
     parser.add_argument(
         "--prepare-only", action="store_true", help="build the databases, measure nothing"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words: measure only the pages whose label holds one (board,search)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.only:
+        os.environ["BENCH_PAGES_ONLY"] = args.only  # the workers inherit it
     if args.worker:
         asyncio.run(worker(args.size, args.requests, args.viewers, args.prepare_only))
         return

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count, Sum
 from piccolo.query.mixins import OrderByRaw
 
@@ -24,7 +25,7 @@ from server.db.tables import Attachment, FollowUp, Ticket
 from server.domain.actors import Actor
 from server.domain.board import CLOSED_WINDOW, COLUMN_LIMIT, COLUMNS, BoardFilters
 from server.domain.links import LinkKind
-from server.domain.permissions import can_see_private_notes
+from server.domain.permissions import can_see_private_notes, visibility
 from server.domain.vocabulary import Status
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,9 +58,23 @@ async def establishment_with_children(establishment_id: int) -> frozenset[int]:
     return await establishment_subtree(establishment_id)
 
 
-def _filters(viewer: Actor, f: BoardFilters, table: Any = Ticket) -> list[Any]:
+def _visible(viewer: Actor) -> list[Any]:
+    """The access clause, none for who sees everything: ``id > 0`` is true of every ticket,
+    but SQLite takes it for a rowid range and walks every closed ticket by ``(status, id)``
+    instead of the week's range of ``(status, closed_at)`` (0.4 s at 1 M)."""
+    return [] if visibility(viewer).everything else [visible_to(viewer)]
+
+
+def _filters(viewer: Actor, f: BoardFilters, table: Any = Ticket, seek: bool = True) -> list[Any]:
     """The board's filters as where-clauses on tickets or on their counters (which store
-    "nobody" as 0 and know no titles: text is only ever matched on tickets)."""
+    "nobody" as 0 and know no titles: text is only ever matched on tickets).
+
+    ``seek=False`` writes them so that no index can serve them (``+column``): the closed
+    column must read the week's range of ``(status, closed_at)``, not every closed ticket of
+    the priority (``ticket_board_order``) or of the assignee (``ticket_assignee_status``), as
+    SQLite chooses without statistics (0.1-0.3 s at 1 M, linear)."""
+    if not seek and table is Ticket:
+        return _unindexed_filters(viewer, f)
     clauses: list[Any] = []
     if f.establishment_ids is not None:
         clauses.append(table.establishment.is_in(sorted(f.establishment_ids) or [-1]))
@@ -73,14 +88,39 @@ def _filters(viewer: Actor, f: BoardFilters, table: Any = Ticket) -> list[Any]:
         clauses.append(table.category == f.category_id)
     if f.priority is not None:
         clauses.append(table.priority_rank == f.priority.rank)
-    text = escape_like(f.text)
-    if text and table is Ticket:
-        like = contains(Ticket.title, f"%{text}%")
-        number = text.lstrip("#")
-        if number.isdigit() and len(number) < 10:
-            like = like | (Ticket.id == int(number))
-        clauses.append(like)
+    clauses.extend(_text_clause(f))
     return clauses
+
+
+def _unindexed_filters(viewer: Actor, f: BoardFilters) -> list[Any]:
+    clauses: list[Any] = []
+    if f.establishment_ids is not None:
+        ids = sorted(f.establishment_ids) or [-1]
+        marks = ", ".join("{}" for _ in ids)
+        clauses.append(WhereRaw(f'+"ticket"."establishment" IN ({marks})', *ids))
+    if f.group_id is not None:
+        clauses.append(WhereRaw('+"ticket"."assigned_group" = {}', f.group_id))
+    if f.assignee == "me":
+        clauses.append(WhereRaw('+"ticket"."assignee" = {}', viewer.id))
+    elif f.assignee == "none":
+        clauses.append(WhereRaw('+"ticket"."assignee" IS NULL'))
+    if f.category_id is not None:
+        clauses.append(WhereRaw('+"ticket"."category" = {}', f.category_id))
+    if f.priority is not None:
+        clauses.append(WhereRaw('+"ticket"."priority_rank" = {}', f.priority.rank))
+    clauses.extend(_text_clause(f))
+    return clauses
+
+
+def _text_clause(f: BoardFilters) -> list[Any]:
+    text = escape_like(f.text)
+    if not text:
+        return []
+    like = contains(Ticket.title, f"%{text}%")
+    number = text.lstrip("#")
+    if number.isdigit() and len(number) < 10:
+        like = like | (Ticket.id == int(number))
+    return [like]
 
 
 # With a text filter, counts stop at this many (the board then says "1000+").
@@ -105,6 +145,10 @@ async def counts(viewer: Actor, f: BoardFilters, now: datetime | None = None) ->
             TicketCounter.select(TicketCounter.status, Sum(TicketCounter.n, alias="n"))
             .where(
                 branch,
+                # Every status named: SQLite then seeks (status, closed_day) in the key index
+                # for each; without it, it scans the whole key for the GROUP BY's order
+                # (0.1-0.2 s at 1 M, a counter row per few tickets).
+                TicketCounter.status.is_in([s.value for s in COLUMNS]),
                 TicketCounter.closed_day >= first_full_day,
                 *_filters(viewer, f, TicketCounter),
             )
@@ -124,8 +168,8 @@ async def counts(viewer: Actor, f: BoardFilters, now: datetime | None = None) ->
         found.update({Status(r["status"]): r["n"] for r in rows})
     if recent < boundary:
         found[Status.CLOSED] += await Ticket.count().where(
-            visible_to(viewer),
-            *_filters(viewer, f),
+            *_visible(viewer),
+            *_filters(viewer, f, seek=False),
             Ticket.status == Status.CLOSED.value,
             Ticket.closed_at >= recent,
             Ticket.closed_at < boundary,
@@ -146,8 +190,9 @@ async def _capped_counts(viewer: Actor, f: BoardFilters, now: datetime) -> dict[
 
 
 def _column_clauses(viewer: Actor, f: BoardFilters, status: Status, now: datetime) -> list[Any]:
-    clauses = [visible_to(viewer), *_filters(viewer, f)]
-    if status is Status.CLOSED:
+    closed = status is Status.CLOSED
+    clauses = [*_visible(viewer), *_filters(viewer, f, seek=not closed)]
+    if closed:
         # The week's closings: a range of the (status, closed_at) index, then a top-N sort
         # (see ``_order``: the planner must not walk years of closed tickets instead).
         clauses.append((Ticket.status == status.value) & (Ticket.closed_at >= now - CLOSED_WINDOW))

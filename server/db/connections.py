@@ -505,3 +505,14 @@ def sqlite_engine(path: str, **connect: Any) -> LeasedSQLiteEngine:
 def postgres_engine(dsn: str) -> LeasedPostgresEngine:
     return LeasedPostgresEngine(config={"dsn": dsn}, log_queries=False)
 
+
+@contextlib.asynccontextmanager
+async def own_lease(engine: Any, label: str = "") -> AsyncIterator[Lease]:
+    """A connection of its own, even inside another lease: for work that others share and
+    that may outlive the request that started it (a shared board render)."""
+    token = _lease.set(None)
+    try:
+        async with lease_for(engine, label) as lease:
+            yield lease
+    finally:
+        _lease.reset(token)

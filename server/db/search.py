@@ -347,17 +347,19 @@ async def _ticket_highlights(
         )
         notes = {r["id"]: r["text_hl"] for r in found}
     elif terms:
-        shown = (text for r in rows for text in (r["title"], r["description"]))
-        match = fts5_highlight_query(terms, shown)
+        shown = [text for r in rows for text in (r["title"], r["description"])]
+        # Marks go to these very texts: their words, whole (see ``fts5_highlight_query``).
         found = await Ticket.raw(
             f"SELECT rowid AS id, highlight(ticket_fts, 0, {_SEL}) AS title_hl, "
             f"snippet(ticket_fts, 1, {_SEL}, '…', 24) AS text_hl "
             "FROM ticket_fts WHERE ticket_fts MATCH {} AND rowid IN ({})",
-            match,
+            fts5_highlight_query(terms, shown, whole_words=True),
             _in_list(ids),
         )
         for r in found:
             titles[r["id"]], texts[r["id"]] = r["title_hl"], r["text_hl"]
+        # Follow-ups are not among the shown texts: the typed words stay prefixes there.
+        match = fts5_highlight_query(terms, shown)
         found = await Ticket.raw(
             f"SELECT follow_up.ticket AS id, snippet(follow_up_fts, 0, {_SEL}, '…', 24) "
             "AS text_hl FROM follow_up_fts JOIN follow_up ON follow_up.id = follow_up_fts.rowid "

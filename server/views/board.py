@@ -7,12 +7,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment
+from markupsafe import Markup
 
+from server import i18n
 from server.db import board as board_db
 from server.db import queries
 from server.domain.board import COLUMNS, BoardFilters
 from server.domain.vocabulary import Priority
-from server.realtime import render
+from server.realtime import render, snapshots
 from server.views import card_cache
 from server.views.query import QueryReader
 
@@ -125,3 +127,52 @@ async def columns_for(
         for row in every_card:
             row["html"] = card_cache.html(env, row, viewer.role, locale)
     return [render.Column(s, cards[s], counts[s], viewer.role) for s in COLUMNS]
+
+
+async def shared_columns_html(
+    hub: Any,
+    viewer: Any,
+    filters: BoardFilters,
+    layout: Layout,
+    query: str,
+    env: Environment,
+    locale: str,
+) -> Markup:
+    """The board page's columns, read and rendered once for every request of the same
+    effective view while no ticket event arrived (the hub's sequence number), shared the way
+    websocket snapshots are (``realtime.snapshots``: same access scope, role, filters,
+    language and time zone; here also the layout and the "show more" links' query), and for
+    at most ``snapshots.REUSE_SECONDS`` after it was made. Most of a board's time went into
+    reading and rendering the same columns for request after request."""
+    actor = viewer.actor
+    view = (
+        "page",
+        *snapshots.view_key(actor, filters, locale, i18n.get_timezone().key),
+        layout,
+        query,
+    )
+
+    async def make() -> snapshots.Snapshot:
+        from server.db.connections import own_lease
+        from server.db.engine import engine
+
+        started = hub.seq
+        # Its own connection: the requests waiting for it may end (or be cancelled) first.
+        async with own_lease(engine(), "board page columns"):
+            columns = await columns_for(viewer, filters, env, locale)
+            lanes = await lanes_for(layout, columns)
+        html = render.render(
+            env,
+            "board/_columns.html",
+            locale,
+            columns=columns,
+            lanes=lanes,
+            layout=layout,
+            filter_query=query,
+            movable=actor.is_staff,
+        )
+        counts = {col.status: col.count for col in columns}
+        return snapshots.Snapshot(html, counts, started, hub.seq)
+
+    shared = await snapshots.share_of(hub).get(view, hub.seq, make)
+    return Markup(shared.html)  # noqa: S704 (our template)

@@ -24,12 +24,11 @@ from server.views.board import (
     URL_KEYS,
     Layout,
     cards_target,
-    columns_for,
     filter_query,
     lane_of,
-    lanes_for,
     parse_filters,
     parse_layout,
+    shared_columns_html,
 )
 from server.web.errors import status_of
 from server.web.identity import requires_account
@@ -42,15 +41,21 @@ async def board_page(request: Request) -> Template:
     actor = request.user.actor
     filters = await parse_filters(raw, actor.is_staff)
     layout = parse_layout(raw)
-    columns = await columns_for(
-        request.user, filters, request.app.template_engine.engine, get_locale()
+    query = filter_query(raw)
+    columns_html = await shared_columns_html(
+        request.app.state.hub,
+        request.user,
+        filters,
+        layout,
+        query,
+        request.app.template_engine.engine,
+        get_locale(),
     )
     context: dict[str, Any] = {
-        "columns": columns,
+        "columns_html": columns_html,
         "layout": layout,
-        "lanes": await lanes_for(layout, columns),
         "raw": raw,
-        "filter_query": filter_query(raw),
+        "filter_query": query,
         "movable": actor.is_staff,
         "categories": await queries.categories(),
         "groups": await queries.groups() if actor.is_staff else [],
@@ -100,9 +105,7 @@ async def move_ticket(request: Request, ticket_id: FromPath[int]) -> Response[An
     if row is not None:
         card = render.card_html(env, row, viewer.role, locale)
         lane = lane_of(_layout_seen(request), row["assigned_group"], row["establishment"])
-        parts.append(
-            render.card_placement(env, card, ticket_id, cards_target(row["status"], lane))
-        )
+        parts.append(render.card_placement(env, card, ticket_id, cards_target(row["status"], lane)))
     if error is None:
         assert row is not None
         parts.append(

@@ -48,3 +48,12 @@ def test_highlights_mark_the_shown_words_that_share_a_stem() -> None:
     query = fts5_highlight_query(["imprimantes"], shown)
     assert query == '"imprimantes"* OR "imprimante"'
     assert fts5_highlight_query(["imprimantes"]) == ('"imprimantes"* OR "imprim"* OR "imprimant"*')
+
+
+def test_highlights_of_shown_texts_need_no_prefix() -> None:
+    # A typed word as a prefix makes FTS5 merge the lists of every word it starts.
+    shown = ["Écran noir au bloc", "L'écrante et les écrans"]
+    query = fts5_highlight_query(["ecran"], shown, whole_words=True)
+    assert "*" not in query
+    assert query.split(" OR ") == ['"ecran"', '"ecrante"', '"ecrans"']
+    assert fts5_highlight_query(["zzz"], shown, whole_words=True) == '"zzz"'
