@@ -7,6 +7,7 @@ across daylight-saving changes."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import random
 from collections import Counter
@@ -62,15 +63,11 @@ async def _change(rng: random.Random, w: dict[str, Any], ids: list[int]) -> None
     elif op < 0.17 and ids:  # a policy switched off or on: SLA rows go or come back
         chosen = w["policies"][1]
         row = await SlaPolicy.select(SlaPolicy.active).where(SlaPolicy.id == chosen).first()
-        await SlaPolicy.update({SlaPolicy.active: not row["active"]}).where(
-            SlaPolicy.id == chosen
-        )
+        await SlaPolicy.update({SlaPolicy.active: not row["active"]}).where(SlaPolicy.id == chosen)
         await sla_admin.recompute_open(w["clock"])
     else:
-        try:
+        with contextlib.suppress(GuichetError):  # refused: nothing changed
             await _random_change(rng, w, ids)
-        except GuichetError:
-            pass  # refused: nothing changed
 
 
 async def _viewers(w: dict[str, Any]) -> list[Actor]:
@@ -147,7 +144,8 @@ async def test_rebuild_and_migration_find_the_applications_days() -> None:
     ]
     start = datetime(2025, 6, 1, tzinfo=UTC)
     for i, ticket_id in enumerate(sorted(ids)):
-        moment = edges[i] if i < len(edges) else start + timedelta(seconds=rng.randrange(40_000_000))
+        later = timedelta(seconds=rng.randrange(40_000_000))
+        moment = edges[i] if i < len(edges) else start + later
         await Ticket.update({Ticket.created_at: moment}).where(Ticket.id == ticket_id)
     async with write_transaction():
         await sla_tally.rebuild()
