@@ -32,8 +32,9 @@ def blocks_of_day(day: int) -> list[int]:
 
 
 def blocks_covering(first: int, last: int) -> list[int]:
-    """Disjoint block ids whose union is exactly the days ``first`` to ``last`` included."""
-    found, day, end = [], first, last + 1
+    """Disjoint block ids whose union is exactly the days ``first`` to ``last`` included,
+    within the days a block id can name (1970 to 2243: no ticket lies outside)."""
+    found, day, end = [], max(first, 0), min(last, STRIDE - 1) + 1
     while day < end:
         level = 0
         while (

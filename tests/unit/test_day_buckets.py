@@ -63,3 +63,10 @@ def test_offset_changes_are_the_daylight_saving_instants() -> None:
         (int(datetime(2026, 10, 25, 1, tzinfo=UTC).timestamp()), 3600),
     ]
     assert changes[0][1] == 3600
+
+
+def test_periods_beyond_the_named_days_are_cut_to_them() -> None:
+    assert blocks_covering(-40, 3) == blocks_covering(0, 3)
+    assert blocks_covering(STRIDE - 3, STRIDE + 50) == blocks_covering(STRIDE - 3, STRIDE - 1)
+    covered = [day for block in blocks_covering(-(10**6), 10**6) for day in _days(block)]
+    assert covered == list(range(STRIDE))
