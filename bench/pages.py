@@ -394,13 +394,14 @@ async def load(url: str, start: int, count: int, seed_data: dict[str, Any]) -> N
         for table in ("ticket", "history_entry", "follow_up", "ticket_sla"):
             await conn.execute(f"VACUUM ANALYZE {table}")
         await conn.close()
-    from server.db import counters, report_tally
+    from server.db import counters, report_tally, sla_tally
     from server.db.engine import write_transaction
 
     t_counters = time.perf_counter()
     async with write_transaction():
         await counters.rebuild()  # INSERT ... SELECT ... GROUP BY: seconds, not minutes, at 1 M
         await report_tally.rebuild()
+        await sla_tally.rebuild()  # the SLA report's tally
     log(
         f"  loaded {count:,} tickets in {time.perf_counter() - t0:.0f} s (counters and tallies"
         f" rebuilt in {time.perf_counter() - t_counters:.1f} s)"

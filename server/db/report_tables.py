@@ -40,4 +40,19 @@ class TicketDurationTally(Table):
     n = Integer(default=0)
 
 
-REPORT_TABLES: list[type[Table]] = [TicketHourTally, TicketDurationTally]
+class TicketSlaTally(Table):
+    """Tickets with a service level per block of local days of their creation
+    (``domain.day_buckets``: each ticket is in one block of each length), establishment,
+    group, priority and the measured state of each target (met, breached or "" while
+    running): what the SLA report counts, kept by ``db.sla_tally``."""
+
+    bucket = Integer()
+    establishment = Integer()
+    assigned_group = Integer()
+    priority = Varchar(length=20)
+    take_state = Varchar(length=10)
+    resolve_state = Varchar(length=10)
+    n = Integer(default=0)
+
+
+REPORT_TABLES: list[type[Table]] = [TicketHourTally, TicketDurationTally, TicketSlaTally]

@@ -100,6 +100,11 @@ class TicketSla(Table):
     take_escalated = Boolean(default=False)
     resolve_escalated = Boolean(default=False)
     idle_escalated = Boolean(default=False)
+    # The ticket's fields this row is counted under in the SLA report's tally
+    # (``db.sla_tally``): what to take away when they change.
+    counted_establishment = Integer(default=0)
+    counted_group = Integer(default=0)
+    counted_priority = Varchar(length=20, default="")
 
 
 class Announcement(Table):

@@ -251,6 +251,11 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(CSV_FORMULA_START) else text
 
 
+def measured(state: str) -> str:
+    """The state a report counts: met or breached, else "" (the target is still running)."""
+    return state if state in ("met", "breached") else ""
+
+
 @dataclass(slots=True)
 class Compliance:
     """Counts for one row of the report."""
@@ -262,14 +267,15 @@ class Compliance:
     resolve_measured: int = 0
     resolve_in_time: int = 0
 
-    def add(self, take_state: str, resolve_state: str) -> None:
-        self.tickets += 1
-        if take_state in ("met", "breached"):
-            self.take_measured += 1
-            self.take_in_time += take_state == "met"
-        if resolve_state in ("met", "breached"):
-            self.resolve_measured += 1
-            self.resolve_in_time += resolve_state == "met"
+    def add(self, take_state: str, resolve_state: str, n: int = 1) -> None:
+        """``n`` tickets with these states (only met and breached targets are measured)."""
+        self.tickets += n
+        if measured(take_state):
+            self.take_measured += n
+            self.take_in_time += n if take_state == "met" else 0
+        if measured(resolve_state):
+            self.resolve_measured += n
+            self.resolve_in_time += n if resolve_state == "met" else 0
 
     @staticmethod
     def percent(part: int, whole: int) -> float | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from server.db import sla_tally
 from server.db.prepared import Prepared
 from server.db.sla import SlaConfig, load_config, status_history
 from server.db.sla_tables import TicketSla
@@ -18,9 +19,7 @@ from server.domain.sla import due, next_change
 log = logging.getLogger("guichet.sla")
 
 # Read by every ticket change: compiled once (``server.db.prepared``).
-_STORED = Prepared(
-    lambda i: TicketSla.select().where(TicketSla.ticket == i).first(), 987_654_321
-)
+_STORED = Prepared(lambda i: TicketSla.select().where(TicketSla.ticket == i).first(), 987_654_321)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +52,7 @@ async def refresh(
             Ticket.category,
             Ticket.ticket_type,
             Ticket.establishment,
+            Ticket.assigned_group,
             Ticket.created_at,
         )
         .where(Ticket.id == ticket_id)
@@ -63,10 +63,12 @@ async def refresh(
     config = config or await load_config()
     old = await _STORED.first(ticket_id)
     before = (old["take_state"], old["resolve_state"]) if old else ("", "")
+    counted = sla_tally.key_stored(ticket["created_at"], old)
     policy_row = config.policy(ticket["priority"], ticket["category"], ticket["ticket_type"])
     if policy_row is None:
         if old is not None:
             await TicketSla.delete().where(TicketSla.ticket == ticket_id)
+            await sla_tally.follow(counted, None)
         return SlaChange(ticket_id, before, ("", ""), None)
     calendar = config.calendar(ticket["establishment"], ticket["category"])
     policy = sla_rules.policy_value(policy_row)
@@ -90,6 +92,7 @@ async def refresh(
         TicketSla.paused: state.resolve.paused or state.take_in_charge.paused,
         TicketSla.computed_at: now,
         TicketSla.next_check_at: check,
+        **sla_tally.counted_values(ticket),
     }
     named = {column._meta.name: value for column, value in values.items()}
     if old is None:
@@ -99,6 +102,7 @@ async def refresh(
         await TicketSla.update(values).where(TicketSla.ticket == ticket_id)
     row = {**old, **named, "ticket": ticket_id}
     after = (state.take_in_charge.status.value, state.resolve.status.value)
+    await sla_tally.follow(counted, sla_tally.key_now(ticket, *after))
     return SlaChange(ticket_id, before, after, row)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from litestar import Request, get
@@ -44,12 +44,6 @@ def _period(request: Request) -> tuple[date, date, str]:
     return first, last, by
 
 
-def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(first, time(0), tzinfo=DISPLAY_TZ).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=DISPLAY_TZ).astimezone(UTC)
-    return start, end
-
-
 def _key_label(by: str, key: str) -> str:
     if not key:
         return gettext(N_("(none)"))
@@ -83,8 +77,7 @@ def chart(rows: list[Compliance], by: str) -> dict[str, Any]:
 
 async def _rows(request: Request) -> tuple[date, date, str, list[Compliance]]:
     first, last, by = _period(request)
-    start, end = _bounds(first, last)
-    return first, last, by, await reports.compliance(request.user.actor, start, end, by)
+    return first, last, by, await reports.compliance(request.user.actor, first, last, by)
 
 
 @get("/reports/sla", guards=[requires_supervisor], include_in_schema=False)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import date
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from server.db.connections import observing
+from server.db.sla_tables import SlaPolicy, TicketSla
 from server.db.tables import Ticket, TicketShare, TicketWatcher
 from server.domain.vocabulary import Role
 from server.realtime import snapshots
@@ -46,6 +48,9 @@ BUDGETS = {
     # A connecting board viewer's snapshot (bounded: counts, one query per column, side data).
     "ws board snapshot": 14,
 }
+# The supervisor's pages, read from tallies: as many statements whatever the data (session,
+# counts, people-bound branches on their own index, names of what is shown).
+REPORT_BUDGETS = {"GET /overview": 10, "GET /reports/sla": 11}
 WRITES = ("create (form)", "create (API)", "move", "follow-up")
 # Also exactly as many statements on the larger database.
 FIXED = (*WRITES, "ws board snapshot", "GET /board (shared)", "board page columns")
@@ -177,4 +182,38 @@ async def test_use_cases_and_pages_stay_within_their_budget(
     for name, budget in BUDGETS.items():
         assert large[name] <= budget, (name, large[name], budget)
     for name in FIXED:
+        assert large[name] == small[name], (name, small[name], large[name])
+
+
+async def _report_pages(client: AsyncTestClient) -> dict[str, int]:
+    today = date.today()
+    counts: dict[str, int] = {}
+    with observing() as seen:
+        for page, label in (
+            ("/overview", "GET /overview"),
+            (f"/reports/sla?from={today:%Y-%m}-01&by=establishment", "GET /reports/sla"),
+            (f"/reports/sla?from={today:%Y-%m}-01&by=group", "GET /reports/sla"),
+        ):
+            n, response = await _counted(seen, label, client.get(page))
+            assert response.status_code == 200, response.text
+            counts[label] = max(n, counts.get(label, 0))
+    return counts
+
+
+async def test_supervisor_report_pages_stay_within_their_budget(client: AsyncTestClient) -> None:
+    w = await factories.world()
+    await SlaPolicy.insert(
+        SlaPolicy(name="P", priority="medium", take_minutes=60, resolve_minutes=600)
+    )
+    await factories.ticket(w.requester_a)
+    await factories.login(client, "sup@desk.test")
+    await _report_pages(client)  # the first run after a configuration change reloads it
+    small = await _report_pages(client)
+    await _grow(w, tickets=40, people=8)
+    await _report_pages(client)
+    large = await _report_pages(client)
+    print("statements", large)
+    assert await TicketSla.count() > 40  # the report counted something
+    for name, budget in REPORT_BUDGETS.items():
+        assert large[name] <= budget, (name, large[name], budget)
         assert large[name] == small[name], (name, small[name], large[name])
