@@ -171,11 +171,15 @@ async def totals(actor: Actor, f: ReportFilters) -> Totals:
 _KEY = "hour, establishment, assigned_group, category, assignee"
 _HOUR = {
     "postgres": "floor(extract(epoch FROM {}) / 3600)::integer",
-    "sqlite": "CAST(strftime('%s', {}) AS INTEGER) / 3600",
+    # Whole seconds first: SQLite rounds 59:59.9995 up into the next hour, Python does not.
+    "sqlite": "CAST(strftime('%s', substr({}, 1, 19)) AS INTEGER) / 3600",
 }
 _SECONDS = {
     "postgres": "extract(epoch FROM ({} - {}))",
-    "sqlite": "(CAST(strftime('%s', {}) AS INTEGER) - CAST(strftime('%s', {}) AS INTEGER))",
+    "sqlite": (
+        "(CAST(strftime('%s', substr({}, 1, 19)) AS INTEGER)"
+        " - CAST(strftime('%s', substr({}, 1, 19)) AS INTEGER))"
+    ),
 }
 
 
