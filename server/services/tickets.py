@@ -66,16 +66,26 @@ def card_facts(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -
 
 
 async def ticket_event(
-    kind: str, ticket_id: int, before: dict[str, Any] | None, *, refresh_sla: bool = True
+    kind: str,
+    ticket_id: int,
+    before: dict[str, Any] | None,
+    *,
+    refresh_sla: bool = True,
+    after: dict[str, Any] | None = None,
+    shares: frozenset[int] | None = None,
 ) -> TicketEvent:
     """The one event of a use case, with the card facts before and after (read in the
     same transaction, so they are exactly what was committed). Every use case ends here, so
-    this is also where the ticket's SLA due times are recomputed, in the same transaction."""
-    after = await ticket_row(ticket_id)
+    this is also where the ticket's SLA due times are recomputed, in the same transaction.
+
+    ``after`` (the row as it stands after the change) and ``shares`` (the people it is
+    shared with now) spare a read when the use case already has them in this transaction."""
+    after = after or await ticket_row(ticket_id)
     assert after is not None
     if refresh_sla:
         await sla.refresh(ticket_id, ticket=after)
-    shares = await ticket_shares(ticket_id)
+    if shares is None:
+        shares = await ticket_shares(ticket_id)
     before_shares = shares if before is None else before.get("_shared_with", shares)
     return TicketEvent(
         kind=kind,
@@ -109,10 +119,23 @@ async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
     return row
 
 
-async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -> int:
+async def _save(
+    ticket_id: int,
+    expected_version: int,
+    values: dict[Any, Any],
+    row: dict[str, Any] | None = None,
+) -> int:
     """Apply ``values`` if the ticket is still at ``expected_version``; return the new version.
-    The one place ticket rows change after creation: counters follow here."""
-    before = await counters.keys_before(ticket_id, values)
+    The one place ticket rows change after creation: counters follow here.
+
+    ``row``: the ticket as read at ``expected_version`` in this transaction. Every change of
+    a counted field bumps the version, so when the UPDATE matches, the counted fields were
+    those of ``row``: no need to read them again."""
+    if row is None or not counters.changes_keys(values):
+        before = await counters.keys_before(ticket_id, values)
+    else:
+        assert row["version"] == expected_version
+        before = {name: row[name] for name in counters.KEY_NAMES}
     now = _now()
     rows = (
         await Ticket.update({**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: now})
@@ -206,9 +229,13 @@ async def open_ticket(
         if group_id is not None:
             await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
         # The requester's acknowledgement, and the receiving group's notice (issue 14).
-        await notifications.enqueue_kinds((Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor)
+        # Read once for the notices and the event; a new ticket is shared with nobody yet.
+        after, shares = await ticket_row(ticket_id), frozenset[int]()
+        await notifications.enqueue_kinds(
+            (Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor, ticket=after, shares=shares
+        )
         await tell_group_address(ticket_id, group_id)
-        event = await ticket_event("ticket.created", ticket_id, None)
+        event = await ticket_event("ticket.created", ticket_id, None, after=after, shares=shares)
     return ticket_id, [event]
 
 
@@ -221,8 +248,15 @@ async def change_status(
             raise Conflict()
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
-        await notifications.enqueue(kind_for_move(Status(row["status"]), target), ticket_id, actor)
-        events = [await ticket_event("ticket.moved", ticket_id, row)]
+        after, shares = await ticket_row(ticket_id), row["_shared_with"]
+        await notifications.enqueue(
+            kind_for_move(Status(row["status"]), target),
+            ticket_id,
+            actor,
+            ticket=after,
+            shares=shares,
+        )
+        events = [await ticket_event("ticket.moved", ticket_id, row, after=after, shares=shares)]
     return events + await _after_resolution(actor, ticket_id, target, solution)
 
 
@@ -250,7 +284,7 @@ async def _apply_move(
     if name in ("reopen", "reopen_closed"):
         values[Ticket.resolved_at] = None
         values[Ticket.closed_at] = None
-    await _save(row["id"], row["version"], values)
+    await _save(row["id"], row["version"], values, row)
     note = solution.strip() if target is Status.RESOLVED else ""
     await _history(row["id"], actor, "status", row["status"], target.value, note)
 
@@ -267,13 +301,14 @@ async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
         moves_to_assigned = row["status"] == Status.NEW
         if moves_to_assigned:
             values[Ticket.status] = Status.ASSIGNED.value
-        await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values, row)
         old_name = await _name_of(User, row["assignee"])
         await _history(ticket_id, actor, "assignee", old_name, await _name_of(User, actor.id))
         if moves_to_assigned:
             await _history(ticket_id, actor, "status", Status.NEW.value, Status.ASSIGNED.value)
-        await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor)
-        return [await ticket_event("ticket.moved", ticket_id, row)]
+        after, shares = await ticket_row(ticket_id), row["_shared_with"]
+        await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor, ticket=after, shares=shares)
+        return [await ticket_event("ticket.moved", ticket_id, row, after=after, shares=shares)]
 
 
 async def assign(
@@ -320,7 +355,7 @@ async def assign(
             changes.append(("status", status.value, Status.NEW.value))
         if not values:
             return []
-        await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values, row)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
         changed = {field for field, _old, _new in changes}
@@ -372,7 +407,7 @@ async def update_fields(
             changes.append(("category", old, new))
         if not values:
             return []
-        await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values, row)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
         return [await ticket_event("ticket.updated", ticket_id, row)]
@@ -447,14 +482,17 @@ async def add_follow_up(
             await _apply_move(actor, current, target, transition.name)
             kind = "ticket.moved"
         # One mail per reply, even when it reopens the ticket: it shows the new status.
+        after, shares = await ticket_row(ticket_id), row["_shared_with"]
         await notifications.enqueue(
             Kind.FOLLOW_UP,
             ticket_id,
             actor,
             follow_up_id=inserted["id"],
             private=data.private,
+            ticket=after,
+            shares=shares,
         )
-        event = await ticket_event(kind, ticket_id, row)
+        event = await ticket_event(kind, ticket_id, row, after=after, shares=shares)
     return inserted["id"], [event]
 
 
@@ -467,7 +505,7 @@ async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -
             raise Conflict()
         if row["shared"] == shared:
             return []
-        await _save(ticket_id, version, {Ticket.shared: shared})
+        await _save(ticket_id, version, {Ticket.shared: shared}, row)
         await _history(ticket_id, actor, "shared", str(row["shared"]), str(shared))
         return [await ticket_event("ticket.updated", ticket_id, row)]
 
@@ -489,15 +527,22 @@ async def move(
         )
         if takes_it:
             check_move(_facts({**row, "assignee": actor.id}), actor, Move(target, solution))
-            await _save(ticket_id, version, {Ticket.assignee: actor.id})
+            await _save(ticket_id, version, {Ticket.assignee: actor.id}, row)
             await _history(ticket_id, actor, "assignee", "", await _name_of(User, actor.id))
             row = {**row, "assignee": actor.id, "version": version + 1}
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
+        after, shares = await ticket_row(ticket_id), before["_shared_with"]
         await notifications.enqueue(
-            kind_for_move(Status(before["status"]), target), ticket_id, actor
+            kind_for_move(Status(before["status"]), target),
+            ticket_id,
+            actor,
+            ticket=after,
+            shares=shares,
         )
-        events = [await ticket_event("ticket.moved", ticket_id, before)]
+        events = [
+            await ticket_event("ticket.moved", ticket_id, before, after=after, shares=shares)
+        ]
     return events + await _after_resolution(actor, ticket_id, target, solution)
 
 
@@ -603,7 +648,7 @@ async def escalate(
         status = Status(row["status"])
         if status is not Status.NEW:
             values[Ticket.status] = Status.NEW.value
-        await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values, row)
         await _history(
             ticket_id, actor, field, current["name"] if current else "", target["name"], reason
         )
@@ -677,16 +722,27 @@ async def answer(
             )
             await _apply_move(actor, current, target, transition.name, data.solution)
             kind = "ticket.moved"
+        # Every change is written: the row is read once for the notices and the event.
+        after, shares = await ticket_row(ticket_id), row["_shared_with"]
+        if target is not None:
             move_kind = kind_for_move(status, target)
             # A public reply's mail already shows the new status; resolving and closing
             # have their own mail (with the solution, or the closing notice).
             if data.private or not data.has_text or move_kind in (Kind.RESOLVED, Kind.CLOSED):
-                await notifications.enqueue(move_kind, ticket_id, actor)
+                await notifications.enqueue(
+                    move_kind, ticket_id, actor, ticket=after, shares=shares
+                )
         if follow_up_id is not None:
             await notifications.enqueue(
-                Kind.FOLLOW_UP, ticket_id, actor, follow_up_id=follow_up_id, private=data.private
+                Kind.FOLLOW_UP,
+                ticket_id,
+                actor,
+                follow_up_id=follow_up_id,
+                private=data.private,
+                ticket=after,
+                shares=shares,
             )
-        events = [await ticket_event(kind, ticket_id, row)]
+        events = [await ticket_event(kind, ticket_id, row, after=after, shares=shares)]
     # After the commit, as change_status does: a resolved major incident resolves its children.
     if target is not None:
         events += await _after_resolution(actor, ticket_id, target, data.solution)
