@@ -213,19 +213,17 @@ async def _mail_due(kind: Kind, ticket_id: int, users: list[int]) -> dict[int, d
 
 async def _fold_unread(ticket_id: int, users: list[int], private: bool) -> dict[int, int]:
     """Remove each user's unread line about this ticket (of the same privacy) and return how
-    many changes it stood for: the new line takes its place at the top of the list."""
-    earlier = await InAppNotification.select(
-        InAppNotification.id, InAppNotification.user, InAppNotification.changes
-    ).where(
-        (InAppNotification.ticket == ticket_id)
-        & InAppNotification.user.is_in(users)
-        & InAppNotification.read_at.is_null()
-        & (InAppNotification.private == private)
-    )
-    if not earlier:
-        return {}
-    await InAppNotification.delete().where(
-        InAppNotification.id.is_in([row["id"] for row in earlier])
+    many changes it stood for: the new line takes its place at the top of the list. One
+    statement: the deletion returns what it removed."""
+    earlier = (
+        await InAppNotification.delete()
+        .where(
+            (InAppNotification.ticket == ticket_id)
+            & InAppNotification.user.is_in(users)
+            & InAppNotification.read_at.is_null()
+            & (InAppNotification.private == private)
+        )
+        .returning(InAppNotification.user, InAppNotification.changes)
     )
     folded: dict[int, int] = {}
     for row in earlier:

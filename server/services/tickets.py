@@ -172,6 +172,24 @@ async def _history(
     )
 
 
+async def _history_lines(
+    ticket_id: int, actor: Actor | None, lines: list[tuple[str, Any, Any]]
+) -> None:
+    """Several history lines of one change in one statement, in order."""
+    await HistoryEntry.insert(
+        *[
+            HistoryEntry(
+                ticket=ticket_id,
+                actor=actor.id if actor and actor.id else None,
+                field=field,
+                old_value="" if old is None else str(old)[:500],
+                new_value="" if new is None else str(new)[:500],
+            )
+            for field, old, new in lines
+        ]
+    )
+
+
 async def _name_of(table: type[User] | type[Group] | type[Category], row_id: int | None) -> str:
     if row_id is None:
         return ""
@@ -225,9 +243,10 @@ async def open_ticket(
         ticket_id = inserted[0]["id"]
         await counters.apply(None, inserted[0])
         await report_tally.on_open(inserted[0])
-        await _history(ticket_id, actor, "created", "", Status.NEW.value)
+        created = [("created", "", Status.NEW.value)]
         if group_id is not None:
-            await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
+            created.append(("group", "", await _name_of(Group, group_id)))
+        await _history_lines(ticket_id, actor, created)
         # The requester's acknowledgement, and the receiving group's notice (issue 14).
         # Read once for the notices and the event; a new ticket is shared with nobody yet.
         after, shares = await ticket_row(ticket_id), frozenset[int]()
