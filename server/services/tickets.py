@@ -12,7 +12,7 @@ from typing import Any
 from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.intake import intake_group_of
-from server.db.prepared import ticket_row, ticket_shares
+from server.db.prepared import Prepared, ticket_row, ticket_shares
 from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
@@ -157,18 +157,41 @@ async def _lock_row(ticket_id: int) -> None:
         await Ticket.raw("SELECT id FROM ticket WHERE id = {} FOR UPDATE", ticket_id)
 
 
+# One history line, compiled once: building a Piccolo insert (a table instance, its foreign
+# keys) cost more Python than the statement takes to run, on every change.
+_HISTORY_LINE = Prepared(
+    lambda ticket, actor, field, old, new, note, at: HistoryEntry.insert(
+        HistoryEntry(
+            ticket=ticket,
+            actor=actor,
+            field=field,
+            old_value=old,
+            new_value=new,
+            note=note,
+            created_at=at,
+        )
+    ),
+    987_654_321,
+    987_654_322,
+    "\x00field",
+    "\x00old",
+    "\x00new",
+    "\x00note",
+    datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC),
+)
+
+
 async def _history(
     ticket_id: int, actor: Actor | None, field: str, old: Any, new: Any, note: str = ""
 ) -> None:
-    await HistoryEntry.insert(
-        HistoryEntry(
-            ticket=ticket_id,
-            actor=actor.id if actor and actor.id else None,
-            field=field,
-            old_value="" if old is None else str(old)[:500],
-            new_value="" if new is None else str(new)[:500],
-            note=note,
-        )
+    await _HISTORY_LINE.rows(
+        ticket_id,
+        actor.id if actor and actor.id else None,
+        field,
+        "" if old is None else str(old)[:500],
+        "" if new is None else str(new)[:500],
+        note,
+        _now(),
     )
 
 
