@@ -287,12 +287,9 @@ class InlineConnection:
         head = sql.lstrip()[:6].upper()
         begins = head.startswith("BEGIN")
         in_transaction = self._conn.in_transaction
-        commit = head == "COMMIT"
-        syncs = (
-            thread
-            or (commit and not self.commits_in_place)
-            or not (in_transaction or begins or _is_read(sql))
-        )
+        # What waits for the disk: a COMMIT, or a write outside a transaction (it commits).
+        commits = head == "COMMIT" or not (in_transaction or begins or _is_read(sql))
+        syncs = thread or (commits and not self.commits_in_place)
         # A COMMIT refused as busy leaves the transaction open and may be retried (SQLite's
         # documented behaviour): without WAL it waits for readers to finish.
         may_wait = not in_transaction or begins or head == "COMMIT"
@@ -432,6 +429,7 @@ class LeasedSQLiteEngine(SQLiteEngine):
         # flight the writer stayed held 10-15 ms per transaction, 3-4 times its own work
         # (bench/writes.py's writer-lock figures). In place, the loop waits for the WAL's
         # fsync instead (about half a millisecond), and writers follow each other at once.
+        # The same for a lone write (the mail dispatcher's stamps): it commits as it runs.
         writer.commits_in_place = True
         self._readers = asyncio.Queue()
         self._all_readers = [self._open() for _ in range(readers)]
