@@ -140,6 +140,7 @@ class Result:
     elapsed: float = 0.0
     load: float = 0.0
     cpu: float = 0.0  # CPU seconds used by the server's processes during the run
+    writer: str = ""  # SQLite: the writer lock's figures for the run (server.db.writer_stats)
 
     @property
     def cpu_ms(self) -> float:
@@ -414,9 +415,13 @@ async def guichet_phase(
                 # Warm-up (first statements, template compilation), not measured.
                 warm = Result("warm-up", engine, workload, clients_n)
                 await drive(warm, clients[:1], one, 5, 10)
+                if engine == "sqlite":
+                    await writer_report(server, log_path)  # starts the run's figures afresh
                 results.append(
                     await drive(result, clients, one, args.requests, args.seconds, server)
                 )
+                if engine == "sqlite":
+                    result.writer = await writer_report(server, log_path)
                 for client in clients:
                     await client.aclose()
                 log(summary(results[-1]))
@@ -428,6 +433,24 @@ async def guichet_phase(
             stop(spy)
         stop(server)
     return results
+
+
+def _writer_lines(log_path: Path) -> list[str]:
+    text = log_path.read_text(errors="replace")
+    return [line for line in text.splitlines() if "writer transactions=" in line]
+
+
+async def writer_report(server: subprocess.Popen[Any], log_path: Path) -> str:
+    """Ask the server for its SQLite writer-lock figures since the last ask (SIGUSR1, see
+    server.db.writer_stats) and return the line it logs."""
+    before = len(_writer_lines(log_path))
+    server.send_signal(signal.SIGUSR1)
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        lines = _writer_lines(log_path)
+        if len(lines) > before:
+            return lines[-1][lines[-1].index("writer transactions=") :]
+    return ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -704,6 +727,12 @@ async def main(args: argparse.Namespace) -> None:
         f"git {git_sha()}, Python {sys.version.split()[0]}\n"
     )
     print(table(results))
+    writer = [r for r in results if r.system == "guichet" and r.writer]
+    if writer:
+        print("\nSQLite writer lock per run (ms; excess = wait beyond the median hold of each")
+        print("transaction ahead, i.e. beyond one's share):\n")
+        for r in writer:
+            print(f"{r.workload:11} c={r.clients:<2} {r.writer}")
 
 
 def git_sha() -> str:

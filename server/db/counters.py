@@ -38,7 +38,8 @@ KEY_COLUMNS = (
     Ticket.priority_rank,
     Ticket.shared,
 )
-_KEY_NAMES = frozenset(column._meta.name for column in KEY_COLUMNS)
+KEY_NAMES = tuple(column._meta.name for column in KEY_COLUMNS)
+_KEY_NAMES = frozenset(KEY_NAMES)
 # Above any real day, so "closed on or after day D, or not closed" is one range.
 NOT_CLOSED = 10_000_000
 DAY = timedelta(days=1)
@@ -94,15 +95,20 @@ async def keys_before(ticket_id: int, values: Iterable[Any]) -> dict[str, Any] |
     return await Ticket.select(*KEY_COLUMNS).where(Ticket.id == ticket_id).first()
 
 
-_BOARD_UPSERT = (
+_BOARD_INSERT = (
     "INSERT INTO ticket_counter (status, closed_day, establishment, assigned_group, assignee,"
-    " category, priority_rank, shared, n) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})"
+    " category, priority_rank, shared, n) VALUES "
+)
+_BOARD_ROW = "({}, {}, {}, {}, {}, {}, {}, {}, {})"
+_BOARD_CONFLICT = (
     " ON CONFLICT (status, closed_day, establishment, assigned_group, assignee, category,"
     " priority_rank, shared) DO UPDATE SET n = ticket_counter.n + excluded.n"
 )
-_TALLY_UPSERT = (
-    "INSERT INTO ticket_tally (status, establishment, assigned_group, assignee, n)"
-    " VALUES ({}, {}, {}, {}, {})"
+_TALLY_INSERT = (
+    "INSERT INTO ticket_tally (status, establishment, assigned_group, assignee, n) VALUES "
+)
+_TALLY_ROW = "({}, {}, {}, {}, {})"
+_TALLY_CONFLICT = (
     " ON CONFLICT (status, establishment, assigned_group, assignee)"
     " DO UPDATE SET n = ticket_tally.n + excluded.n"
 )
@@ -115,6 +121,19 @@ async def apply(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
     await apply_many([before] if before else [], [after] if after else [])
 
 
+async def _upsert(table: Any, insert: str, row: str, conflict: str, deltas: Counter[Any]) -> None:
+    """One statement for every key whose count moves: a change is two keys (-1 and +1)."""
+    keys = [key for key in sorted(deltas) if deltas[key]]
+    for start in range(0, len(keys), _ROWS_PER_STATEMENT):
+        chunk = keys[start : start + _ROWS_PER_STATEMENT]
+        sql = insert + ", ".join([row] * len(chunk)) + conflict
+        await table.raw(sql, *[value for key in chunk for value in (*key, deltas[key])])
+
+
+# Rows per upsert: well under SQLite's bound-parameter limit (9 values a row).
+_ROWS_PER_STATEMENT = 100
+
+
 async def apply_many(removed: list[dict[str, Any]], added: list[dict[str, Any]]) -> None:
     """:func:`apply` for many tickets at once (the bulk loader, the demo)."""
     board: Counter[BoardKey] = Counter()
@@ -125,14 +144,12 @@ async def apply_many(removed: list[dict[str, Any]], added: list[dict[str, Any]])
     for row in added:
         board[board_key(row)] += 1
         tally[tally_key(row)] += 1
-    # Rows are locked until commit: always in the same order, so two changes crossing the
-    # same keys in opposite directions wait for each other instead of deadlocking.
-    for key in sorted(board):
-        if board[key]:
-            await TicketCounter.raw(_BOARD_UPSERT, *key, board[key])
-    for tkey in sorted(tally):
-        if tally[tkey]:
-            await TicketTally.raw(_TALLY_UPSERT, *tkey, tally[tkey])
+    # Rows are locked until commit: always in the same order (keys sorted, a multi-row
+    # upsert takes them in its VALUES order), so two changes crossing the same keys in
+    # opposite directions wait for each other instead of deadlocking. The keys of one
+    # statement are distinct (a Counter's), as PostgreSQL's ON CONFLICT requires.
+    await _upsert(TicketCounter, _BOARD_INSERT, _BOARD_ROW, _BOARD_CONFLICT, board)
+    await _upsert(TicketTally, _TALLY_INSERT, _TALLY_ROW, _TALLY_CONFLICT, tally)
 
 
 # The same keys as ``board_key`` / ``tally_key``, computed by the database: one pass of

@@ -60,10 +60,13 @@ async def enqueue(
     follow_up_id: int | None = None,
     private: bool = False,
     extra_recipient_ids: Iterable[int] = (),
+    ticket: dict[str, Any] | None = None,
+    shares: frozenset[int] | None = None,
 ) -> list[int]:
     """Queue one mail and one in-app line per recipient of ``kind``; return the mail
     recipients. Call it inside the use case's ``write_transaction`` after the change, so it
-    reads the committed state."""
+    reads the committed state (or pass ``ticket``, the row as it stands after the change,
+    and ``shares``, read in the same transaction)."""
     return (
         await enqueue_kinds(
             (kind,),
@@ -72,6 +75,8 @@ async def enqueue(
             follow_up_id=follow_up_id,
             private=private,
             extra_recipient_ids=extra_recipient_ids,
+            ticket=ticket,
+            shares=shares,
         )
     ).get(kind, [])
 
@@ -84,27 +89,24 @@ async def enqueue_kinds(
     follow_up_id: int | None = None,
     private: bool = False,
     extra_recipient_ids: Iterable[int] = (),
+    ticket: dict[str, Any] | None = None,
+    shares: frozenset[int] | None = None,
 ) -> dict[Kind, list[int]]:
     """``enqueue`` for several kinds of one change (a new ticket: the requester's
     acknowledgement and the receiving group's notice), reading who is concerned once."""
-    ticket = await ticket_row(ticket_id)
+    ticket = ticket or await ticket_row(ticket_id)
     if ticket is None:
         return {}
     # Receivers of outbound webhooks hear of the same changes, in the same transaction.
     kinds = tuple(kinds)
     for kind in kinds:
         await webhooks.enqueue(kind, ticket, private=private)
-    members: set[int] = set()
-    if ticket["assigned_group"] is not None:
-        rows = await GroupMember.select(GroupMember.user).where(
-            GroupMember.group == ticket["assigned_group"]
-        )
-        members = {row["user"] for row in rows}
+    members, watchers = await _members_and_followers(ticket_id, ticket["assigned_group"])
     # Shares are read once: they decide who may see the ticket. A colleague named in a share
     # hears about later changes only if they follow the ticket.
-    shares = await ticket_shares(ticket_id)
+    if shares is None:
+        shares = await ticket_shares(ticket_id)
     named = set(extra_recipient_ids)
-    watchers = await followers(ticket_id)
     concerned = {ticket["requester"], *members, *named, *watchers}
     if ticket["assignee"] is not None:
         concerned.add(ticket["assignee"])
@@ -143,8 +145,9 @@ async def _write(
     if not chosen:
         return []
     ticket_id = ticket["id"]
-    by_mail = sorted(chosen - await _muted(EMAIL, kind, chosen))
-    in_app = sorted(chosen - await _muted(IN_APP, kind, chosen))
+    muted = await _muted_both(kind, chosen)
+    by_mail = sorted(chosen - muted[EMAIL])
+    in_app = sorted(chosen - muted[IN_APP])
     if by_mail:
         due = await _mail_due(kind, ticket_id, by_mail)
         await Outbox.insert(
@@ -210,19 +213,17 @@ async def _mail_due(kind: Kind, ticket_id: int, users: list[int]) -> dict[int, d
 
 async def _fold_unread(ticket_id: int, users: list[int], private: bool) -> dict[int, int]:
     """Remove each user's unread line about this ticket (of the same privacy) and return how
-    many changes it stood for: the new line takes its place at the top of the list."""
-    earlier = await InAppNotification.select(
-        InAppNotification.id, InAppNotification.user, InAppNotification.changes
-    ).where(
-        (InAppNotification.ticket == ticket_id)
-        & InAppNotification.user.is_in(users)
-        & InAppNotification.read_at.is_null()
-        & (InAppNotification.private == private)
-    )
-    if not earlier:
-        return {}
-    await InAppNotification.delete().where(
-        InAppNotification.id.is_in([row["id"] for row in earlier])
+    many changes it stood for: the new line takes its place at the top of the list. One
+    statement: the deletion returns what it removed."""
+    earlier = (
+        await InAppNotification.delete()
+        .where(
+            (InAppNotification.ticket == ticket_id)
+            & InAppNotification.user.is_in(users)
+            & InAppNotification.read_at.is_null()
+            & (InAppNotification.private == private)
+        )
+        .returning(InAppNotification.user, InAppNotification.changes)
     )
     folded: dict[int, int] = {}
     for row in earlier:
@@ -230,14 +231,39 @@ async def _fold_unread(ticket_id: int, users: list[int], private: bool) -> dict[
     return folded
 
 
-async def _muted(channel: str, kind: Kind, users: set[int]) -> set[int]:
+# Who follows the ticket and who is in its group, in one statement (both are small sets).
+_MEMBERS_AND_FOLLOWERS = (
+    'SELECT "user", 0 AS follows FROM group_member WHERE "group" = {}'
+    ' UNION ALL SELECT "user", 1 AS follows FROM ticket_watcher WHERE ticket = {}'
+)
+
+
+async def _members_and_followers(ticket_id: int, group_id: int | None) -> tuple[set[int], set[int]]:
+    """The assigned group's members and the ticket's followers (see :func:`followers`)."""
+    rows = await GroupMember.raw(_MEMBERS_AND_FOLLOWERS, group_id, ticket_id)
+    members = {row["user"] for row in rows if not row["follows"]}
+    return members, {row["user"] for row in rows if row["follows"]}
+
+
+_MUTED = (
+    "SELECT \"user\", 'email' AS channel FROM notification_preference"
+    " WHERE kind = {} AND enabled = {} AND \"user\" IN (%s)"
+    " UNION ALL SELECT \"user\", 'in_app' AS channel FROM in_app_preference"
+    " WHERE kind = {} AND enabled = {} AND \"user\" IN (%s)"
+)
+
+
+async def _muted_both(kind: Kind, users: set[int]) -> dict[str, set[int]]:
+    """Who turned ``kind`` off, per channel (only opt-outs are stored), in one statement."""
+    muted: dict[str, set[int]] = {EMAIL: set(), IN_APP: set()}
     if not users:
-        return set()
-    table = _PREFERENCE_TABLES[channel]
-    rows = await table.select(table.user).where(
-        (table.kind == kind.value) & (table.enabled.eq(False)) & table.user.is_in(sorted(users))
-    )
-    return {row["user"] for row in rows}
+        return muted
+    ids = sorted(users)
+    marks = ", ".join(["{}"] * len(ids))
+    args = [kind.value, False, *ids, kind.value, False, *ids]
+    for row in await NotificationPreference.raw(_MUTED % (marks, marks), *args):
+        muted[row["channel"]].add(row["user"])
+    return muted
 
 
 async def preferences(user_id: int, channel: str = EMAIL) -> dict[Kind, bool]:

@@ -12,7 +12,7 @@ from typing import Any
 from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.intake import intake_group_of
-from server.db.prepared import ticket_row, ticket_shares
+from server.db.prepared import Prepared, ticket_row, ticket_shares
 from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
@@ -66,16 +66,26 @@ def card_facts(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -
 
 
 async def ticket_event(
-    kind: str, ticket_id: int, before: dict[str, Any] | None, *, refresh_sla: bool = True
+    kind: str,
+    ticket_id: int,
+    before: dict[str, Any] | None,
+    *,
+    refresh_sla: bool = True,
+    after: dict[str, Any] | None = None,
+    shares: frozenset[int] | None = None,
 ) -> TicketEvent:
     """The one event of a use case, with the card facts before and after (read in the
     same transaction, so they are exactly what was committed). Every use case ends here, so
-    this is also where the ticket's SLA due times are recomputed, in the same transaction."""
-    after = await ticket_row(ticket_id)
+    this is also where the ticket's SLA due times are recomputed, in the same transaction.
+
+    ``after`` (the row as it stands after the change) and ``shares`` (the people it is
+    shared with now) spare a read when the use case already has them in this transaction."""
+    after = after or await ticket_row(ticket_id)
     assert after is not None
     if refresh_sla:
         await sla.refresh(ticket_id, ticket=after)
-    shares = await ticket_shares(ticket_id)
+    if shares is None:
+        shares = await ticket_shares(ticket_id)
     before_shares = shares if before is None else before.get("_shared_with", shares)
     return TicketEvent(
         kind=kind,
@@ -109,10 +119,23 @@ async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
     return row
 
 
-async def _save(ticket_id: int, expected_version: int, values: dict[Any, Any]) -> int:
+async def _save(
+    ticket_id: int,
+    expected_version: int,
+    values: dict[Any, Any],
+    row: dict[str, Any] | None = None,
+) -> int:
     """Apply ``values`` if the ticket is still at ``expected_version``; return the new version.
-    The one place ticket rows change after creation: counters follow here."""
-    before = await counters.keys_before(ticket_id, values)
+    The one place ticket rows change after creation: counters follow here.
+
+    ``row``: the ticket as read at ``expected_version`` in this transaction. Every change of
+    a counted field bumps the version, so when the UPDATE matches, the counted fields were
+    those of ``row``: no need to read them again."""
+    if row is None or not counters.changes_keys(values):
+        before = await counters.keys_before(ticket_id, values)
+    else:
+        assert row["version"] == expected_version
+        before = {name: row[name] for name in counters.KEY_NAMES}
     now = _now()
     rows = (
         await Ticket.update({**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: now})
@@ -134,18 +157,59 @@ async def _lock_row(ticket_id: int) -> None:
         await Ticket.raw("SELECT id FROM ticket WHERE id = {} FOR UPDATE", ticket_id)
 
 
+# One history line, compiled once: building a Piccolo insert (a table instance, its foreign
+# keys) cost more Python than the statement takes to run, on every change.
+_HISTORY_LINE = Prepared(
+    lambda ticket, actor, field, old, new, note, at: HistoryEntry.insert(
+        HistoryEntry(
+            ticket=ticket,
+            actor=actor,
+            field=field,
+            old_value=old,
+            new_value=new,
+            note=note,
+            created_at=at,
+        )
+    ),
+    987_654_321,
+    987_654_322,
+    "\x00field",
+    "\x00old",
+    "\x00new",
+    "\x00note",
+    datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC),
+)
+
+
 async def _history(
     ticket_id: int, actor: Actor | None, field: str, old: Any, new: Any, note: str = ""
 ) -> None:
+    await _HISTORY_LINE.rows(
+        ticket_id,
+        actor.id if actor and actor.id else None,
+        field,
+        "" if old is None else str(old)[:500],
+        "" if new is None else str(new)[:500],
+        note,
+        _now(),
+    )
+
+
+async def _history_lines(
+    ticket_id: int, actor: Actor | None, lines: list[tuple[str, Any, Any]]
+) -> None:
+    """Several history lines of one change in one statement, in order."""
     await HistoryEntry.insert(
-        HistoryEntry(
-            ticket=ticket_id,
-            actor=actor.id if actor and actor.id else None,
-            field=field,
-            old_value="" if old is None else str(old)[:500],
-            new_value="" if new is None else str(new)[:500],
-            note=note,
-        )
+        *[
+            HistoryEntry(
+                ticket=ticket_id,
+                actor=actor.id if actor and actor.id else None,
+                field=field,
+                old_value="" if old is None else str(old)[:500],
+                new_value="" if new is None else str(new)[:500],
+            )
+            for field, old, new in lines
+        ]
     )
 
 
@@ -202,13 +266,18 @@ async def open_ticket(
         ticket_id = inserted[0]["id"]
         await counters.apply(None, inserted[0])
         await report_tally.on_open(inserted[0])
-        await _history(ticket_id, actor, "created", "", Status.NEW.value)
+        created = [("created", "", Status.NEW.value)]
         if group_id is not None:
-            await _history(ticket_id, actor, "group", "", await _name_of(Group, group_id))
+            created.append(("group", "", await _name_of(Group, group_id)))
+        await _history_lines(ticket_id, actor, created)
         # The requester's acknowledgement, and the receiving group's notice (issue 14).
-        await notifications.enqueue_kinds((Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor)
+        # Read once for the notices and the event; a new ticket is shared with nobody yet.
+        after, shares = await ticket_row(ticket_id), frozenset[int]()
+        await notifications.enqueue_kinds(
+            (Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor, ticket=after, shares=shares
+        )
         await tell_group_address(ticket_id, group_id)
-        event = await ticket_event("ticket.created", ticket_id, None)
+        event = await ticket_event("ticket.created", ticket_id, None, after=after, shares=shares)
     return ticket_id, [event]
 
 
@@ -221,8 +290,15 @@ async def change_status(
             raise Conflict()
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
-        await notifications.enqueue(kind_for_move(Status(row["status"]), target), ticket_id, actor)
-        events = [await ticket_event("ticket.moved", ticket_id, row)]
+        after, shares = await ticket_row(ticket_id), row["_shared_with"]
+        await notifications.enqueue(
+            kind_for_move(Status(row["status"]), target),
+            ticket_id,
+            actor,
+            ticket=after,
+            shares=shares,
+        )
+        events = [await ticket_event("ticket.moved", ticket_id, row, after=after, shares=shares)]
     return events + await _after_resolution(actor, ticket_id, target, solution)
 
 
@@ -250,7 +326,7 @@ async def _apply_move(
     if name in ("reopen", "reopen_closed"):
         values[Ticket.resolved_at] = None
         values[Ticket.closed_at] = None
-    await _save(row["id"], row["version"], values)
+    await _save(row["id"], row["version"], values, row)
     note = solution.strip() if target is Status.RESOLVED else ""
     await _history(row["id"], actor, "status", row["status"], target.value, note)
 
@@ -267,13 +343,14 @@ async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
         moves_to_assigned = row["status"] == Status.NEW
         if moves_to_assigned:
             values[Ticket.status] = Status.ASSIGNED.value
-        await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values, row)
         old_name = await _name_of(User, row["assignee"])
         await _history(ticket_id, actor, "assignee", old_name, await _name_of(User, actor.id))
         if moves_to_assigned:
             await _history(ticket_id, actor, "status", Status.NEW.value, Status.ASSIGNED.value)
-        await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor)
-        return [await ticket_event("ticket.moved", ticket_id, row)]
+        after, shares = await ticket_row(ticket_id), row["_shared_with"]
+        await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor, ticket=after, shares=shares)
+        return [await ticket_event("ticket.moved", ticket_id, row, after=after, shares=shares)]
 
 
 async def assign(
@@ -320,7 +397,7 @@ async def assign(
             changes.append(("status", status.value, Status.NEW.value))
         if not values:
             return []
-        await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values, row)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
         changed = {field for field, _old, _new in changes}
@@ -372,7 +449,7 @@ async def update_fields(
             changes.append(("category", old, new))
         if not values:
             return []
-        await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values, row)
         for field, old, new in changes:
             await _history(ticket_id, actor, field, old, new)
         return [await ticket_event("ticket.updated", ticket_id, row)]
@@ -447,14 +524,17 @@ async def add_follow_up(
             await _apply_move(actor, current, target, transition.name)
             kind = "ticket.moved"
         # One mail per reply, even when it reopens the ticket: it shows the new status.
+        after, shares = await ticket_row(ticket_id), row["_shared_with"]
         await notifications.enqueue(
             Kind.FOLLOW_UP,
             ticket_id,
             actor,
             follow_up_id=inserted["id"],
             private=data.private,
+            ticket=after,
+            shares=shares,
         )
-        event = await ticket_event(kind, ticket_id, row)
+        event = await ticket_event(kind, ticket_id, row, after=after, shares=shares)
     return inserted["id"], [event]
 
 
@@ -467,7 +547,7 @@ async def set_shared(actor: Actor, ticket_id: int, version: int, shared: bool) -
             raise Conflict()
         if row["shared"] == shared:
             return []
-        await _save(ticket_id, version, {Ticket.shared: shared})
+        await _save(ticket_id, version, {Ticket.shared: shared}, row)
         await _history(ticket_id, actor, "shared", str(row["shared"]), str(shared))
         return [await ticket_event("ticket.updated", ticket_id, row)]
 
@@ -489,15 +569,22 @@ async def move(
         )
         if takes_it:
             check_move(_facts({**row, "assignee": actor.id}), actor, Move(target, solution))
-            await _save(ticket_id, version, {Ticket.assignee: actor.id})
+            await _save(ticket_id, version, {Ticket.assignee: actor.id}, row)
             await _history(ticket_id, actor, "assignee", "", await _name_of(User, actor.id))
             row = {**row, "assignee": actor.id, "version": version + 1}
         transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
         await _apply_move(actor, row, target, transition.name, solution)
+        after, shares = await ticket_row(ticket_id), before["_shared_with"]
         await notifications.enqueue(
-            kind_for_move(Status(before["status"]), target), ticket_id, actor
+            kind_for_move(Status(before["status"]), target),
+            ticket_id,
+            actor,
+            ticket=after,
+            shares=shares,
         )
-        events = [await ticket_event("ticket.moved", ticket_id, before)]
+        events = [
+            await ticket_event("ticket.moved", ticket_id, before, after=after, shares=shares)
+        ]
     return events + await _after_resolution(actor, ticket_id, target, solution)
 
 
@@ -603,7 +690,7 @@ async def escalate(
         status = Status(row["status"])
         if status is not Status.NEW:
             values[Ticket.status] = Status.NEW.value
-        await _save(ticket_id, version, values)
+        await _save(ticket_id, version, values, row)
         await _history(
             ticket_id, actor, field, current["name"] if current else "", target["name"], reason
         )
@@ -677,16 +764,27 @@ async def answer(
             )
             await _apply_move(actor, current, target, transition.name, data.solution)
             kind = "ticket.moved"
+        # Every change is written: the row is read once for the notices and the event.
+        after, shares = await ticket_row(ticket_id), row["_shared_with"]
+        if target is not None:
             move_kind = kind_for_move(status, target)
             # A public reply's mail already shows the new status; resolving and closing
             # have their own mail (with the solution, or the closing notice).
             if data.private or not data.has_text or move_kind in (Kind.RESOLVED, Kind.CLOSED):
-                await notifications.enqueue(move_kind, ticket_id, actor)
+                await notifications.enqueue(
+                    move_kind, ticket_id, actor, ticket=after, shares=shares
+                )
         if follow_up_id is not None:
             await notifications.enqueue(
-                Kind.FOLLOW_UP, ticket_id, actor, follow_up_id=follow_up_id, private=data.private
+                Kind.FOLLOW_UP,
+                ticket_id,
+                actor,
+                follow_up_id=follow_up_id,
+                private=data.private,
+                ticket=after,
+                shares=shares,
             )
-        events = [await ticket_event(kind, ticket_id, row)]
+        events = [await ticket_event(kind, ticket_id, row, after=after, shares=shares)]
     # After the commit, as change_status does: a resolved major incident resolves its children.
     if target is not None:
         events += await _after_resolution(actor, ticket_id, target, data.solution)
