@@ -59,6 +59,8 @@ class EventContext:
         self._row: asyncio.Task[dict[str, Any] | None] | None = None
         self._cards: dict[tuple[Role, str, bool, str, str], asyncio.Future[str | None]] = {}
         self._announcements: dict[tuple[str, str], str] = {}
+        # What board viewers of this event share beyond the card (realtime.board_push).
+        self.memo: dict[Any, Any] = {}
 
     async def row(self, private_notes: bool) -> dict[str, Any] | None:
         if self._row is None:

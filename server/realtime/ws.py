@@ -26,9 +26,9 @@ from server.db import board as board_db
 from server.db import queries
 from server.db.engine import db_session, write_transaction
 from server.db.tables import TicketViewer
-from server.domain.board import COLUMNS, on_board
+from server.domain.board import COLUMNS
 from server.domain.errors import GuichetError, NotFound
-from server.realtime import render, snapshots
+from server.realtime import board_push, render, snapshots
 from server.realtime.bus import RESYNC
 from server.realtime.hub import (
     SERVICE_RESTART,
@@ -167,15 +167,21 @@ class BoardViewer(Viewer):
         self.lane_keys: set[str] = set()
         self.counts: dict[Any, int] = {}
         self.snapshot_window = (0, 0)
+        self.view = board_push.board_view(
+            self.actor,
+            self.account.role,
+            self.filters,
+            self.layout,
+            self.locale,
+            i18n.get_timezone().key,
+        )
 
     async def snapshot(self) -> None:
         # One read and render for every viewer of the same view meanwhile (a restart
         # reconnects them all at once): see realtime.snapshots.
-        view = (
-            *snapshots.view_key(self.actor, self.filters, self.locale, i18n.get_timezone().key),
-            self.layout,
+        shared = await snapshots.share_of(self.hub).get(
+            self.view.key, self.hub.seq, self._read_snapshot
         )
-        shared = await snapshots.share_of(self.hub).get(view, self.hub.seq, self._read_snapshot)
         self.counts = dict(shared.counts)
         self.lane_keys = set(shared.lane_keys)
         self.snapshot_window = (shared.started, shared.finished)
@@ -211,55 +217,28 @@ class BoardViewer(Viewer):
         started, finished = self.snapshot_window
         if event.seq <= started:
             return  # committed before the snapshot was read: already shown
-        was = on_board(self.actor, self.filters, event.before, event.now)
-        now_in = on_board(self.actor, self.filters, event.after, event.now)
-        if not was and not now_in:
+        # Decided once per event for every socket of this view (board_push).
+        where = board_push.reach(event, self.view)
+        if not where.was and not where.now_in:
             return  # nothing about a ticket this viewer does not see
-        from server.views.board import cards_target, lane_of
-
-        parts: list[str] = []
-        target = ""
-        if now_in and event.after and self.layout.lanes:
-            lane = lane_of(self.layout, event.after.group_id, event.after.establishment_id)
-            if lane not in self.lane_keys:
-                await self.snapshot()  # a lane this board does not show yet
-                return
-            target = cards_target(event.after.status.value, lane)
-        if now_in:
-            placed = await event.placed_card(self.account.role, self.locale, target)
-            if placed:
-                parts.append(placed)
-        elif was:
-            parts.append(render.card_removal(self.env, event.ticket_id))
+        if where.lane is not None and where.lane not in self.lane_keys:
+            await self.snapshot()  # a lane this board does not show yet
+            return
         if event.seq <= finished:
             # Maybe counted by the snapshot, maybe not: count again rather than guess.
-            fresh = await board_db.counts(self.actor, self.filters)
-            changed = set(COLUMNS)
-            self.counts = dict(fresh)
+            self.counts = dict(await board_db.counts(self.actor, self.filters))
+            changed: set[Any] = set(COLUMNS)
         else:
             changed = set()
-            if was and event.before:
+            if where.was and event.before:
                 self.counts[event.before.status] -= 1
                 changed.add(event.before.status)
-            if now_in and event.after:
+            if where.now_in and event.after:
                 self.counts[event.after.status] += 1
                 changed.add(event.after.status)
-        parts.extend(
-            render.count_html(self.env, self.locale, s, self.counts[s])
-            for s in COLUMNS
-            if s in changed
-        )
-        if now_in and event.message.get("kind") == "ticket.sla":
-            parts.append(event.announcement(self.locale, render.SLA, id=event.ticket_id))
-        elif now_in and event.after:
-            parts.append(
-                event.announcement(
-                    self.locale, render.MOVED, id=event.ticket_id, status=event.after.status.value
-                )
-            )
-        else:
-            parts.append(event.announcement(self.locale, render.LEFT, id=event.ticket_id))
-        await self.send("".join(parts))
+        counts = tuple((s, self.counts[s]) for s in COLUMNS if s in changed)
+        # The same string for every socket of this view with these counts.
+        await self.send(await board_push.push(event, self.view, counts, self.env))
 
 
 class TicketPageViewer(Viewer):
