@@ -11,7 +11,6 @@ and the send.
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -104,16 +103,20 @@ async def push(
     counts: tuple[tuple[Status, int], ...],
     env: Environment,
 ) -> str:
-    """The push for this view with these column counts: built by the first socket that
-    needs it, awaited by the others (its own task: a socket leaving does not cancel it)."""
+    """The push for this view with these column counts: joined by the first socket that
+    needs it, looked up by the others. Once the card's row is loaded (the hub loads it before
+    offering the event) nothing here waits, so a push is never built twice."""
     key = (view, counts)
-    pending = event.memo.get(key)
-    if pending is None:
-        pending = event.memo[key] = asyncio.ensure_future(_build(event, view, counts, env))
-    return await asyncio.shield(pending)
+    found = event.memo.get(key)
+    if found is None:
+        await event.load()
+        found = event.memo.get(key)
+        if found is None:
+            found = event.memo[key] = _build(event, view, counts, env)
+    return found
 
 
-async def _build(
+def _build(
     event: EventContext,
     view: BoardView,
     counts: tuple[tuple[Status, int], ...],
@@ -122,7 +125,7 @@ async def _build(
     where = reach(event, view)
     parts: list[str] = []
     if where.now_in:
-        placed = await event.placed_card(view.role, view.locale, where.target)
+        placed = event.placed_card_now(view.role, view.locale, where.target)
         if placed:
             parts.append(placed)
     elif where.was:

@@ -30,6 +30,7 @@ from server.realtime.bus import RESYNC, MemoryBus
 log = logging.getLogger("guichet.realtime")
 INBOX_SIZE = 500
 SESSION_CHECK_SECONDS = 30
+PREPARE_SECONDS = 5.0  # a card read that long: the next messages wait no longer for it
 NORMAL_CLOSE = 1000
 SERVICE_RESTART = 1012  # the instance is stopping: reconnect (elsewhere) at once
 SESSION_ENDED = 4401  # the page's session is over: the page reloads (to the login)
@@ -57,17 +58,28 @@ class EventContext:
         self.now = datetime.now(UTC)
         self._env = env
         self._row: asyncio.Task[dict[str, Any] | None] | None = None
-        self._cards: dict[tuple[Role, str, bool, str, str], asyncio.Future[str | None]] = {}
+        self._cards: dict[tuple[Role, str, bool, str, str], str | None] = {}
         self._announcements: dict[tuple[str, str], str] = {}
         # What board viewers of this event share beyond the card (realtime.board_push).
         self.memo: dict[Any, Any] = {}
 
-    async def row(self, private_notes: bool) -> dict[str, Any] | None:
+    async def load(self) -> None:
+        """Read the card's row, once for every viewer of this event (the hub does it before
+        offering the event, so viewers find it ready and render without waiting)."""
         if self._row is None:
             self._row = asyncio.ensure_future(self._load())
-        # Shielded: a viewer leaving (its task cancelled) must not cancel the shared load
-        # that every other viewer of this event is waiting for.
-        row = await asyncio.shield(self._row)
+        if not self._row.done():
+            # Shielded: a viewer leaving (its task cancelled) must not cancel the shared
+            # load that every other viewer of this event is waiting for.
+            await asyncio.shield(self._row)
+
+    async def row(self, private_notes: bool) -> dict[str, Any] | None:
+        await self.load()
+        return self._row_for(private_notes)
+
+    def _row_for(self, private_notes: bool) -> dict[str, Any] | None:
+        assert self._row is not None
+        row = self._row.result()
         if row is None:
             return None
         # Follow-up counts differ for requesters (public only) and staff.
@@ -87,17 +99,20 @@ class EventContext:
 
     async def placed_card(self, role: Role, locale: str, target: str = "") -> str | None:
         """The card, moved into the list ``target`` (default: its status column)."""
-        # The viewer's time zone too: the card's date tooltip is written in it (the render
-        # task inherits this viewer's context).
+        await self.load()
+        return self.placed_card_now(role, locale, target)
+
+    def placed_card_now(self, role: Role, locale: str, target: str = "") -> str | None:
+        """``placed_card`` once the row is loaded: rendered by the first viewer of its kind
+        (nothing awaited in between, so never twice), looked up by the others."""
+        # The viewer's time zone too: the card's date tooltip is written in it.
         key = (role, locale, role.is_staff, i18n.get_timezone().key, target)
         if key not in self._cards:
-            # Store the pending render before awaiting: every viewer of this kind then waits
-            # for the same one instead of rendering the card again.
-            self._cards[key] = asyncio.ensure_future(self._render_card(role, locale, target))
-        return await asyncio.shield(self._cards[key])
+            self._cards[key] = self._render_card(role, locale, target)
+        return self._cards[key]
 
-    async def _render_card(self, role: Role, locale: str, target: str) -> str | None:
-        row = await self.row(private_notes=role.is_staff)
+    def _render_card(self, role: Role, locale: str, target: str) -> str | None:
+        row = self._row_for(private_notes=role.is_staff)
         if row is None or self.after is None:
             return None
         # The status comes from the event, the display data may be newer: both are true.
@@ -129,6 +144,7 @@ class Connection:
         self._handle = handle
         self.closed = asyncio.Event()
         self.close_code = NORMAL_CLOSE
+        self.wants_cards = False  # a board: ticket events need the card's row
 
     def end(self, code: int) -> None:
         """Close this socket now (its handler closes it with ``code``)."""
@@ -234,9 +250,27 @@ class Hub:
         async with self.bus.subscribe() as subscription:
             self._ready.set()
             async for message in subscription:
-                self.dispatch(message)
+                self.dispatch(message, await self._prepare(message))
 
-    def dispatch(self, message: dict[str, Any]) -> None:
+    async def _prepare(self, message: dict[str, Any]) -> EventContext | None:
+        """Before a ticket event wakes the board sockets, read its card once: they then all
+        find it ready, and each distinct push is built by one of them without waiting."""
+        if not (
+            message.get("kind", "").startswith("ticket.")
+            and message.get("ticket_id") is not None
+            and any(c.wants_cards for c in self.connections)
+        ):
+            return None
+        context = EventContext(message, self.env)
+        try:
+            async with asyncio.timeout(PREPARE_SECONDS):
+                await context.load()
+        except Exception:
+            # The sockets load it themselves (the load goes on), or resynchronise.
+            log.warning("could not read ticket %s before its push", context.ticket_id)
+        return context
+
+    def dispatch(self, message: dict[str, Any], prepared: EventContext | None = None) -> None:
         kind = message.get("kind", "")
         if kind == RESYNC["kind"]:
             # Changes may have been missed: a new number, so no snapshot read before this
@@ -255,7 +289,8 @@ class Hub:
             return
         elif kind.startswith("ticket.") and message.get("ticket_id") is not None:
             self.seq += 1
-            item = EventContext(message, self.env, self.seq)
+            item = prepared or EventContext(message, self.env)
+            item.seq = self.seq
         else:
             item = message
         for connection in list(self.connections):

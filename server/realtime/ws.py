@@ -466,6 +466,7 @@ async def live(socket: WebSocket) -> None:
     await socket.accept()
     token = socket.cookies.get(session_cookie_name(), "")
     connection = Connection(account.id, viewer.handle, accounts.session_digest(token))
+    connection.wants_cards = isinstance(viewer, BoardViewer)
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []
     try:
