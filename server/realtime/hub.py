@@ -30,6 +30,8 @@ from server.realtime.bus import RESYNC, MemoryBus
 log = logging.getLogger("guichet.realtime")
 INBOX_SIZE = 500
 SESSION_CHECK_SECONDS = 30
+SEND_TIMEOUT_SECONDS = 20.0  # one push that long in the making: the reader is gone
+SEND_CHECK_SECONDS = 5.0
 PREPARE_SECONDS = 5.0  # a card read that long: the next messages wait no longer for it
 NORMAL_CLOSE = 1000
 SERVICE_RESTART = 1012  # the instance is stopping: reconnect (elsewhere) at once
@@ -145,6 +147,10 @@ class Connection:
         self.closed = asyncio.Event()
         self.close_code = NORMAL_CLOSE
         self.wants_cards = False  # a board: ticket events need the card's row
+        # When the push being written started (None: not writing). A browser that stopped
+        # reading fills the buffers and the send waits: the hub drops such sockets (they
+        # reconnect with a snapshot). One sweep for all instead of a timer per send.
+        self.sending_since: float | None = None
 
     def end(self, code: int) -> None:
         """Close this socket now (its handler closes it with ``code``)."""
@@ -189,10 +195,11 @@ class Hub:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
         self._sessions = asyncio.create_task(self._revalidate_sessions())
+        self._stuck = asyncio.create_task(self._watch_sends())
         await self._ready.wait()
 
     async def stop(self) -> None:
-        for task in (self._task, getattr(self, "_sessions", None)):
+        for task in (self._task, getattr(self, "_sessions", None), getattr(self, "_stuck", None)):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -216,6 +223,19 @@ class Hub:
         for connection in list(self.connections):
             if connection.session not in valid:
                 connection.end(SESSION_ENDED)
+
+    async def _watch_sends(self) -> None:
+        while True:
+            await asyncio.sleep(SEND_CHECK_SECONDS)
+            self.drop_stuck_readers()
+
+    def drop_stuck_readers(self) -> None:
+        """End the sockets whose current push has been waiting past SEND_TIMEOUT_SECONDS."""
+        limit = time.monotonic() - SEND_TIMEOUT_SECONDS
+        for connection in list(self.connections):
+            since = connection.sending_since
+            if since is not None and since < limit:
+                connection.end(NORMAL_CLOSE)
 
     def close_all(self, code: int = SERVICE_RESTART) -> None:
         """Every socket of this process, at once (the instance is stopping)."""

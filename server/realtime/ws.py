@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,7 +46,6 @@ log = logging.getLogger("guichet.realtime")
 
 POLICY_VIOLATION = 4403
 VIEWER_STOP_SECONDS = 1.0  # presence clean-up on leaving: never hold up a stop for it
-SEND_TIMEOUT_SECONDS = 20.0  # one push that long in the making: the reader is gone
 MAX_INCOMING = 4096
 PRESENCE_HEARTBEAT_SECONDS = 20
 PRESENCE_TTL = timedelta(seconds=60)
@@ -76,6 +76,7 @@ class Viewer:
         self.env = hub.env
         self.csrf = socket.cookies.get("guichet_csrf", "")
         self.bell_prefix = ""
+        self.connection: Connection | None = None  # once accepted and registered
 
     def render(self, template: str, **context: Any) -> str:
         return render.render(
@@ -86,15 +87,20 @@ class Viewer:
         if html:
             # A refreshed bell rides along with the first push after a (re)connect.
             html, self.bell_prefix = html + self.bell_prefix, ""
+            # Stamped for the hub, which drops a socket whose push waits too long
+            # (Hub.drop_stuck_readers): cheaper than a timer per send.
+            watched = self.connection
+            if watched is not None:
+                watched.sending_since = time.monotonic()
             try:
-                # A browser that stopped reading fills the buffers and the send waits: past
-                # SEND_TIMEOUT_SECONDS the socket is dropped (it reconnects with a snapshot).
-                async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
-                    await self.socket.send_text(html)
-            except (OSError, RuntimeError, WebSocketDisconnect, TimeoutError) as exc:
+                await self.socket.send_text(html)
+            except (OSError, RuntimeError, WebSocketDisconnect) as exc:
                 # The server refuses sends once the socket is closing (ClientDisconnected
                 # is an OSError; a send after the close is a RuntimeError).
                 raise SocketGone() from exc
+            finally:
+                if watched is not None:
+                    watched.sending_since = None
 
     async def snapshot(self) -> None:
         raise NotImplementedError
@@ -467,6 +473,7 @@ async def live(socket: WebSocket) -> None:
     token = socket.cookies.get(session_cookie_name(), "")
     connection = Connection(account.id, viewer.handle, accounts.session_digest(token))
     connection.wants_cards = isinstance(viewer, BoardViewer)
+    viewer.connection = connection
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []
     try:

@@ -4,6 +4,7 @@ every socket of a view gets the same string, in its own language, with only what
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import Counter
 from typing import Any
 
@@ -14,6 +15,8 @@ from litestar.testing import AsyncTestClient
 from server.db.tables import User
 from server.domain.vocabulary import Status
 from server.realtime import render
+from server.realtime.bus import MemoryBus
+from server.realtime.hub import NORMAL_CLOSE, SEND_TIMEOUT_SECONDS, Connection, Hub
 from server.web.rendering import template_engine
 from tests import factories
 from tests.web.test_live import connect, move, nothing_arrives, receive, session_of
@@ -83,3 +86,21 @@ async def test_one_event_renders_once_per_view_whatever_the_number_of_sockets(
     # Per language (French, Russian) or per (role, language); plus the mover's response.
     assert seen["board/_announcer.html"] <= 2 + 1
     assert seen["board/_card.html"] <= len(sockets) + 1
+
+
+async def test_a_push_waiting_too_long_ends_only_that_socket() -> None:
+    """A reader that stopped reading makes its push wait: the hub's sweep ends that socket
+    (it reconnects with a snapshot), not the ones idle or just writing."""
+
+    async def handle(item: Any) -> None:
+        return None
+
+    hub = Hub(MemoryBus(), template_engine().engine)
+    stuck, idle, writing = (Connection(n, handle) for n in (1, 2, 3))
+    for connection in (stuck, idle, writing):
+        hub.register(connection)
+    stuck.sending_since = time.monotonic() - SEND_TIMEOUT_SECONDS - 1
+    writing.sending_since = time.monotonic()
+    hub.drop_stuck_readers()
+    assert stuck.closed.is_set() and stuck.close_code == NORMAL_CLOSE
+    assert not idle.closed.is_set() and not writing.closed.is_set()
