@@ -150,7 +150,9 @@ class Connection:
         self._handle = handle
         self.closed = asyncio.Event()
         self.close_code = NORMAL_CLOSE
-        self.wants_cards = False  # a board: ticket events need the card's row
+        # Boards only: does this ticket event change anything on this socket's board? (None:
+        # every event is offered.) Decided once per board view (realtime.board_push).
+        self.concerned: Callable[[EventContext], bool] | None = None
         # When the push being written started (None: not writing). A browser that stopped
         # reading fills the buffers and the send waits: the hub drops such sockets (they
         # reconnect with a snapshot). One sweep for all instead of a timer per send.
@@ -291,12 +293,13 @@ class Hub:
         """Before a ticket event wakes the board sockets, read its card once: they then all
         find it ready, and each distinct push is built by one of them without waiting."""
         if not (
-            message.get("kind", "").startswith("ticket.")
-            and message.get("ticket_id") is not None
-            and any(c.wants_cards for c in self.connections)
+            message.get("kind", "").startswith("ticket.") and message.get("ticket_id") is not None
         ):
             return None
         context = EventContext(message, self.env)
+        # Only when some board shows the card (most events concern few boards).
+        if not any(c.concerned is not None and c.concerned(context) for c in self.connections):
+            return context
         try:
             async with asyncio.timeout(PREPARE_SECONDS):
                 await context.load()
@@ -328,5 +331,11 @@ class Hub:
             item.seq = self.seq
         else:
             item = message
+        if isinstance(item, EventContext):
+            # A board this event changes nothing on is not woken for it.
+            for connection in list(self.connections):
+                if connection.concerned is None or connection.concerned(item):
+                    connection.offer(item)
+            return
         for connection in list(self.connections):
             connection.offer(item)

@@ -219,6 +219,12 @@ class BoardViewer(Viewer):
             frozenset(lane.key for lane in lanes),
         )
 
+    def concerned(self, event: EventContext) -> bool:
+        """Is the card on this board before or after the change? (Else the event is a no-op
+        here, and the hub does not even offer it.)"""
+        where = board_push.reach(event, self.view)
+        return where.was or where.now_in
+
     async def on_ticket_event(self, event: EventContext) -> None:
         started, finished = self.snapshot_window
         if event.seq <= started:
@@ -472,7 +478,8 @@ async def live(socket: WebSocket) -> None:
     await socket.accept()
     token = socket.cookies.get(session_cookie_name(), "")
     connection = Connection(account.id, viewer.handle, accounts.session_digest(token))
-    connection.wants_cards = isinstance(viewer, BoardViewer)
+    if isinstance(viewer, BoardViewer):
+        connection.concerned = viewer.concerned
     viewer.connection = connection
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []
