@@ -296,7 +296,10 @@ class Hub:
             message.get("kind", "").startswith("ticket.") and message.get("ticket_id") is not None
         ):
             return None
-        context = EventContext(message, self.env)
+        # Numbered on arrival, as without this read: a snapshot that starts while the card
+        # loads already includes the change and skips the event (realtime.snapshots).
+        self.seq += 1
+        context = EventContext(message, self.env, self.seq)
         # Only when some board shows the card (most events concern few boards).
         if not any(c.concerned is not None and c.concerned(context) for c in self.connections):
             return context
@@ -326,9 +329,10 @@ class Hub:
                     connection.offer(message)
             return
         elif kind.startswith("ticket.") and message.get("ticket_id") is not None:
-            self.seq += 1
-            item = prepared or EventContext(message, self.env)
-            item.seq = self.seq
+            if prepared is None:
+                self.seq += 1
+                prepared = EventContext(message, self.env, self.seq)
+            item = prepared
         else:
             item = message
         if isinstance(item, EventContext):
