@@ -124,10 +124,12 @@ def pinned(cmd: list[str], cpu: int | None) -> list[str]:
     return prefix + cmd  # taskset and prlimit exec: the pid is the Python process's
 
 
-def spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[Any]:
+def spawn(
+    cmd: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO
+) -> subprocess.Popen[Any]:
     out = log_path.open("ab")
     proc = subprocess.Popen(  # noqa: S603 (our own interpreter and tools)
-        cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
     out.close()
     CHILDREN.append(proc)
@@ -493,6 +495,7 @@ class Row:
     floor_mem_kb: float
     connect_s: float
     note: str = ""
+    load: str = ""  # 1-minute load average after the Guichet phase / after the floor phase
 
 
 def pause_for(n: int) -> float:
@@ -644,7 +647,9 @@ async def bench_guichet(
         "--ws-per-message-deflate",
         "true" if args.compression == "deflate" else "false",
     ]
-    proc = spawn(pinned(cmd, args.server_cpu), env, server_log)
+    # ``--code DIR``: the server runs another checkout's code (an A/B in the same window).
+    code = args.code or REPO
+    proc = spawn(pinned(cmd, args.server_cpu), {**env, "PYTHONPATH": str(code)}, server_log, code)
     base = f"http://127.0.0.1:{port}"
     fleet = Fleet()
     warm = Fleet()  # a first batch, for the memory baseline
@@ -933,6 +938,7 @@ def resource_table(rows: list[Row]) -> str:
         "failed moves",
         "connect s",
         "other load",
+        "loadavg",
     ]
     lines = []
     for r in rows:
@@ -951,6 +957,7 @@ def resource_table(rows: list[Row]) -> str:
                 str(g.failed_moves),
                 fmt(r.connect_s, 0),
                 f"{g.foreign_cpu * 100:.0f}%/{r.floor.foreign_cpu * 100:.0f}%",
+                r.load,
             ]
         )
     return render_table(head, lines)
@@ -982,6 +989,9 @@ def targets_line(rows: list[Row]) -> str:
         if n in by_n:
             p99 = Stats.summary(by_n[n].guichet.from_ack)[1]
             parts.append(f"p99@{n} {fmt(p99)} ms < {limit:.0f} ms: {verdict(p99 < limit)}")
+    if 1000 in by_n:  # issue 12's wording: from the move's request
+        p99 = Stats.summary(by_n[1000].guichet.from_req)[1]
+        parts.append(f"p99@1000 from request {fmt(p99)} ms <= 100 ms: {verdict(p99 <= 100)}")
     for r in rows:
         for attr, name in (("from_ack", "from response"), ("from_req", "from request")):
             x = ratio(
@@ -1019,6 +1029,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--database-url",
         default="",
         help="a THROWAWAY PostgreSQL database (default: SQLite in a temp dir)",
+    )
+    p.add_argument(
+        "--database-copy",
+        default="",
+        metavar="FILE",
+        help="an existing SQLite database (e.g. bench/pages.py's 1 M file): copied into the\n"
+        "temp dir and migrated, so the original is never changed and every run starts equal",
+    )
+    p.add_argument(
+        "--code",
+        default="",
+        metavar="DIR",
+        help="run the Guichet server from this checkout (e.g. `git archive main` unpacked):\n"
+        "before/after in the same window; the bench itself and its data set-up stay here",
     )
     p.add_argument(
         "--compression",
@@ -1063,6 +1087,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.code = Path(args.code).resolve() if args.code else None
     if args.moves_5k is None:
         args.moves_5k = args.moves
     return args
@@ -1081,6 +1106,7 @@ async def run(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> list[
         started = time.perf_counter()
         try:
             g, mem, connect_s, note = await bench_guichet(n, world, env, tmp, args)
+            load_guichet = os.getloadavg()[0]
         except (RuntimeError, TimeoutError) as exc:
             log(f"N={n}: Guichet run failed: {exc}")
             break
@@ -1091,7 +1117,8 @@ async def run(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> list[
         sample = g.samples[statistics.median_low(g.sizes)]
         await wait_for_quiet(args.quiet_wait)
         f, fmem = await bench_floor(n, g.rounds, sample, env, tmp, args)
-        rows.append(Row(n, g, f, mem, fmem, connect_s, note))
+        load = f"{load_guichet:.1f}/{os.getloadavg()[0]:.1f}"
+        rows.append(Row(n, g, f, mem, fmem, connect_s, note, load))
         log(f"N={n} done in {time.perf_counter() - started:.0f}s")
         print(report(rows[-1:]), file=sys.stderr, flush=True)
     return rows
@@ -1104,6 +1131,9 @@ def main(argv: list[str]) -> int:
             run_loop(floor_server(int(port), payload_path, compression))
         return 0
     args = parse_args(argv)
+    if args.database_copy and args.database_url:
+        print("--database-copy and --database-url exclude each other", file=sys.stderr)
+        return 2
     tmp = Path(tempfile.mkdtemp(prefix="guichet-bench-"))
     env = {
         **os.environ,
@@ -1132,6 +1162,10 @@ def main(argv: list[str]) -> int:
         need = max(args.sizes) + 200
         if limit < need:
             log(f"warning: fd limit {limit} is below the {need} sockets needed")
+        if args.database_copy:
+            source = Path(args.database_copy)
+            log(f"copying {source} ({source.stat().st_size / 1e9:.1f} GB) into {tmp}")
+            shutil.copyfile(source, tmp / "bench.sqlite3")
         migrate = subprocess.run(  # noqa: S603 (our own interpreter)
             [PYTHON, "-m", "server.cli", "migrate"],
             env=env,
@@ -1150,7 +1184,9 @@ def main(argv: list[str]) -> int:
         print(
             f"Guichet live board fan-out: {args.compression} compression, "
             f"{'PostgreSQL' if (args.database_url or '').startswith('postgres') else 'SQLite'}"
-            f"{', every viewer entitled' if args.all_entitled else ''}; floor = raw "
+            f"{', every viewer entitled' if args.all_entitled else ''}"
+            f"{', on a copy of ' + Path(args.database_copy).name if args.database_copy else ''}"
+            f"{', server code from ' + str(args.code) if args.code else ''}; floor = raw "
             "websockets.broadcast() of the median Guichet push to as many clients"
         )
         print(report(rows))
@@ -1158,7 +1194,7 @@ def main(argv: list[str]) -> int:
         notes = [f"N={r.n}: {r.note}" for r in rows if r.note]
         if notes:
             print("Notes: " + "; ".join(notes))
-        print(f"Run time {elapsed:.0f} s")
+        print(f"Run time {elapsed:.0f} s; load average at the end {os.getloadavg()}")
         return 0
     except (KeyboardInterrupt, asyncio.CancelledError) as exc:
         log(f"interrupted ({SIGNALLED or type(exc).__name__}): cleaning up")

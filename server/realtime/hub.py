@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,9 @@ from server.realtime.bus import RESYNC, MemoryBus
 log = logging.getLogger("guichet.realtime")
 INBOX_SIZE = 500
 SESSION_CHECK_SECONDS = 30
+SEND_TIMEOUT_SECONDS = 20.0  # one push that long in the making: the reader is gone
+SEND_CHECK_SECONDS = 5.0
+PREPARE_SECONDS = 5.0  # a card read that long: the next messages wait no longer for it
 NORMAL_CLOSE = 1000
 SERVICE_RESTART = 1012  # the instance is stopping: reconnect (elsewhere) at once
 SESSION_ENDED = 4401  # the page's session is over: the page reloads (to the login)
@@ -57,15 +61,28 @@ class EventContext:
         self.now = datetime.now(UTC)
         self._env = env
         self._row: asyncio.Task[dict[str, Any] | None] | None = None
-        self._cards: dict[tuple[Role, str, bool, str, str], asyncio.Future[str | None]] = {}
+        self._cards: dict[tuple[Role, str, bool, str, str], str | None] = {}
         self._announcements: dict[tuple[str, str], str] = {}
+        # What board viewers of this event share beyond the card (realtime.board_push).
+        self.memo: dict[Any, Any] = {}
 
-    async def row(self, private_notes: bool) -> dict[str, Any] | None:
+    async def load(self) -> None:
+        """Read the card's row, once for every viewer of this event (the hub does it before
+        offering the event, so viewers find it ready and render without waiting)."""
         if self._row is None:
             self._row = asyncio.ensure_future(self._load())
-        # Shielded: a viewer leaving (its task cancelled) must not cancel the shared load
-        # that every other viewer of this event is waiting for.
-        row = await asyncio.shield(self._row)
+        if not self._row.done():
+            # Shielded: a viewer leaving (its task cancelled) must not cancel the shared
+            # load that every other viewer of this event is waiting for.
+            await asyncio.shield(self._row)
+
+    async def row(self, private_notes: bool) -> dict[str, Any] | None:
+        await self.load()
+        return self._row_for(private_notes)
+
+    def _row_for(self, private_notes: bool) -> dict[str, Any] | None:
+        assert self._row is not None
+        row = self._row.result()
         if row is None:
             return None
         # Follow-up counts differ for requesters (public only) and staff.
@@ -85,17 +102,20 @@ class EventContext:
 
     async def placed_card(self, role: Role, locale: str, target: str = "") -> str | None:
         """The card, moved into the list ``target`` (default: its status column)."""
-        # The viewer's time zone too: the card's date tooltip is written in it (the render
-        # task inherits this viewer's context).
+        await self.load()
+        return self.placed_card_now(role, locale, target)
+
+    def placed_card_now(self, role: Role, locale: str, target: str = "") -> str | None:
+        """``placed_card`` once the row is loaded: rendered by the first viewer of its kind
+        (nothing awaited in between, so never twice), looked up by the others."""
+        # The viewer's time zone too: the card's date tooltip is written in it.
         key = (role, locale, role.is_staff, i18n.get_timezone().key, target)
         if key not in self._cards:
-            # Store the pending render before awaiting: every viewer of this kind then waits
-            # for the same one instead of rendering the card again.
-            self._cards[key] = asyncio.ensure_future(self._render_card(role, locale, target))
-        return await asyncio.shield(self._cards[key])
+            self._cards[key] = self._render_card(role, locale, target)
+        return self._cards[key]
 
-    async def _render_card(self, role: Role, locale: str, target: str) -> str | None:
-        row = await self.row(private_notes=role.is_staff)
+    def _render_card(self, role: Role, locale: str, target: str) -> str | None:
+        row = self._row_for(private_notes=role.is_staff)
         if row is None or self.after is None:
             return None
         # The status comes from the event, the display data may be newer: both are true.
@@ -123,10 +143,20 @@ class Connection:
     ) -> None:
         self.user_id = user_id
         self.session = session  # digest of the session token, for re-validation
-        self.inbox: asyncio.Queue[Any] = asyncio.Queue(INBOX_SIZE)
+        # A plain deque and one future to wake the task: an asyncio.Queue per socket costs
+        # four deques and an Event (about 2.5 KB more per idle socket).
+        self._inbox: deque[tuple[float, Any]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self._handle = handle
         self.closed = asyncio.Event()
         self.close_code = NORMAL_CLOSE
+        # Boards only: does this ticket event change anything on this socket's board? (None:
+        # every event is offered.) Decided once per board view (realtime.board_push).
+        self.concerned: Callable[[EventContext], bool] | None = None
+        # When the push being written started (None: not writing). A browser that stopped
+        # reading fills the buffers and the send waits: the hub drops such sockets (they
+        # reconnect with a snapshot). One sweep for all instead of a timer per send.
+        self.sending_since: float | None = None
 
     def end(self, code: int) -> None:
         """Close this socket now (its handler closes it with ``code``)."""
@@ -135,18 +165,29 @@ class Connection:
             self.closed.set()
 
     def offer(self, item: Any) -> None:
+        if len(self._inbox) >= INBOX_SIZE:
+            # Too far behind: what waits is dropped, a fresh snapshot replaces it.
+            self._inbox.clear()
+            item = RESYNC
         # Stamped on arrival, so /metrics can tell how long pushes wait.
-        try:
-            self.inbox.put_nowait((time.monotonic(), item))
-        except asyncio.QueueFull:
-            while not self.inbox.empty():
-                self.inbox.get_nowait()
-            self.inbox.put_nowait((time.monotonic(), RESYNC))
+        self._inbox.append((time.monotonic(), item))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _next(self) -> tuple[float, Any]:
+        while not self._inbox:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._inbox.popleft()
 
     async def run(self) -> None:
         """Push until the socket goes away; then return, which ends the connection."""
         while True:
-            arrived, item = await self.inbox.get()
+            arrived, item = await self._next()
             try:
                 await self._handle(item)
                 FANOUT_SECONDS.observe(time.monotonic() - arrived)
@@ -171,10 +212,11 @@ class Hub:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
         self._sessions = asyncio.create_task(self._revalidate_sessions())
+        self._stuck = asyncio.create_task(self._watch_sends())
         await self._ready.wait()
 
     async def stop(self) -> None:
-        for task in (self._task, getattr(self, "_sessions", None)):
+        for task in (self._task, getattr(self, "_sessions", None), getattr(self, "_stuck", None)):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -198,6 +240,19 @@ class Hub:
         for connection in list(self.connections):
             if connection.session not in valid:
                 connection.end(SESSION_ENDED)
+
+    async def _watch_sends(self) -> None:
+        while True:
+            await asyncio.sleep(SEND_CHECK_SECONDS)
+            self.drop_stuck_readers()
+
+    def drop_stuck_readers(self) -> None:
+        """End the sockets whose current push has been waiting past SEND_TIMEOUT_SECONDS."""
+        limit = time.monotonic() - SEND_TIMEOUT_SECONDS
+        for connection in list(self.connections):
+            since = connection.sending_since
+            if since is not None and since < limit:
+                connection.end(NORMAL_CLOSE)
 
     def close_all(self, code: int = SERVICE_RESTART) -> None:
         """Every socket of this process, at once (the instance is stopping)."""
@@ -232,9 +287,31 @@ class Hub:
         async with self.bus.subscribe() as subscription:
             self._ready.set()
             async for message in subscription:
-                self.dispatch(message)
+                self.dispatch(message, await self._prepare(message))
 
-    def dispatch(self, message: dict[str, Any]) -> None:
+    async def _prepare(self, message: dict[str, Any]) -> EventContext | None:
+        """Before a ticket event wakes the board sockets, read its card once: they then all
+        find it ready, and each distinct push is built by one of them without waiting."""
+        if not (
+            message.get("kind", "").startswith("ticket.") and message.get("ticket_id") is not None
+        ):
+            return None
+        # Numbered on arrival, as without this read: a snapshot that starts while the card
+        # loads already includes the change and skips the event (realtime.snapshots).
+        self.seq += 1
+        context = EventContext(message, self.env, self.seq)
+        # Only when some board shows the card (most events concern few boards).
+        if not any(c.concerned is not None and c.concerned(context) for c in self.connections):
+            return context
+        try:
+            async with asyncio.timeout(PREPARE_SECONDS):
+                await context.load()
+        except Exception:
+            # The sockets load it themselves (the load goes on), or resynchronise.
+            log.warning("could not read ticket %s before its push", context.ticket_id)
+        return context
+
+    def dispatch(self, message: dict[str, Any], prepared: EventContext | None = None) -> None:
         kind = message.get("kind", "")
         if kind == RESYNC["kind"]:
             # Changes may have been missed: a new number, so no snapshot read before this
@@ -252,9 +329,17 @@ class Hub:
                     connection.offer(message)
             return
         elif kind.startswith("ticket.") and message.get("ticket_id") is not None:
-            self.seq += 1
-            item = EventContext(message, self.env, self.seq)
+            if prepared is None:
+                self.seq += 1
+                prepared = EventContext(message, self.env, self.seq)
+            item = prepared
         else:
             item = message
+        if isinstance(item, EventContext):
+            # A board this event changes nothing on is not woken for it.
+            for connection in list(self.connections):
+                if connection.concerned is None or connection.concerned(item):
+                    connection.offer(item)
+            return
         for connection in list(self.connections):
             connection.offer(item)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,9 +27,9 @@ from server.db import board as board_db
 from server.db import queries
 from server.db.engine import db_session, write_transaction
 from server.db.tables import TicketViewer
-from server.domain.board import COLUMNS, on_board
+from server.domain.board import COLUMNS
 from server.domain.errors import GuichetError, NotFound
-from server.realtime import render, snapshots
+from server.realtime import board_push, render, snapshots
 from server.realtime.bus import RESYNC
 from server.realtime.hub import (
     SERVICE_RESTART,
@@ -45,7 +46,6 @@ log = logging.getLogger("guichet.realtime")
 
 POLICY_VIOLATION = 4403
 VIEWER_STOP_SECONDS = 1.0  # presence clean-up on leaving: never hold up a stop for it
-SEND_TIMEOUT_SECONDS = 20.0  # one push that long in the making: the reader is gone
 MAX_INCOMING = 4096
 PRESENCE_HEARTBEAT_SECONDS = 20
 PRESENCE_TTL = timedelta(seconds=60)
@@ -76,6 +76,7 @@ class Viewer:
         self.env = hub.env
         self.csrf = socket.cookies.get("guichet_csrf", "")
         self.bell_prefix = ""
+        self.connection: Connection | None = None  # once accepted and registered
 
     def render(self, template: str, **context: Any) -> str:
         return render.render(
@@ -86,15 +87,20 @@ class Viewer:
         if html:
             # A refreshed bell rides along with the first push after a (re)connect.
             html, self.bell_prefix = html + self.bell_prefix, ""
+            # Stamped for the hub, which drops a socket whose push waits too long
+            # (Hub.drop_stuck_readers): cheaper than a timer per send.
+            watched = self.connection
+            if watched is not None:
+                watched.sending_since = time.monotonic()
             try:
-                # A browser that stopped reading fills the buffers and the send waits: past
-                # SEND_TIMEOUT_SECONDS the socket is dropped (it reconnects with a snapshot).
-                async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
-                    await self.socket.send_text(html)
-            except (OSError, RuntimeError, WebSocketDisconnect, TimeoutError) as exc:
+                await self.socket.send_text(html)
+            except (OSError, RuntimeError, WebSocketDisconnect) as exc:
                 # The server refuses sends once the socket is closing (ClientDisconnected
                 # is an OSError; a send after the close is a RuntimeError).
                 raise SocketGone() from exc
+            finally:
+                if watched is not None:
+                    watched.sending_since = None
 
     async def snapshot(self) -> None:
         raise NotImplementedError
@@ -167,15 +173,21 @@ class BoardViewer(Viewer):
         self.lane_keys: set[str] = set()
         self.counts: dict[Any, int] = {}
         self.snapshot_window = (0, 0)
+        self.view = board_push.board_view(
+            self.actor,
+            self.account.role,
+            self.filters,
+            self.layout,
+            self.locale,
+            i18n.get_timezone().key,
+        )
 
     async def snapshot(self) -> None:
         # One read and render for every viewer of the same view meanwhile (a restart
         # reconnects them all at once): see realtime.snapshots.
-        view = (
-            *snapshots.view_key(self.actor, self.filters, self.locale, i18n.get_timezone().key),
-            self.layout,
+        shared = await snapshots.share_of(self.hub).get(
+            self.view.key, self.hub.seq, self._read_snapshot
         )
-        shared = await snapshots.share_of(self.hub).get(view, self.hub.seq, self._read_snapshot)
         self.counts = dict(shared.counts)
         self.lane_keys = set(shared.lane_keys)
         self.snapshot_window = (shared.started, shared.finished)
@@ -207,59 +219,38 @@ class BoardViewer(Viewer):
             frozenset(lane.key for lane in lanes),
         )
 
+    def concerned(self, event: EventContext) -> bool:
+        """Is the card on this board before or after the change? (Else the event is a no-op
+        here, and the hub does not even offer it.)"""
+        where = board_push.reach(event, self.view)
+        return where.was or where.now_in
+
     async def on_ticket_event(self, event: EventContext) -> None:
         started, finished = self.snapshot_window
         if event.seq <= started:
             return  # committed before the snapshot was read: already shown
-        was = on_board(self.actor, self.filters, event.before, event.now)
-        now_in = on_board(self.actor, self.filters, event.after, event.now)
-        if not was and not now_in:
+        # Decided once per event for every socket of this view (board_push).
+        where = board_push.reach(event, self.view)
+        if not where.was and not where.now_in:
             return  # nothing about a ticket this viewer does not see
-        from server.views.board import cards_target, lane_of
-
-        parts: list[str] = []
-        target = ""
-        if now_in and event.after and self.layout.lanes:
-            lane = lane_of(self.layout, event.after.group_id, event.after.establishment_id)
-            if lane not in self.lane_keys:
-                await self.snapshot()  # a lane this board does not show yet
-                return
-            target = cards_target(event.after.status.value, lane)
-        if now_in:
-            placed = await event.placed_card(self.account.role, self.locale, target)
-            if placed:
-                parts.append(placed)
-        elif was:
-            parts.append(render.card_removal(self.env, event.ticket_id))
+        if where.lane is not None and where.lane not in self.lane_keys:
+            await self.snapshot()  # a lane this board does not show yet
+            return
         if event.seq <= finished:
             # Maybe counted by the snapshot, maybe not: count again rather than guess.
-            fresh = await board_db.counts(self.actor, self.filters)
-            changed = set(COLUMNS)
-            self.counts = dict(fresh)
+            self.counts = dict(await board_db.counts(self.actor, self.filters))
+            changed: set[Any] = set(COLUMNS)
         else:
             changed = set()
-            if was and event.before:
+            if where.was and event.before:
                 self.counts[event.before.status] -= 1
                 changed.add(event.before.status)
-            if now_in and event.after:
+            if where.now_in and event.after:
                 self.counts[event.after.status] += 1
                 changed.add(event.after.status)
-        parts.extend(
-            render.count_html(self.env, self.locale, s, self.counts[s])
-            for s in COLUMNS
-            if s in changed
-        )
-        if now_in and event.message.get("kind") == "ticket.sla":
-            parts.append(event.announcement(self.locale, render.SLA, id=event.ticket_id))
-        elif now_in and event.after:
-            parts.append(
-                event.announcement(
-                    self.locale, render.MOVED, id=event.ticket_id, status=event.after.status.value
-                )
-            )
-        else:
-            parts.append(event.announcement(self.locale, render.LEFT, id=event.ticket_id))
-        await self.send("".join(parts))
+        counts = tuple((s, self.counts[s]) for s in COLUMNS if s in changed)
+        # The same string for every socket of this view with these counts.
+        await self.send(await board_push.push(event, self.view, counts, self.env))
 
 
 class TicketPageViewer(Viewer):
@@ -487,6 +478,9 @@ async def live(socket: WebSocket) -> None:
     await socket.accept()
     token = socket.cookies.get(session_cookie_name(), "")
     connection = Connection(account.id, viewer.handle, accounts.session_digest(token))
+    if isinstance(viewer, BoardViewer):
+        connection.concerned = viewer.concerned
+    viewer.connection = connection
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []
     try:
