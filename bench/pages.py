@@ -417,6 +417,11 @@ async def prepare(size: int) -> None:
     have = await Ticket.count()
     if have < size:
         await load(os.environ["GUICHET_DATABASE_URL"], have + 1, size - have, seed_data)
+    # Mails queued by an earlier run's actions and never sent (its server was stopped) would
+    # be delivered during this one, competing with the pages: every run starts with none.
+    from server.db.tables import Outbox
+
+    await Outbox.update({Outbox.sent_at: Outbox.created_at}).where(Outbox.sent_at.is_null())
 
 
 # --- Measuring ------------------------------------------------------------------------------
