@@ -64,3 +64,39 @@ async def test_keyboard_menu_moves_and_refusal_snaps_back(
     await requester.goto(f"{live_server}/board")
     await expect(requester.locator(f"#card-{ticket_id}")).to_be_visible()
     await expect(requester.locator(f"#card-{ticket_id} .card-menu")).to_have_count(0)
+
+
+async def test_a_move_whose_live_push_comes_before_its_answer_leaves_one_card(
+    live_server: str, browser: Browser
+) -> None:
+    """The push of a move can reach the mover's own board before the move's answer does;
+    the moved card (whose request is then in flight) must still leave its old column."""
+    import asyncio
+
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Écran du poste infirmier noir")
+    tech = await sign_in(browser, live_server, "tech@desk.test")
+    pushed = asyncio.Event()
+
+    def on_socket(ws) -> None:
+        ws.on(
+            "framereceived",
+            lambda frame: pushed.set() if "beforeend:#cards-assigned" in str(frame) else None,
+        )
+
+    tech.on("websocket", on_socket)
+
+    async def answer_after_the_push(route) -> None:
+        response = await route.fetch()  # the server moves the ticket and pushes the move
+        await asyncio.wait_for(pushed.wait(), timeout=15)
+        await route.fulfill(response=response)
+
+    await tech.route("**/tickets/*/move", answer_after_the_push)
+    await tech.goto(f"{live_server}/board")
+    await expect(tech.locator("#live-status")).to_have_attribute("data-state", "live")
+    card = tech.locator(f"#card-{ticket_id}")
+    await card.locator("summary").click()
+    await card.locator("[data-move='assigned']").click()
+    await expect(tech.locator(f"#cards-assigned #card-{ticket_id}")).to_be_visible()
+    await expect(tech.locator(f"#card-{ticket_id}")).to_have_count(1)
+    assert pushed.is_set()

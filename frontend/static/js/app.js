@@ -115,8 +115,10 @@
     if (!current || !fragment || !fragment.querySelectorAll) return;
     // A form whose own request is in flight keeps its place: its answer targets it and brings
     // the fresh state. Swapped now, the answer would land nowhere and what was just sent
-    // would come back into the new form.
-    if (current.classList.contains("htmx-request") || current.querySelector(".htmx-request")) {
+    // would come back into the new form. Forms only: a board card being moved must still
+    // leave its old column when the live push of that very move comes before the answer.
+    var inFlight = "form.htmx-request, form .htmx-request";
+    if (current.matches(inFlight) || current.querySelector(inFlight)) {
       event.detail.shouldSwap = false;
       return;
     }
