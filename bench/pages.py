@@ -433,6 +433,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (its threads included: SQLite's work too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -623,14 +629,21 @@ async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) 
                     times.append((time.perf_counter() - t0) * 1000)
                     assert r.status_code == 200, (path, r.status_code)
 
+            cpu_before = cpu_seconds(server.pid)
             await asyncio.gather(*(client(c, requests // CLIENTS) for c in clients[role]))
+            # The server's own CPU per request: unlike latency, it barely moves with the load
+            # of a shared machine (on PostgreSQL the database server's share is not in it).
+            cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, len(times))
             times.sort()
 
             def q(f: float, times: list[float] = times) -> float:
                 return times[min(len(times) - 1, int(f * len(times)))]
 
-            results[f"{role} | {label}"] = (q(0.5), q(0.95), q(0.99))
-            log(f"  {engine_type} {size:,} {role} {label}: p50 {q(0.5):.1f} p95 {q(0.95):.1f}")
+            results[f"{role} | {label}"] = (q(0.5), q(0.95), q(0.99), cpu_ms)
+            log(
+                f"  {engine_type} {size:,} {role} {label}: p50 {q(0.5):.1f} p95 {q(0.95):.1f}"
+                f" cpu {cpu_ms:.1f} ms/req"
+            )
         rss = rss_kib(server.pid)
         sockets = await connect_viewers(port, clients, viewers, server.pid) if viewers else {}
         for cs in clients.values():
@@ -705,6 +718,27 @@ def run_worker(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _print_cpu(
+    results: dict[tuple[str, int], dict[str, Any]], engine: str, sizes: list[int]
+) -> None:
+    """The server's CPU per request for each page, and its ratio to the smallest size."""
+    base = results[(engine, sizes[0])]["pages"]
+    print(
+        "\n| who | page (server CPU ms per request) | " + " | ".join(f"{s:,}" for s in sizes) + " |"
+    )
+    print("|---|---|" + "---:|" * len(sizes))
+    for key, first in base.items():
+        if len(first) < 4:
+            continue
+        cells = []
+        for s in sizes:
+            cpu = results[(engine, s)]["pages"].get(key, (0, 0, 0, 0))[3]
+            ratio = f" ({cpu / first[3]:.2f}x)" if s != sizes[0] and first[3] else ""
+            cells.append(f"{cpu:.1f}{ratio}")
+        print(f"| {key} | " + " | ".join(cells) + " |")
+    print()
+
+
 def print_table(results: dict[tuple[str, int], dict[str, Any]]) -> None:
     engines = [e for e in ("sqlite", "postgres") if any(k[0] == e for k in results)]
     for engine_type in engines:
@@ -717,7 +751,7 @@ def print_table(results: dict[tuple[str, int], dict[str, Any]]) -> None:
         for key in base["pages"]:
             cells = []
             for s in sizes:
-                p50, p95, p99 = results[(engine_type, s)]["pages"].get(key, (0, 0, 0))
+                p50, p95, p99, *_ = results[(engine_type, s)]["pages"].get(key, (0, 0, 0))
                 ratio = p95 / base["pages"][key][1] if base["pages"][key][1] else 0
                 cells.append(
                     f"{p50:.0f} / {p95:.0f} / {p99:.0f}"
@@ -762,6 +796,7 @@ def print_table(results: dict[tuple[str, int], dict[str, Any]]) -> None:
             f"{'PASS' if worst <= target else 'FAIL'}); worst p95 ratio to {sizes[0]:,}: "
             f"{worst_ratio:.2f} (target < 1.5: {'PASS' if worst_ratio < 1.5 else 'FAIL'})"
         )
+        _print_cpu(results, engine_type, sizes)
 
 
 def main() -> None:
