@@ -358,17 +358,26 @@ async def _ticket_highlights(
         )
         for r in found:
             titles[r["id"]], texts[r["id"]] = r["title_hl"], r["text_hl"]
-        # Follow-ups are not among the shown texts: the typed words stay prefixes there.
-        match = fts5_highlight_query(terms, shown)
-        found = await Ticket.raw(
-            f"SELECT follow_up.ticket AS id, snippet(follow_up_fts, 0, {_SEL}, '…', 24) "
-            "AS text_hl FROM follow_up_fts JOIN follow_up ON follow_up.id = follow_up_fts.rowid "
-            f"WHERE follow_up_fts MATCH {{}} AND follow_up.ticket IN ({{}}){public_only}",
-            match,
-            _in_list(ids),
-        )
-        for r in found:
-            notes.setdefault(r["id"], r["text_hl"])
+        if follow_ups:
+            # The same for the follow-ups of the shown tickets: their words are read first
+            # (a few rows), so that no typed word is a prefix there either, and the match is
+            # looked up by their ids (a whole common word's list is long too).
+            seen = await Ticket.raw(
+                "SELECT follow_up.id, follow_up.ticket, follow_up.text FROM follow_up "
+                f"WHERE follow_up.ticket IN ({{}}){public_only}",
+                _in_list(ids),
+            )
+            if seen:
+                found = await Ticket.raw(
+                    "SELECT rowid AS id, "
+                    f"snippet(follow_up_fts, 0, {_SEL}, '…', 24) AS text_hl FROM follow_up_fts "
+                    "WHERE follow_up_fts MATCH {} AND rowid IN ({})",
+                    fts5_highlight_query(terms, [n["text"] for n in seen], whole_words=True),
+                    _in_list([n["id"] for n in seen]),
+                )
+                ticket_of = {n["id"]: n["ticket"] for n in seen}
+                for r in sorted(found, key=lambda r: r["id"]):
+                    notes.setdefault(ticket_of[r["id"]], r["text_hl"])
     if not follow_ups:
         notes.clear()
     codes = {
