@@ -321,12 +321,14 @@ async def _ticket_highlights(
     public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
     if terms and _is_pg():
         q = _pg_query(terms, any_word)
+        # ts_match_vq is @@ as a function, which no index serves: the rows are read by their
+        # ids (the shown tickets, their follow-ups), never from a common word's GIN list.
         found = await Ticket.raw(
             "SELECT id, ts_headline(guichet_text_config(title || ' ' || description), title, "
             f"{{}}, 'HighlightAll=true, ' || {_PG_OPTS}) AS title_hl, "
             "ts_headline(guichet_text_config(title || ' ' || description), description, {}, "
             f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) AS text_hl "
-            "FROM ticket WHERE id IN ({}) AND search @@ {}",
+            "FROM ticket WHERE id IN ({}) AND ts_match_vq(search, {})",
             q,
             q,
             _in_list(ids),
@@ -334,18 +336,20 @@ async def _ticket_highlights(
         )
         for r in found:
             titles[r["id"]], texts[r["id"]] = r["title_hl"], r["text_hl"]
-        found = await Ticket.raw(
-            "SELECT DISTINCT ON (follow_up.ticket) follow_up.ticket AS id, "
-            "ts_headline(guichet_text_config(follow_up.text), follow_up.text, {}, "
-            f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) AS text_hl "
-            f"FROM follow_up WHERE follow_up.ticket IN ({{}}) AND follow_up.search @@ {{}}"
-            f"{public_only} ORDER BY follow_up.ticket, ts_rank(follow_up.search, {{}}) DESC",
-            q,
-            _in_list(ids),
-            q,
-            q,
-        )
-        notes = {r["id"]: r["text_hl"] for r in found}
+        if follow_ups:
+            found = await Ticket.raw(
+                "SELECT DISTINCT ON (follow_up.ticket) follow_up.ticket AS id, "
+                "ts_headline(guichet_text_config(follow_up.text), follow_up.text, {}, "
+                f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) AS text_hl "
+                "FROM follow_up WHERE follow_up.ticket IN ({}) "
+                f"AND ts_match_vq(follow_up.search, {{}})"
+                f"{public_only} ORDER BY follow_up.ticket, ts_rank(follow_up.search, {{}}) DESC",
+                q,
+                _in_list(ids),
+                q,
+                q,
+            )
+            notes = {r["id"]: r["text_hl"] for r in found}
     elif terms:
         shown = [text for r in rows for text in (r["title"], r["description"])]
         # Marks go to these very texts: their words, whole (see ``fts5_highlight_query``).
@@ -378,8 +382,6 @@ async def _ticket_highlights(
                 ticket_of = {n["id"]: n["ticket"] for n in seen}
                 for r in sorted(found, key=lambda r: r["id"]):
                     notes.setdefault(ticket_of[r["id"]], r["text_hl"])
-    if not follow_ups:
-        notes.clear()
     codes = {
         e["id"]: e["code"]
         for e in await Establishment.select(Establishment.id, Establishment.code).where(
