@@ -288,19 +288,29 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                 )
             )
     if number is not None:
-        branches.append(QueryString("SELECT {} AS ticket_id, 1000.0 AS score", number))
+        branches.append(
+            QueryString(
+                "SELECT ticket.id AS ticket_id, 1000.0 AS score FROM ticket "
+                "WHERE ticket.id = {} AND {}",
+                number,
+                where,
+            )
+        )
     if terms and actor.is_staff and not f.any_word:
         branches.append(_requester_matches(terms, where))
     matched = QueryString(" UNION ALL ".join("{}" for _ in branches), *branches)
+    # Every branch applies the access policy and the filters: the page is chosen from the
+    # candidates alone, and only its rows are read from ``ticket`` (by key). Joined before
+    # the LIMIT, PostgreSQL hashed the candidates against a scan of every visible ticket.
     sql = QueryString(
         "WITH matched AS ({}), best AS (SELECT ticket_id, MAX(score) AS score FROM matched "
-        "GROUP BY ticket_id) "
+        "GROUP BY ticket_id), shown AS (SELECT ticket_id, score, COUNT(*) OVER () AS total "
+        "FROM best ORDER BY score DESC, ticket_id DESC LIMIT {} OFFSET {}) "
         "SELECT ticket.id, ticket.title, ticket.description, ticket.status, ticket.priority, "
-        "ticket.created_at, ticket.establishment, best.score, COUNT(*) OVER () AS total "
-        "FROM best JOIN ticket ON ticket.id = best.ticket_id "
-        "WHERE {} ORDER BY best.score DESC, ticket.id DESC LIMIT {} OFFSET {}",
+        "ticket.created_at, ticket.establishment, shown.score, shown.total "
+        "FROM shown JOIN ticket ON ticket.id = shown.ticket_id "
+        "ORDER BY shown.score DESC, ticket.id DESC",
         matched,
-        where,
         f.per_page,
         (f.page - 1) * f.per_page,
     )
