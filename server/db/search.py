@@ -137,22 +137,19 @@ PROBE = 2000
 
 async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tuple[bool, bool]:
     rows = await Ticket.raw(
-        "SELECT t.tickets, t.matching, "
+        "SELECT (SELECT count(*) FROM (SELECT * FROM ticket ORDER BY id DESC LIMIT {}) "
+        "AS ticket WHERE ticket.search @@ {} AND {}) AS tickets, "
         "(SELECT count(*) FROM (SELECT * FROM follow_up ORDER BY id DESC LIMIT {}) "
         "AS follow_up JOIN ticket ON ticket.id = follow_up.ticket "
         f"WHERE follow_up.search @@ {{}} AND {{}}{public_only}) AS notes, "
         "(SELECT reltuples FROM pg_class WHERE oid = 'ticket'::regclass) AS ticket_rows, "
-        "(SELECT reltuples FROM pg_class WHERE oid = 'follow_up'::regclass) AS note_rows "
-        "FROM (SELECT count(*) FILTER (WHERE ticket.search @@ {} AND {}) AS tickets, "
-        "count(*) FILTER (WHERE ticket.search @@ {}) AS matching "
-        "FROM (SELECT * FROM ticket ORDER BY id DESC LIMIT {}) AS ticket) AS t",
+        "(SELECT reltuples FROM pg_class WHERE oid = 'follow_up'::regclass) AS note_rows",
         PROBE,
         q,
         where,
+        PROBE,
         q,
         where,
-        q,
-        PROBE,
     )
     found = rows[0]
 
@@ -161,22 +158,7 @@ async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tup
             return False
         return matches / PROBE >= (CANDIDATES / 14 / table_rows) ** 0.5
 
-    return (
-        dense(found["tickets"], found["ticket_rows"])
-        or walk_is_cheaper(found["tickets"], found["matching"], found["ticket_rows"]),
-        dense(found["notes"], found["note_rows"]),
-    )
-
-
-def walk_is_cheaper(visible_matches: int, matches: int, ticket_rows: float) -> bool:
-    """Among the newest PROBE tickets, ``visible_matches`` match and are visible, ``matches``
-    match. Reading from the index costs every match, visible or not: a requester sees a few
-    percent of the tickets, so most of a common word's matches are read, then dropped. The
-    walk tests about CANDIDATES / density rows, each 14 times cheaper than a match read."""
-    if ticket_rows < 10 * PROBE:
-        return False
-    walked = ticket_rows if not visible_matches else CANDIDATES * PROBE / visible_matches
-    return min(walked, ticket_rows) < 14 * matches / PROBE * ticket_rows
+    return dense(found["tickets"], found["ticket_rows"]), dense(found["notes"], found["note_rows"])
 
 
 def _pg_newest_matches(

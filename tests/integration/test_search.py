@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from server.db.articles import list_articles, reachable_establishments
-from server.db.search import SearchFilters, search_articles, search_tickets, walk_is_cheaper
+from server.db.search import SearchFilters, search_articles, search_tickets
 from server.db.tables import FollowUp, Ticket
 from server.domain.actors import Actor
 from server.domain.forms import NewFollowUp
@@ -299,14 +299,3 @@ async def test_both_postgres_plans_give_the_same_results(
     )
     assert set(await search(w.tech, "douchette")) == {mine, other, noted}
     assert set(await search(w.requester_a, "douchette")) == {mine}
-
-
-def test_postgres_walks_back_when_the_index_would_read_mostly_invisible_matches() -> None:
-    # A requester at 100 k tickets: "imprimante" matches 254 of the newest 2,000 tickets, 18
-    # of them visible: the walk tests ~55,000 rows, the index would read ~12,700 matches.
-    assert walk_is_cheaper(18, 254, 100_000)
-    # Two words: 42 matches, 3 visible; the walk would go through the table.
-    assert not walk_is_cheaper(3, 42, 100_000)
-    # A rare word never walks; a small table never needs to.
-    assert not walk_is_cheaper(0, 0, 1_000_000)
-    assert not walk_is_cheaper(18, 254, 10_000)
