@@ -135,13 +135,20 @@ def _pg_query(terms: list[str], any_word: bool = False) -> QueryString:
 PROBE = 2000
 
 
+def _ticket_of_follow_up(where: QueryString) -> QueryString:
+    """``where`` for the ticket of each follow-up, as a subquery run per follow-up (a key
+    lookup). Joined, PostgreSQL hashes the follow-ups against a scan of every visible ticket:
+    the probe of 2,000 follow-ups took 18 ms for a requester at 100 k tickets (2.3 ms so),
+    and a walk back would not stop early."""
+    return QueryString("(SELECT {} FROM ticket WHERE ticket.id = follow_up.ticket)", where)
+
+
 async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tuple[bool, bool]:
     rows = await Ticket.raw(
         "SELECT (SELECT count(*) FROM (SELECT * FROM ticket ORDER BY id DESC LIMIT {}) "
         "AS ticket WHERE ticket.search @@ {} AND {}) AS tickets, "
         "(SELECT count(*) FROM (SELECT * FROM follow_up ORDER BY id DESC LIMIT {}) "
-        "AS follow_up JOIN ticket ON ticket.id = follow_up.ticket "
-        f"WHERE follow_up.search @@ {{}} AND {{}}{public_only}) AS notes, "
+        f"AS follow_up WHERE follow_up.search @@ {{}} AND {{}}{public_only}) AS notes, "
         "(SELECT reltuples FROM pg_class WHERE oid = 'ticket'::regclass) AS ticket_rows, "
         "(SELECT reltuples FROM pg_class WHERE oid = 'follow_up'::regclass) AS note_rows",
         PROBE,
@@ -149,7 +156,7 @@ async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tup
         where,
         PROBE,
         q,
-        where,
+        _ticket_of_follow_up(where),
     )
     found = rows[0]
 
@@ -245,16 +252,23 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
             )
         )
         if f.follow_ups:
+            # Walking back, each follow-up's ticket is looked up (the walk stops early);
+            # reading a word's matches, a join (many rows: hashing them is cheaper).
+            tables, ticket_where = (
+                ("follow_up", _ticket_of_follow_up(where))
+                if dense_notes
+                else ("follow_up JOIN ticket ON ticket.id = follow_up.ticket", where)
+            )
             branches.append(
                 QueryString(
                     "SELECT ticket_id, 0.5 * ts_rank(search, {}) AS score FROM ({}) AS f",
                     q,
                     _pg_newest_matches(
                         "follow_up.ticket AS ticket_id, follow_up.id AS newest, follow_up.search",
-                        "follow_up JOIN ticket ON ticket.id = follow_up.ticket",
+                        tables,
                         "follow_up.search",
                         q,
-                        QueryString(f"{{}}{public_only}", where),
+                        QueryString(f"{{}}{public_only}", ticket_where),
                         dense_notes,
                     ),
                 )
