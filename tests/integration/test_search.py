@@ -108,6 +108,32 @@ async def test_follow_ups_count_only_where_the_viewer_may_see_them() -> None:
     assert await search(w.tech, "zorglub") == []
 
 
+async def test_a_follow_up_found_by_another_form_of_the_word_is_marked() -> None:
+    # The follow-up says "imprimante", the search "imprimantes": neither starts the other,
+    # the shared stem found it, and the snippet marks the follow-up's own word.
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Poste lent", description="lent")
+    await tickets.add_follow_up(
+        w.tech,
+        ticket_id,
+        NewFollowUp(text="L'imprimante du bureau est réparée", private=False, minutes=0),
+    )
+    [row] = (await search_tickets(w.requester_a, SearchFilters(text="imprimantes"))).rows
+    assert row["id"] == ticket_id and row["in_follow_up"]
+    assert "<mark>imprimante</mark>" in row["text_html"].lower()
+
+
+async def test_search_page_matches_whole_words_and_suggestions_an_unfinished_last_one() -> None:
+    # The same on both engines: the search page's words are complete (word forms are found
+    # by their stems); suggestions follow what is being typed, so the last word may be cut.
+    w = await factories.world()
+    t = await factories.ticket(w.requester_a, title="Portable lent", description="rien")
+    assert await search(w.tech, "port") == []
+    assert await search(w.tech, "portables") == [t]
+    assert await search(w.tech, "port", any_word=True) == [t]
+    assert await search(w.tech, "port lent", any_word=True) == [t]
+
+
 async def test_index_follows_updates_and_deletes() -> None:
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a, title="Clavier", description="touche")

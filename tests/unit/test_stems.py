@@ -33,13 +33,19 @@ def test_a_query_word_is_stemmed_in_each_language_it_may_be_written_in() -> None
     assert query_stems("сервисы") == ["сервис"]  # Cyrillic: Russian only
 
 
-def test_fts5_query_matches_the_typed_prefix_or_a_stem() -> None:
-    # A short word is matched whole, unless it is the last one (still being typed).
+def test_fts5_query_matches_the_typed_word_whole_or_a_stem() -> None:
+    # The search page's words are complete: whole words, as on PostgreSQL. A prefix would
+    # make FTS5 merge the lists of every word it starts before keeping the newest matches.
     assert fts5_query(["de", "imprimantes"]) == (
-        '("de" OR stems : ("de")) AND ("imprimantes"* OR stems : ("imprim" OR "imprimant"))'
+        '("de" OR stems : ("de")) AND ("imprimantes" OR stems : ("imprim" OR "imprimant"))'
     )
+    assert "*" not in fts5_query(["ecran", "blo"])
+
+
+def test_fts5_query_for_suggestions_takes_the_last_word_as_a_prefix() -> None:
+    # Suggestions follow what is being typed: only the last word may be unfinished.
     assert fts5_query(["ecran", "blo"], any_word=True) == (
-        '("ecran"* OR stems : ("ecran")) OR ("blo"* OR stems : ("blo"))'
+        '("ecran" OR stems : ("ecran")) OR ("blo"* OR stems : ("blo"))'
     )
 
 
