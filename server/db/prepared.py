@@ -12,24 +12,27 @@ from collections.abc import Callable
 from typing import Any
 
 from piccolo.query.base import Query
+from piccolo.querystring import QueryString
 
 from server.db.tables import Ticket
 
 
 class Prepared:
-    """``build(*sample)`` is a Piccolo query; each sample value must be distinct and appear
-    as a bound parameter of the compiled SQL. Other parameters are kept as constants."""
+    """``build(*sample)`` is a Piccolo query (or a ``QueryString`` for SQL Piccolo cannot
+    build); each sample value must be distinct and appear as a bound parameter of the
+    compiled SQL. Other parameters are kept as constants."""
 
     __slots__ = ("_build", "_compiled", "_sample")
 
-    def __init__(self, build: Callable[..., Query[Any, Any]], *sample: Any) -> None:
+    def __init__(self, build: Callable[..., Query[Any, Any] | QueryString], *sample: Any) -> None:
         self._build = build
         self._sample = sample
         self._compiled: dict[str, tuple[str, list[tuple[bool, Any]]]] = {}
 
     def _compile(self, engine_type: str) -> tuple[str, list[tuple[bool, Any]]]:
         query = self._build(*self._sample)
-        sql, params = query.querystrings[0].compile_string(engine_type=engine_type)
+        querystring = query if isinstance(query, QueryString) else query.querystrings[0]
+        sql, params = querystring.compile_string(engine_type=engine_type)
         slots: list[tuple[bool, Any]] = []
         used = set()
         for value in params:
