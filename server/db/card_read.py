@@ -37,8 +37,9 @@ def _card_sql(ticket_id: int, *, private: bool) -> QueryString:
     fields = ", ".join(f't."{name}"' for name in _TICKET_FIELDS)
     sla = ", ".join(f's."{name}" AS "sla_{name}"' for name in _SLA_FIELDS)
     public_only = "" if private else " AND f.private = {}"
+    # Only table and column names are interpolated (ours); the values are bound.
     sql = (
-        f"SELECT {fields}, e.code AS establishment_code, a.full_name AS assignee_name,"
+        f"SELECT {fields}, e.code AS establishment_code, a.full_name AS assignee_name,"  # noqa: S608
         f" r.full_name AS requester_name, s.ticket AS sla_ticket, {sla},"
         f" (SELECT COUNT(*) FROM {FollowUp._meta.tablename} f"
         f" WHERE f.ticket = t.id{public_only}) AS follow_ups,"

@@ -10,8 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from server.db import board as board_db
-from server.db import card_read
-from server.db import queries
+from server.db import card_read, queries
 from server.domain.errors import GuichetError, ValidationFailed
 from server.domain.forms import parse_status
 from server.domain.text import N_
