@@ -12,6 +12,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.query.functions.aggregate import Count, Max
+from piccolo.querystring import QueryString
 
 from server import i18n
 from server.db.config_cache import cached
@@ -154,49 +155,55 @@ async def establishment_parents() -> dict[int, int | None]:
     return await cached("establishment_parents", read)
 
 
+def _reach_sql(user_ids: list[int]) -> QueryString:
+    """The people, their groups with the establishments each serves, and supervisors'
+    scopes, as one ``UNION ALL`` (``part`` says which)."""
+    marks = ", ".join("{}" for _ in user_ids)
+    sql = (
+        "SELECT 0 AS part, id AS person, role, establishment, active, NULL AS grp"  # noqa: S608
+        f" FROM {User._meta.tablename} WHERE id IN ({marks})"
+        ' UNION ALL SELECT 1, m."user", NULL, e.establishment, NULL, m."group"'
+        f" FROM {GroupMember._meta.tablename} m LEFT JOIN {GroupEstablishment._meta.tablename} e"
+        f' ON e."group" = m."group" WHERE m."user" IN ({marks})'
+        ' UNION ALL SELECT 2, s."user", NULL, s.establishment, NULL, NULL'
+        f' FROM {SupervisorScope._meta.tablename} s WHERE s."user" IN ({marks})'
+    )
+    return QueryString(sql, *user_ids, *user_ids, *user_ids)
+
+
 async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
-    """Several people with their reach (as ``reach`` computes it) in at most six queries,
-    whatever their number: notification recipients are judged this way on every change."""
+    """Several people with their reach (as ``reach`` computes it) in one query (and the
+    cached establishment tree), whatever their number: notification recipients are judged
+    this way on every change."""
     if not user_ids:
         return {}
-    rows = await User.select(User.id, User.role, User.establishment, User.active).where(
-        User.id.is_in(sorted(set(user_ids)))
-    )
-    staff = [r["id"] for r in rows if Role(r["role"]).is_staff]
+    db: Any = User._meta.db
+    sql, args = _reach_sql(sorted(set(user_ids))).compile_string(engine_type=db.engine_type)
+    found = await db.run_sql(sql, args)
+    rows = [r for r in found if r["part"] == 0]
+    role_of = {r["person"]: Role(r["role"]) for r in rows}
+    staff = {uid for uid, role in role_of.items() if role.is_staff}
+    supervisors = {uid for uid in staff if role_of[uid] in (Role.SUPERVISOR, Role.ADMIN)}
     groups: dict[int, set[int]] = {uid: set() for uid in staff}
     roots: dict[int, set[int]] = {uid: set() for uid in staff}
-    if staff:
-        for m in await GroupMember.select(GroupMember.user, GroupMember.group).where(
-            GroupMember.user.is_in(staff)
-        ):
-            groups[m["user"]].add(m["group"])
-        all_groups = sorted({g for gs in groups.values() for g in gs})
-        served: dict[int, set[int]] = {}
-        if all_groups:
-            for row in await GroupEstablishment.select(
-                GroupEstablishment.group, GroupEstablishment.establishment
-            ).where(GroupEstablishment.group.is_in(all_groups)):
-                served.setdefault(row["group"], set()).add(row["establishment"])
-        for uid, member_of in groups.items():
-            for g in member_of:
-                roots[uid] |= served.get(g, set())
-        supervisors = [r["id"] for r in rows if Role(r["role"]) in (Role.SUPERVISOR, Role.ADMIN)]
-        if supervisors:
-            for row in await SupervisorScope.select(
-                SupervisorScope.user, SupervisorScope.establishment
-            ).where(SupervisorScope.user.is_in(supervisors)):
-                roots[row["user"]].add(row["establishment"])
+    for r in found:
+        if r["part"] == 1 and r["person"] in staff:
+            groups[r["person"]].add(r["grp"])
+            if r["establishment"] is not None:
+                roots[r["person"]].add(r["establishment"])
+        elif r["part"] == 2 and r["person"] in supervisors:
+            roots[r["person"]].add(r["establishment"])
     parent_of: dict[int, int | None] = {}
     if any(roots.values()):
         parent_of = await establishment_parents()
     return {
-        r["id"]: Actor(
-            id=r["id"],
-            role=Role(r["role"]),
+        r["person"]: Actor(
+            id=r["person"],
+            role=role_of[r["person"]],
             establishment_id=r["establishment"],
-            active=r["active"],
-            establishment_ids=descendants(roots.get(r["id"], ()), parent_of),
-            group_ids=frozenset(groups.get(r["id"], ())),
+            active=bool(r["active"]),
+            establishment_ids=descendants(roots.get(r["person"], ()), parent_of),
+            group_ids=frozenset(groups.get(r["person"], ())),
         )
         for r in rows
     }

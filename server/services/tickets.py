@@ -34,7 +34,7 @@ from server.domain.permissions import (
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
 from server.services import canned, catalogue, notifications, sla
-from server.services.group_mail import tell_group_address
+from server.services.group_mail import group_name_and_address, tell_group_address
 
 
 def _now() -> datetime:
@@ -267,8 +267,10 @@ async def open_ticket(
         await counters.apply(None, inserted[0])
         await report_tally.on_open(inserted[0])
         created = [("created", "", Status.NEW.value)]
+        # Named in the history and told by mail: read once.
+        group = None if group_id is None else await group_name_and_address(group_id)
         if group_id is not None:
-            created.append(("group", "", await _name_of(Group, group_id)))
+            created.append(("group", "", group["name"] if group else ""))
         await _history_lines(ticket_id, actor, created)
         # The requester's acknowledgement, and the receiving group's notice (issue 14).
         # Read once for the notices and the event; a new ticket is shared with nobody yet.
@@ -276,7 +278,8 @@ async def open_ticket(
         await notifications.enqueue_kinds(
             (Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor, ticket=after, shares=shares
         )
-        await tell_group_address(ticket_id, group_id)
+        if group is not None:
+            await tell_group_address(ticket_id, group_id, group=group)
         event = await ticket_event("ticket.created", ticket_id, None, after=after, shares=shares)
     return ticket_id, [event]
 
