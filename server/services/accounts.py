@@ -127,19 +127,11 @@ async def reach(user_id: int, role: Role) -> tuple[frozenset[int], frozenset[int
     sees tickets. Requesters have none: they see by establishment and by name."""
     if not role.is_staff:
         return frozenset(), frozenset()
-    members = await _GROUPS.rows(user_id)
-    group_ids = frozenset(r["group"] for r in members)
-    roots: set[int] = set()
-    if group_ids:
-        served = await GroupEstablishment.select(GroupEstablishment.establishment).where(
-            GroupEstablishment.group.is_in(sorted(group_ids))
-        )
-        roots.update(r["establishment"] for r in served)
-    if role in (Role.SUPERVISOR, Role.ADMIN):
-        scoped = await SupervisorScope.select(SupervisorScope.establishment).where(
-            SupervisorScope.user == user_id
-        )
-        roots.update(r["establishment"] for r in scoped)
+    # Groups with what each serves (and a supervisor's scopes): one query.
+    scoped = role in (Role.SUPERVISOR, Role.ADMIN)
+    found = await (_SCOPED_REACH if scoped else _GROUP_REACH).rows(user_id)
+    group_ids = frozenset(r["grp"] for r in found if r["grp"] is not None)
+    roots = {r["establishment"] for r in found if r["establishment"] is not None}
     if not roots:
         return frozenset(), group_ids
     return descendants(roots, await establishment_parents()), group_ids
@@ -216,20 +208,41 @@ _USER = Prepared(
     .first(),
     987_654_321,
 )
-_SESSION = Prepared(
-    lambda digest: UserSession.select(UserSession.user, UserSession.expires_at)
-    .where(UserSession.token_hash == digest)
-    .first(),
-    "sample-session-digest",
-)
 _TOKEN = Prepared(
     lambda digest: ApiToken.select(ApiToken.id, ApiToken.user)
     .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
     .first(),
     "sample-token-digest",
 )
-_GROUPS = Prepared(
-    lambda i: GroupMember.select(GroupMember.group).where(GroupMember.user == i), 987_654_321
+
+
+def _own_reach_sql(user_id: int, *, scoped: bool) -> QueryString:
+    sql = (
+        'SELECT m."group" AS grp, e.establishment'  # noqa: S608
+        f" FROM {GroupMember._meta.tablename} m LEFT JOIN {GroupEstablishment._meta.tablename} e"
+        ' ON e."group" = m."group" WHERE m."user" = {}'
+    )
+    if scoped:
+        sql += (
+            " UNION ALL SELECT NULL, s.establishment"  # noqa: S608
+            f' FROM {SupervisorScope._meta.tablename} s WHERE s."user" = {{}}'
+        )
+        return QueryString(sql, user_id, user_id)
+    return QueryString(sql, user_id)
+
+
+_GROUP_REACH = Prepared(lambda i: _own_reach_sql(i, scoped=False), 987_654_321)
+_SCOPED_REACH = Prepared(lambda i: _own_reach_sql(i, scoped=True), 987_654_321)
+# A session and its account in one read (the account's columns as ``_USER`` names them).
+_SESSION_ACCOUNT = Prepared(
+    lambda digest: UserSession.select(
+        UserSession.expires_at,
+        *UserSession.user.all_columns(),
+        UserSession.user.establishment.timezone.as_alias("establishment.timezone"),
+    )
+    .where(UserSession.token_hash == digest)
+    .first(),
+    "sample-session-digest",
 )
 
 
@@ -388,11 +401,13 @@ async def open_session(user_id: int, user_agent: str = "") -> str:
 async def session_account(raw: str) -> AccountView | None:
     if not raw or len(raw) > 200:
         return None
-    row = await _SESSION.first(_token_digest(raw))
-    if row is None or row["expires_at"] <= datetime.now(UTC):
+    row = await _SESSION_ACCOUNT.first(_token_digest(raw))
+    if row is None or row["expires_at"] <= datetime.now(UTC) or row["user.id"] is None:
         return None
-    found = await account(row["user"])
-    return found if found and found.active else None
+    user = {key.removeprefix("user."): value for key, value in row.items()}
+    if not user["active"]:
+        return None
+    return _view(user, await reach(user["id"], Role(user["role"])))
 
 
 def session_digest(raw: str) -> str:
