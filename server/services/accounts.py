@@ -208,8 +208,11 @@ _USER = Prepared(
     .first(),
     987_654_321,
 )
-_TOKEN = Prepared(
-    lambda digest: ApiToken.select(ApiToken.id, ApiToken.user)
+_TOKEN_ACCOUNT = Prepared(
+    lambda digest: ApiToken.select(
+        *ApiToken.user.all_columns(),
+        ApiToken.user.establishment.timezone.as_alias("establishment.timezone"),
+    )
     .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
     .first(),
     "sample-token-digest",
@@ -402,12 +405,9 @@ async def session_account(raw: str) -> AccountView | None:
     if not raw or len(raw) > 200:
         return None
     row = await _SESSION_ACCOUNT.first(_token_digest(raw))
-    if row is None or row["expires_at"] <= datetime.now(UTC) or row["user.id"] is None:
+    if row is None or row["expires_at"] <= datetime.now(UTC):
         return None
-    user = {key.removeprefix("user."): value for key, value in row.items()}
-    if not user["active"]:
-        return None
-    return _view(user, await reach(user["id"], Role(user["role"])))
+    return await _active_account(row)
 
 
 def session_digest(raw: str) -> str:
@@ -473,11 +473,17 @@ async def issue_api_token(user_id: int, name: str = "") -> str:
 async def token_account(raw: str) -> AccountView | None:
     if not raw or len(raw) > 200:
         return None
-    row = await _TOKEN.first(_token_digest(raw))
-    if row is None:
+    return await _active_account(await _TOKEN_ACCOUNT.first(_token_digest(raw)))
+
+
+async def _active_account(row: dict[str, Any] | None) -> AccountView | None:
+    """The account a session or token read joined (columns named ``user.*``), if active."""
+    if row is None or row["user.id"] is None:
         return None
-    found = await account(row["user"])
-    return found if found and found.active else None
+    user = {key.removeprefix("user."): value for key, value in row.items()}
+    if not user["active"]:
+        return None
+    return _view(user, await reach(user["id"], Role(user["role"])))
 
 
 async def revoke_api_token(raw: str) -> bool:
