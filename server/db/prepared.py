@@ -9,6 +9,7 @@ sample call, then run directly on the current connection with the caller's value
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from piccolo.query.base import Query
@@ -126,3 +127,50 @@ class PreparedInsert:
             if sql is None:
                 sql = self._sql[key] = self._compile(*key)
             await db.run_sql(sql, [value for row in chunk for value in row])
+
+
+_PLAIN = frozenset({int, str, float, bool, datetime, type(None)})  # exact types, no enums
+_UPDATES: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def _update_sql(engine_type: str, names: tuple[str, ...], returning: tuple[str, ...]) -> str:
+    marks = iter(
+        f"${i}" if engine_type == "postgres" else "?" for i in range(1, len(names) + 4)
+    )
+    assignments = [f'"{name}" = {next(marks)}' for name in names]
+    assignments += ['"version" = "version" + 1', f'"updated_at" = {next(marks)}']
+    where = f'"id" = {next(marks)} AND "version" = {next(marks)}'
+    back = ", ".join(f'"{name}"' for name in returning)
+    # Our table and column names only; every value is bound.
+    return (
+        f'UPDATE "{Ticket._meta.tablename}" SET {", ".join(assignments)}'  # noqa: S608
+        f" WHERE {where} RETURNING {back}"
+    )
+
+
+async def versioned_ticket_update(
+    values: dict[Any, Any],
+    ticket_id: int,
+    expected_version: int,
+    now: datetime,
+    returning: tuple[Any, ...],
+) -> list[dict[str, Any]]:
+    """``values`` (columns to plain values) written if the ticket is still at
+    ``expected_version``, the version bumped and ``updated_at`` stamped; the ``returning``
+    columns of the row after, or nothing. The SQL is made once per engine and set of columns
+    (a Piccolo update cost more Python than its statement); values that are not plain go
+    through Piccolo."""
+    if not all(type(value) in _PLAIN for value in values.values()):
+        return await (
+            Ticket.update({**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: now})
+            .where((Ticket.id == ticket_id) & (Ticket.version == expected_version))
+            .returning(*returning)
+        )
+    db: Any = Ticket._meta.db
+    names = tuple(column._meta.db_column_name for column in values)
+    back = tuple(column._meta.db_column_name for column in returning)
+    key = (db.engine_type, names, back)
+    sql = _UPDATES.get(key)
+    if sql is None:
+        sql = _UPDATES[key] = _update_sql(*key)
+    return await db.run_sql(sql, [*values.values(), now, ticket_id, expected_version])

@@ -12,7 +12,7 @@ from typing import Any
 from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.intake import intake_group_of
-from server.db.prepared import Prepared, ticket_row, ticket_shares
+from server.db.prepared import Prepared, ticket_row, ticket_shares, versioned_ticket_update
 from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
@@ -119,6 +119,9 @@ async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
     return row
 
 
+_KEYS = counters.KEY_COLUMNS
+
+
 async def _save(
     ticket_id: int,
     expected_version: int,
@@ -137,10 +140,8 @@ async def _save(
         assert row["version"] == expected_version
         before = {name: row[name] for name in counters.KEY_NAMES}
     now = _now()
-    rows = (
-        await Ticket.update({**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: now})
-        .where((Ticket.id == ticket_id) & (Ticket.version == expected_version))
-        .returning(Ticket.version, Ticket.created_at, *counters.KEY_COLUMNS)
+    rows = await versioned_ticket_update(
+        values, ticket_id, expected_version, now, (Ticket.version, Ticket.created_at, *_KEYS)
     )
     if not rows:
         raise Conflict()
