@@ -96,12 +96,13 @@ class PreparedInsert:
     row count: building Piccolo table instances for each recipient of a notice cost more
     Python than the statement. Values go as given (plain ints, strings, datetimes, None)."""
 
-    __slots__ = ("_columns", "_sql", "_table")
-    _CHUNK = 500  # rows per statement, well under either engine's limit of bound values
+    __slots__ = ("_chunk", "_columns", "_sql", "_table")
 
-    def __init__(self, table: type[Any], columns: tuple[str, ...]) -> None:
+    # 500 rows per statement: well under either engine's limit of bound values.
+    def __init__(self, table: type[Any], columns: tuple[str, ...], chunk: int = 500) -> None:
         self._table = table
         self._columns = columns
+        self._chunk = chunk
         self._sql: dict[tuple[str, int], str] = {}
 
     def _compile(self, engine_type: str, n: int) -> str:
@@ -120,8 +121,8 @@ class PreparedInsert:
 
     async def run(self, rows: list[tuple[Any, ...]]) -> None:
         db: Any = self._table._meta.db
-        for start in range(0, len(rows), self._CHUNK):
-            chunk = rows[start : start + self._CHUNK]
+        for start in range(0, len(rows), self._chunk):
+            chunk = rows[start : start + self._chunk]
             key = (db.engine_type, len(chunk))
             sql = self._sql.get(key)
             if sql is None:
