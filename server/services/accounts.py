@@ -12,6 +12,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.query.functions.aggregate import Count, Max
+from piccolo.querystring import QueryString
 
 from server import i18n
 from server.db.config_cache import cached
@@ -126,19 +127,11 @@ async def reach(user_id: int, role: Role) -> tuple[frozenset[int], frozenset[int
     sees tickets. Requesters have none: they see by establishment and by name."""
     if not role.is_staff:
         return frozenset(), frozenset()
-    members = await _GROUPS.rows(user_id)
-    group_ids = frozenset(r["group"] for r in members)
-    roots: set[int] = set()
-    if group_ids:
-        served = await GroupEstablishment.select(GroupEstablishment.establishment).where(
-            GroupEstablishment.group.is_in(sorted(group_ids))
-        )
-        roots.update(r["establishment"] for r in served)
-    if role in (Role.SUPERVISOR, Role.ADMIN):
-        scoped = await SupervisorScope.select(SupervisorScope.establishment).where(
-            SupervisorScope.user == user_id
-        )
-        roots.update(r["establishment"] for r in scoped)
+    # Groups with what each serves (and a supervisor's scopes): one query.
+    scoped = role in (Role.SUPERVISOR, Role.ADMIN)
+    found = await (_SCOPED_REACH if scoped else _GROUP_REACH).rows(user_id)
+    group_ids = frozenset(r["grp"] for r in found if r["grp"] is not None)
+    roots = {r["establishment"] for r in found if r["establishment"] is not None}
     if not roots:
         return frozenset(), group_ids
     return descendants(roots, await establishment_parents()), group_ids
@@ -154,49 +147,55 @@ async def establishment_parents() -> dict[int, int | None]:
     return await cached("establishment_parents", read)
 
 
+def _reach_sql(user_ids: list[int]) -> QueryString:
+    """The people, their groups with the establishments each serves, and supervisors'
+    scopes, as one ``UNION ALL`` (``part`` says which)."""
+    marks = ", ".join("{}" for _ in user_ids)
+    sql = (
+        "SELECT 0 AS part, id AS person, role, establishment, active, NULL AS grp"  # noqa: S608
+        f" FROM {User._meta.tablename} WHERE id IN ({marks})"
+        ' UNION ALL SELECT 1, m."user", NULL, e.establishment, NULL, m."group"'
+        f" FROM {GroupMember._meta.tablename} m LEFT JOIN {GroupEstablishment._meta.tablename} e"
+        f' ON e."group" = m."group" WHERE m."user" IN ({marks})'
+        ' UNION ALL SELECT 2, s."user", NULL, s.establishment, NULL, NULL'
+        f' FROM {SupervisorScope._meta.tablename} s WHERE s."user" IN ({marks})'
+    )
+    return QueryString(sql, *user_ids, *user_ids, *user_ids)
+
+
 async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
-    """Several people with their reach (as ``reach`` computes it) in at most six queries,
-    whatever their number: notification recipients are judged this way on every change."""
+    """Several people with their reach (as ``reach`` computes it) in one query (and the
+    cached establishment tree), whatever their number: notification recipients are judged
+    this way on every change."""
     if not user_ids:
         return {}
-    rows = await User.select(User.id, User.role, User.establishment, User.active).where(
-        User.id.is_in(sorted(set(user_ids)))
-    )
-    staff = [r["id"] for r in rows if Role(r["role"]).is_staff]
+    db: Any = User._meta.db
+    sql, args = _reach_sql(sorted(set(user_ids))).compile_string(engine_type=db.engine_type)
+    found = await db.run_sql(sql, args)
+    rows = [r for r in found if r["part"] == 0]
+    role_of = {r["person"]: Role(r["role"]) for r in rows}
+    staff = {uid for uid, role in role_of.items() if role.is_staff}
+    supervisors = {uid for uid in staff if role_of[uid] in (Role.SUPERVISOR, Role.ADMIN)}
     groups: dict[int, set[int]] = {uid: set() for uid in staff}
     roots: dict[int, set[int]] = {uid: set() for uid in staff}
-    if staff:
-        for m in await GroupMember.select(GroupMember.user, GroupMember.group).where(
-            GroupMember.user.is_in(staff)
-        ):
-            groups[m["user"]].add(m["group"])
-        all_groups = sorted({g for gs in groups.values() for g in gs})
-        served: dict[int, set[int]] = {}
-        if all_groups:
-            for row in await GroupEstablishment.select(
-                GroupEstablishment.group, GroupEstablishment.establishment
-            ).where(GroupEstablishment.group.is_in(all_groups)):
-                served.setdefault(row["group"], set()).add(row["establishment"])
-        for uid, member_of in groups.items():
-            for g in member_of:
-                roots[uid] |= served.get(g, set())
-        supervisors = [r["id"] for r in rows if Role(r["role"]) in (Role.SUPERVISOR, Role.ADMIN)]
-        if supervisors:
-            for row in await SupervisorScope.select(
-                SupervisorScope.user, SupervisorScope.establishment
-            ).where(SupervisorScope.user.is_in(supervisors)):
-                roots[row["user"]].add(row["establishment"])
+    for r in found:
+        if r["part"] == 1 and r["person"] in staff:
+            groups[r["person"]].add(r["grp"])
+            if r["establishment"] is not None:
+                roots[r["person"]].add(r["establishment"])
+        elif r["part"] == 2 and r["person"] in supervisors:
+            roots[r["person"]].add(r["establishment"])
     parent_of: dict[int, int | None] = {}
     if any(roots.values()):
         parent_of = await establishment_parents()
     return {
-        r["id"]: Actor(
-            id=r["id"],
-            role=Role(r["role"]),
+        r["person"]: Actor(
+            id=r["person"],
+            role=role_of[r["person"]],
             establishment_id=r["establishment"],
-            active=r["active"],
-            establishment_ids=descendants(roots.get(r["id"], ()), parent_of),
-            group_ids=frozenset(groups.get(r["id"], ())),
+            active=bool(r["active"]),
+            establishment_ids=descendants(roots.get(r["person"], ()), parent_of),
+            group_ids=frozenset(groups.get(r["person"], ())),
         )
         for r in rows
     }
@@ -209,20 +208,44 @@ _USER = Prepared(
     .first(),
     987_654_321,
 )
-_SESSION = Prepared(
-    lambda digest: UserSession.select(UserSession.user, UserSession.expires_at)
-    .where(UserSession.token_hash == digest)
-    .first(),
-    "sample-session-digest",
-)
-_TOKEN = Prepared(
-    lambda digest: ApiToken.select(ApiToken.id, ApiToken.user)
+_TOKEN_ACCOUNT = Prepared(
+    lambda digest: ApiToken.select(
+        *ApiToken.user.all_columns(),
+        ApiToken.user.establishment.timezone.as_alias("establishment.timezone"),
+    )
     .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
     .first(),
     "sample-token-digest",
 )
-_GROUPS = Prepared(
-    lambda i: GroupMember.select(GroupMember.group).where(GroupMember.user == i), 987_654_321
+
+
+def _own_reach_sql(user_id: int, *, scoped: bool) -> QueryString:
+    sql = (
+        'SELECT m."group" AS grp, e.establishment'  # noqa: S608
+        f" FROM {GroupMember._meta.tablename} m LEFT JOIN {GroupEstablishment._meta.tablename} e"
+        ' ON e."group" = m."group" WHERE m."user" = {}'
+    )
+    if scoped:
+        sql += (
+            " UNION ALL SELECT NULL, s.establishment"  # noqa: S608
+            f' FROM {SupervisorScope._meta.tablename} s WHERE s."user" = {{}}'
+        )
+        return QueryString(sql, user_id, user_id)
+    return QueryString(sql, user_id)
+
+
+_GROUP_REACH = Prepared(lambda i: _own_reach_sql(i, scoped=False), 987_654_321)
+_SCOPED_REACH = Prepared(lambda i: _own_reach_sql(i, scoped=True), 987_654_321)
+# A session and its account in one read (the account's columns as ``_USER`` names them).
+_SESSION_ACCOUNT = Prepared(
+    lambda digest: UserSession.select(
+        UserSession.expires_at,
+        *UserSession.user.all_columns(),
+        UserSession.user.establishment.timezone.as_alias("establishment.timezone"),
+    )
+    .where(UserSession.token_hash == digest)
+    .first(),
+    "sample-session-digest",
 )
 
 
@@ -381,11 +404,10 @@ async def open_session(user_id: int, user_agent: str = "") -> str:
 async def session_account(raw: str) -> AccountView | None:
     if not raw or len(raw) > 200:
         return None
-    row = await _SESSION.first(_token_digest(raw))
+    row = await _SESSION_ACCOUNT.first(_token_digest(raw))
     if row is None or row["expires_at"] <= datetime.now(UTC):
         return None
-    found = await account(row["user"])
-    return found if found and found.active else None
+    return await _active_account(row)
 
 
 def session_digest(raw: str) -> str:
@@ -451,11 +473,17 @@ async def issue_api_token(user_id: int, name: str = "") -> str:
 async def token_account(raw: str) -> AccountView | None:
     if not raw or len(raw) > 200:
         return None
-    row = await _TOKEN.first(_token_digest(raw))
-    if row is None:
+    return await _active_account(await _TOKEN_ACCOUNT.first(_token_digest(raw)))
+
+
+async def _active_account(row: dict[str, Any] | None) -> AccountView | None:
+    """The account a session or token read joined (columns named ``user.*``), if active."""
+    if row is None or row["user.id"] is None:
         return None
-    found = await account(row["user"])
-    return found if found and found.active else None
+    user = {key.removeprefix("user."): value for key, value in row.items()}
+    if not user["active"]:
+        return None
+    return _view(user, await reach(user["id"], Role(user["role"])))
 
 
 async def revoke_api_token(raw: str) -> bool:

@@ -47,11 +47,21 @@ def compose(to: str, group: str, number: int, code: str, locale: str) -> EmailMe
     return message
 
 
-async def tell_group_address(ticket_id: int, group_id: int | None) -> bool:
-    """Inside the use case's transaction. Returns whether a mail was queued."""
+async def group_name_and_address(group_id: int) -> dict[str, str] | None:
+    """``{"name", "email"}`` of a group, or None: read once by a use case that also names
+    the group in the ticket's history."""
+    return await Group.select(Group.name, Group.email).where(Group.id == group_id).first()
+
+
+async def tell_group_address(
+    ticket_id: int, group_id: int | None, *, group: dict[str, str] | None = None
+) -> bool:
+    """Inside the use case's transaction. Returns whether a mail was queued. ``group`` is
+    what ``group_name_and_address`` gave, when the caller already read it."""
     if group_id is None:
         return False
-    group = await Group.select(Group.name, Group.email).where(Group.id == group_id).first()
+    if group is None:
+        group = await group_name_and_address(group_id)
     if group is None or not group["email"]:
         return False
     code = await Ticket.select(Ticket.establishment.code).where(Ticket.id == ticket_id).first()
@@ -68,4 +78,4 @@ async def tell_group_address(ticket_id: int, group_id: int | None) -> bool:
     return True
 
 
-__all__ = ["compose", "tell_group_address"]
+__all__ = ["compose", "group_name_and_address", "tell_group_address"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from server.db.engine import write_transaction
 from server.db.notification_tables import InAppNotification, InAppPreference
-from server.db.prepared import ticket_row, ticket_shares
+from server.db.prepared import PreparedInsert, ticket_row, ticket_shares
 from server.db.queries import access_of
 from server.db.tables import GroupMember, NotificationPreference, Outbox, TicketWatcher
 from server.domain.actors import Actor
@@ -150,39 +150,39 @@ async def _write(
     in_app = sorted(chosen - muted[IN_APP])
     if by_mail:
         due = await _mail_due(kind, ticket_id, by_mail)
-        await Outbox.insert(
-            *[
-                Outbox(
-                    kind=kind.value,
-                    ticket=ticket_id,
-                    recipient=user_id,
-                    actor=author,
-                    follow_up=follow_up_id,
-                    status=ticket["status"],
-                    next_attempt_at=due[user_id],
-                )
+        now = datetime.now(UTC)
+        await _OUTBOX_ROWS.run(
+            [
+                (kind.value, ticket_id, user_id, author, follow_up_id, ticket["status"], now,
+                 0, due[user_id], None, None, None, "")
                 for user_id in by_mail
             ]
-        )
+        )  # fmt: skip
     if in_app:
         folded = await _fold_unread(ticket_id, in_app, private)
-        await InAppNotification.insert(
-            *[
-                InAppNotification(
-                    user=user_id,
-                    kind=kind.value,
-                    ticket=ticket_id,
-                    actor=author,
-                    follow_up=follow_up_id,
-                    private=private,
-                    status=ticket["status"],
-                    changes=folded.get(user_id, 0) + 1,
-                )
+        now = datetime.now(UTC)
+        await _IN_APP_ROWS.run(
+            [
+                (user_id, kind.value, ticket_id, author, follow_up_id, private, ticket["status"],
+                 now, None, folded.get(user_id, 0) + 1)
                 for user_id in in_app
             ]
-        )
+        )  # fmt: skip
         _notified.set(_notified.get() | frozenset(in_app))
     return by_mail
+
+
+# Compiled once (``server.db.prepared``): every column as Piccolo's insert would write it.
+_OUTBOX_ROWS = PreparedInsert(
+    Outbox,
+    ("kind", "ticket", "recipient", "actor", "follow_up", "status", "created_at", "attempts",
+     "next_attempt_at", "sent_at", "claimed_by", "claimed_until", "last_error"),
+)  # fmt: skip
+_IN_APP_ROWS = PreparedInsert(
+    InAppNotification,
+    ("user", "kind", "ticket", "actor", "follow_up", "private", "status", "created_at",
+     "read_at", "changes"),
+)  # fmt: skip
 
 
 # Sent at once, never held for a digest: the acknowledgement the guides require.

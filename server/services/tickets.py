@@ -12,7 +12,7 @@ from typing import Any
 from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.intake import intake_group_of
-from server.db.prepared import Prepared, ticket_row, ticket_shares
+from server.db.prepared import Prepared, ticket_row, ticket_shares, versioned_ticket_update
 from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
@@ -34,7 +34,7 @@ from server.domain.permissions import (
 from server.domain.text import N_
 from server.domain.vocabulary import Priority, Role, Status, TicketType
 from server.services import canned, catalogue, notifications, sla
-from server.services.group_mail import tell_group_address
+from server.services.group_mail import group_name_and_address, tell_group_address
 
 
 def _now() -> datetime:
@@ -119,6 +119,9 @@ async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
     return row
 
 
+_KEYS = counters.KEY_COLUMNS
+
+
 async def _save(
     ticket_id: int,
     expected_version: int,
@@ -137,10 +140,8 @@ async def _save(
         assert row["version"] == expected_version
         before = {name: row[name] for name in counters.KEY_NAMES}
     now = _now()
-    rows = (
-        await Ticket.update({**values, Ticket.version: Ticket.version + 1, Ticket.updated_at: now})
-        .where((Ticket.id == ticket_id) & (Ticket.version == expected_version))
-        .returning(Ticket.version, Ticket.created_at, *counters.KEY_COLUMNS)
+    rows = await versioned_ticket_update(
+        values, ticket_id, expected_version, now, (Ticket.version, Ticket.created_at, *_KEYS)
     )
     if not rows:
         raise Conflict()
@@ -267,8 +268,10 @@ async def open_ticket(
         await counters.apply(None, inserted[0])
         await report_tally.on_open(inserted[0])
         created = [("created", "", Status.NEW.value)]
+        # Named in the history and told by mail: read once.
+        group = None if group_id is None else await group_name_and_address(group_id)
         if group_id is not None:
-            created.append(("group", "", await _name_of(Group, group_id)))
+            created.append(("group", "", group["name"] if group else ""))
         await _history_lines(ticket_id, actor, created)
         # The requester's acknowledgement, and the receiving group's notice (issue 14).
         # Read once for the notices and the event; a new ticket is shared with nobody yet.
@@ -276,7 +279,8 @@ async def open_ticket(
         await notifications.enqueue_kinds(
             (Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor, ticket=after, shares=shares
         )
-        await tell_group_address(ticket_id, group_id)
+        if group is not None:
+            await tell_group_address(ticket_id, group_id, group=group)
         event = await ticket_event("ticket.created", ticket_id, None, after=after, shares=shares)
     return ticket_id, [event]
 

@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from server.db import board as board_db
-from server.db import queries
+from server.db import card_read, queries
 from server.domain.errors import GuichetError, ValidationFailed
 from server.domain.forms import parse_status
 from server.domain.text import N_
@@ -98,7 +98,13 @@ async def move_ticket(request: Request, ticket_id: FromPath[int]) -> Response[An
         await publish(request.app, events)
     except GuichetError as exc:
         error = exc
-    row = await _visible_card(viewer.actor, ticket_id)
+    # A move that went through proved the viewer sees the ticket (checked in its
+    # transaction; a move changes nothing visibility depends on): the card is one read.
+    row = await (
+        card_read.card(viewer.actor, ticket_id)
+        if error is None
+        else _visible_card(viewer.actor, ticket_id)
+    )
     env = request.app.template_engine.engine
     locale = get_locale()
     parts = []
@@ -132,10 +138,7 @@ async def _visible_card(actor: Any, ticket_id: int) -> dict[str, Any] | None:
         await queries.visible_ticket(actor, ticket_id)
     except NotFound:
         return None
-    row = await board_db.card(ticket_id)
-    if row is not None:
-        await board_db.add_follow_up_counts(actor, [row])
-    return row
+    return await card_read.card(actor, ticket_id)
 
 
 ROUTES = [board_page, more_cards, move_ticket]

@@ -89,8 +89,13 @@ async def test_batched_reach_is_the_reach_of_each_person() -> None:
     req = await factories.user("ide@hop.test", Role.REQUESTER, hospital)
     await factories.group("Local", 1, (tech.id, sup.id), serves=(region,))
     await factories.scope(sup.id, other)
-    batched = await accounts.actors_of([tech.id, sup.id, req.id])
-    for person in (tech, sup, req):
+    # A group serving nothing yet, and a deactivated member: still exactly their reach.
+    idle = await factories.user("parti@desk.test", Role.TECHNICIAN, hospital)
+    await factories.group("Nouveau", 2, (idle.id, tech.id))
+    await User.update({User.active: False}).where(User.id == idle.id)
+    batched = await accounts.actors_of([tech.id, sup.id, req.id, idle.id, tech.id])
+    for person in (tech, sup, req, idle):
         assert batched[person.id] == await accounts.actor_of(person.id)
+    assert len(batched[tech.id].group_ids) == 2 and not batched[idle.id].active
     assert batched[sup.id].establishment_ids == {region, hospital, other}
     assert batched[req.id].establishment_ids == frozenset()
