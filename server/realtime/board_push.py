@@ -103,7 +103,7 @@ _INDEX = {status: i for i, status in enumerate(COLUMNS)}
 
 
 def counts_of(by_status: dict[Status, int]) -> Counts:
-    return tuple(by_status[status] for status in COLUMNS)
+    return tuple(by_status.get(status, 0) for status in COLUMNS)
 
 
 def counted(

@@ -3,7 +3,10 @@
 Each connection has its own inbox and task, so a slow browser never delays the others. For
 board viewers the expensive parts (loading the card, rendering it) are done once per event
 and per (role, language) in a shared ``EventContext``; the per-viewer part is a pure check
-(``domain.board.on_board``) and a few bytes of counts.
+(``domain.board.on_board``) and a few bytes of counts. A board push that needs no read is
+written by the hub itself when the socket's task is idle (``Connection.deliver``): the ASGI
+send of an unpaused transport completes without awaiting, so no task is woken per socket;
+a send that must wait is handed to the socket's task, ahead of anything later.
 """
 
 from __future__ import annotations
