@@ -131,6 +131,19 @@ def counted(
     return found
 
 
+def step(
+    event: EventContext, view: BoardView, where: Reach, before: Counts, env: Environment
+) -> tuple[Counts, dict[str, Any]]:
+    """``counted`` and ``push_message`` in one look-up per socket (the hub's direct path):
+    the counts after the event and the message to send, once per (view, counts before)."""
+    key = ("step", view, before)
+    found = event.memo.get(key)
+    if found is None:
+        after, changed = counted(event, view, where, before)
+        found = event.memo[key] = (after, push_message(event, view, changed, env))
+    return found
+
+
 async def push(
     event: EventContext,
     view: BoardView,

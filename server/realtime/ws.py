@@ -292,8 +292,8 @@ class BoardViewer(Viewer):
             return True
         if where.lane is not None and where.lane not in self.lane_keys:
             return False
-        self.counts, counts = board_push.counted(event, self.view, where, self.counts)
-        self.send_now(board_push.push_message(event, self.view, counts, self.env))
+        self.counts, message = board_push.step(event, self.view, where, self.counts, self.env)
+        self.send_now(message)
         return True
 
 
