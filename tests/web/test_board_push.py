@@ -145,16 +145,16 @@ async def test_a_send_that_must_wait_is_finished_by_the_task_before_later_pushes
         async with asyncio.timeout(10):
             await _until(lambda: connection._waiter is not None)  # the task idle
             writable.set()
-            connection.deliver(events[0], time.monotonic())
+            connection.deliver(events[0], [])
             assert written == ["hub:1"] and handled == []  # written at once, task not woken
             writable.clear()
-            connection.deliver(events[1], time.monotonic())  # must wait: back to the task
+            connection.deliver(events[1], [])  # must wait: back to the task
             assert connection.sending_since is not None  # watched by the stuck-reader sweep
-            connection.deliver(events[2], time.monotonic())  # behind it, never before
+            connection.deliver(events[2], [])  # behind it, never before
             writable.set()
             await _until(lambda: len(written) == 3)
             await _until(lambda: connection._waiter is not None and not connection._inbox)
-            connection.deliver(events[3], time.monotonic())  # idle again: direct again
+            connection.deliver(events[3], [])  # idle again: direct again
     finally:
         runner.cancel()
     assert written == ["hub:1", "hub:2", "task:3", "hub:4"]
