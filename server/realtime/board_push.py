@@ -17,8 +17,9 @@ from typing import Any
 
 from jinja2 import Environment
 
+from server import i18n
 from server.domain.actors import Actor
-from server.domain.board import BoardFilters, on_board
+from server.domain.board import COLUMNS, BoardFilters, on_board
 from server.domain.vocabulary import Role, Status
 from server.realtime import render, snapshots
 from server.realtime.hub import EventContext
@@ -97,6 +98,52 @@ def _decide(event: EventContext, view: BoardView) -> Reach:
     return Reach(was, now_in, lane, target)
 
 
+Counts = tuple[int, ...]  # cards per column, in COLUMNS order (shared while equal)
+_INDEX = {status: i for i, status in enumerate(COLUMNS)}
+
+
+def counts_of(by_status: dict[Status, int]) -> Counts:
+    return tuple(by_status.get(status, 0) for status in COLUMNS)
+
+
+def counted(
+    event: EventContext, view: BoardView, where: Reach, before: Counts
+) -> tuple[Counts, tuple[tuple[Status, int], ...]]:
+    """A socket's column counts after this event, and the changed ones, from its counts
+    before: once per (view, counts). Sockets with equal counts then hold one shared tuple
+    (no per-socket copy) and look up the same push."""
+    key = ("counted", view, before)
+    found = event.memo.get(key)
+    if found is None:
+        after = list(before)
+        changed: list[Status] = []
+        if where.was and event.before:
+            after[_INDEX[event.before.status]] -= 1
+            changed.append(event.before.status)
+        if where.now_in and event.after:
+            after[_INDEX[event.after.status]] += 1
+            changed.append(event.after.status)
+        new = tuple(after)
+        found = event.memo[key] = (
+            new,
+            tuple((s, new[i]) for i, s in enumerate(COLUMNS) if s in changed),
+        )
+    return found
+
+
+def step(
+    event: EventContext, view: BoardView, where: Reach, before: Counts, env: Environment
+) -> tuple[Counts, dict[str, Any]]:
+    """``counted`` and ``push_message`` in one look-up per socket (the hub's direct path):
+    the counts after the event and the message to send, once per (view, counts before)."""
+    key = ("step", view, before)
+    found = event.memo.get(key)
+    if found is None:
+        after, changed = counted(event, view, where, before)
+        found = event.memo[key] = (after, push_message(event, view, changed, env))
+    return found
+
+
 async def push(
     event: EventContext,
     view: BoardView,
@@ -106,13 +153,30 @@ async def push(
     """The push for this view with these column counts: joined by the first socket that
     needs it, looked up by the others. Once the card's row is loaded (the hub loads it before
     offering the event) nothing here waits, so a push is never built twice."""
+    await event.load()
+    return push_message(event, view, counts, env)["text"]
+
+
+def push_message(
+    event: EventContext,
+    view: BoardView,
+    counts: tuple[tuple[Status, int], ...],
+    env: Environment,
+) -> dict[str, Any]:
+    """``push`` once the card's row is loaded, as the ASGI message every socket of the view
+    sends (one dict for all: the servers' send paths only read it)."""
     key = (view, counts)
     found = event.memo.get(key)
     if found is None:
-        await event.load()
-        found = event.memo.get(key)
-        if found is None:
-            found = event.memo[key] = _build(event, view, counts, env)
+        # In the view's time zone (the card's date tooltip): the hub's loop, which builds
+        # most pushes, has none of its own.
+        previous = i18n.get_timezone().key
+        i18n.set_timezone(view.zone)
+        try:
+            text = _build(event, view, counts, env)
+        finally:
+            i18n.set_timezone(previous)
+        found = event.memo[key] = {"type": "websocket.send", "bytes": None, "text": text}
     return found
 
 

@@ -3,7 +3,10 @@
 Each connection has its own inbox and task, so a slow browser never delays the others. For
 board viewers the expensive parts (loading the card, rendering it) are done once per event
 and per (role, language) in a shared ``EventContext``; the per-viewer part is a pure check
-(``domain.board.on_board``) and a few bytes of counts.
+(``domain.board.on_board``) and a few bytes of counts. A board push that needs no read is
+written by the hub itself when the socket's task is idle (``Connection.deliver``): the ASGI
+send of an unpaused transport completes without awaiting, so no task is woken per socket;
+a send that must wait is handed to the socket's task, ahead of anything later.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +68,11 @@ class EventContext:
         self._announcements: dict[tuple[str, str], str] = {}
         # What board viewers of this event share beyond the card (realtime.board_push).
         self.memo: dict[Any, Any] = {}
+
+    @property
+    def loaded(self) -> bool:
+        """The card's row is read (or its read failed): pushes can be built without waiting."""
+        return self._row is not None and self._row.done()
 
     async def load(self) -> None:
         """Read the card's row, once for every viewer of this event (the hub does it before
@@ -135,6 +143,49 @@ class SocketGone(Exception):
     """The socket closed under a push: normal life (a tab closed, a network dropped)."""
 
 
+class PendingSend:
+    """A send started from the hub's loop that had to wait (the transport is paused: the
+    reader is slow). The socket's task finishes it, before anything offered after it."""
+
+    __slots__ = ("_sending", "_waiting")
+
+    def __init__(self, sending: Coroutine[Any, Any, None], waiting: Any) -> None:
+        self._sending = sending  # the send coroutine, suspended after its first step
+        self._waiting = waiting  # what that step yielded (the future it waits for)
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        return _resume(self._sending, self._waiting)
+
+
+def _resume(sending: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, Any, None]:
+    """Drive a coroutine on from where its first step stopped (``waiting`` is what that step
+    yielded): the awaiting task now waits for it, as if it had started the coroutine."""
+    while True:
+        try:
+            answer = yield waiting
+        except BaseException as exc:  # cancellation included: the send sees it
+            try:
+                waiting = sending.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting = sending.send(answer)
+            except StopIteration:
+                return
+
+
+def start_send(sending: Coroutine[Any, Any, None]) -> PendingSend | None:
+    """Run a send coroutine's first step now. None: it is done (an unpaused transport writes
+    at once: uvicorn frames and writes without awaiting anything). Else what is left of it.
+    Its exceptions propagate."""
+    try:
+        waiting = sending.send(None)
+    except StopIteration:
+        return None
+    return PendingSend(sending, waiting)
+
+
 class Connection:
     """One open websocket: who is watching what, and its outbox."""
 
@@ -157,6 +208,10 @@ class Connection:
         # reading fills the buffers and the send waits: the hub drops such sockets (they
         # reconnect with a snapshot). One sweep for all instead of a timer per send.
         self.sending_since: float | None = None
+        # Boards only: push this ticket event from the hub's loop, without waking this
+        # socket's task (False: it needs the task, e.g. to read something). Only used when
+        # the task is idle and the inbox empty, so pushes keep their order.
+        self.direct: Callable[[EventContext], bool] | None = None
 
     def end(self, code: int) -> None:
         """Close this socket now (its handler closes it with ``code``)."""
@@ -171,6 +226,30 @@ class Connection:
             item = RESYNC
         # Stamped on arrival, so /metrics can tell how long pushes wait.
         self._inbox.append((time.monotonic(), item))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def deliver(self, event: EventContext, written: list[float]) -> None:
+        """A ticket event for this socket: written at once when nothing is ahead of it (the
+        moment goes to ``written``, for the metric, observed once every socket has its push)."""
+        waiter = self._waiter
+        direct = self.direct
+        if direct is not None and waiter is not None and not waiter.done() and not self._inbox:
+            try:
+                if direct(event):
+                    written.append(time.monotonic())
+                    return
+            except Exception:
+                # As a push failing in the task: logged, and the socket goes on.
+                log.exception("live update failed for user %s", self.user_id)
+                return
+        self.offer(event)
+
+    def resume_later(self, pending: PendingSend) -> None:
+        """A direct send that must wait: this socket's task finishes it, first in line."""
+        self.sending_since = time.monotonic()
+        self._inbox.appendleft((time.monotonic(), pending))
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -336,10 +415,16 @@ class Hub:
         else:
             item = message
         if isinstance(item, EventContext):
-            # A board this event changes nothing on is not woken for it.
+            # A board this event changes nothing on is not woken for it; most boards it
+            # changes are written to from here (Connection.deliver).
+            arrived = time.monotonic()
+            written: list[float] = []
             for connection in list(self.connections):
                 if connection.concerned is None or connection.concerned(item):
-                    connection.offer(item)
+                    connection.deliver(item, written)
+            # After the writes: a histogram update costs more than a socket's own push.
+            for moment in written:
+                FANOUT_SECONDS.observe(moment - arrived)
             return
         for connection in list(self.connections):
             connection.offer(item)

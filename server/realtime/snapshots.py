@@ -34,7 +34,7 @@ _shares: weakref.WeakKeyDictionary[Any, SnapshotShare] = weakref.WeakKeyDictiona
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     html: str
-    counts: dict[Any, int]  # read-only: each viewer copies it before counting events
+    counts: tuple[int, ...]  # per column, in COLUMNS order (shared: viewers never change it)
     started: int  # hub sequence number before the read
     finished: int  # hub sequence number after it
     lane_keys: frozenset[Any] = frozenset()  # swimlanes shown (empty: no lanes)

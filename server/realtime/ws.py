@@ -32,11 +32,14 @@ from server.domain.errors import GuichetError, NotFound
 from server.realtime import board_push, render, snapshots
 from server.realtime.bus import RESYNC
 from server.realtime.hub import (
+    NORMAL_CLOSE,
     SERVICE_RESTART,
     Connection,
     EventContext,
     Hub,
+    PendingSend,
     SocketGone,
+    start_send,
 )
 from server.realtime.publish import publish_message
 from server.services import accounts
@@ -102,6 +105,33 @@ class Viewer:
                 if watched is not None:
                     watched.sending_since = None
 
+    def send_now(self, message: dict[str, Any]) -> None:
+        """Write a prebuilt ASGI message from the hub's loop (no task of this socket woken).
+        Straight to the ASGI send: an unpaused transport writes it at once. A send that
+        must wait (a slow reader) is finished by this socket's task, ahead of anything else
+        (``finish``), watched by the stuck-reader sweep meanwhile."""
+        connection = self.connection
+        assert connection is not None
+        if self.bell_prefix:
+            text, self.bell_prefix = message["text"] + self.bell_prefix, ""
+            message = {"type": "websocket.send", "bytes": None, "text": text}
+        try:
+            pending = start_send(self.socket.send(message))  # type: ignore[arg-type]
+        except (OSError, RuntimeError, WebSocketDisconnect):
+            connection.end(NORMAL_CLOSE)  # gone: as SocketGone in the task
+            return
+        if pending is not None:
+            connection.resume_later(pending)
+
+    async def finish(self, pending: PendingSend) -> None:
+        try:
+            await pending
+        except (OSError, RuntimeError, WebSocketDisconnect) as exc:
+            raise SocketGone() from exc
+        finally:
+            if self.connection is not None:
+                self.connection.sending_since = None
+
     async def snapshot(self) -> None:
         raise NotImplementedError
 
@@ -127,7 +157,9 @@ class Viewer:
         return await asyncio.shield(pending)
 
     async def handle(self, item: Any) -> None:
-        if item is RESYNC:
+        if isinstance(item, PendingSend):
+            await self.finish(item)
+        elif item is RESYNC:
             self.bell_prefix = await self.bell_html()
             await self.snapshot()
         elif isinstance(item, EventContext):
@@ -171,7 +203,8 @@ class BoardViewer(Viewer):
         self.filters = await parse_filters(raw, self.actor.is_staff)
         self.layout = parse_layout(raw)
         self.lane_keys: set[str] = set()
-        self.counts: dict[Any, int] = {}
+        # Shared with every socket of the view that has the same counts (board_push.counted).
+        self.counts: board_push.Counts = ()
         self.snapshot_window = (0, 0)
         self.view = board_push.board_view(
             self.actor,
@@ -188,7 +221,7 @@ class BoardViewer(Viewer):
         shared = await snapshots.share_of(self.hub).get(
             self.view.key, self.hub.seq, self._read_snapshot
         )
-        self.counts = dict(shared.counts)
+        self.counts = shared.counts
         self.lane_keys = set(shared.lane_keys)
         self.snapshot_window = (shared.started, shared.finished)
         await self.send(shared.html)
@@ -213,7 +246,7 @@ class BoardViewer(Viewer):
         )
         return snapshots.Snapshot(
             html,
-            {col.status: col.count for col in columns},
+            board_push.counts_of({col.status: col.count for col in columns}),
             started,
             finished,
             frozenset(lane.key for lane in lanes),
@@ -238,19 +271,30 @@ class BoardViewer(Viewer):
             return
         if event.seq <= finished:
             # Maybe counted by the snapshot, maybe not: count again rather than guess.
-            self.counts = dict(await board_db.counts(self.actor, self.filters))
-            changed: set[Any] = set(COLUMNS)
+            self.counts = board_push.counts_of(await board_db.counts(self.actor, self.filters))
+            counts = tuple(zip(COLUMNS, self.counts, strict=True))
         else:
-            changed = set()
-            if where.was and event.before:
-                self.counts[event.before.status] -= 1
-                changed.add(event.before.status)
-            if where.now_in and event.after:
-                self.counts[event.after.status] += 1
-                changed.add(event.after.status)
-        counts = tuple((s, self.counts[s]) for s in COLUMNS if s in changed)
+            self.counts, counts = board_push.counted(event, self.view, where, self.counts)
         # The same string for every socket of this view with these counts.
         await self.send(await board_push.push(event, self.view, counts, self.env))
+
+    def push_now(self, event: EventContext) -> bool:
+        """``on_ticket_event`` from the hub's loop, for the common case that needs no read
+        (the card loaded, the snapshot older than the event, the lane shown): True when
+        done. False leaves the event to this socket's task, which takes the long way."""
+        started, finished = self.snapshot_window
+        if event.seq <= started:
+            return True
+        if event.seq <= finished or not event.loaded:
+            return False
+        where = board_push.reach(event, self.view)
+        if not where.was and not where.now_in:
+            return True
+        if where.lane is not None and where.lane not in self.lane_keys:
+            return False
+        self.counts, message = board_push.step(event, self.view, where, self.counts, self.env)
+        self.send_now(message)
+        return True
 
 
 class TicketPageViewer(Viewer):
@@ -480,6 +524,7 @@ async def live(socket: WebSocket) -> None:
     connection = Connection(account.id, viewer.handle, accounts.session_digest(token))
     if isinstance(viewer, BoardViewer):
         connection.concerned = viewer.concerned
+        connection.direct = viewer.push_now
     viewer.connection = connection
     hub.register(connection)  # subscribe first, then snapshot: nothing falls in between
     tasks: list[asyncio.Task[Any]] = []

@@ -183,3 +183,64 @@ async def test_a_viewer_cancelled_mid_render_leaves_the_shared_render_to_the_oth
     leaving.cancel()
     cards = await asyncio.gather(*staying)
     assert all(card and f'id="card-{event.ticket_id}"' in card for card in cards)
+
+
+async def test_pushes_to_a_paused_transport_wait_in_order_and_others_go_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hub writes board pushes itself (uvicorn frames and writes them without awaiting,
+    so no socket task is woken). When one socket's transport is paused (its reader is slow),
+    its pushes wait, in order, for the transport to drain, and the other sockets get theirs."""
+    import gc
+
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    from server.realtime.hub import Connection
+
+    [ticket_id, *_] = await _board_with_tickets()
+    async with live_server() as server:
+        tech = await server.signed_in("tech@desk.test")
+        watcher = await server.signed_in("sup@desk.test")
+        viewers = await _viewers(server, watcher)
+        slow = await server.socket(watcher, "view=board")
+        await until(slow, 'id="board-columns"')
+        port = slow.local_address[1]
+        [protocol] = [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, WebSocketsSansIOProtocol) and o.client and o.client[1] == port
+        ]
+        offered: list[Any] = []
+        original = Connection.offer
+
+        def counting(self: Connection, item: Any) -> None:
+            offered.append(item)  # queued for a socket's task (which is woken for it)
+            original(self, item)
+
+        monkeypatch.setattr(Connection, "offer", counting)
+        try:
+            await _move(tech, ticket_id, "pending")
+            seen = await asyncio.gather(*(_statuses_seen(ws, ticket_id, 1) for ws in viewers))
+            assert seen == [["pending"]] * VIEWERS
+            assert offered == []  # written from the hub's loop, no socket task woken
+            await _statuses_seen(slow, ticket_id, 1)
+
+            protocol.pause_writing()  # as asyncio does when the socket's buffer is full
+            moves = ["assigned", "pending", "assigned"]
+            for status in moves:
+                await _move(tech, ticket_id, status)
+            seen = await asyncio.gather(
+                *(_statuses_seen(ws, ticket_id, len(moves)) for ws in viewers)
+            )
+            assert seen == [moves] * VIEWERS
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await slow.recv()  # nothing written while paused
+            protocol.resume_writing()
+            assert await _statuses_seen(slow, ticket_id, len(moves)) == moves
+            assert slow.close_code is None
+        finally:
+            for ws in [*viewers, slow]:
+                await ws.close()
+            await tech.aclose()
+            await watcher.aclose()

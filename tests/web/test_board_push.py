@@ -104,3 +104,98 @@ async def test_a_push_waiting_too_long_ends_only_that_socket() -> None:
     hub.drop_stuck_readers()
     assert stuck.closed.is_set() and stuck.close_code == NORMAL_CLOSE
     assert not idle.closed.is_set() and not writing.closed.is_set()
+
+
+async def test_a_send_that_must_wait_is_finished_by_the_task_before_later_pushes() -> None:
+    """The hub writes a board push itself when the socket's task is idle; a send that has
+    to wait (a paused transport) goes back to the task, and every later push waits behind
+    it: the socket's order holds. An unpaused send is written with no task woken."""
+    import asyncio
+
+    from server.realtime.hub import EventContext, start_send
+
+    writable = asyncio.Event()
+    written: list[str] = []
+    handled: list[Any] = []
+
+    async def send(text: str) -> None:
+        await writable.wait()  # as uvicorn's send: waits only while the transport is paused
+        written.append(text)
+
+    async def handle(item: Any) -> None:
+        handled.append(item)
+        if hasattr(item, "__await__"):
+            await item  # the send started by the hub
+        else:
+            written.append(f"task:{item.seq}")
+
+    connection = Connection(1, handle)
+
+    def direct(event: EventContext) -> bool:
+        pending = start_send(send(f"hub:{event.seq}"))
+        if pending is not None:
+            connection.resume_later(pending)
+        return True
+
+    connection.direct = direct
+    env = template_engine().engine
+    events = [EventContext({"ticket_id": 1}, env, seq) for seq in range(1, 5)]
+    runner = asyncio.create_task(connection.run())
+    try:
+        async with asyncio.timeout(10):
+            await _until(lambda: connection._waiter is not None)  # the task idle
+            writable.set()
+            connection.deliver(events[0], [])
+            assert written == ["hub:1"] and handled == []  # written at once, task not woken
+            writable.clear()
+            connection.deliver(events[1], [])  # must wait: back to the task
+            assert connection.sending_since is not None  # watched by the stuck-reader sweep
+            connection.deliver(events[2], [])  # behind it, never before
+            writable.set()
+            await _until(lambda: len(written) == 3)
+            await _until(lambda: connection._waiter is not None and not connection._inbox)
+            connection.deliver(events[3], [])  # idle again: direct again
+    finally:
+        runner.cancel()
+    assert written == ["hub:1", "hub:2", "task:3", "hub:4"]
+    assert len(handled) == 2
+
+
+async def _until(condition: Any) -> None:
+    import asyncio
+
+    for _ in range(10_000):  # bounded by the caller's timeout
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_board_pushes_are_written_without_waking_the_sockets_tasks(
+    client: AsyncTestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The common board push (no read needed) is written from the hub's loop: the sockets'
+    own tasks are not woken for it, and every socket still gets it, in its language."""
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Imprimante bloquée")
+    tech = await session_of(client, "tech@desk.test")
+    sockets = [await connect(client, tech, "view=board") for _ in range(SOCKETS_PER_VIEW)]
+    woken: list[Any] = []
+    original = Connection.offer
+
+    def counting(self: Connection, item: Any) -> None:
+        woken.append(item)  # queued for the socket's task, which is woken for it
+        original(self, item)
+
+    with contextlib.ExitStack() as open_sockets:
+        for ws in sockets:
+            open_sockets.enter_context(ws)
+        for ws in sockets:
+            assert f'id="card-{ticket_id}"' in receive(ws, 20)
+        monkeypatch.setattr(Connection, "offer", counting)
+        assert (await move(client, tech, ticket_id, "assigned", 1)).status_code == 200
+        pushes = [receive(ws) for ws in sockets]
+        monkeypatch.undo()
+    assert len(set(pushes)) == 1
+    assert f'hx-swap-oob="beforeend:#cards-assigned"><article id="card-{ticket_id}"' in pushes[0]
+    assert "maintenant dans" in pushes[0]
+    assert woken == []  # was one wake-up per socket
