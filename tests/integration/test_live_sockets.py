@@ -185,6 +185,19 @@ async def test_a_viewer_cancelled_mid_render_leaves_the_shared_render_to_the_oth
     assert all(card and f'id="card-{event.ticket_id}"' in card for card in cards)
 
 
+def _is_server_side_of(obj: Any, port: int) -> bool:
+    """The server's protocol object for the client socket on ``port`` (the heap also holds
+    dead weak proxies, which raise on any look)."""
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    try:
+        return (
+            isinstance(obj, WebSocketsSansIOProtocol) and bool(obj.client) and obj.client[1] == port
+        )
+    except ReferenceError:
+        return False
+
+
 async def test_pushes_to_a_paused_transport_wait_in_order_and_others_go_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -192,8 +205,6 @@ async def test_pushes_to_a_paused_transport_wait_in_order_and_others_go_on(
     so no socket task is woken). When one socket's transport is paused (its reader is slow),
     its pushes wait, in order, for the transport to drain, and the other sockets get theirs."""
     import gc
-
-    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
     from server.realtime.hub import Connection
 
@@ -205,11 +216,7 @@ async def test_pushes_to_a_paused_transport_wait_in_order_and_others_go_on(
         slow = await server.socket(watcher, "view=board")
         await until(slow, 'id="board-columns"')
         port = slow.local_address[1]
-        [protocol] = [
-            o
-            for o in gc.get_objects()
-            if isinstance(o, WebSocketsSansIOProtocol) and o.client and o.client[1] == port
-        ]
+        [protocol] = [o for o in gc.get_objects() if _is_server_side_of(o, port)]
         offered: list[Any] = []
         original = Connection.offer
 

@@ -64,9 +64,7 @@ async def test_private_and_public_lines_do_not_fold_together() -> None:
     await tickets.add_follow_up(w.tech, ticket_id, _note("Réponse publique"))
     rows = await InAppNotification.select(
         InAppNotification.private, InAppNotification.changes
-    ).where(
-        (InAppNotification.user == colleague.id) & InAppNotification.read_at.is_null()
-    )
+    ).where((InAppNotification.user == colleague.id) & InAppNotification.read_at.is_null())
     assert sorted((row["private"], row["changes"]) for row in rows) == [(False, 1), (True, 1)]
 
 
@@ -106,7 +104,9 @@ async def test_nobody_hears_about_their_own_action_but_the_acknowledgement() -> 
     kinds = [row["kind"] for row in to_requester]
     assert Kind.CREATED.value in kinds  # the acknowledgement of their own request
     assert kinds.count(Kind.FOLLOW_UP.value) == 1  # the technician's, not their own
-    to_tech = await Outbox.select(Outbox.kind).where(Outbox.recipient == w.tech.id)
+    to_tech = (
+        await Outbox.select(Outbox.kind).where(Outbox.recipient == w.tech.id).order_by(Outbox.id)
+    )
     tech_kinds = [row["kind"] for row in to_tech]
     # The requester's reply reaches the technician; none of the technician's own changes do
     # (the new ticket's notice to their group came before they took it).
