@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi as schemathesis_asgi
 
@@ -59,14 +59,25 @@ async def bearers() -> dict[str, dict[str, str]]:
     }
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-def test_api_never_answers_a_server_error(case: Any, bearers: dict[str, dict[str, str]]) -> None:
-    for headers in bearers.values():
-        case.call_and_validate(headers=headers, checks=[not_a_server_error])
+# One pytest test per operation, each with its own id (the plugin's ``schema.parametrize()``
+# gives every operation the same node id, which pytest-xdist folds into one test).
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_api_never_answers_a_server_error(
+    operation: Any, bearers: dict[str, dict[str, str]]
+) -> None:
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def never_a_server_error(case: Any) -> None:
+        for headers in bearers.values():
+            case.call_and_validate(headers=headers, checks=[not_a_server_error])
+
+    never_a_server_error()
