@@ -48,26 +48,9 @@ BODIES = {
 
 
 def compose(purpose: str, to: str, name: str, path: str, hours: int, locale: str) -> EmailMessage:
-    settings = get_settings()
-    previous = i18n.get_locale()
-    i18n.set_locale(locale or settings.default_locale)
-    try:
-        message = EmailMessage()
-        message["Subject"] = i18n.gettext(SUBJECTS[purpose])
-        message["From"] = settings.mail.sender
-        message["To"] = to
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain="guichet.invalid")
-        message["Auto-Submitted"] = "auto-generated"
-        link = f"{settings.base_url}{path}"
-        message.set_content(
-            i18n.gettext(BODIES[purpose]) % {"name": name or to, "link": link, "hours": hours}
-        )
-        # After the body: setting content replaces every Content-* header.
-        message["Content-Language"] = i18n.get_locale()
-    finally:
-        i18n.set_locale(previous)
-    return message
+    """An account mail carrying a link into Guichet (``path``) valid for ``hours``."""
+    link = f"{get_settings().base_url}{path}"
+    return _compose_text(purpose, to, locale, name=name or to, link=link, hours=hours)
 
 
 def _compose_text(purpose: str, to: str, locale: str, **values: object) -> EmailMessage:

@@ -292,18 +292,32 @@ async def change_status(
         row = await _load(actor, ticket_id)
         if row["version"] != version:
             raise Conflict()
-        transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
-        await _apply_move(actor, row, target, transition.name, solution)
-        after, shares = await ticket_row(ticket_id), row["_shared_with"]
-        await notifications.enqueue(
-            kind_for_move(Status(row["status"]), target),
-            ticket_id,
-            actor,
-            ticket=after,
-            shares=shares,
-        )
-        events = [await ticket_event("ticket.moved", ticket_id, row, after=after, shares=shares)]
+        events = await _move_and_tell(actor, ticket_id, row, row, target, solution)
     return events + await _after_resolution(actor, ticket_id, target, solution)
+
+
+async def _move_and_tell(
+    actor: Actor,
+    ticket_id: int,
+    before: dict[str, Any],
+    row: dict[str, Any],
+    target: Status,
+    solution: str,
+) -> list[TicketEvent]:
+    """Inside the change's transaction: check and apply the move to ``row`` (``before`` as it
+    was when the change began, which differs when the move first took the ticket), queue the
+    notices of the move and return its event."""
+    transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
+    await _apply_move(actor, row, target, transition.name, solution)
+    after, shares = await ticket_row(ticket_id), before["_shared_with"]
+    await notifications.enqueue(
+        kind_for_move(Status(before["status"]), target),
+        ticket_id,
+        actor,
+        ticket=after,
+        shares=shares,
+    )
+    return [await ticket_event("ticket.moved", ticket_id, before, after=after, shares=shares)]
 
 
 async def _after_resolution(
@@ -576,19 +590,7 @@ async def move(
             await _save(ticket_id, version, {Ticket.assignee: actor.id}, row)
             await _history(ticket_id, actor, "assignee", "", await _name_of(User, actor.id))
             row = {**row, "assignee": actor.id, "version": version + 1}
-        transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
-        await _apply_move(actor, row, target, transition.name, solution)
-        after, shares = await ticket_row(ticket_id), before["_shared_with"]
-        await notifications.enqueue(
-            kind_for_move(Status(before["status"]), target),
-            ticket_id,
-            actor,
-            ticket=after,
-            shares=shares,
-        )
-        events = [
-            await ticket_event("ticket.moved", ticket_id, before, after=after, shares=shares)
-        ]
+        events = await _move_and_tell(actor, ticket_id, before, row, target, solution)
     return events + await _after_resolution(actor, ticket_id, target, solution)
 
 
