@@ -16,6 +16,7 @@ from server.db.tables import FollowUp, Ticket
 from server.domain.actors import Actor
 
 TOP = 20  # tickets listed, most minutes first
+CHUNK = 5_000  # ticket ids per visibility query (both engines bound a statement's parameters)
 
 
 async def top_tickets(
@@ -28,33 +29,38 @@ async def top_tickets(
     category_id: int | None = None,
     technician_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """[{id, title, establishment_code, minutes}] for the period [start, end)."""
-    tickets = Ticket.select(Ticket.id).where(visible_to(actor))
-    if establishment_ids is not None:
-        tickets = tickets.where(Ticket.establishment.is_in(sorted(establishment_ids) or [0]))
-    if group_id:
-        tickets = tickets.where(Ticket.assigned_group == group_id)
-    if category_id:
-        tickets = tickets.where(Ticket.category == category_id)
-    if technician_id:
-        tickets = tickets.where(Ticket.assignee == technician_id)
-    sums = await (
+    """[{id, title, establishment_code, minutes}] for the period [start, end).
+
+    The period's minutes are summed first, from the partial index, and only the tickets worked
+    on are then checked against the viewer's reach and the filters. Filtering the follow-ups by
+    ``ticket IN (every ticket the viewer may see)`` made the database build that whole set,
+    a million rows for a supervisor at 1 M tickets (320 ms), even when nobody logged time."""
+    worked = await (
         FollowUp.select(FollowUp.ticket, Sum(FollowUp.minutes, alias="minutes"))
-        .where(
-            FollowUp.minutes > 0,
-            FollowUp.created_at >= start,
-            FollowUp.created_at < end,
-            FollowUp.ticket.is_in(tickets),
-        )
+        .where(FollowUp.minutes > 0, FollowUp.created_at >= start, FollowUp.created_at < end)
         .group_by(FollowUp.ticket)
-        .order_by(Sum(FollowUp.minutes), ascending=False)
-        .order_by(FollowUp.ticket)
-        .limit(TOP)
     )
-    if not sums:
+    minutes = {row["ticket"]: int(row["minutes"]) for row in worked}
+    ids = sorted(minutes)
+    kept: list[int] = []
+    for first in range(0, len(ids), CHUNK):
+        tickets = Ticket.select(Ticket.id).where(
+            visible_to(actor), Ticket.id.is_in(ids[first : first + CHUNK])
+        )
+        if establishment_ids is not None:
+            tickets = tickets.where(Ticket.establishment.is_in(sorted(establishment_ids) or [0]))
+        if group_id:
+            tickets = tickets.where(Ticket.assigned_group == group_id)
+        if category_id:
+            tickets = tickets.where(Ticket.category == category_id)
+        if technician_id:
+            tickets = tickets.where(Ticket.assignee == technician_id)
+        kept += [row["id"] for row in await tickets]
+    top = sorted(kept, key=lambda ticket_id: (-minutes[ticket_id], ticket_id))[:TOP]
+    if not top:
         return []
     rows = await Ticket.select(
         Ticket.id, Ticket.title, Ticket.establishment.code.as_alias("establishment_code")
-    ).where(Ticket.id.is_in([s["ticket"] for s in sums]))
+    ).where(Ticket.id.is_in(top))
     by_id = {r["id"]: r for r in rows}
-    return [{**by_id[s["ticket"]], "minutes": int(s["minutes"])} for s in sums]
+    return [{**by_id[ticket_id], "minutes": minutes[ticket_id]} for ticket_id in top]

@@ -8,9 +8,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from litestar.testing import AsyncTestClient
 
-from server.db import report_tally
+from server.db import report_tally, time_spent
 from server.db.engine import write_transaction
 from server.db.tables import Ticket
 from server.domain.forms import NewFollowUp
@@ -134,3 +135,25 @@ async def test_tickets_most_worked_on_are_listed_within_the_viewers_scope(
     rows = re.findall(r'href="/tickets/(\d+)".*?<td>([^<]*)</td>', table)
     # Most minutes first, within the chosen establishment.
     assert rows == [(str(busy), "75"), (str(quiet), "10")]
+
+
+async def test_tickets_most_worked_on_are_the_same_when_checked_in_small_chunks(
+    clean_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tickets worked on are checked against the viewer's reach in chunks of ids: the
+    ranking does not depend on where a chunk ends."""
+    w = await factories.world()
+    ids = [await factories.ticket(w.requester_a, title=f"Poste {n}") for n in range(5)]
+    hidden = await factories.ticket(w.requester_b, title="Ailleurs")
+    for ticket_id, minutes in zip([*ids, hidden], (5, 40, 15, 40, 25, 90), strict=True):
+        await tickets.add_follow_up(w.tech, ticket_id, NewFollowUp("Travail.", True, minutes))
+    requester = w.requester_a
+    start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(hours=1)
+    whole = await time_spent.top_tickets(requester, start, end)
+    monkeypatch.setattr(time_spent, "CHUNK", 2)
+    chunked = await time_spent.top_tickets(requester, start, end)
+    assert chunked == whole
+    # Most minutes first, ties by number; the other establishment's ticket is not theirs.
+    assert [(t["id"], t["minutes"]) for t in whole] == [
+        (ids[1], 40), (ids[3], 40), (ids[4], 25), (ids[2], 15), (ids[0], 5)
+    ]
