@@ -21,6 +21,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count, Sum
 
+from server.db import hot_rows
 from server.db.counter_tables import TicketCounter, TicketTally
 from server.db.tables import Ticket, TicketShare
 from server.domain.actors import Actor
@@ -144,12 +145,21 @@ async def apply_many(removed: list[dict[str, Any]], added: list[dict[str, Any]])
     for row in added:
         board[board_key(row)] += 1
         tally[tally_key(row)] += 1
-    # Rows are locked until commit: always in the same order (keys sorted, a multi-row
-    # upsert takes them in its VALUES order), so two changes crossing the same keys in
-    # opposite directions wait for each other instead of deadlocking. The keys of one
-    # statement are distinct (a Counter's), as PostgreSQL's ON CONFLICT requires.
-    await _upsert(TicketCounter, _BOARD_INSERT, _BOARD_ROW, _BOARD_CONFLICT, board)
-    await _upsert(TicketTally, _TALLY_INSERT, _TALLY_ROW, _TALLY_CONFLICT, tally)
+    # Rows are locked until commit: written last (db.hot_rows) and always in the same order
+    # (keys sorted, a multi-row upsert takes them in its VALUES order), so two changes
+    # crossing the same keys in opposite directions wait for each other instead of
+    # deadlocking. The keys of one statement are distinct (a Counter's), as PostgreSQL's
+    # ON CONFLICT requires.
+    await hot_rows.add("ticket_counter", board, _write_board)
+    await hot_rows.add("ticket_tally", tally, _write_tally)
+
+
+async def _write_board(deltas: Counter[Any]) -> None:
+    await _upsert(TicketCounter, _BOARD_INSERT, _BOARD_ROW, _BOARD_CONFLICT, deltas)
+
+
+async def _write_tally(deltas: Counter[Any]) -> None:
+    await _upsert(TicketTally, _TALLY_INSERT, _TALLY_ROW, _TALLY_CONFLICT, deltas)
 
 
 # The same keys as ``board_key`` / ``tally_key``, computed by the database: one pass of

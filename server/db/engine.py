@@ -6,12 +6,13 @@ A unit of work (an HTTP request, a websocket render, a background pass) runs ins
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import TransactionType
 
+from server.db import hot_rows
 from server.db.connections import Lease, lease_for, recording
 from server.db.tables import Ticket
 
@@ -22,13 +23,27 @@ def engine() -> Engine:
     return Ticket._meta.db
 
 
-def write_transaction() -> Any:
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
     """A write transaction. On SQLite it is IMMEDIATE: a DEFERRED one that reads then writes
-    fails with "database is locked" under concurrency instead of waiting its turn."""
+    fails with "database is locked" under concurrency instead of waiting its turn. Counter
+    rows many changes share are written last, just before the commit (``db.hot_rows``); a
+    write transaction opened inside another leaves them to the outer one."""
     db = engine()
     if db.engine_type == "sqlite":
-        return db.transaction(transaction_type=TransactionType.immediate)
-    return db.transaction()
+        transaction = db.transaction(transaction_type=TransactionType.immediate)
+    else:
+        transaction = db.transaction()
+    async with transaction:
+        if hot_rows.collecting():
+            yield
+            return
+        token = hot_rows.start()
+        try:
+            yield
+            await hot_rows.write_pending()
+        finally:
+            hot_rows.stop(token)
 
 
 def db_session(label: str = "") -> AbstractAsyncContextManager[Lease]:

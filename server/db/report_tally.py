@@ -16,6 +16,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
+from server.db import hot_rows
 from server.db.counters import counted
 from server.db.report_tables import TicketDurationTally, TicketHourTally
 from server.domain import report_figures as rf
@@ -53,14 +54,35 @@ def key_of(row: dict[str, Any], moment: datetime, technician: int | None = None)
     )
 
 
-async def _add(
-    key: Key, created: int = 0, resolved: int = 0, reopened: int = 0, minutes: int = 0
-) -> None:
-    await TicketHourTally.raw(_HOUR_UPSERT, *key, created, resolved, reopened, minutes)
+_HOUR_FIELDS = ("created", "resolved", "reopened", "minutes")
+
+
+async def _add(key: Key, **amounts: int) -> None:
+    """Add to the hour's row (written with the change's other shared rows: db.hot_rows)."""
+    await hot_rows.add(
+        "ticket_hour_tally", Counter({(key, name): n for name, n in amounts.items()}), _write_hours
+    )
 
 
 async def _duration(key: Key, measure: str, seconds: float) -> None:
-    await TicketDurationTally.raw(_DURATION_UPSERT, *key, measure, rf.bucket_of(seconds), 1)
+    deltas = Counter({(*key, measure, rf.bucket_of(seconds)): 1})
+    await hot_rows.add("ticket_duration_tally", deltas, _write_durations)
+
+
+async def _write_hours(deltas: Counter[Any]) -> None:
+    rows: dict[Key, Counter[str]] = {}
+    for (key, name), n in deltas.items():
+        rows.setdefault(key, Counter())[name] += n
+    for key in sorted(rows):  # one order for every change: no crossed waits
+        amounts = rows[key]
+        if any(amounts.values()):
+            await TicketHourTally.raw(_HOUR_UPSERT, *key, *(amounts[f] for f in _HOUR_FIELDS))
+
+
+async def _write_durations(deltas: Counter[Any]) -> None:
+    for row in sorted(deltas):
+        if deltas[row]:
+            await TicketDurationTally.raw(_DURATION_UPSERT, *row, deltas[row])
 
 
 async def on_open(row: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Max, Min
 
+from server.db import hot_rows
 from server.db.report_tables import TicketSlaTally
 from server.db.sla_tables import TicketSla
 from server.db.tables import Ticket
@@ -78,6 +79,10 @@ async def follow(before: Key | None, after: Key | None) -> None:
         if key is not None:
             for block in blocks_of_day(key[0]):
                 deltas[(block, *key[1:])] += n
+    await hot_rows.add("ticket_sla_tally", deltas, _write)
+
+
+async def _write(deltas: Counter[tuple[Any, ...]]) -> None:
     rows = sorted((key, n) for key, n in deltas.items() if n)
     if not rows:
         return
