@@ -463,7 +463,10 @@ async def _tickets(
         cat = categories[cat_name]
         tier = cat["group"] or 1
         tech = technicians[tier]
-        created = now - _age(rng, status)
+        age = _age(rng, status)
+        # Open tickets younger than a week are aged in office time, so that the share of them
+        # past their service levels does not depend on the day and hour the demo is loaded.
+        created = _office_ago(now, age) if status.is_open and age < timedelta(days=7) else now - age
         assigned = status is not Status.NEW
         resolved_at = closed_at = None
         if status in (Status.RESOLVED, Status.CLOSED):
@@ -633,6 +636,29 @@ def _age(rng: random.Random, status: Status) -> timedelta:
     if draw < 0.96:
         return timedelta(minutes=rng.randint(60 * 20, 60 * 24 * 4))
     return timedelta(minutes=rng.randint(60 * 24 * 7, 60 * 24 * 21))
+
+
+# The demo calendar's week: Monday-Friday 08:00-18:00, 50 of the week's 168 hours.
+_OFFICE_OPEN, _OFFICE_CLOSE, _OFFICE_SHARE = 8, 18, 50 / 168
+
+
+def _office_ago(now: datetime, age: timedelta) -> datetime:
+    """The moment before ``now`` that leaves as much office time (Paris, Monday-Friday
+    08:00-18:00) as a week's average would in ``age`` of wall time: a ticket three days old
+    on a Monday morning has a weekend in it, one three days old on a Friday evening has not."""
+    left = age * _OFFICE_SHARE
+    moment = now.astimezone(PARIS)
+    while True:
+        opens = moment.replace(hour=_OFFICE_OPEN, minute=0, second=0, microsecond=0)
+        closes = opens.replace(hour=_OFFICE_CLOSE)
+        end = min(moment, closes)
+        if moment.weekday() < 5 and end > opens:
+            # In UTC: within one office day there is no change of clock to get wrong.
+            available = end.astimezone(UTC) - opens.astimezone(UTC)
+            if left <= available:
+                return (end.astimezone(UTC) - left).replace(microsecond=0)
+            left -= available
+        moment = (opens - timedelta(days=1)).replace(hour=_OFFICE_CLOSE)
 
 
 # What a demo's story is dated by: refreshing moves all of it by the time since it was loaded.
