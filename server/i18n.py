@@ -111,6 +111,11 @@ def get_timezone() -> ZoneInfo:
     return _zone_info(_zone.get()) or ZoneInfo(DEFAULT_ZONE)
 
 
+def get_timezone_name() -> str:
+    """The zone dates are shown in now (part of the key of any cached fragment showing one)."""
+    return _zone.get()
+
+
 def format_number(value: float | int | Decimal) -> str:
     """12 345,5 in French and Russian, 12,345.5 in English."""
     return format_decimal(value, locale=get_locale())

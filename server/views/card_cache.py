@@ -1,15 +1,11 @@
-"""Board cards rendered once and reused: most cards sit on many boards, unchanged, request
-after request, and a restart reconnects every viewer at once.
+"""Board cards rendered once and reused (see ``fragment_cache``).
 
-A card's HTML depends on the card's fields, the viewer's role (the moves offered) and
-language, and the time (its age and what an SLA clock has left): all are in the key, the
-time to the minute (the page's timer keeps clocks current between renders).
+A card's HTML depends on the card's fields and on the viewer's role (the moves offered),
+besides the language, zone and minute the fragment cache adds.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from typing import Any
 
 from jinja2 import Environment
@@ -17,6 +13,7 @@ from markupsafe import Markup
 
 from server.domain.vocabulary import Role
 from server.realtime import render
+from server.views.fragment_cache import FragmentCache, sla_key
 
 # Everything _card.html reads from a row, besides "sla".
 _FIELDS = (
@@ -38,29 +35,19 @@ _FIELDS = (
     "children",
 )
 SIZE = 4096  # about 6 MB of HTML at most
-_cache: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+_cache = FragmentCache(SIZE)
 
 
 def key(row: dict[str, Any], role: Role, locale: str, minute: int) -> tuple[Any, ...]:
-    sla = row.get("sla")
-    return (
-        locale,
-        role,
-        minute,
-        tuple(row.get(name) for name in _FIELDS),
-        tuple(sorted(sla.items())) if sla else None,
-    )
+    return _cache.key(_own(row, role), locale, minute)
+
+
+def _own(row: dict[str, Any], role: Role) -> tuple[Any, ...]:
+    return (role, tuple(row.get(name) for name in _FIELDS), sla_key(row))
 
 
 def html(env: Environment, row: dict[str, Any], role: Role, locale: str) -> Markup:
     """The card's HTML as the board template would render it."""
-    k = key(row, role, locale, int(time.time() // 60))
-    found = _cache.get(k)
-    if found is not None:
-        _cache.move_to_end(k)
-        return found
-    rendered = Markup(render.card_html(env, row, role, locale))  # noqa: S704 (our template)
-    _cache[k] = rendered
-    if len(_cache) > SIZE:
-        _cache.popitem(last=False)
-    return rendered
+    return _cache.html(
+        _own(row, role), locale, lambda: render.card_html(env, row, role, locale)
+    )

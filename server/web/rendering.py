@@ -99,6 +99,9 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
     env.globals["initials"] = initials
     env.globals["remaining"] = remaining
     env.globals["count_label"] = count_label
+    from server.views import row_cache
+
+    env.globals["ticket_row"] = lambda row, selectable: row_cache.html(env, row, selectable)
     # Set per request by the app's before_request hook (absent on early error pages).
     env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
     from server.domain.bulk import BulkAction
