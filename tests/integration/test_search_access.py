@@ -16,6 +16,7 @@ from server.db.engine import engine
 from server.db.search import SearchFilters, search_tickets
 from server.db.tables import Ticket, TicketShare
 from server.domain.actors import Actor
+from server.domain.forms import NewFollowUp
 from server.domain.permissions import can_view
 from server.domain.stems import fts5_query
 from server.domain.vocabulary import Role, Status
@@ -172,3 +173,42 @@ async def test_sqlite_checks_candidates_from_the_access_index() -> None:
                 assert not any(
                     d.startswith(("SEARCH ticket USING INTEGER", "SCAN ticket ")) for d in details
                 ), details
+
+
+async def test_marks_are_the_same_whichever_way_the_shown_rows_are_looked_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLite reads the marks of the shown tickets and follow-ups by ranges of close ids
+    (``_fts_rows``): by one range, by one per id, or by the plain id list, the page is the
+    same, and rows between the shown ones that match too are not taken for shown ones."""
+    w = await factories.world()
+    made = []
+    for i in range(12):
+        made.append(
+            await factories.ticket(
+                w.requester_a,
+                title=f"Imprimante {'bloquée' if i % 2 else 'lente'} {i}",
+                description=f"L'imprimante du poste {i} affiche une erreur",
+            )
+        )
+        if i % 3 == 0:
+            await tickets.add_follow_up(
+                w.tech,
+                made[-1],
+                NewFollowUp(text=f"Imprimante redémarrée ({i})", private=i == 3, minutes=0),
+            )
+    pages = []
+    for gap, most in ((256, 64), (0, 64), (256, 0)):
+        monkeypatch.setattr(search_module, "RUN_GAP", gap)
+        monkeypatch.setattr(search_module, "MAX_RUNS", most)
+        for viewer in (w.tech, w.requester_a):
+            for f in (
+                SearchFilters(text="imprimante bloquee", per_page=3),
+                SearchFilters(text="imprimante", per_page=4, page=2),
+                SearchFilters(text="redemarree"),
+            ):
+                found = await search_tickets(viewer, f)
+                pages.append([(r["id"], r["title_html"], r["text_html"]) for r in found.rows])
+    assert all(pages[:6]) and pages[:6] == pages[6:12] == pages[12:]
+    assert all("<mark>" in title for page in pages[:2] for _, title, _ in page)
+    assert any("redémarrée" in text for _, _, text in pages[2])
