@@ -149,7 +149,16 @@ class Scheduler(BackgroundLoop):
                 return None
             return await automation.remind_requester(ticket_id)
 
-        await self._each([r["id"] for r in rows], remind, report.reminded)
+        # Only the tickets whose history says a reminder is due go through the locked,
+        # re-checked path: reading it ticket by ticket took 8 s a pass for 575 pending tickets.
+        since = await _latest_of_pending("status", Status.PENDING.value)
+        reminded = await _latest_of_pending("automation", automation.REMINDER)
+        due = [
+            r["id"]
+            for r in rows
+            if reminder_due(since.get(r["id"]), reminded.get(r["id"]), now, self.remind_after)
+        ]
+        await self._each(due, remind, report.reminded)
 
     async def _sla(self, now: datetime, report: PassReport) -> None:
         config = await load_config()
@@ -248,6 +257,21 @@ class Scheduler(BackgroundLoop):
         if self.settings.scheduler_seconds <= 0:
             return  # turned off (the tests run passes themselves)
         super().start()
+
+
+async def _latest_of_pending(field_name: str, value: str) -> dict[int, datetime]:
+    """For every pending ticket, when its history last recorded ``field_name`` = ``value``."""
+    rows = await HistoryEntry.select(HistoryEntry.ticket, HistoryEntry.created_at).where(
+        (HistoryEntry.ticket.status == Status.PENDING.value)
+        & (HistoryEntry.field == field_name)
+        & (HistoryEntry.new_value == value)
+    )
+    latest: dict[int, datetime] = {}
+    for row in rows:
+        known = latest.get(row["ticket"])
+        if known is None or row["created_at"] > known:
+            latest[row["ticket"]] = row["created_at"]
+    return latest
 
 
 async def _last(ticket_id: int, field_name: str, value: str) -> datetime | None:

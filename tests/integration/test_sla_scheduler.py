@@ -237,3 +237,42 @@ async def test_an_announcement_is_pushed_once_when_its_display_time_comes() -> N
     assert (await run.run_once(now + timedelta(minutes=61))).announced == [row[0]["id"]]
     assert (await run.run_once(now + timedelta(minutes=62))).announced == []
     assert messages == [{"kind": "announcement", "id": row[0]["id"]}]
+
+
+async def test_reminders_go_to_the_due_pending_tickets_only_in_statements_that_do_not_grow() -> None:
+    from server.db.connections import observing
+    from server.db.engine import db_session
+
+    w = await world()
+    run = scheduler(pending_reminder_hours=48)
+    now = datetime.now(UTC)
+
+    async def pending(n: int) -> list[int]:
+        ids = [await ticket(w.requester_a, title=f"Attente {i}") for i in range(n)]
+        for ticket_id in ids:
+            await tickets.change_status(w.tech, ticket_id, Status.PENDING, await version(ticket_id))
+        return ids
+
+    async def one_pass(at: datetime) -> tuple[list[int], int]:
+        with observing() as seen:
+            async with db_session("reminder pass"):
+                report = await run.run_once(at)
+        return sorted(report.reminded), sum(n for _label, n in seen)
+
+    first = await pending(3)
+    assert (await one_pass(now + timedelta(hours=47)))[0] == []
+    assert (await one_pass(now + timedelta(hours=49)))[0] == first
+    # Reminded, then back in progress and pending again: a new period, a new reminder.
+    again = first[0]
+    await tickets.take(w.tech, again, await version(again))  # taking keeps it pending
+    await tickets.change_status(w.tech, again, Status.ASSIGNED, await version(again))
+    await tickets.change_status(w.tech, again, Status.PENDING, await version(again))
+    assert (await one_pass(now + timedelta(hours=47)))[0] == []
+    assert (await one_pass(now + timedelta(hours=49)))[0] == [again]
+
+    # Whether 3 or 13 tickets are pending, a pass with none due reads as much.
+    small = (await one_pass(now + timedelta(hours=47)))[1]
+    await pending(10)
+    reminded, larger = await one_pass(now + timedelta(hours=47))
+    assert reminded == []
+    assert larger == small
