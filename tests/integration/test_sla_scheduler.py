@@ -239,7 +239,7 @@ async def test_an_announcement_is_pushed_once_when_its_display_time_comes() -> N
     assert messages == [{"kind": "announcement", "id": row[0]["id"]}]
 
 
-async def test_reminders_go_to_the_due_pending_tickets_only_in_statements_that_do_not_grow() -> None:
+async def test_reminders_reach_due_pending_tickets_in_statements_that_do_not_grow() -> None:
     from server.db.connections import observing
     from server.db.engine import db_session
 
