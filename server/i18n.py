@@ -11,7 +11,7 @@ import gettext as _gettext
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -118,7 +118,14 @@ def get_timezone_name() -> str:
 
 def format_number(value: float | int | Decimal) -> str:
     """12 345,5 in French and Russian, 12,345.5 in English."""
+    if type(value) is int:  # counts: a page shows the same few hundred again and again
+        return _format_count(value, get_locale())
     return format_decimal(value, locale=get_locale())
+
+
+@lru_cache(maxsize=4096)
+def _format_count(value: int, locale: str) -> str:
+    return format_decimal(value, locale=locale)
 
 
 def format_percent_of_100(value: float | int | Decimal | None) -> str:

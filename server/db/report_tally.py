@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
+from piccolo.querystring import QueryString
 
 from server.db import hot_rows
 from server.db.counters import counted
@@ -55,6 +56,9 @@ def key_of(row: dict[str, Any], moment: datetime, technician: int | None = None)
 
 
 _HOUR_FIELDS = ("created", "resolved", "reopened", "minutes")
+# The technician of a tally row that holds time spent (0 otherwise: the hour's other rows
+# fold into one group). Sums per technician stay those of every row with minutes.
+_WORKER = "CASE WHEN ticket_hour_tally.minutes <> 0 THEN ticket_hour_tally.assignee ELSE 0 END"
 
 
 async def _add(key: Key, **amounts: int) -> None:
@@ -153,27 +157,36 @@ def _where(actor: Actor, table: Any, f: ReportFilters) -> list[Any]:
 
 async def totals(actor: Actor, f: ReportFilters) -> Totals:
     """Sums over the period, within what the actor's scope counts (establishments, groups,
-    own work: ``counters.counted``), grouped in SQL by hour (and technician for time)."""
+    own work: ``counters.counted``), grouped in SQL by hour; a row's technician is kept
+    apart only where it logged time (``minutes_by_technician``), so the answer is about one
+    row per hour rather than one per hour and technician (720 rows for 30 days, not 6,000
+    at 1 M tickets, each read into Python)."""
     found = Totals()
     t = TicketHourTally
+    worker = QueryString(_WORKER)
     rows = await (
         t.select(
             t.hour,
-            t.assignee,
+            worker.as_alias("worker"),
             Sum(t.created, alias="created"),
             Sum(t.resolved, alias="resolved"),
             Sum(t.reopened, alias="reopened"),
             Sum(t.minutes, alias="minutes"),
         )
         .where(*_where(actor, t, f))
-        .group_by(t.hour, t.assignee)
+        .group_by(t.hour, worker)
     )
+    per_hour = found.per_hour
+    by_technician = found.minutes_by_technician
     for row in rows:
-        per = found.per_hour.setdefault(row["hour"], Counter())
-        for name in ("created", "resolved", "reopened", "minutes"):
+        hour = row["hour"]
+        per = per_hour.get(hour)
+        if per is None:
+            per = per_hour[hour] = Counter()
+        for name in _HOUR_FIELDS:
             per[name] += int(row[name] or 0)
-        if row["minutes"] and row["assignee"]:
-            found.minutes_by_technician[row["assignee"]] += int(row["minutes"])
+        if row["worker"] and row["minutes"]:
+            by_technician[row["worker"]] += int(row["minutes"])
     d = TicketDurationTally
     rows = await (
         d.select(d.measure, d.bucket, Sum(d.n, alias="n"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date, format_timedelta
@@ -64,7 +65,16 @@ def duration_label(minutes: int | None) -> str:
 
 def day_label(day: date) -> str:
     """A day as the reader writes it (27/11/2026, 27.11.2026, 11/27/26)."""
-    return format_date(day, "short", locale=i18n.get_locale())
+    return _day_label(day, i18n.get_locale())
+
+
+@lru_cache(maxsize=2048)  # a report shows the same recent days to every reader
+def _day_label(day: date, locale: str) -> str:
+    return format_date(day, "short", locale=locale)
+
+
+# The same recent hours are placed in a day by every report: remembered per zone.
+_local_day = lru_cache(maxsize=16_384)(rf.local_day)
 
 
 def _percentiles(counts: Any) -> dict[str, Any]:
@@ -112,7 +122,7 @@ async def report(actor: Actor, c: Choice, zone: tzinfo) -> dict[str, Any]:
         for d in rf.days_between(c.first, c.last)
     }
     for hour, sums in found.per_hour.items():
-        day = days.get(rf.local_day(hour, zone))
+        day = days.get(_local_day(hour, zone))
         if day is not None:
             for name in day:
                 day[name] += sums[name]

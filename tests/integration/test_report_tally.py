@@ -21,6 +21,7 @@ from server.domain import report_figures as rf
 from server.domain.composer import Answer
 from server.domain.errors import GuichetError
 from server.domain.forms import NewFollowUp
+from server.domain.permissions import visibility
 from server.domain.vocabulary import Status
 from server.services import tickets
 from tests import factories
@@ -177,3 +178,74 @@ async def test_rebuild_recounts_creations_and_time_spent(clean_db: None) -> None
     await report_tally.rebuild()
     assert await per_hour() == live
     assert await User.count() > 0
+
+
+def _expected_totals(
+    ref: Reference, actor: Any, f: report_tally.ReportFilters
+) -> tuple[dict[int, Counter[str]], Counter[int]]:
+    """The reference restricted as the report reads it: the actor's counted branches
+    (establishments, groups, own work), the period and the filters."""
+    scope = visibility(actor)
+    per_hour: dict[int, Counter[str]] = {}
+    by_technician: Counter[int] = Counter()
+    for (hour, est, group, category, tech, name), n in ref.hours.items():
+        seen = (
+            scope.everything
+            or est in scope.establishment_ids
+            or group in scope.group_ids
+            or (scope.assignee_id is not None and tech == scope.assignee_id)
+        )
+        if not seen or not f.start_hour <= hour < f.end_hour:
+            continue
+        if f.establishment_ids is not None and est not in f.establishment_ids:
+            continue
+        if (f.group_id and group != f.group_id) or (f.category_id and category != f.category_id):
+            continue
+        if f.technician_id and tech != f.technician_id:
+            continue
+        per_hour.setdefault(hour, Counter())[name] += n
+        if name == "minutes" and tech:
+            by_technician[tech] += n
+    return per_hour, by_technician
+
+
+async def test_report_totals_equal_the_reference_for_each_reader_and_filter(
+    clean_db: None,
+) -> None:
+    """What the activity report reads (sums per hour, minutes per technician) equals the
+    reference summed by hand, for readers of every scope and with each filter."""
+    rng = random.Random(23)
+    w = await _world(rng)
+    ids: list[int] = []
+    ref = Reference()
+    for _ in range(120):
+        await _change(rng, w, ids, ref)
+    assert any(key[-1] == "minutes" for key in ref.hours)
+    hours = sorted({key[0] for key in ref.hours})
+    whole = report_tally.ReportFilters(start_hour=hours[0], end_hour=hours[-1] + 1)
+    est_a, est_a1 = w["establishments"][:2]
+    tech = w["staff"][0]
+    choices = [
+        whole,
+        report_tally.ReportFilters(start_hour=hours[-1], end_hour=hours[-1] + 1),
+        report_tally.ReportFilters(
+            start_hour=whole.start_hour,
+            end_hour=whole.end_hour,
+            establishment_ids=frozenset({est_a, est_a1}),
+        ),
+        report_tally.ReportFilters(whole.start_hour, whole.end_hour, group_id=w["groups"][0]),
+        report_tally.ReportFilters(
+            whole.start_hour, whole.end_hour, category_id=w["categories"][0]
+        ),
+        report_tally.ReportFilters(whole.start_hour, whole.end_hour, technician_id=tech.id),
+    ]
+    compared = 0
+    for actor in w["staff"]:
+        for f in choices:
+            found = await report_tally.totals(actor, f)
+            per_hour, by_technician = _expected_totals(ref, actor, f)
+            got = {h: +c for h, c in found.per_hour.items() if +c}
+            assert got == {h: +c for h, c in per_hour.items() if +c}, (actor.id, f)
+            assert found.minutes_by_technician == +by_technician, (actor.id, f)
+            compared += bool(by_technician)
+    assert compared  # minutes per technician were compared, not only empty counters

@@ -290,3 +290,15 @@ def test_dates_use_the_reader_time_zone_and_language() -> None:
     finally:
         i18n.set_locale("fr")
         i18n.set_timezone("")
+
+
+def test_counts_follow_language_when_the_same_count_is_shown_in_turn() -> None:
+    """Counts are formatted once per value and language (``i18n.format_number``): the same
+    count read in one language, then in another, is written in each one's way."""
+    expected = {"fr": "12\u202f345", "ru": "12\xa0345", "en": "12,345"}
+    try:
+        for locale in ("fr", "ru", "en", "fr", "en"):
+            i18n.set_locale(locale)
+            assert i18n.format_number(12345) == expected[locale]
+    finally:
+        i18n.set_locale("fr")
