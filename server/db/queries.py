@@ -388,11 +388,9 @@ async def visible_ticket(actor: Actor, ticket_id: int) -> dict[str, Any]:
     return row
 
 
-async def timeline(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
-    """Follow-ups and history entries of one ticket, oldest first, as the actor may see them.
-
-    The caller has already checked that the actor may see the ticket.
-    """
+async def ticket_follow_ups(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
+    """The follow-ups of one ticket the actor may read (private notes for the desk only),
+    in no particular order; the caller has already checked the ticket is visible."""
     follow_query = FollowUp.select(
         FollowUp.id,
         FollowUp.text,
@@ -404,7 +402,15 @@ async def timeline(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
     ).where(FollowUp.ticket == ticket_id)
     if not can_see_private_notes(actor):
         follow_query = follow_query.where(FollowUp.private == False)  # noqa: E712
-    follow_ups = await follow_query
+    return await follow_query
+
+
+async def timeline(actor: Actor, ticket_id: int) -> list[dict[str, Any]]:
+    """Follow-ups and history entries of one ticket, oldest first, as the actor may see them.
+
+    The caller has already checked that the actor may see the ticket.
+    """
+    follow_ups = await ticket_follow_ups(actor, ticket_id)
     history = await HistoryEntry.select(
         HistoryEntry.id,
         HistoryEntry.field,

@@ -24,7 +24,6 @@ from server.db import sla as sla_db
 from server.db.api_listing import ticket_keyset
 from server.domain.errors import ValidationFailed
 from server.domain.forms import parse_follow_up, parse_new_ticket
-from server.domain.permissions import can_see_private_notes
 from server.domain.text import N_
 from server.domain.vocabulary import Environment, Priority, Source, Status, TicketType
 from server.realtime.publish import publish
@@ -235,8 +234,10 @@ async def _detail(request: Request, ticket_id: int) -> TicketDetail:
             minutes=item["minutes"],
             created_at=item["created_at"],
         )
-        for item in await queries.timeline(actor, ticket_id)
-        if item["kind"] == "follow_up" and (not item["private"] or can_see_private_notes(actor))
+        for item in sorted(
+            await queries.ticket_follow_ups(actor, ticket_id),
+            key=lambda item: (item["created_at"], item["id"]),
+        )
     ]
     return TicketDetail(
         **_summary_fields(row),

@@ -150,6 +150,8 @@ async def test_follow_ups_respect_privacy(client: AsyncTestClient) -> None:
     )
     seen = await client.get(f"/api/v1/tickets/{ticket_id}", headers=await bearer(w.requester_a.id))
     assert [f["text"] for f in seen.json()["follow_ups"]] == ["public"]
+    desk = await client.get(f"/api/v1/tickets/{ticket_id}", headers=tech)
+    assert [f["text"] for f in desk.json()["follow_ups"]] == ["interne", "public"]  # in order
 
 
 async def test_openapi_schema_documents_the_api(client: AsyncTestClient) -> None:
