@@ -67,7 +67,8 @@ class Prepared:
         return found[0] if found else None
 
 
-_ID = 987_654_321  # a sample id no real row is expected to need at compile time
+SAMPLE_ID = 987_654_321  # a sample id no real row is expected to need at compile time
+_ID = SAMPLE_ID
 
 # The whole ticket row, read by every ticket change (load, notifications, event).
 TICKET_ROW = Prepared(lambda i: Ticket.select().where(Ticket.id == i).first(), _ID)
