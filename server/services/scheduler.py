@@ -163,18 +163,7 @@ class Scheduler(BackgroundLoop):
     async def _sla(self, now: datetime, report: PassReport) -> None:
         config = await load_config()
         due_rows = await TicketSla.select(TicketSla.ticket).where(TicketSla.next_check_at <= now)
-        breached = await TicketSla.select(TicketSla.ticket).where(
-            (
-                (TicketSla.take_state == "breached")
-                & TicketSla.take_met_at.is_null()
-                & (TicketSla.take_escalated == False)  # noqa: E712
-            )
-            | (
-                (TicketSla.resolve_state == "breached")
-                & TicketSla.resolve_met_at.is_null()
-                & (TicketSla.resolve_escalated == False)  # noqa: E712
-            )
-        )
+        breached = await TicketSla.raw(_BREACHED_NOT_ESCALATED)
         ids = sorted({r["ticket"] for r in due_rows} | {r["ticket"] for r in breached})
 
         async def check(ticket_id: int) -> list[TicketEvent] | None:
@@ -257,6 +246,16 @@ class Scheduler(BackgroundLoop):
         if self.settings.scheduler_seconds <= 0:
             return  # turned off (the tests run passes themselves)
         super().start()
+
+
+# Read from two partial indexes (migration "ticket_sla breached and not escalated"), whose
+# predicates these repeat term for term: scanning ticket_sla took 229 ms a pass at 1 M tickets.
+_BREACHED_NOT_ESCALATED = (
+    "SELECT ticket FROM ticket_sla "
+    "WHERE take_state = 'breached' AND take_met_at IS NULL AND NOT take_escalated "
+    "UNION SELECT ticket FROM ticket_sla "
+    "WHERE resolve_state = 'breached' AND resolve_met_at IS NULL AND NOT resolve_escalated"
+)
 
 
 async def _latest_of_pending(field_name: str, value: str) -> dict[int, datetime]:
