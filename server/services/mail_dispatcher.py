@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_string
 from email import policy as email_policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,7 +60,7 @@ from server.settings import MailSettings, Settings
 
 log = logging.getLogger("guichet.mail")
 
-Send = Callable[[EmailMessage], Awaitable[None]]
+Send = Callable[[Message], Awaitable[None]]
 
 # ``last_error`` of the mails postponed because the relay could not be reached (rather than
 # refused by it): those are the ones a successful probe makes due again.
@@ -207,7 +207,7 @@ class SmtpTransport:
         await client.connect()
         try:
 
-            async def send(message: EmailMessage) -> None:
+            async def send(message: Message) -> None:
                 await client.send_message(message, sender=self.mail.sender)
 
             yield send
@@ -224,7 +224,7 @@ class FileTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def _write(self, message: EmailMessage) -> None:
+    def _write(self, message: Message) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{_now():%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"
         partial = self.directory / f".{name}.part"
@@ -234,7 +234,7 @@ class FileTransport:
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[Send]:
-        async def send(message: EmailMessage) -> None:
+        async def send(message: Message) -> None:
             await anyio.to_thread.run_sync(self._write, message)
 
         yield send
@@ -478,7 +478,7 @@ class MailDispatcher(BackgroundLoop):
             table.id.is_in(row_ids) & (table.claimed_by == self.name)
         )
 
-    async def _message_of(self, table: Queue, group: list[int]) -> EmailMessage:
+    async def _message_of(self, table: Queue, group: list[int]) -> Message:
         if table is Outbox:
             return await self._message(group)
         row_id = group[0]
@@ -490,7 +490,7 @@ class MailDispatcher(BackgroundLoop):
         assert isinstance(message, EmailMessage)
         return message
 
-    async def _message(self, group: list[int]) -> EmailMessage:
+    async def _message(self, group: list[int]) -> Message:
         """One mail for the group's rows (oldest first): the newest change is the mail's own,
         the earlier ones are listed in it. Its Message-ID is the first row's."""
         facts = [await self._facts(row_id) for row_id in group]

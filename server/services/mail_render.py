@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.charset import BASE64, QP, Charset
 from email.header import Header
-from email.message import EmailMessage
-from email.policy import Policy
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime as mail_date
 from email.utils import formataddr
 from urllib.parse import urlsplit
@@ -124,23 +126,28 @@ def message_id(outbox_id: int, ticket_id: int, host: str) -> str:
     return f"<outbox-{outbox_id}.{ticket_id}@{host}>"
 
 
-class EncodedHeader(str):
-    """A header value folded by ``email.header`` (RFC 2047 words that keep their spaces).
+def _charset(body_encoding: int) -> Charset:
+    charset = Charset("utf-8")
+    charset.body_encoding = body_encoding
+    return charset
 
-    The default policy's folder drops the space between two encoded words when it breaks a
-    long line there, which glued Cyrillic subjects together ("не отвечает— Новая")."""
 
-    name: str
+# Mostly Latin text reads best quoted-printable; Cyrillic is shorter in base64.
+_LATIN, _CYRILLIC = _charset(QP), _charset(BASE64)
 
-    def __new__(cls, name: str, value: str) -> EncodedHeader:
-        header = super().__new__(cls, value)
-        header.name = name
-        return header
 
-    def fold(self, *, policy: Policy) -> str:
-        charset = "us-ascii" if self.isascii() else "utf-8"
-        encoded = Header(str(self), charset, header_name=self.name).encode(linesep=policy.linesep)
-        return f"{self.name}: {encoded}{policy.linesep}"
+def _part(text: str, subtype: str) -> MIMEText:
+    non_ascii = sum(1 for c in text if ord(c) > 127)
+    part = MIMEText(text, subtype, _CYRILLIC if non_ascii * 3 > len(text) else _LATIN)
+    del part["MIME-Version"]  # said once, on the message
+    return part
+
+
+def _header(value: str, name: str) -> Header:
+    """A header in RFC 2047 words that keep their spaces when folded (the new email API's
+    folder dropped the space between two encoded words at a line break, which glued Cyrillic
+    subjects together: "не отвечает— Новая")."""
+    return Header(value, "us-ascii" if value.isascii() else "utf-8", header_name=name)
 
 
 def _one_line(text: str) -> str:
@@ -152,7 +159,7 @@ def _markers(text: str) -> str:
     return localise_markers(text, lambda kind: i18n.gettext(PHI_LABELS[kind.value]))
 
 
-def render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
+def render(facts: MailFacts, *, base_url: str, sender: str) -> Message:
     previous = i18n.get_locale()
     i18n.set_locale(facts.locale)
     try:
@@ -176,7 +183,7 @@ def _change_line(change: Change) -> dict[str, str]:
     }
 
 
-def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
+def _render(facts: MailFacts, *, base_url: str, sender: str) -> Message:
     host = mail_host(base_url)
     status = i18n.gettext(STATUS_LABELS[facts.status])
     title = _one_line(_markers(facts.title))
@@ -196,14 +203,17 @@ def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
         "changes": [_change_line(change) for change in facts.earlier]
         + ([_change_line(_as_change(facts))] if facts.earlier else []),
     }
-    message = EmailMessage()
-    message["Subject"] = EncodedHeader(
-        "Subject", f"[Guichet #{facts.ticket_id} {facts.establishment_code}] {title} — {status}"
+    # Built with the classic MIME classes: the new API (EmailMessage, set_content) parsed
+    # every header it was given and cost 1.7 ms a mail against 0.1 ms, the largest part of a
+    # ticket creation's CPU with its two mails.
+    message = MIMEMultipart("alternative")
+    message["Subject"] = _header(
+        f"[Guichet #{facts.ticket_id} {facts.establishment_code}] {title} — {status}", "Subject"
     )
-    message["From"] = formataddr(("Guichet", sender))
-    message["To"] = formataddr((_one_line(facts.to_name), facts.to_address))
+    message["From"] = formataddr(("Guichet", sender), charset="utf-8")
+    message["To"] = formataddr((_one_line(facts.to_name), facts.to_address), charset="utf-8")
     if facts.reply_to:
-        message["Reply-To"] = formataddr(("Guichet", facts.reply_to))
+        message["Reply-To"] = formataddr(("Guichet", facts.reply_to), charset="utf-8")
     message["Date"] = mail_date(facts.created_at)
     message["Message-ID"] = message_id(facts.outbox_id, facts.ticket_id, host)
     root = thread_root(facts.ticket_id, host)
@@ -212,8 +222,6 @@ def _render(facts: MailFacts, *, base_url: str, sender: str) -> EmailMessage:
     # RFC 3834: no vacation replies or loops from automatic mail.
     message["Auto-Submitted"] = "auto-generated"
     message["Content-Language"] = i18n.get_locale()
-    message.set_content(_ENV.get_template("notification.txt").render(context))
-    message.add_alternative(_ENV.get_template("notification.html").render(context), subtype="html")
-    # After the body: setting content replaces every Content-* header.
-    message["Content-Language"] = i18n.get_locale()
+    message.attach(_part(_ENV.get_template("notification.txt").render(context), "plain"))
+    message.attach(_part(_ENV.get_template("notification.html").render(context), "html"))
     return message

@@ -52,3 +52,45 @@ async def test_redaction_markers_in_mails_speak_the_recipient_language(
     await drain(dispatcher(smtp))
     [ack] = smtp.inbox.to("alice@chu-a.test")
     assert "Полис [номер полиса ОМС] не найден" in ack["Subject"]
+
+
+def test_a_rendered_mail_parses_back_whole_in_each_language() -> None:
+    # Built with the classic MIME classes (for speed): what a mail client reads back must be
+    # exactly what was rendered, names and subjects in any script included.
+    from datetime import UTC, datetime
+    from email import policy
+    from email.parser import BytesParser
+
+    from server.domain.notifications import Kind
+    from server.domain.vocabulary import Status
+    from server.services.mail_render import MailFacts, render
+
+    for locale, name, title in (
+        ("fr", "Élodie Martin", "Imprimante d'étiquettes bloquée au bloc"),
+        ("ru", "Иванова Мария", "ИЭМК не отвечает в приёмном отделении, карты не открываются"),
+        ("en", "Pat O'Brien", "Badge reader & door <3>"),
+    ):
+        facts = MailFacts(
+            outbox_id=7,
+            kind=Kind.CREATED,
+            ticket_id=4321,
+            title=title,
+            status=Status.NEW,
+            establishment_code="CHU-N",
+            to_address="someone@example.org",
+            to_name=name,
+            locale=locale,
+            actor_name=name,
+            created_at=datetime(2026, 11, 27, 9, 30, tzinfo=UTC),
+            details="Ligne 1\nЛиния 2 & <b>",
+        )
+        raw = render(facts, base_url="https://guichet.example", sender="desk@example.org")
+        mail = BytesParser(policy=policy.default).parsebytes(raw.as_bytes())
+        assert mail["Subject"].startswith(f"[Guichet #4321 CHU-N] {title} — ")
+        assert mail["To"].addresses[0].display_name == name
+        assert mail["Message-ID"] == "<outbox-7.4321@guichet.example>"
+        assert mail["Content-Language"] == locale
+        assert mail.get_all("MIME-Version") == ["1.0"]
+        text = mail.get_body(preferencelist=("plain",)).get_content()
+        html = mail.get_body(preferencelist=("html",)).get_content()
+        assert "Линия 2 & <b>" in text and "Линия 2 &amp; &lt;b&gt;" in html
