@@ -10,7 +10,9 @@ Nothing is lost: a row stays until a server accepted it, and a failure only push
 ``next_attempt_at`` back (exponential backoff, capped). Nothing is sent twice, with one
 window: a crash (or the database vanishing) between the server's acceptance and the stamp.
 The lease then expires and the mail goes again, with the same Message-ID, which lets mail
-systems drop the duplicate.
+systems drop the duplicate. Sent rows are stamped STAMP_EVERY at a time (and at the end of a
+batch), in one commit: a stamp per mail was two more commits per ticket created, each holding
+SQLite's single write lock through its fsync; the window is at most that many mails.
 
 A claim is a lease renewed while its dispatcher works (a heartbeat every third of the lease),
 so a long batch keeps its rows, and the rows of a dispatcher that was killed are taken over
@@ -123,6 +125,7 @@ def _sent_stamp(table: Queue) -> Prepared:
 
 
 _SENT = {table: _sent_stamp(table) for table in (*QUEUES, WebhookDelivery)}
+STAMP_EVERY = 5  # sent mails stamped in one commit (see the module's docstring)
 
 
 _RENEW_POSTGRES = """
@@ -329,6 +332,7 @@ class MailDispatcher(BackgroundLoop):
         attempts = {row["id"]: row["attempts"] for row in claimed}
         pending = await self._groups(table, [row["id"] for row in claimed])
         sent = 0
+        unstamped: list[int] = []  # accepted by the server, not yet stamped sent
         try:
             async with self.transport.session() as send:
                 # Stop sending well before the lease could lapse (the heartbeat failing, the
@@ -353,15 +357,20 @@ class MailDispatcher(BackgroundLoop):
                         await self._failed_all(table, group, attempts, exc)
                         pending.pop(0)
                         continue
-                    for row_id in group:
-                        await self._sent(table, row_id)
+                    unstamped += group
                     pending.pop(0)
                     sent += len(group)
+                    if len(unstamped) >= STAMP_EVERY:
+                        await self._stamp_sent(table, unstamped)
+                        unstamped = []
         except (OSError, aiosmtplib.SMTPException) as exc:
+            await self._stamp_sent(table, unstamped)
+            unstamped = []
             postponed = [row_id for group in pending for row_id in group]
             log.warning("Mail server unavailable (%s): %d mail(s) postponed", exc, len(postponed))
             await self._failed_all(table, postponed, attempts, exc, relay_down=True)
             pending = []
+        await self._stamp_sent(table, unstamped)
         if pending:
             await self._release(table, [row_id for group in pending for row_id in group])
         return sent
@@ -452,6 +461,14 @@ class MailDispatcher(BackgroundLoop):
 
     async def _sent(self, table: Queue, row_id: int) -> None:
         await _SENT[table].rows(_now(), row_id, self.name)
+
+    async def _stamp_sent(self, table: Queue, row_ids: list[int]) -> None:
+        if not row_ids:
+            return
+        async with write_transaction():
+            now = _now()
+            for row_id in row_ids:
+                await _SENT[table].rows(now, row_id, self.name)
 
     async def _failed(
         self,

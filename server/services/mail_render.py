@@ -137,8 +137,8 @@ _LATIN, _CYRILLIC = _charset(QP), _charset(BASE64)
 
 
 def _part(text: str, subtype: str) -> MIMEText:
-    non_ascii = sum(1 for c in text if ord(c) > 127)
-    part = MIMEText(text, subtype, _CYRILLIC if non_ascii * 3 > len(text) else _LATIN)
+    extra_bytes = len(text.encode()) - len(text)  # about one per Cyrillic letter
+    part = MIMEText(text, subtype, _CYRILLIC if extra_bytes * 3 > len(text) else _LATIN)
     del part["MIME-Version"]  # said once, on the message
     return part
 

@@ -197,3 +197,31 @@ async def test_claims_of_a_killed_dispatcher_are_taken_over_after_its_lease() ->
 def test_the_default_lease_is_short_and_renewed() -> None:
     d = dispatcher(None)
     assert d.lease <= timedelta(minutes=1)
+
+
+async def test_sent_mails_are_stamped_a_few_at_a_time_and_all_in_the_end(
+    relay: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One commit per STAMP_EVERY mails, not one per mail; none is left unstamped.
+    from server.services import mail_dispatcher
+
+    w = await factories.world()
+    for i in range(7):
+        await factories.ticket(w.requester_a, title=f"Badge {i}")
+    waiting = await Outbox.count().where(Outbox.sent_at.is_null())
+    assert waiting >= 7
+    stamps: list[int] = []
+    real = mail_dispatcher.MailDispatcher._stamp_sent
+
+    async def counted(self: Any, table: Any, row_ids: list[int]) -> None:
+        if row_ids:
+            stamps.append(len(row_ids))
+        await real(self, table, row_ids)
+
+    monkeypatch.setattr(mail_dispatcher.MailDispatcher, "_stamp_sent", counted)
+    sent = await dispatcher(relay, batch_size=50).run_once()
+    assert sent == waiting == len(relay.inbox.received)
+    every = mail_dispatcher.STAMP_EVERY
+    assert stamps == [every] * (waiting // every) + ([waiting % every] if waiting % every else [])
+    assert not await Outbox.exists().where(Outbox.sent_at.is_null())
+    assert not await Outbox.exists().where(Outbox.claimed_by.is_not_null())
