@@ -143,20 +143,41 @@ def _ticket_of_follow_up(where: QueryString) -> QueryString:
     return QueryString("(SELECT {} FROM ticket WHERE ticket.id = follow_up.ticket)", where)
 
 
-async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tuple[bool, bool]:
+_LANGUAGES = ("guichet_fr", "guichet_en", "guichet_ru")
+
+
+def _pg_match_query(texts: list[str]) -> QueryString:
+    """``_pg_query`` as the tsqueries each language made of it (their text), each once: a
+    word no stemmer changes gives the same query in two or three languages, and testing it
+    again costs as much as the first time on every row a walk reads. Matching is the same
+    (an OR of equal parts); ranking keeps ``_pg_query``, whose shape ts_rank looks at."""
+    distinct = list(dict.fromkeys(texts))
+    return QueryString("(" + " || ".join("{}::tsquery" for _ in distinct) + ")", *distinct)
+
+
+async def _pg_dense(
+    q: QueryString, where: QueryString, public_only: str, text: str
+) -> tuple[bool, bool, QueryString]:
+    """Whether the newest rows hold many matches (tickets, follow-ups): see PROBE; and the
+    query to match with (``_pg_match_query``), read in the same statement."""
+    languages = ", ".join(
+        f"to_tsquery('{language}', {{}})::text AS {language}" for language in _LANGUAGES
+    )
     rows = await Ticket.raw(
         "SELECT (SELECT count(*) FROM (SELECT * FROM ticket ORDER BY id DESC LIMIT {}) "
         "AS ticket WHERE ticket.search @@ {} AND {}) AS tickets, "
         "(SELECT count(*) FROM (SELECT * FROM follow_up ORDER BY id DESC LIMIT {}) "
         f"AS follow_up WHERE follow_up.search @@ {{}} AND {{}}{public_only}) AS notes, "
         "(SELECT reltuples FROM pg_class WHERE oid = 'ticket'::regclass) AS ticket_rows, "
-        "(SELECT reltuples FROM pg_class WHERE oid = 'follow_up'::regclass) AS note_rows",
+        "(SELECT reltuples FROM pg_class WHERE oid = 'follow_up'::regclass) AS note_rows, "
+        f"{languages}",
         PROBE,
         q,
         where,
         PROBE,
         q,
         _ticket_of_follow_up(where),
+        *[text for _ in _LANGUAGES],
     )
     found = rows[0]
 
@@ -165,7 +186,11 @@ async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tup
             return False
         return matches / PROBE >= (CANDIDATES / 14 / table_rows) ** 0.5
 
-    return dense(found["tickets"], found["ticket_rows"]), dense(found["notes"], found["note_rows"])
+    return (
+        dense(found["tickets"], found["ticket_rows"]),
+        dense(found["notes"], found["note_rows"]),
+        _pg_match_query([found[language] for language in _LANGUAGES]),
+    )
 
 
 def _pg_newest_matches(
@@ -298,7 +323,9 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     # broad word on a million tickets costs a bounded amount (see README, Performance).
     if terms and _is_pg():
         q = _pg_query(terms, f.any_word)
-        dense_tickets, dense_notes = await _pg_dense(q, where, public_only)
+        dense_tickets, dense_notes, match = await _pg_dense(
+            q, where, public_only, tsquery_text(terms, f.any_word)
+        )
         branches.append(
             QueryString(
                 "SELECT ticket_id, ts_rank(search, {}) AS score FROM ({}) AS t",
@@ -307,7 +334,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                     "ticket.id AS ticket_id, ticket.id AS newest, ticket.search",
                     "ticket",
                     "ticket.search",
-                    q,
+                    match,
                     where,
                     dense_tickets,
                     cheap_where_first=True,
@@ -330,7 +357,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                         "follow_up.ticket AS ticket_id, follow_up.id AS newest, follow_up.search",
                         tables,
                         "follow_up.search",
-                        q,
+                        match,
                         QueryString(f"{{}}{public_only}", ticket_where),
                         dense_notes,
                     ),
