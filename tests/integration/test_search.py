@@ -286,8 +286,11 @@ async def test_both_postgres_plans_give_the_same_results(
     the same access rules. (On SQLite, FTS5 has one plan: the same assertions hold.)"""
     from server.db import search as search_module
 
-    async def decided(*_args: object) -> tuple[bool, bool]:
-        return dense
+    probe = search_module._pg_dense
+
+    async def decided(*args: object) -> tuple[bool, bool, object]:
+        *_, match = await probe(*args)
+        return (*dense, match)
 
     monkeypatch.setattr(search_module, "_pg_dense", decided)
     w = await factories.world()
