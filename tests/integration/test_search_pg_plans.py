@@ -171,8 +171,14 @@ async def test_every_plan_finds_exactly_what_the_access_rule_allows(
 def test_each_language_query_is_tested_once() -> None:
     query = search_module._pg_match_query(["'imprim'", "'imprimant'", "'imprimant'"])
     sql, args = query.compile_string(engine_type="postgres")
-    assert list(args) == ["'imprim'", "'imprimant'"]
-    assert sql.count("::tsquery") == 2
+    assert list(args) == ["( 'imprim' ) | ( 'imprimant' )"] and sql.count("::tsquery") == 1
+    # A language that kept no word (stop words only) adds nothing; none left matches nothing.
+    assert search_module._pg_match_query(["", "'a' & 'b'", ""]).compile_string(
+        engine_type="postgres"
+    )[1] == ["( 'a' & 'b' )"]
+    assert search_module._pg_match_query(["", "", ""]).compile_string(engine_type="postgres")[
+        1
+    ] == [""]
 
 
 async def test_the_candidates_statement_never_plans_parallel_workers(
@@ -222,3 +228,32 @@ async def test_the_candidates_statement_never_plans_parallel_workers(
     assert search_module._PG_SERIAL in query
     assert "Gather" in plans["without the marker"], plans["without the marker"]
     assert "Gather" not in plans["candidates"], plans["candidates"]
+
+
+async def test_a_generic_plan_gives_the_same_page() -> None:
+    """asyncpg prepares each statement, and after five runs PostgreSQL may keep a generic
+    plan (parameters unknown when planned): the words' query is then computed once per
+    statement (``_once``, the typed match value), never per row; the page is the same."""
+    db = engine()
+    w, _made = await _world_with_words()
+    viewers = [w.requester_a, w.tech]
+    modes = ("force_custom_plan", "force_generic_plan")
+    pages: dict[str, list[Any]] = {}
+    for mode in modes if db.engine_type == "postgres" else modes[:1]:
+        async with db_session() as lease:
+            connection = await lease.get() if db.engine_type == "postgres" else None
+            if connection is not None:
+                await connection.execute(f"SET plan_cache_mode = {mode}")
+            try:
+                pages[mode] = [
+                    _page(await search_tickets(await factories.reload(v.id), f))
+                    for v in viewers
+                    for f in QUERIES
+                    for _run in range(2)
+                ]
+            finally:
+                if connection is not None:
+                    await connection.execute("RESET plan_cache_mode")
+    assert any(page[1] for page in pages["force_custom_plan"])
+    if db.engine_type == "postgres":
+        assert pages["force_generic_plan"] == pages["force_custom_plan"]
