@@ -7,6 +7,7 @@ not apply and the same assertions hold."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -44,13 +45,13 @@ async def _searched(
     with every language's query as it is (none left out as a repeat)."""
     with monkeypatch.context() as patched:
         if dense is not None:
-            probe = search_module._pg_dense
+            probe = search_module._pg_probe
 
-            async def decided(*args: Any) -> tuple[bool, bool, Any]:
-                *_, match = await probe(*args)
-                return (*dense, match)
+            async def decided(*args: Any) -> Any:
+                found = await probe(*args)
+                return replace(found, dense_tickets=dense[0], dense_notes=dense[1])
 
-            patched.setattr(search_module, "_pg_dense", decided)
+            patched.setattr(search_module, "_pg_probe", decided)
         if match_each_language:
             distinct = search_module._pg_match_query
 
