@@ -111,6 +111,8 @@ QUERIES = [
     SearchFilters(text="принтер"),
     SearchFilters(text="urgences", statuses=(Status.NEW,)),
     SearchFilters(text="impr", any_word=True, follow_ups=False),
+    SearchFilters(text="martin"),  # staff: the tickets of Alice Martin, by her name
+    SearchFilters(text="bruno imprimante"),  # no name holds both, no text either
 ]
 
 
@@ -256,5 +258,7 @@ async def test_a_generic_plan_gives_the_same_page() -> None:
                 if connection is not None:
                     await connection.execute("RESET plan_cache_mode")
     assert any(page[1] for page in pages["force_custom_plan"])
+    by_name = QUERIES.index(SearchFilters(text="martin"))
+    assert pages["force_custom_plan"][len(QUERIES) * 2 + by_name * 2][1] > 0  # tech, by name
     if db.engine_type == "postgres":
         assert pages["force_generic_plan"] == pages["force_custom_plan"]
