@@ -123,6 +123,14 @@ def _pg_query(terms: list[str], any_word: bool = False) -> QueryString:
     )
 
 
+def _once(q: QueryString) -> QueryString:
+    """``q`` computed once per statement (an InitPlan). asyncpg prepares each statement, and
+    after five runs PostgreSQL may keep a generic plan, where to_tsquery of a parameter is
+    parsed again for every row: 46 ms of the probe's 2,000 rows at 10 k tickets, 2 ms so.
+    Only where no index is to be chosen by the query's words (a walk, ranks, headlines)."""
+    return QueryString("(SELECT {})", q)
+
+
 # PostgreSQL plans "the newest N matches" either by walking the primary key backwards and
 # testing each row (fast when many rows match) or by reading every match from the GIN index
 # and sorting (fast when few do). Its guess between the two is poor for words it has no
@@ -143,20 +151,61 @@ def _ticket_of_follow_up(where: QueryString) -> QueryString:
     return QueryString("(SELECT {} FROM ticket WHERE ticket.id = follow_up.ticket)", where)
 
 
-async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tuple[bool, bool]:
+_LANGUAGES = ("guichet_fr", "guichet_en", "guichet_ru")
+
+
+def _pg_match_query(texts: list[str]) -> QueryString:
+    """``_pg_query`` as the tsqueries each language made of it (their text), each once and
+    as one typed value: a word no stemmer changes gives the same query in two or three
+    languages, and testing it again costs as much as the first time on every row a walk
+    reads; and a value is never parsed again per row, whatever plan the server keeps for
+    the statement. Matching is the same (an OR of equal parts; an empty one matches
+    nothing); ranking keeps ``_pg_query``, whose shape ts_rank looks at."""
+    distinct = [text for text in dict.fromkeys(texts) if text]
+    return QueryString("{}::tsquery", " | ".join(f"( {text} )" for text in distinct))
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    dense_tickets: bool  # walk the newest tickets back (else read the GIN index)
+    dense_notes: bool  # the same for follow-ups
+    match: QueryString  # the query to match with (``_pg_match_query``)
+    requesters: list[int] | None  # staff: accounts whose name the words start
+
+
+def _pg_names(terms: list[str]) -> QueryString:
+    return QueryString(
+        "ARRAY(SELECT account.id FROM account WHERE to_tsvector('guichet_names'::regconfig, "
+        "account.full_name) @@ to_tsquery('guichet_names', {}))",
+        " & ".join(f"'{t}':*" for t in terms),
+    )
+
+
+async def _pg_probe(
+    q: QueryString, where: QueryString, public_only: str, text: str, names: QueryString | None
+) -> _Probe:
+    """Whether the newest rows hold many matches (tickets, follow-ups): see PROBE; the query
+    to match with; and for staff the accounts named by the words, all in one statement.
+    The accounts are read before their tickets: as a subquery of the tickets' statement,
+    a generic plan (kept after five runs) guessed many names and walked every ticket back
+    from the newest, testing each one's requester (0.8 s at 1 M when no name matched)."""
+    languages = ", ".join(
+        f"to_tsquery('{language}', {{}})::text AS {language}" for language in _LANGUAGES
+    )
     rows = await Ticket.raw(
-        "SELECT (SELECT count(*) FROM (SELECT * FROM ticket ORDER BY id DESC LIMIT {}) "
+        f"SELECT (SELECT count(*) FROM (SELECT * FROM ticket ORDER BY id DESC LIMIT {PROBE}) "
         "AS ticket WHERE ticket.search @@ {} AND {}) AS tickets, "
-        "(SELECT count(*) FROM (SELECT * FROM follow_up ORDER BY id DESC LIMIT {}) "
+        f"(SELECT count(*) FROM (SELECT * FROM follow_up ORDER BY id DESC LIMIT {PROBE}) "
         f"AS follow_up WHERE follow_up.search @@ {{}} AND {{}}{public_only}) AS notes, "
         "(SELECT reltuples FROM pg_class WHERE oid = 'ticket'::regclass) AS ticket_rows, "
-        "(SELECT reltuples FROM pg_class WHERE oid = 'follow_up'::regclass) AS note_rows",
-        PROBE,
-        q,
+        "(SELECT reltuples FROM pg_class WHERE oid = 'follow_up'::regclass) AS note_rows, "
+        f"{languages}, {{}} AS requesters",
+        _once(q),
         where,
-        PROBE,
-        q,
+        _once(q),
         _ticket_of_follow_up(where),
+        *[text for _ in _LANGUAGES],
+        names if names is not None else QueryString("NULL::int[]"),
     )
     found = rows[0]
 
@@ -165,31 +214,53 @@ async def _pg_dense(q: QueryString, where: QueryString, public_only: str) -> tup
             return False
         return matches / PROBE >= (CANDIDATES / 14 / table_rows) ** 0.5
 
-    return dense(found["tickets"], found["ticket_rows"]), dense(found["notes"], found["note_rows"])
+    requesters = found["requesters"]
+    return _Probe(
+        dense(found["tickets"], found["ticket_rows"]),
+        dense(found["notes"], found["note_rows"]),
+        _pg_match_query([found[language] for language in _LANGUAGES]),
+        None if requesters is None else sorted(requesters),
+    )
+
+
+# PROBE and CANDIDATES are written into the statements, not passed as values: a generic
+# plan (kept by PostgreSQL after five runs of a prepared statement) must know that only
+# CANDIDATES rows are wanted, or it reads and sorts every match (over a second at 1 M).
 
 
 def _pg_newest_matches(
-    columns: str, tables: str, vector: str, q: QueryString, where: QueryString, dense: bool
+    columns: str,
+    tables: str,
+    vector: str,
+    q: QueryString,
+    where: QueryString,
+    dense: bool,
+    cheap_where_first: bool = False,
 ) -> QueryString:
     """The CANDIDATES newest rows whose ``vector`` matches ``q`` and ``where`` (``columns``
     names the ordering column ``newest``)."""
     if dense:
         # ts_match_vq is what @@ runs, called as a function: no index can serve it and the
         # planner assumes it is often true, so it walks the key backwards and stops early.
+        # Over ticket columns the access rule and filters cost less than the text match and
+        # drop most rows for a requester: CASE has them tested first (the planner orders
+        # ANDed conditions by its own cost guess, which puts ts_match_vq first).
+        test = (
+            f"CASE WHEN {{}} THEN ts_match_vq({vector}, {{}}) END"
+            if cheap_where_first
+            else f"{{}} AND ts_match_vq({vector}, {{}})"
+        )
         return QueryString(
-            f"SELECT {columns} FROM {tables} WHERE ts_match_vq({vector}, {{}}) AND {{}} "
-            "ORDER BY newest DESC LIMIT {}",
-            q,
+            f"SELECT {columns} FROM {tables} WHERE {test} ORDER BY newest DESC LIMIT {CANDIDATES}",
             where,
-            CANDIDATES,
+            q,
         )
     # OFFSET 0 keeps the subquery apart: its rows come from the GIN index, then get sorted.
     return QueryString(
         f"SELECT * FROM (SELECT {columns} FROM {tables} WHERE {vector} @@ {{}} AND {{}} "
-        "OFFSET 0) AS m ORDER BY newest DESC LIMIT {}",
+        f"OFFSET 0) AS m ORDER BY newest DESC LIMIT {CANDIDATES}",
         q,
         where,
-        CANDIDATES,
     )
 
 
@@ -204,18 +275,16 @@ _TICKET_ACCESS = "ticket INDEXED BY ticket_search_access"
 REQUESTER_SCORE = 1.0
 
 
-def _requester_matches(terms: list[str], where: QueryString) -> QueryString:
+def _requester_matches(
+    terms: list[str], where: QueryString, account_ids: list[int] | None = None
+) -> QueryString:
     """Staff find a person's tickets by typing their name ("dupont", "Иванова"): the newest
     CANDIDATES tickets of the accounts whose name has a word starting with each term, case
     and accents aside (an index of names: see the migration "... and of account names").
     Requesters do not: their own and shared tickets are few, and names are not theirs to
-    search."""
-    if _is_pg():
-        names = QueryString(
-            "SELECT account.id FROM account WHERE to_tsvector('guichet_names'::regconfig, "
-            "account.full_name) @@ to_tsquery('guichet_names', {})",
-            " & ".join(f"'{t}':*" for t in terms),
-        )
+    search. PostgreSQL's accounts come read already (``account_ids``, see ``_pg_probe``)."""
+    if account_ids is not None:
+        names = _in_list(account_ids)
     else:
         names = QueryString(
             "SELECT rowid FROM account_name_fts WHERE account_name_fts MATCH {}",
@@ -265,6 +334,14 @@ def _sqlite_matches(
     return branches
 
 
+# No parallel workers for the candidates' statement: when PostgreSQL misjudges a word it
+# has no statistics for (20,900 follow-ups guessed, none there), it plans a Gather, and
+# starting its workers cost 5-9 ms at a million tickets for 0.1 ms of work (each branch is
+# bounded by CANDIDATES anyway). A function PostgreSQL marks PARALLEL UNSAFE anywhere in a
+# statement keeps it serial; this one returns NULL (no transaction id) and is dropped.
+_PG_SERIAL = ", pg_current_xact_id_if_assigned() AS serial_plan"
+
+
 async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     terms = _terms(f)
     number = None if f.any_word else ticket_number(f.text)
@@ -273,22 +350,32 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     where = _ticket_clauses(actor, f)
     public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
     branches: list[QueryString] = []
+    requesters: list[int] | None = None  # PostgreSQL reads them with its probe
     # Each branch keeps only its CANDIDATES most recent matches, which are then ranked: a
     # broad word on a million tickets costs a bounded amount (see README, Performance).
     if terms and _is_pg():
         q = _pg_query(terms, f.any_word)
-        dense_tickets, dense_notes = await _pg_dense(q, where, public_only)
+        probe = await _pg_probe(
+            q,
+            where,
+            public_only,
+            tsquery_text(terms, f.any_word),
+            _pg_names(terms) if actor.is_staff and not f.any_word else None,
+        )
+        dense_tickets, dense_notes, match = probe.dense_tickets, probe.dense_notes, probe.match
+        requesters = probe.requesters
         branches.append(
             QueryString(
                 "SELECT ticket_id, ts_rank(search, {}) AS score FROM ({}) AS t",
-                q,
+                _once(q),
                 _pg_newest_matches(
                     "ticket.id AS ticket_id, ticket.id AS newest, ticket.search",
                     "ticket",
                     "ticket.search",
-                    q,
+                    match,
                     where,
                     dense_tickets,
+                    cheap_where_first=True,
                 ),
             )
         )
@@ -303,12 +390,12 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
             branches.append(
                 QueryString(
                     "SELECT ticket_id, 0.5 * ts_rank(search, {}) AS score FROM ({}) AS f",
-                    q,
+                    _once(q),
                     _pg_newest_matches(
                         "follow_up.ticket AS ticket_id, follow_up.id AS newest, follow_up.search",
                         tables,
                         "follow_up.search",
-                        q,
+                        match,
                         QueryString(f"{{}}{public_only}", ticket_where),
                         dense_notes,
                     ),
@@ -325,9 +412,10 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                 where,
             )
         )
-    if terms and actor.is_staff and not f.any_word:
-        branches.append(_requester_matches(terms, where))
+    if terms and actor.is_staff and not f.any_word and requesters != []:
+        branches.append(_requester_matches(terms, where, requesters))
     matched = QueryString(" UNION ALL ".join("{}" for _ in branches), *branches)
+    serial = _PG_SERIAL if _is_pg() else ""
     # Every branch applies the access policy and the filters: the page is chosen from the
     # candidates alone, and only its rows are read from ``ticket`` (by key). Joined before
     # the LIMIT, PostgreSQL hashed the candidates against a scan of every visible ticket.
@@ -336,7 +424,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         "GROUP BY ticket_id), shown AS (SELECT ticket_id, score, COUNT(*) OVER () AS total "
         "FROM best ORDER BY score DESC, ticket_id DESC LIMIT {} OFFSET {}) "
         "SELECT ticket.id, ticket.title, ticket.description, ticket.status, ticket.priority, "
-        "ticket.created_at, ticket.establishment, shown.score, shown.total "
+        f"ticket.created_at, ticket.establishment, shown.score, shown.total{serial} "
         "FROM shown JOIN ticket ON ticket.id = shown.ticket_id "
         "ORDER BY shown.score DESC, ticket.id DESC",
         matched,
@@ -344,6 +432,8 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         (f.page - 1) * f.per_page,
     )
     rows = await Ticket.raw("{}", sql)
+    for r in rows:
+        r.pop("serial_plan", None)
     total = rows[0]["total"] if rows else 0
     if rows:
         await _ticket_highlights(actor, rows, terms, f.any_word, f.follow_ups)
@@ -393,7 +483,7 @@ async def _ticket_highlights(
     notes: dict[int, str] = {}
     public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
     if terms and _is_pg():
-        q = _pg_query(terms, any_word)
+        q = _once(_pg_query(terms, any_word))
         # ts_match_vq is @@ as a function, which no index serves: the rows are read by their
         # ids (the shown tickets, their follow-ups), never from a common word's GIN list.
         found = await Ticket.raw(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -282,14 +283,17 @@ async def test_both_postgres_plans_give_the_same_results(
     monkeypatch: pytest.MonkeyPatch, dense: tuple[bool, bool]
 ) -> None:
     """PostgreSQL walks back the newest rows for common words and reads the GIN index for rare
-    ones (server.db.search._pg_dense decides); both forms must find the same tickets, under
+    ones (server.db.search._pg_probe decides); both forms must find the same tickets, under
     the same access rules. (On SQLite, FTS5 has one plan: the same assertions hold.)"""
     from server.db import search as search_module
 
-    async def decided(*_args: object) -> tuple[bool, bool]:
-        return dense
+    probe = search_module._pg_probe
 
-    monkeypatch.setattr(search_module, "_pg_dense", decided)
+    async def decided(*args: object) -> object:
+        found = await probe(*args)
+        return replace(found, dense_tickets=dense[0], dense_notes=dense[1])
+
+    monkeypatch.setattr(search_module, "_pg_probe", decided)
     w = await factories.world()
     mine = await factories.ticket(w.requester_a, title="Douchette en panne")
     other = await factories.ticket(w.requester_b, title="Douchette cassée")
