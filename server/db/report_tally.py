@@ -111,9 +111,7 @@ async def _write_hours(deltas: Counter[Any]) -> None:
     for coarse in sorted(sums):
         amounts = sums[coarse]
         if any(amounts.values()):
-            await TicketHourSum.raw(
-                _HOUR_SUM_UPSERT, *coarse, *(amounts[f] for f in _HOUR_FIELDS)
-            )
+            await TicketHourSum.raw(_HOUR_SUM_UPSERT, *coarse, *(amounts[f] for f in _HOUR_FIELDS))
 
 
 async def _write_durations(deltas: Counter[Any]) -> None:
