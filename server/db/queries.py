@@ -578,15 +578,13 @@ async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
     total = min(len(found), cap)
     sort = f.sort if f.sort in CURSOR_SORTS else DEFAULT_SORT
     extra = [DUE_KEY.as_alias("due_key")] if sort == "due" else [Ticket.priority_rank]
+    names_apart = Ticket._meta.db.engine_type == "postgres"  # see _rows_by_id
+    chosen = [Ticket.id] if names_apart else [*_LIST_COLUMNS, *extra]
     if sort == "due":
-        rows = await _due_rows(
-            f, clauses, [*_LIST_COLUMNS, *extra], forward, skipped + f.per_page + 1
-        )
+        rows = await _due_rows(f, clauses, chosen, forward, skipped + f.per_page + 1)
         rows = rows[skipped:]
     else:
-        names_apart = Ticket._meta.db.engine_type == "postgres"
-        query = Ticket.select(*((Ticket.id,) if names_apart else (*_LIST_COLUMNS, *extra)))
-        query = query.where(*clauses)
+        query = Ticket.select(*chosen).where(*clauses)
         if cursor:
             query = query.where(_keyset_clause(sort, cursor, forward))
         for column, ascending in _sort_order(sort, forward):
@@ -594,8 +592,8 @@ async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
         if skipped:
             query = query.offset(skipped)
         rows = await query.limit(f.per_page + 1)
-        if names_apart:
-            rows = await _rows_by_id([row["id"] for row in rows], extra)
+    if names_apart:
+        rows = await _rows_by_id([row["id"] for row in rows], extra)
     beyond = len(rows) > f.per_page
     rows = rows[: f.per_page]
     if not forward:
