@@ -548,6 +548,20 @@ def _sort_order(sort: str, forward: bool) -> list[tuple[Any, bool]]:
     return [*((c, a == forward) for c, a in keys), (Ticket.id, not forward)]
 
 
+async def _rows_by_id(ids: list[int], extra: list[Any]) -> list[dict[str, Any]]:
+    """The list's rows with their names, in the order of ``ids``.
+
+    On PostgreSQL a page's tickets are chosen first (ids only), then joined to their names:
+    the access branches (an OR of five) beside five joins cost 5-9 ms of planning at every
+    execution, the statement never settling on a generic plan, for 0.3-1 ms of work. Apart,
+    each plans in well under a millisecond. SQLite plans either in microseconds: one query."""
+    if not ids:
+        return []
+    rows = await Ticket.select(*_LIST_COLUMNS, *extra).where(Ticket.id.is_in(ids))
+    by_id = {row["id"]: row for row in rows}
+    return [by_id[ticket_id] for ticket_id in ids if ticket_id in by_id]
+
+
 async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
     """One page by keyset: the rows after (or before) the cursor, never a deep OFFSET, so
     the last page of a million tickets costs what the first does. The total is counted up
@@ -566,13 +580,13 @@ async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
     total = min(found, cap)
     sort = f.sort if f.sort in CURSOR_SORTS else DEFAULT_SORT
     extra = [DUE_KEY.as_alias("due_key")] if sort == "due" else [Ticket.priority_rank]
+    names_apart = Ticket._meta.db.engine_type == "postgres"  # see _rows_by_id
+    chosen = [Ticket.id] if names_apart else [*_LIST_COLUMNS, *extra]
     if sort == "due":
-        rows = await _due_rows(
-            f, clauses, [*_LIST_COLUMNS, *extra], forward, skipped + f.per_page + 1
-        )
+        rows = await _due_rows(f, clauses, chosen, forward, skipped + f.per_page + 1)
         rows = rows[skipped:]
     else:
-        query = Ticket.select(*_LIST_COLUMNS, *extra).where(*clauses)
+        query = Ticket.select(*chosen).where(*clauses)
         if cursor:
             query = query.where(_keyset_clause(sort, cursor, forward))
         for column, ascending in _sort_order(sort, forward):
@@ -580,6 +594,8 @@ async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
         if skipped:
             query = query.offset(skipped)
         rows = await query.limit(f.per_page + 1)
+    if names_apart:
+        rows = await _rows_by_id([row["id"] for row in rows], extra)
     beyond = len(rows) > f.per_page
     rows = rows[: f.per_page]
     if not forward:

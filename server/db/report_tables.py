@@ -40,6 +40,32 @@ class TicketDurationTally(Table):
     n = Integer(default=0)
 
 
+class TicketHourSum(Table):
+    """``TicketHourTally`` summed per hour and establishment only: what the activity report
+    reads when no group, category or technician narrows it (a few rows per hour, not one per
+    group, category and technician). Time spent is kept per ``worker`` (its author); the
+    other counts under worker 0."""
+
+    hour = Integer()
+    establishment = Integer()
+    worker = Integer()
+    created = Integer(default=0)
+    resolved = Integer(default=0)
+    reopened = Integer(default=0)
+    minutes = Integer(default=0)
+
+
+class TicketDurationDay(Table):
+    """``TicketDurationTally`` summed per UTC day (``hour // 24``) and establishment: a
+    period's whole days are read here, its first and last hours from the hourly tally."""
+
+    day = Integer()
+    establishment = Integer()
+    measure = Varchar(length=20)
+    bucket = Integer()
+    n = Integer(default=0)
+
+
 class TicketSlaTally(Table):
     """Tickets with a service level per block of local days of their creation
     (``domain.day_buckets``: each ticket is in one block of each length), establishment,
@@ -55,4 +81,10 @@ class TicketSlaTally(Table):
     n = Integer(default=0)
 
 
-REPORT_TABLES: list[type[Table]] = [TicketHourTally, TicketDurationTally, TicketSlaTally]
+REPORT_TABLES: list[type[Table]] = [
+    TicketHourTally,
+    TicketDurationTally,
+    TicketSlaTally,
+    TicketHourSum,
+    TicketDurationDay,
+]

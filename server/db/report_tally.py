@@ -19,9 +19,15 @@ from piccolo.querystring import QueryString
 
 from server.db import hot_rows
 from server.db.counters import counted
-from server.db.report_tables import TicketDurationTally, TicketHourTally
+from server.db.report_tables import (
+    TicketDurationDay,
+    TicketDurationTally,
+    TicketHourSum,
+    TicketHourTally,
+)
 from server.domain import report_figures as rf
 from server.domain.actors import Actor
+from server.domain.permissions import Visibility, visibility
 from server.domain.vocabulary import Status
 
 OPEN = frozenset(s.value for s in Status if s.is_open)
@@ -43,6 +49,23 @@ _DURATION_UPSERT = (
     " ON CONFLICT (hour, establishment, assigned_group, category, assignee, measure, bucket)"
     " DO UPDATE SET n = ticket_duration_tally.n + excluded.n"
 )
+
+_HOUR_SUM_UPSERT = (
+    "INSERT INTO ticket_hour_sum (hour, establishment, worker, created, resolved, reopened,"
+    " minutes) VALUES ({}, {}, {}, {}, {}, {}, {})"
+    " ON CONFLICT (hour, establishment, worker) DO UPDATE SET"
+    " created = ticket_hour_sum.created + excluded.created,"
+    " resolved = ticket_hour_sum.resolved + excluded.resolved,"
+    " reopened = ticket_hour_sum.reopened + excluded.reopened,"
+    " minutes = ticket_hour_sum.minutes + excluded.minutes"
+)
+_DURATION_DAY_UPSERT = (
+    "INSERT INTO ticket_duration_day (day, establishment, measure, bucket, n)"
+    " VALUES ({}, {}, {}, {}, {})"
+    " ON CONFLICT (day, establishment, measure, bucket)"
+    " DO UPDATE SET n = ticket_duration_day.n + excluded.n"
+)
+HOURS_A_DAY = 24
 
 
 def key_of(row: dict[str, Any], moment: datetime, technician: int | None = None) -> Key:
@@ -75,18 +98,32 @@ async def _duration(key: Key, measure: str, seconds: float) -> None:
 
 async def _write_hours(deltas: Counter[Any]) -> None:
     rows: dict[Key, Counter[str]] = {}
+    sums: dict[tuple[int, int, int], Counter[str]] = {}
     for (key, name), n in deltas.items():
         rows.setdefault(key, Counter())[name] += n
+        # Time spent stays with its author; the other counts need no technician.
+        worker = key[4] if name == "minutes" else 0
+        sums.setdefault((key[0], key[1], worker), Counter())[name] += n
     for key in sorted(rows):  # one order for every change: no crossed waits
         amounts = rows[key]
         if any(amounts.values()):
             await TicketHourTally.raw(_HOUR_UPSERT, *key, *(amounts[f] for f in _HOUR_FIELDS))
+    for coarse in sorted(sums):
+        amounts = sums[coarse]
+        if any(amounts.values()):
+            await TicketHourSum.raw(_HOUR_SUM_UPSERT, *coarse, *(amounts[f] for f in _HOUR_FIELDS))
 
 
 async def _write_durations(deltas: Counter[Any]) -> None:
+    days: Counter[tuple[int, int, str, int]] = Counter()
     for row in sorted(deltas):
         if deltas[row]:
             await TicketDurationTally.raw(_DURATION_UPSERT, *row, deltas[row])
+            hour, establishment, *_, measure, bucket = row
+            days[(hour // HOURS_A_DAY, establishment, measure, bucket)] += deltas[row]
+    for day in sorted(days):
+        if days[day]:
+            await TicketDurationDay.raw(_DURATION_DAY_UPSERT, *day, days[day])
 
 
 async def on_open(row: dict[str, Any]) -> None:
@@ -137,13 +174,8 @@ class Totals:
     durations: dict[str, Counter[int]] = field(default_factory=dict)
 
 
-def _where(actor: Actor, table: Any, f: ReportFilters) -> list[Any]:
-    branch = counted(actor, table)
-    clauses = [
-        table.id < 0 if branch is None else branch,
-        table.hour >= f.start_hour,
-        table.hour < f.end_hour,
-    ]
+def _filters(table: Any, f: ReportFilters) -> list[Any]:
+    clauses = []
     if f.establishment_ids is not None:
         clauses.append(table.establishment.is_in(sorted(f.establishment_ids) or [0]))
     if f.group_id:
@@ -155,30 +187,149 @@ def _where(actor: Actor, table: Any, f: ReportFilters) -> list[Any]:
     return clauses
 
 
-async def totals(actor: Actor, f: ReportFilters) -> Totals:
-    """Sums over the period, within what the actor's scope counts (establishments, groups,
-    own work: ``counters.counted``), grouped in SQL by hour; a row's technician is kept
-    apart only where it logged time (``minutes_by_technician``), so the answer is about one
-    row per hour rather than one per hour and technician (720 rows for 30 days, not 6,000
-    at 1 M tickets, each read into Python)."""
-    found = Totals()
+def _hours(table: Any, start: int, end: int) -> list[Any]:
+    return [table.hour >= start, table.hour < end]
+
+
+def _summed_branch(scope: Visibility, table: Any) -> list[Any] | None:
+    """The access branches the summed tables (per establishment) answer, as where-clauses:
+    everything (none needed: the reads stay on their covering index, which an ``id``
+    clause would leave), or the reader's establishments (None: no branch of theirs)."""
+    if scope.everything:
+        return []
+    if scope.establishment_ids:
+        return [table.establishment.is_in(sorted(scope.establishment_ids))]
+    return None
+
+
+def _rest_branch(scope: Visibility, table: Any) -> Any | None:
+    """The reader's other counted branches (groups, own work), on an hourly tally, without
+    what :func:`_summed_branch` covers: disjoint, so the two add up (None: nothing left)."""
+    if scope.everything:
+        return None
+    clause: Any = None
+    if scope.group_ids:
+        clause = table.assigned_group.is_in(sorted(scope.group_ids))
+    if scope.assignee_id is not None:
+        own = table.assignee == scope.assignee_id
+        clause = own if clause is None else clause | own
+    if clause is not None and scope.establishment_ids:
+        clause = clause & table.establishment.not_in(sorted(scope.establishment_ids))
+    return clause
+
+
+def _counted_clauses(actor: Actor, scope: Visibility, table: Any) -> list[Any] | None:
+    """Every counted branch on an hourly tally, as where-clauses (None: none). Everything
+    needs no clause: ``counted``'s ``id > 0`` would keep the read off the covering index."""
+    if scope.everything:
+        return []
+    branch = counted(actor, table)
+    return None if branch is None else [branch]
+
+
+def _reads_sums(scope: Visibility, f: ReportFilters) -> bool:
+    """The summed tables hold establishment and hour (or day) only: they answer a report not
+    narrowed by group, category or technician, for a reader who sees whole establishments."""
+    narrowed = f.group_id or f.category_id or f.technician_id
+    return not narrowed and _summed_branch(scope, TicketHourSum) is not None
+
+
+async def _hour_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]:
+    """(hour, worker, sums) rows: from the per-establishment sums where they answer, the rest
+    from the hourly tally; a row's technician is kept apart only where it logged time."""
+    scope = visibility(actor)
     t = TicketHourTally
     worker = QueryString(_WORKER)
-    rows = await (
-        t.select(
-            t.hour,
-            worker.as_alias("worker"),
-            Sum(t.created, alias="created"),
-            Sum(t.resolved, alias="resolved"),
-            Sum(t.reopened, alias="reopened"),
-            Sum(t.minutes, alias="minutes"),
+
+    def hourly(branch: list[Any]) -> Any:
+        return (
+            t.select(
+                t.hour,
+                worker.as_alias("worker"),
+                Sum(t.created, alias="created"),
+                Sum(t.resolved, alias="resolved"),
+                Sum(t.reopened, alias="reopened"),
+                Sum(t.minutes, alias="minutes"),
+            )
+            .where(*branch, *_hours(t, f.start_hour, f.end_hour), *_filters(t, f))
+            .group_by(t.hour, worker)
         )
-        .where(*_where(actor, t, f))
-        .group_by(t.hour, worker)
+
+    if not _reads_sums(scope, f):
+        branch = _counted_clauses(actor, scope, t)
+        return [] if branch is None else await hourly(branch)
+    s = TicketHourSum
+    rows = await (
+        s.select(
+            s.hour,
+            s.worker,
+            Sum(s.created, alias="created"),
+            Sum(s.resolved, alias="resolved"),
+            Sum(s.reopened, alias="reopened"),
+            Sum(s.minutes, alias="minutes"),
+        )
+        .where(
+            *(_summed_branch(scope, s) or []), *_hours(s, f.start_hour, f.end_hour), *_filters(s, f)
+        )
+        .group_by(s.hour, s.worker)
     )
+    rest = _rest_branch(scope, t)
+    if rest is not None:
+        rows += await hourly([rest])
+    return rows
+
+
+async def _duration_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]:
+    """(measure, bucket, n) rows over the period: its whole UTC days from the daily sums where
+    they answer, its first and last hours and the other branches from the hourly tally."""
+    scope = visibility(actor)
+    d = TicketDurationTally
+
+    async def hourly(branch: list[Any], start: int, end: int) -> list[dict[str, Any]]:
+        if start >= end:
+            return []
+        return await (
+            d.select(d.measure, d.bucket, Sum(d.n, alias="n"))
+            .where(*branch, *_hours(d, start, end), *_filters(d, f))
+            .group_by(d.measure, d.bucket)
+        )
+
+    first_day = -(-f.start_hour // HOURS_A_DAY)
+    end_day = f.end_hour // HOURS_A_DAY
+    if not _reads_sums(scope, f) or first_day >= end_day:
+        branch = _counted_clauses(actor, scope, d)
+        return [] if branch is None else await hourly(branch, f.start_hour, f.end_hour)
+    s = TicketDurationDay
+    rows = await (
+        s.select(s.measure, s.bucket, Sum(s.n, alias="n"))
+        .where(
+            *(_summed_branch(scope, s) or []), s.day >= first_day, s.day < end_day, *_filters(s, f)
+        )
+        .group_by(s.measure, s.bucket)
+    )
+    summed = _summed_branch(scope, d) or []
+    rows += await hourly(summed, f.start_hour, first_day * HOURS_A_DAY)
+    rows += await hourly(summed, end_day * HOURS_A_DAY, f.end_hour)
+    rest = _rest_branch(scope, d)
+    if rest is not None:
+        rows += await hourly([rest], f.start_hour, f.end_hour)
+    return rows
+
+
+async def totals(actor: Actor, f: ReportFilters) -> Totals:
+    """Sums over the period, within what the actor's scope counts (establishments, groups,
+    own work: ``counters.counted``), grouped in SQL by hour (about one row per hour and
+    establishment, 720 per establishment for 30 days, read into Python).
+
+    Unnarrowed, a reader's establishments are read from the per-establishment sums
+    (``TicketHourSum``, ``TicketDurationDay``): the hourly tally has a row per hour, group,
+    category and technician, 31,000 for 30 days at 1 M tickets, and summing them took
+    most of the page's database time (15 ms). Own work and groups outside those
+    establishments still come from the hourly tally, along its ``assignee`` index."""
+    found = Totals()
     per_hour = found.per_hour
     by_technician = found.minutes_by_technician
-    for row in rows:
+    for row in await _hour_rows(actor, f):
         hour = row["hour"]
         per = per_hour.get(hour)
         if per is None:
@@ -187,13 +338,7 @@ async def totals(actor: Actor, f: ReportFilters) -> Totals:
             per[name] += int(row[name] or 0)
         if row["worker"] and row["minutes"]:
             by_technician[row["worker"]] += int(row["minutes"])
-    d = TicketDurationTally
-    rows = await (
-        d.select(d.measure, d.bucket, Sum(d.n, alias="n"))
-        .where(*_where(actor, d, f))
-        .group_by(d.measure, d.bucket)
-    )
-    for row in rows:
+    for row in await _duration_rows(actor, f):
         found.durations.setdefault(row["measure"], Counter())[row["bucket"]] += int(row["n"] or 0)
     return found
 
@@ -279,11 +424,32 @@ def backfill_sql(engine: str) -> list[str]:
     ]
 
 
+# The per-establishment sums, from the hourly tallies (the same on both engines; the
+# migration that created them holds a frozen copy).
+SUMS_SQL = [
+    "INSERT INTO ticket_hour_sum (hour, establishment, worker, created, resolved, reopened,"
+    " minutes) SELECT hour, establishment, 0, SUM(created), SUM(resolved), SUM(reopened), 0"
+    " FROM ticket_hour_tally GROUP BY hour, establishment"
+    " HAVING SUM(created) <> 0 OR SUM(resolved) <> 0 OR SUM(reopened) <> 0",
+    "INSERT INTO ticket_hour_sum (hour, establishment, worker, created, resolved, reopened,"
+    " minutes) SELECT hour, establishment, assignee, 0, 0, 0, SUM(minutes)"
+    " FROM ticket_hour_tally WHERE minutes <> 0 GROUP BY hour, establishment, assignee"
+    " ON CONFLICT (hour, establishment, worker)"
+    " DO UPDATE SET minutes = ticket_hour_sum.minutes + excluded.minutes",
+    "INSERT INTO ticket_duration_day (day, establishment, measure, bucket, n)"
+    f" SELECT hour / {HOURS_A_DAY}, establishment, measure, bucket, SUM(n)"
+    f" FROM ticket_duration_tally GROUP BY hour / {HOURS_A_DAY}, establishment, measure, bucket"
+    " HAVING SUM(n) <> 0",
+]
+
+
 async def rebuild() -> None:
     """Recount everything from tickets, history and follow-ups (after a bulk import; the
     migration did the same). Run it while nothing else writes tickets."""
     await TicketHourTally.delete(force=True)
     await TicketDurationTally.delete(force=True)
+    await TicketHourSum.delete(force=True)
+    await TicketDurationDay.delete(force=True)
     # Through the table's query (not run_ddl): inside the caller's transaction, if any.
-    for sql in backfill_sql(TicketHourTally._meta.db.engine_type):
+    for sql in [*backfill_sql(TicketHourTally._meta.db.engine_type), *SUMS_SQL]:
         await TicketHourTally.raw(sql)

@@ -15,7 +15,12 @@ from typing import Any
 from piccolo.query.functions.aggregate import Sum
 
 from server.db import report_tally
-from server.db.report_tables import TicketDurationTally, TicketHourTally
+from server.db.report_tables import (
+    TicketDurationDay,
+    TicketDurationTally,
+    TicketHourSum,
+    TicketHourTally,
+)
 from server.db.tables import FollowUp, Ticket, User
 from server.domain import report_figures as rf
 from server.domain.composer import Answer
@@ -64,6 +69,27 @@ async def _tallies() -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]
             key = (row["hour"], row["establishment"], row["assigned_group"], row["category"])
             durations[(*key, row["assignee"], row["measure"], row["bucket"])] += row["n"]
     return hours, durations
+
+
+async def _sums() -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
+    """The per-establishment sums as stored, and as the hourly tallies regrouped: they must
+    be equal (counts under worker 0, time spent under its author; durations per UTC day)."""
+    stored: Counter[tuple[Any, ...]] = Counter()
+    for row in await TicketHourSum.select():
+        for name in ("created", "resolved", "reopened", "minutes"):
+            if row[name]:
+                stored[(row["hour"], row["establishment"], row["worker"], name)] += row[name]
+    for row in await TicketDurationDay.select():
+        if row["n"]:
+            key = (row["day"], row["establishment"], row["measure"], row["bucket"])
+            stored[key] += row["n"]
+    hours, durations = await _tallies()
+    regrouped: Counter[tuple[Any, ...]] = Counter()
+    for (hour, est, _group, _category, tech, name), n in hours.items():
+        regrouped[(hour, est, tech if name == "minutes" else 0, name)] += n
+    for (hour, est, _group, _category, _tech, measure, bucket), n in durations.items():
+        regrouped[(hour // 24, est, measure, bucket)] += n
+    return +stored, +regrouped
 
 
 async def _change(rng: random.Random, w: dict[str, Any], ids: list[int], ref: Reference) -> None:
@@ -146,6 +172,8 @@ async def test_tallies_equal_a_recount_after_random_changes(clean_db: None) -> N
             hours, durations = await _tallies()
             assert hours == ref.hours, step
             assert durations == ref.durations, step
+            stored, regrouped = await _sums()
+            assert stored == regrouped, step
     kinds = {key[-1] for key in ref.hours}
     assert kinds == {"created", "resolved", "reopened", "minutes"}  # every kind was exercised
     assert {key[-2] for key in ref.durations} == {rf.FIRST_RESPONSE, rf.RESOLUTION}
@@ -177,36 +205,55 @@ async def test_rebuild_recounts_creations_and_time_spent(clean_db: None) -> None
     live = await per_hour()
     await report_tally.rebuild()
     assert await per_hour() == live
+    rebuilt, regrouped = await _sums()
+    assert rebuilt == regrouped  # the backfill of the sums (migration and rebuild)
+    assert any(key[-1] == "minutes" for key in rebuilt)  # time spent, under its author
     assert await User.count() > 0
+
+
+def _counts(
+    scope: Any,
+    f: report_tally.ReportFilters,
+    hour: int,
+    est: int,
+    group: int,
+    category: int,
+    tech: int,
+) -> bool:
+    """Does the report count an event of these keys for this reader and these filters?"""
+    seen = (
+        scope.everything
+        or est in scope.establishment_ids
+        or group in scope.group_ids
+        or (scope.assignee_id is not None and tech == scope.assignee_id)
+    )
+    if not seen or not f.start_hour <= hour < f.end_hour:
+        return False
+    if f.establishment_ids is not None and est not in f.establishment_ids:
+        return False
+    if (f.group_id and group != f.group_id) or (f.category_id and category != f.category_id):
+        return False
+    return not (f.technician_id and tech != f.technician_id)
 
 
 def _expected_totals(
     ref: Reference, actor: Any, f: report_tally.ReportFilters
-) -> tuple[dict[int, Counter[str]], Counter[int]]:
+) -> tuple[dict[int, Counter[str]], Counter[int], dict[str, Counter[int]]]:
     """The reference restricted as the report reads it: the actor's counted branches
     (establishments, groups, own work), the period and the filters."""
     scope = visibility(actor)
     per_hour: dict[int, Counter[str]] = {}
     by_technician: Counter[int] = Counter()
     for (hour, est, group, category, tech, name), n in ref.hours.items():
-        seen = (
-            scope.everything
-            or est in scope.establishment_ids
-            or group in scope.group_ids
-            or (scope.assignee_id is not None and tech == scope.assignee_id)
-        )
-        if not seen or not f.start_hour <= hour < f.end_hour:
-            continue
-        if f.establishment_ids is not None and est not in f.establishment_ids:
-            continue
-        if (f.group_id and group != f.group_id) or (f.category_id and category != f.category_id):
-            continue
-        if f.technician_id and tech != f.technician_id:
-            continue
-        per_hour.setdefault(hour, Counter())[name] += n
-        if name == "minutes" and tech:
-            by_technician[tech] += n
-    return per_hour, by_technician
+        if _counts(scope, f, hour, est, group, category, tech):
+            per_hour.setdefault(hour, Counter())[name] += n
+            if name == "minutes" and tech:
+                by_technician[tech] += n
+    durations: dict[str, Counter[int]] = {}
+    for (hour, est, group, category, tech, measure, bucket), n in ref.durations.items():
+        if _counts(scope, f, hour, est, group, category, tech):
+            durations.setdefault(measure, Counter())[bucket] += n
+    return per_hour, by_technician, durations
 
 
 async def test_report_totals_equal_the_reference_for_each_reader_and_filter(
@@ -223,7 +270,7 @@ async def test_report_totals_equal_the_reference_for_each_reader_and_filter(
     assert any(key[-1] == "minutes" for key in ref.hours)
     hours = sorted({key[0] for key in ref.hours})
     whole = report_tally.ReportFilters(start_hour=hours[0], end_hour=hours[-1] + 1)
-    est_a, est_a1 = w["establishments"][:2]
+    est_a, est_a1, est_b = w["establishments"][:3]
     tech = w["staff"][0]
     choices = [
         whole,
@@ -239,13 +286,29 @@ async def test_report_totals_equal_the_reference_for_each_reader_and_filter(
         ),
         report_tally.ReportFilters(whole.start_hour, whole.end_hour, technician_id=tech.id),
     ]
-    compared = 0
+    # Periods of whole UTC days (durations then come from the daily sums) and periods whose
+    # first or last hours hold the events (read from the hourly tally), unnarrowed and not.
+    midnight = hours[0] - hours[0] % 24
+    for start, end in (
+        (midnight, midnight + 48),
+        (hours[0], hours[-1] + 49),
+        (hours[0] - 48, hours[-1] + 1),
+        (hours[0] - 47, hours[-1] + 2),
+    ):
+        choices.append(report_tally.ReportFilters(start, end))
+        choices.append(report_tally.ReportFilters(start, end, establishment_ids=frozenset({est_b})))
+        choices.append(report_tally.ReportFilters(start, end, group_id=w["groups"][0]))
+    compared = timed = 0
     for actor in w["staff"]:
         for f in choices:
             found = await report_tally.totals(actor, f)
-            per_hour, by_technician = _expected_totals(ref, actor, f)
+            per_hour, by_technician, durations = _expected_totals(ref, actor, f)
             got = {h: +c for h, c in found.per_hour.items() if +c}
             assert got == {h: +c for h, c in per_hour.items() if +c}, (actor.id, f)
             assert found.minutes_by_technician == +by_technician, (actor.id, f)
+            got_durations = {m: +c for m, c in found.durations.items() if +c}
+            assert got_durations == {m: +c for m, c in durations.items() if +c}, (actor.id, f)
             compared += bool(by_technician)
+            timed += bool(durations)
     assert compared  # minutes per technician were compared, not only empty counters
+    assert timed  # so were durations

@@ -62,7 +62,10 @@ BUDGETS = {
 }
 # The supervisor's pages, read from tallies: as many statements whatever the data (session,
 # counts, people-bound branches on their own index, names of what is shown).
-REPORT_BUDGETS = {"GET /overview": 9, "GET /reports/sla": 10}
+# The activity report (session 8): its period's sums per establishment, its whole days'
+# durations, their first and last hours, the reader's own work (hours, durations) from the
+# hourly tallies, the backlog, the time spent per ticket, names and the filters' lists.
+REPORT_BUDGETS = {"GET /overview": 9, "GET /reports/sla": 10, "GET /reports": 16}
 WRITES = ("create (form)", "create (API)", "move", "follow-up")
 # Also exactly as many statements on the larger database.
 FIXED = (*WRITES, "ws board snapshot", "GET /board (shared)", "board page columns")
@@ -205,6 +208,7 @@ async def _report_pages(client: AsyncTestClient) -> dict[str, int]:
             ("/overview", "GET /overview"),
             (f"/reports/sla?from={today:%Y-%m}-01&by=establishment", "GET /reports/sla"),
             (f"/reports/sla?from={today:%Y-%m}-01&by=group", "GET /reports/sla"),
+            ("/reports", "GET /reports"),
         ):
             n, response = await _counted(seen, label, client.get(page))
             assert response.status_code == 200, response.text

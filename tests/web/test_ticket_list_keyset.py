@@ -190,3 +190,22 @@ async def test_an_old_page_link_opens_with_cursor_links(client: AsyncTestClient)
         assert ("before=" if rel == "prev" else "after=") in link
         assert not re.search(r"[?&]page=\d", link)
         assert (await client.get(link, headers=HTMX)).status_code == 200
+
+
+async def test_a_page_holds_its_tickets_in_sort_order_with_their_names() -> None:
+    """The page's tickets are chosen, then given their names (apart on PostgreSQL): the rows
+    keep the sort's order, checked against the tickets sorted here, and carry every name."""
+    w = await factories.world()
+    ids = await tickets_with_ties(w)
+    await Ticket.update({Ticket.assignee: w.tech.id}).where(Ticket.id == ids[2])
+    rows = await Ticket.select(Ticket.id, Ticket.created_at).where(Ticket.id.is_in(ids))
+    newest = sorted(rows, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    f = queries.TicketFilters(tab="all", sort="newest", per_page=5)
+    page = await queries.list_tickets(w.tech, f)
+    assert [r["id"] for r in page.rows] == [r["id"] for r in newest[:5]]
+    second = await queries.list_tickets(w.tech, replace(f, after=page.next_cursor))
+    assert [r["id"] for r in second.rows] == [r["id"] for r in newest[5:10]]
+    for row in [*page.rows, *second.rows]:
+        assert row["establishment_code"] == "CHA" and row["requester_name"], row
+        assert row["assignee_name"] == ("Théo Tech" if row["id"] == ids[2] else None)
+    assert ids[2] in {r["id"] for r in [*page.rows, *second.rows]}
