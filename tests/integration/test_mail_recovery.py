@@ -225,3 +225,32 @@ async def test_sent_mails_are_stamped_a_few_at_a_time_and_all_in_the_end(
     assert stamps == [every] * (waiting // every) + ([waiting % every] if waiting % every else [])
     assert not await Outbox.exists().where(Outbox.sent_at.is_null())
     assert not await Outbox.exists().where(Outbox.claimed_by.is_not_null())
+
+
+async def test_the_queues_waiting_rows_are_read_from_their_partial_indexes() -> None:
+    # Sent rows stay forever: a claim or a backlog count that walked them grew with every
+    # mail ever sent (60 ms a claim at 420,000 mails, under SQLite's write lock).
+    from server.db.webhook_tables import WebhookDelivery
+    from server.services import mail_dispatcher as md
+
+    now = datetime.now(UTC)
+    for table in (*md.QUEUES, WebhookDelivery):
+        name = table._meta.tablename
+        db: Any = table._meta.db
+        if db.engine_type == "postgres":
+            claim = md._sql(md._CLAIM_POSTGRES, table)
+            async with db.transaction():
+                await table.raw("SET LOCAL enable_seqscan = off")
+                rows = await table.raw(f"EXPLAIN {claim}", "x", 60, 20)
+                rows += await table.raw(
+                    f"EXPLAIN SELECT count(*) FROM {name} WHERE sent_at IS NULL"
+                )
+            plan = " ".join(r["QUERY PLAN"] for r in rows)
+        else:
+            claim = md._sql(md._CLAIM_SQLITE, table)
+            rows = await table.raw(f"EXPLAIN QUERY PLAN {claim}", "x", now, now, now, 20)
+            rows += await table.raw(
+                f"EXPLAIN QUERY PLAN SELECT count(*) FROM {name} WHERE sent_at IS NULL"
+            )
+            plan = " ".join(r["detail"] for r in rows)
+        assert plan.count(f"{name}_waiting") >= 2, plan
