@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Sum
 from piccolo.querystring import QueryString
@@ -170,6 +172,7 @@ class ReportFilters:
 @dataclass(slots=True)
 class Totals:
     per_hour: dict[int, Counter[str]] = field(default_factory=dict)
+    per_day: dict[date, Counter[str]] = field(default_factory=dict)  # read with a zone
     minutes_by_technician: Counter[int] = field(default_factory=Counter)
     durations: dict[str, Counter[int]] = field(default_factory=dict)
 
@@ -234,9 +237,10 @@ def _reads_sums(scope: Visibility, f: ReportFilters) -> bool:
     return not narrowed and _summed_branch(scope, TicketHourSum) is not None
 
 
-async def _hour_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]:
+async def _hour_rows(actor: Actor, f: ReportFilters, days: str | None) -> list[Any]:
     """(hour, worker, sums) rows: from the per-establishment sums where they answer, the rest
-    from the hourly tally; a row's technician is kept apart only where it logged time."""
+    from the hourly tally; a row's technician is kept apart only where it logged time. With
+    ``days`` (SQL of the local day number of ``hour``), (day, worker, sums) rows instead."""
     scope = visibility(actor)
     t = TicketHourTally
     worker = QueryString(_WORKER)
@@ -257,9 +261,9 @@ async def _hour_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]:
 
     if not _reads_sums(scope, f):
         branch = _counted_clauses(actor, scope, t)
-        return [] if branch is None else await hourly(branch)
+        return [] if branch is None else await _by_day(hourly(branch), days)
     s = TicketHourSum
-    rows = await (
+    rows = await _by_day(
         s.select(
             s.hour,
             s.worker,
@@ -271,12 +275,41 @@ async def _hour_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]:
         .where(
             *(_summed_branch(scope, s) or []), *_hours(s, f.start_hour, f.end_hour), *_filters(s, f)
         )
-        .group_by(s.hour, s.worker)
+        .group_by(s.hour, s.worker),
+        days,
     )
     rest = _rest_branch(scope, t)
     if rest is not None:
-        rows += await hourly([rest])
+        rows += await _by_day(hourly([rest]), days)
     return rows
+
+
+async def _by_day(query: Any, days: str | None) -> list[Any]:
+    """The hourly rows of ``query`` as they are, or summed per local day in the database: a
+    month is 720 hours per worker, and reading them into Python cost more than the sums."""
+    if days is None:
+        return await query
+    per_day = QueryString(
+        f"SELECT {days} AS day, worker, SUM(created) AS created, SUM(resolved) AS resolved,"
+        " SUM(reopened) AS reopened, SUM(minutes) AS minutes FROM ({}) AS per_hour"
+        " GROUP BY 1, 2",
+        query.querystrings[0],
+    )
+    return list(await TicketHourSum._meta.db.run_querystring(per_day))
+
+
+def _days_sql(segments: list[tuple[int, int]]) -> str:
+    """SQL of ``rf.local_day_number(hour, offset)`` with the offset in force at each hour
+    (``rf.offset_segments``: integers computed here, never input)."""
+    if len(segments) == 1:
+        offset = str(segments[0][1])
+    else:
+        cases = " ".join(
+            f"WHEN hour < {following[0]} THEN {current[1]}"
+            for current, following in pairwise(segments)
+        )
+        offset = f"CASE {cases} ELSE {segments[-1][1]} END"
+    return f"(hour * 60 + {offset}) / 1440"
 
 
 async def _duration_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]:
@@ -316,10 +349,10 @@ async def _duration_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]
     return rows
 
 
-async def totals(actor: Actor, f: ReportFilters) -> Totals:
+async def totals(actor: Actor, f: ReportFilters, zone: ZoneInfo | None = None) -> Totals:
     """Sums over the period, within what the actor's scope counts (establishments, groups,
-    own work: ``counters.counted``), grouped in SQL by hour (about one row per hour and
-    establishment, 720 per establishment for 30 days, read into Python).
+    own work: ``counters.counted``): per hour, or with ``zone`` per local day of that zone
+    (summed in the database, summer time included).
 
     Unnarrowed, a reader's establishments are read from the per-establishment sums
     (``TicketHourSum``, ``TicketDurationDay``): the hourly tally has a row per hour, group,
@@ -327,15 +360,18 @@ async def totals(actor: Actor, f: ReportFilters) -> Totals:
     most of the page's database time (15 ms). Own work and groups outside those
     establishments still come from the hourly tally, along its ``assignee`` index."""
     found = Totals()
-    per_hour = found.per_hour
+    days = None
+    if zone is not None and f.start_hour < f.end_hour:
+        days = _days_sql(rf.offset_segments(f.start_hour, f.end_hour, zone))
+    per = found.per_hour if days is None else found.per_day
     by_technician = found.minutes_by_technician
-    for row in await _hour_rows(actor, f):
-        hour = row["hour"]
-        per = per_hour.get(hour)
-        if per is None:
-            per = per_hour[hour] = Counter()
+    for row in await _hour_rows(actor, f, days):
+        key = row["hour"] if days is None else rf.day_of_number(row["day"])
+        sums = per.get(key)
+        if sums is None:
+            sums = per[key] = Counter()
         for name in _HOUR_FIELDS:
-            per[name] += int(row[name] or 0)
+            sums[name] += int(row[name] or 0)
         if row["worker"] and row["minutes"]:
             by_technician[row["worker"]] += int(row["minutes"])
     for row in await _duration_rows(actor, f):

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_timedelta
+from piccolo.query.functions.aggregate import Count
+from piccolo.querystring import QueryString
 
 from server import i18n
 from server.db import queries, report_tally, time_spent
@@ -73,10 +76,6 @@ def _day_label(day: date, locale: str) -> str:
     return format_date(day, "short", locale=locale)
 
 
-# The same recent hours are placed in a day by every report: remembered per zone.
-_local_day = lru_cache(maxsize=16_384)(rf.local_day)
-
-
 def _percentiles(counts: Any) -> dict[str, Any]:
     found: dict[str, Any] = {"count": sum(counts.values()) if counts else 0}
     for name, share in (("median", 0.5), ("p90", 0.9)):
@@ -87,8 +86,15 @@ def _percentiles(counts: Any) -> dict[str, Any]:
 
 
 async def _backlog(actor: Actor, c: Choice, within: frozenset[int] | None) -> list[int]:
-    """Open tickets by age band, now: read along the status index (open tickets only)."""
-    query = Ticket.select(Ticket.created_at).where(
+    """Open tickets by age band, now: counted in the database along the status index (open
+    tickets only), one row back instead of every open ticket's date."""
+    newer = [
+        QueryString("SUM(CASE WHEN created_at > {} THEN 1 ELSE 0 END)", cutoff).as_alias(
+            f"newer_{index}"
+        )
+        for index, cutoff in enumerate(rf.age_cutoffs(datetime.now(UTC)))
+    ]
+    query = Ticket.select(Count(alias="total"), *newer).where(
         queries.visible_to(actor), Ticket.status.is_in(queries.OPEN_STATUSES)
     )
     if within is not None:
@@ -99,11 +105,13 @@ async def _backlog(actor: Actor, c: Choice, within: frozenset[int] | None) -> li
         query = query.where(Ticket.category == c.category)
     if c.technician:
         query = query.where(Ticket.assignee == c.technician)
-    rows = await query
-    return rf.band_counts((r["created_at"] for r in rows), datetime.now(UTC))
+    row = (await query)[0]
+    return rf.band_counts(
+        int(row["total"] or 0), [int(row[f"newer_{i}"] or 0) for i in range(len(newer))]
+    )
 
 
-async def report(actor: Actor, c: Choice, zone: tzinfo) -> dict[str, Any]:
+async def report(actor: Actor, c: Choice, zone: ZoneInfo) -> dict[str, Any]:
     within = await queries.establishment_subtree(c.establishment) if c.establishment else None
     start, end = rf.hours_of_period(c.first, c.last, zone)
     found = await report_tally.totals(
@@ -116,13 +124,14 @@ async def report(actor: Actor, c: Choice, zone: tzinfo) -> dict[str, Any]:
             category_id=c.category,
             technician_id=c.technician,
         ),
+        zone,
     )
     days = {
         d: {"created": 0, "resolved": 0, "reopened": 0, "minutes": 0}
         for d in rf.days_between(c.first, c.last)
     }
-    for hour, sums in found.per_hour.items():
-        day = days.get(_local_day(hour, zone))
+    for local_day, sums in found.per_day.items():
+        day = days.get(local_day)
         if day is not None:
             for name in day:
                 day[name] += sums[name]

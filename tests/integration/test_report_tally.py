@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Sum
 
@@ -35,6 +36,8 @@ from tests.integration.test_counters import _world
 OPEN = {s.value for s in Status if s.is_open}
 DONE = {Status.RESOLVED.value, Status.CLOSED.value}
 STAFF = {"technician", "supervisor", "admin"}
+# Days that start far from UTC's, one of them off by half an hour.
+ZONES = (ZoneInfo("Pacific/Kiritimati"), ZoneInfo("America/St_Johns"))
 
 
 def _dims(row: dict[str, Any]) -> tuple[int, int, int]:
@@ -145,7 +148,10 @@ async def _change(rng: random.Random, w: dict[str, Any], ids: list[int], ref: Re
         return  # refused: nothing happened
     after = await Ticket.select().where(Ticket.id == ticket_id).first()
     new_notes = await FollowUp.select(
-        FollowUp.author, FollowUp.private, FollowUp.minutes, FollowUp.created_at,
+        FollowUp.author,
+        FollowUp.private,
+        FollowUp.minutes,
+        FollowUp.created_at,
         FollowUp.author.role.as_alias("role"),
     ).where((FollowUp.ticket == ticket_id) & (FollowUp.id > (last_note or {"id": 0})["id"]))
     for note in new_notes:
@@ -298,7 +304,7 @@ async def test_report_totals_equal_the_reference_for_each_reader_and_filter(
         choices.append(report_tally.ReportFilters(start, end))
         choices.append(report_tally.ReportFilters(start, end, establishment_ids=frozenset({est_b})))
         choices.append(report_tally.ReportFilters(start, end, group_id=w["groups"][0]))
-    compared = timed = 0
+    compared = timed = days_compared = 0
     for actor in w["staff"]:
         for f in choices:
             found = await report_tally.totals(actor, f)
@@ -308,7 +314,17 @@ async def test_report_totals_equal_the_reference_for_each_reader_and_filter(
             assert found.minutes_by_technician == +by_technician, (actor.id, f)
             got_durations = {m: +c for m, c in found.durations.items() if +c}
             assert got_durations == {m: +c for m, c in durations.items() if +c}, (actor.id, f)
+            for zone in ZONES:  # the same sums per local day, added up in the database
+                per_day = await report_tally.totals(actor, f, zone)
+                expected: dict[Any, Counter[str]] = {}
+                for hour, sums in per_hour.items():
+                    expected.setdefault(rf.local_day(hour, zone), Counter()).update(sums)
+                got_days = {d: +c for d, c in per_day.per_day.items() if +c}
+                assert got_days == {d: +c for d, c in expected.items() if +c}, (zone, f)
+                assert per_day.minutes_by_technician == +by_technician, (zone, f)
+                days_compared += bool(expected)
             compared += bool(by_technician)
             timed += bool(durations)
     assert compared  # minutes per technician were compared, not only empty counters
     assert timed  # so were durations
+    assert days_compared
