@@ -11,6 +11,7 @@ from typing import Any
 from piccolo.querystring import QueryString
 
 from server.db.config_cache import cached
+from server.db.prepared import SAMPLE_ID, Prepared
 from server.db.sla_tables import (
     BusinessCalendar,
     EstablishmentCalendar,
@@ -172,9 +173,15 @@ def shown(status: str, state: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+_TICKET_SLA = Prepared(
+    lambda ticket_id: TicketSla.select(*SLA_COLUMNS).where(TicketSla.ticket == ticket_id).first(),
+    SAMPLE_ID,
+)
+
+
 async def ticket_sla(ticket_id: int) -> dict[str, Any] | None:
     """Both targets of one ticket, for its page (the caller checked visibility)."""
-    state = await TicketSla.select(*SLA_COLUMNS).where(TicketSla.ticket == ticket_id).first()
+    state = await _TICKET_SLA.first(ticket_id)
     if state is None:
         return None
     return {

@@ -10,6 +10,7 @@ from server import i18n
 from server.db import queries
 from server.db.canned_tables import CannedReply
 from server.db.engine import write_transaction
+from server.db.prepared import SAMPLE_ID, Prepared
 from server.db.tables import Group, User
 from server.domain import canned as rules
 from server.domain.actors import Actor
@@ -52,6 +53,11 @@ def _usable_where(actor: Actor) -> Any:
     return mine & (CannedReply.archived == False)  # noqa: E712
 
 
+_LOCALE = Prepared(
+    lambda user_id: User.select(User.locale).where(User.id == user_id).first(), SAMPLE_ID
+)
+
+
 async def for_ticket(actor: Actor, ticket: dict[str, Any]) -> list[dict[str, Any]]:
     """The picker's replies for a ticket the actor sees: one per subject, in the requester's
     language when there is one, else the actor's, else the others."""
@@ -59,7 +65,7 @@ async def for_ticket(actor: Actor, ticket: dict[str, Any]) -> list[dict[str, Any
         return []
     rows = await CannedReply.select(*_COLUMNS).where(_usable_where(actor))
     by_id = {row["id"]: row for row in rows}
-    requester = await User.select(User.locale).where(User.id == ticket["requester"]).first()
+    requester = await _LOCALE.first(ticket["requester"])
     preference = rules.language_preference(
         requester["locale"] if requester else "",
         i18n.get_locale(),

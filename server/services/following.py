@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.db.engine import write_transaction
+from server.db.prepared import SAMPLE_ID, Prepared
 from server.db.queries import shared_with, ticket_access
 from server.db.tables import Ticket, TicketShare, TicketWatcher, User
 from server.domain.actors import Actor
@@ -31,10 +32,32 @@ async def _visible_row(actor: Actor, ticket_id: int) -> dict[str, Any]:
     return row
 
 
+# Read by every ticket page: compiled once (``db.prepared``).
+_WATCHING = Prepared(
+    lambda user_id, ticket_id: (
+        TicketWatcher.select(TicketWatcher.id)
+        .where((TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == user_id))
+        .first()
+    ),
+    SAMPLE_ID - 1,
+    SAMPLE_ID,
+)
+_SHARES = Prepared(
+    lambda ticket_id: (
+        TicketShare.select(
+            TicketShare.user,
+            TicketShare.user.full_name.as_alias("full_name"),
+            TicketShare.user.email.as_alias("email"),
+        )
+        .where(TicketShare.ticket == ticket_id)
+        .order_by(TicketShare.user.full_name)
+    ),
+    SAMPLE_ID,
+)
+
+
 async def is_watching(user_id: int, ticket_id: int) -> bool:
-    return await TicketWatcher.exists().where(
-        (TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == user_id)
-    )
+    return await _WATCHING.first(user_id, ticket_id) is not None
 
 
 async def watcher_ids(ticket_id: int) -> frozenset[int]:
@@ -57,15 +80,7 @@ async def watch(actor: Actor, ticket_id: int, on: bool) -> None:
 
 
 async def shares(ticket_id: int) -> list[dict[str, Any]]:
-    return (
-        await TicketShare.select(
-            TicketShare.user,
-            TicketShare.user.full_name.as_alias("full_name"),
-            TicketShare.user.email.as_alias("email"),
-        )
-        .where(TicketShare.ticket == ticket_id)
-        .order_by(TicketShare.user.full_name)
-    )
+    return await _SHARES.rows(ticket_id)
 
 
 async def shareable_colleagues(ticket_id: int) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 from server.db import counters
 from server.db.engine import write_transaction
 from server.db.link_tables import TicketLink
-from server.db.prepared import ticket_row, ticket_shares
+from server.db.prepared import SAMPLE_ID, Prepared, ticket_row, ticket_shares
 from server.db.queries import access_of, timeline
 from server.db.tables import Group, Ticket
 from server.domain.actors import Actor
@@ -140,13 +140,20 @@ async def _bump_both(row: dict[str, Any], other: dict[str, Any]) -> list[TicketE
 # -- what a ticket page shows ------------------------------------------------------------------
 
 
+# Read by every ticket page: compiled once (``db.prepared``).
+_LINKS_OF = Prepared(
+    lambda ticket_id: TicketLink.select().where(
+        (TicketLink.source == ticket_id) | (TicketLink.target == ticket_id)
+    ),
+    SAMPLE_ID,
+)
+
+
 async def links_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
     """The links of a ticket as this viewer may see them: a linked ticket they may not see is
     a bare number (no title, no status), and a merged ticket's follow-ups are listed only for
     viewers who may see that ticket. The caller has checked that the viewer sees this one."""
-    rows = await TicketLink.select().where(
-        (TicketLink.source == ticket_id) | (TicketLink.target == ticket_id)
-    )
+    rows = await _LINKS_OF.rows(ticket_id)
     others = sorted({r["target"] if r["source"] == ticket_id else r["source"] for r in rows})
     facts = await _tickets(others)
     visible = {

@@ -12,7 +12,13 @@ from typing import Any
 from server.db import counters, report_tally
 from server.db.engine import write_transaction
 from server.db.intake import intake_group_of
-from server.db.prepared import Prepared, ticket_row, ticket_shares, versioned_ticket_update
+from server.db.prepared import (
+    SAMPLE_ID,
+    Prepared,
+    ticket_row,
+    ticket_shares,
+    versioned_ticket_update,
+)
 from server.db.queries import access_of, category
 from server.db.tables import Category, FollowUp, Group, HistoryEntry, Ticket, User
 from server.domain.actors import Actor
@@ -644,8 +650,13 @@ async def redact_stored_text(
 ESCALATION_FIELDS = ("escalation", "deescalation", "transfer")
 
 
+_NEXT_TIER = Prepared(
+    lambda group_id: Group.select(Group.next_tier).where(Group.id == group_id).first(), SAMPLE_ID
+)
+
+
 async def next_tier_of(group_id: int) -> int | None:
-    row = await Group.select(Group.next_tier).where(Group.id == group_id).first()
+    row = await _NEXT_TIER.first(group_id)
     return row["next_tier"] if row else None
 
 
