@@ -75,6 +75,7 @@ async def test_a_requesters_walk_by_parts_gives_the_newest_visible_matches(
         SearchFilters(text=WORD, per_page=50),
         SearchFilters(text=WORD, per_page=2, page=2),
         SearchFilters(text=WORD, per_page=50, establishment_id=w.est_b),
+        SearchFilters(text=WORD, per_page=50, establishment_id=w.est_a),
         SearchFilters(text=WORD, per_page=50, statuses=(Status.NEW,)),
     ]
     for viewer in (w.requester_a, w.colleague_a, w.requester_b):
