@@ -35,7 +35,7 @@ from server.domain.knowledge import (
     ticket_number,
     tsquery_text,
 )
-from server.domain.permissions import can_see_private_notes
+from server.domain.permissions import Visibility, can_see_private_notes, visibility
 from server.domain.stems import fts5_highlight_query, fts5_query
 from server.domain.vocabulary import Status
 
@@ -264,6 +264,85 @@ def _pg_newest_matches(
     )
 
 
+def _pg_requester_walk(
+    scope: Visibility, where: QueryString, q: QueryString, only_establishment: int | None
+) -> QueryString | None:
+    """The CANDIDATES newest tickets matching ``q`` and ``where`` for a requester, walked
+    by the parts of their scope rather than over every ticket (None for staff scopes).
+
+    Walking every ticket back, a requester's walk read 52,700 tickets at a million to find
+    500 matches they may see (14 ms): their establishment holds a twelfth of them. Here
+    each part is walked newest first on its own index, ``ticket (establishment, id)`` and
+    ``ticket (requester, id)`` (see their migration), and the parts are merged: their
+    establishment's tickets, their own elsewhere, those shared with them elsewhere. The
+    parts do not overlap and together hold every ticket the requester may see; each row
+    is still tested against the whole of ``where`` (the access rule and the filters), so
+    a part only chooses which rows are read, never what is shown. A part's walk stops at
+    its CANDIDATES newest matches; their union holds the CANDIDATES newest of all.
+    Staff scopes are not split: a technician's establishments and groups overlap, and
+    each part would walk to its own CANDIDATES matches (several times the single walk).
+    ``only_establishment`` (the establishment filter) leaves out the parts it empties: a
+    part whose every row the filter drops would read all of them."""
+    if scope.everything or scope.establishment_ids or scope.group_ids:
+        return None
+    if scope.assignee_id is not None:
+        return None
+    test = "CASE WHEN {} THEN ts_match_vq(ticket.search, {}) END"
+    columns = "ticket.id AS ticket_id, ticket.id AS newest, ticket.search"
+    parts: list[QueryString] = []
+    elsewhere = QueryString("1 = 1")
+    home = scope.establishment_id
+    if home is not None and only_establishment == home:
+        scope = Visibility(establishment_id=home)  # nothing of theirs is elsewhere
+    if home is not None and only_establishment in (None, home):
+        # ``= ANY`` keeps the establishment in the ordering: with ``=`` PostgreSQL drops it
+        # as constant and walks the primary key instead, reading every establishment's rows.
+        parts.append(
+            QueryString(
+                f"SELECT {columns} FROM ticket WHERE ticket.establishment = ANY({{}}::int[]) "
+                f"AND {test} ORDER BY ticket.establishment DESC, ticket.id DESC "
+                f"LIMIT {CANDIDATES}",
+                [scope.establishment_id],
+                where,
+                q,
+            )
+        )
+    if home is not None:
+        elsewhere = QueryString("ticket.establishment IS DISTINCT FROM {}", home)
+    if scope.requester_id is not None:
+        parts.append(
+            QueryString(
+                f"SELECT {columns} FROM ticket WHERE ticket.requester = {{}} AND {{}} "
+                f"AND {test} ORDER BY ticket.id DESC LIMIT {CANDIDATES}",
+                scope.requester_id,
+                elsewhere,
+                where,
+                q,
+            )
+        )
+        elsewhere = QueryString(
+            "{} AND ticket.requester IS DISTINCT FROM {}", elsewhere, scope.requester_id
+        )
+    if scope.shared_with_id is not None:
+        parts.append(
+            QueryString(
+                f"SELECT {columns} FROM ticket WHERE ticket.id IN "
+                '(SELECT ticket_share.ticket FROM ticket_share WHERE ticket_share."user" = {}) '
+                f"AND {{}} AND {test} ORDER BY ticket.id DESC LIMIT {CANDIDATES}",
+                scope.shared_with_id,
+                elsewhere,
+                where,
+                q,
+            )
+        )
+    if not parts:  # an empty scope: nothing to walk
+        parts.append(QueryString(f"SELECT {columns} FROM ticket WHERE 1 = 0"))
+    merged = QueryString(" UNION ALL ".join("({})" for _ in parts), *parts)
+    return QueryString(
+        f"SELECT * FROM ({{}}) AS walk ORDER BY newest DESC LIMIT {CANDIDATES}", merged
+    )
+
+
 # SQLite walks a word's matches newest first and checks each one's ticket against the access
 # rule and the filters until it has CANDIDATES: read from this index (every column they use,
 # by id; see its migration), a check costs half what reading the ticket's row does. The
@@ -364,11 +443,17 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         )
         dense_tickets, dense_notes, match = probe.dense_tickets, probe.dense_notes, probe.match
         requesters = probe.requesters
+        walk = (
+            _pg_requester_walk(visibility(actor), where, match, f.establishment_id)
+            if dense_tickets
+            else None
+        )
         branches.append(
             QueryString(
                 "SELECT ticket_id, ts_rank(search, {}) AS score FROM ({}) AS t",
                 _once(q),
-                _pg_newest_matches(
+                walk
+                or _pg_newest_matches(
                     "ticket.id AS ticket_id, ticket.id AS newest, ticket.search",
                     "ticket",
                     "ticket.search",
