@@ -72,11 +72,21 @@ async def watch(actor: Actor, ticket_id: int, on: bool) -> None:
             raise NotFound()
         present = await is_watching(actor.id, ticket_id)
         if on and not present:
-            await TicketWatcher.insert(TicketWatcher(ticket=ticket_id, user=actor.id))
+            await add_watchers(ticket_id, [actor.id])
         elif not on and present:
             await TicketWatcher.delete().where(
                 (TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == actor.id)
             )
+
+
+async def add_watchers(ticket_id: int, user_ids: list[int]) -> None:
+    """These people follow the ticket. Two requests may both find someone not yet following
+    (a bulk follow sent twice, a merge beside a follow): the second insert then keeps the
+    first row instead of failing on the unique (ticket, user) index."""
+    if user_ids:
+        await TicketWatcher.insert(
+            *(TicketWatcher(ticket=ticket_id, user=user_id) for user_id in user_ids)
+        ).on_conflict(target=(TicketWatcher.ticket, TicketWatcher.user), action="DO NOTHING")
 
 
 async def shares(ticket_id: int) -> list[dict[str, Any]]:

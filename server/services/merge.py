@@ -23,7 +23,7 @@ from server.domain.notifications import Kind
 from server.domain.permissions import can_watch
 from server.domain.text import N_
 from server.domain.vocabulary import Status
-from server.services import notifications
+from server.services import following, notifications
 from server.services.accounts import actors_of
 from server.services.links import check_new_link, insert_link, lock_both
 from server.services.tickets import _history, _load_managed, _save, ticket_event
@@ -74,4 +74,4 @@ async def _follow_kept(duplicate: dict[str, Any], kept: dict[str, Any]) -> None:
     found = await actors_of(sorted(people))
     new = [p.id for p in found.values() if p.active and can_watch(p, access)]
     if new:
-        await TicketWatcher.insert(*[TicketWatcher(ticket=kept["id"], user=uid) for uid in new])
+        await following.add_watchers(kept["id"], new)

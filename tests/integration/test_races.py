@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.db.tables import FollowUp, Ticket
+from server.db.tables import FollowUp, Ticket, TicketWatcher
 from server.domain.reply_address import reply_address
 from server.domain.vocabulary import Role
 from tests import factories
@@ -71,6 +71,39 @@ async def test_changes_from_a_stale_view_are_still_refused() -> None:
             for client in clients:
                 await client.aclose()
     assert sorted(statuses) == [200, 409]
+
+
+async def test_following_the_same_tickets_at_once_keeps_one_row_each() -> None:
+    """A follow sent several times at once (a double click, two tabs, a bulk follow of the
+    same page): every request answers normally, and each ticket is followed once. Each saw
+    the ticket not yet followed; on PostgreSQL the later inserts met the unique index (500)."""
+    w = await factories.world()
+    ticket_ids = [await factories.ticket(w.requester_a) for _ in range(3)]
+    bulk = {"action": "follow", "ids": [str(t) for t in ticket_ids]}
+    async with live_server() as server:
+        clients = [await server.signed_in("tech@desk.test") for _ in range(4)]
+        try:
+
+            async def follow(n: int) -> int:
+                client = clients[n % len(clients)]
+                if n % 2:
+                    response = await client.post("/bulk", data=bulk, headers=csrf(client))
+                else:
+                    response = await client.post(
+                        f"/tickets/{ticket_ids[0]}/watch",
+                        data={"watch": "1"},
+                        headers=csrf(client),
+                    )
+                return response.status_code
+
+            statuses = await asyncio.gather(*(follow(n) for n in range(RACERS)))
+        finally:
+            for client in clients:
+                await client.aclose()
+    assert set(statuses) <= {200, 303}, statuses
+    rows = await TicketWatcher.select(TicketWatcher.ticket, TicketWatcher.user)
+    assert sorted(r["ticket"] for r in rows) == sorted(ticket_ids)
+    assert {r["user"] for r in rows} == {w.tech.id}
 
 
 async def test_concurrent_mail_replies_all_land_as_follow_ups() -> None:
