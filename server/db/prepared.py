@@ -8,7 +8,7 @@ sample call, then run directly on the current connection with the caller's value
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +68,30 @@ class Prepared:
 
 
 SAMPLE_ID = 987_654_321  # a sample id no real row is expected to need at compile time
+
+
+class PreparedIn:
+    """``build(ids)``, a query on a list of ids, compiled once per length of the list (pages
+    show a few dozen rows at most). Longer lists are built each time: one compiled statement
+    per length would pile up."""
+
+    __slots__ = ("_build", "_by_length")
+
+    LONGEST = 100
+
+    def __init__(self, build: Callable[[list[int]], Query[Any, Any]]) -> None:
+        self._build = build
+        self._by_length: dict[int, Prepared] = {}
+
+    async def rows(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        if len(ids) > self.LONGEST:
+            return await self._build(list(ids))
+        prepared = self._by_length.get(len(ids))
+        if prepared is None:
+            samples = tuple(SAMPLE_ID + k for k in range(len(ids)))
+            prepared = Prepared(lambda *values: self._build(list(values)), *samples)
+            self._by_length[len(ids)] = prepared
+        return await prepared.rows(*ids)
 _ID = SAMPLE_ID
 
 # The whole ticket row, read by every ticket change (load, notifications, event).

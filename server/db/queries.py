@@ -16,7 +16,7 @@ from piccolo.columns.combination import Where, WhereRaw
 from server import i18n
 from server.db import catalogue, prepared
 from server.db.intake import triage_clause
-from server.db.prepared import SAMPLE_ID, Prepared
+from server.db.prepared import SAMPLE_ID, Prepared, PreparedIn
 from server.db.sla import DUE_SORT, attach_sla
 from server.db.sla_tables import TicketSla
 from server.db.tables import (
@@ -490,8 +490,11 @@ async def technicians() -> list[dict[str, Any]]:
     )
 
 
+_ESTABLISHMENTS = Prepared(lambda: Establishment.select().order_by(Establishment.name))
+
+
 async def establishments() -> list[dict[str, Any]]:
-    return await Establishment.select().order_by(Establishment.name)
+    return await _ESTABLISHMENTS.rows()
 
 
 async def downloads(ticket_id: int) -> list[dict[str, Any]]:
@@ -548,6 +551,17 @@ def _sort_order(sort: str, forward: bool) -> list[tuple[Any, bool]]:
     return [*((c, a == forward) for c, a in keys), (Ticket.id, not forward)]
 
 
+_DUE_EXTRA = [DUE_KEY.as_alias("due_key")]
+_RANK_EXTRA = [Ticket.priority_rank]
+# Compiled once per page length (``db.prepared``): a page's rows, with the key it is sorted by.
+_ROWS_BY_DUE = PreparedIn(
+    lambda ids: Ticket.select(*_LIST_COLUMNS, *_DUE_EXTRA).where(Ticket.id.is_in(ids))
+)
+_ROWS_BY_ID = PreparedIn(
+    lambda ids: Ticket.select(*_LIST_COLUMNS, *_RANK_EXTRA).where(Ticket.id.is_in(ids))
+)
+
+
 async def _rows_by_id(ids: list[int], extra: list[Any]) -> list[dict[str, Any]]:
     """The list's rows with their names, in the order of ``ids``.
 
@@ -557,7 +571,8 @@ async def _rows_by_id(ids: list[int], extra: list[Any]) -> list[dict[str, Any]]:
     each plans in well under a millisecond. SQLite plans either in microseconds: one query."""
     if not ids:
         return []
-    rows = await Ticket.select(*_LIST_COLUMNS, *extra).where(Ticket.id.is_in(ids))
+    read = _ROWS_BY_DUE if extra is _DUE_EXTRA else _ROWS_BY_ID
+    rows = await read.rows(ids)
     by_id = {row["id"]: row for row in rows}
     return [by_id[ticket_id] for ticket_id in ids if ticket_id in by_id]
 
@@ -579,7 +594,7 @@ async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
     more = found > cap
     total = min(found, cap)
     sort = f.sort if f.sort in CURSOR_SORTS else DEFAULT_SORT
-    extra = [DUE_KEY.as_alias("due_key")] if sort == "due" else [Ticket.priority_rank]
+    extra = _DUE_EXTRA if sort == "due" else _RANK_EXTRA
     names_apart = Ticket._meta.db.engine_type == "postgres"  # see _rows_by_id
     chosen = [Ticket.id] if names_apart else [*_LIST_COLUMNS, *extra]
     if sort == "due":

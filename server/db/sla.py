@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.querystring import QueryString
 
 from server.db.config_cache import cached
-from server.db.prepared import SAMPLE_ID, Prepared
+from server.db.prepared import SAMPLE_ID, Prepared, PreparedIn
 from server.db.sla_tables import (
     BusinessCalendar,
     EstablishmentCalendar,
@@ -138,13 +138,14 @@ SLA_COLUMNS = (
 )
 
 
+_SLA_OF = PreparedIn(lambda ids: TicketSla.select(*SLA_COLUMNS).where(TicketSla.ticket.is_in(ids)))
+
+
 async def attach_sla(rows: Sequence[dict[str, Any]]) -> None:
     """Add ``row["sla"]`` (or None) to ticket rows the caller already chose to show."""
     if not rows:
         return
-    found = await TicketSla.select(*SLA_COLUMNS).where(
-        TicketSla.ticket.is_in([r["id"] for r in rows])
-    )
+    found = await _SLA_OF.rows([r["id"] for r in rows])
     by_ticket = {r["ticket"]: r for r in found}
     for row in rows:
         row["sla"] = shown(row["status"], by_ticket.get(row["id"]))
@@ -196,17 +197,25 @@ async def ticket_sla(ticket_id: int) -> dict[str, Any] | None:
     }
 
 
-async def banners_for(
-    establishment_id: int | None, is_staff: bool, now: datetime
-) -> list[dict[str, Any]]:
-    """Announcements to show this viewer now (display time reached, window not over)."""
+def _current_announcements(now: datetime) -> Any:
     from server.db.sla_tables import Announcement
 
-    rows = await (
+    return (
         Announcement.select()
         .where((Announcement.display_from <= now) & (Announcement.ends_at > now))
         .order_by(Announcement.starts_at)
     )
+
+
+# Read by every page: compiled once (``db.prepared``).
+_CURRENT_ANNOUNCEMENTS = Prepared(_current_announcements, datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC))
+
+
+async def banners_for(
+    establishment_id: int | None, is_staff: bool, now: datetime
+) -> list[dict[str, Any]]:
+    """Announcements to show this viewer now (display time reached, window not over)."""
+    rows = await _CURRENT_ANNOUNCEMENTS.rows(now)
     if not rows:
         return []
     chain: list[int] = []
