@@ -134,7 +134,7 @@ async def test_a_requesters_walk_reads_the_newest_first_indexes(
     await _searched(monkeypatch, w.requester_a, SearchFilters(text="imprimante"), (True, False))
     [(query, args)] = [(q, a) for q, a in seen if q.startswith("WITH matched AS")]
     assert "ORDER BY ticket.establishment DESC, ticket.id DESC" in query
-    settings = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
+    settings = ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort")
     async with db_session() as lease:
         connection = await lease.get()
         for setting in settings:
