@@ -34,6 +34,19 @@ def _page(found: search_module.Results) -> tuple[Any, ...]:
     return rows, found.total, found.pages, found.capped
 
 
+def recorded_statements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any]]]:
+    """Every statement PostgreSQL runs from now on in this test, with its arguments."""
+    seen: list[tuple[str, list[Any]]] = []
+    fetch = LeasedPostgresEngine._fetch
+
+    async def recorded(self: Any, query: str, args: list[Any]) -> Any:
+        seen.append((query, args))
+        return await fetch(self, query, args)
+
+    monkeypatch.setattr(LeasedPostgresEngine, "_fetch", recorded)
+    return seen
+
+
 async def _searched(
     monkeypatch: pytest.MonkeyPatch,
     viewer: Actor,
@@ -195,14 +208,7 @@ async def test_the_candidates_statement_never_plans_parallel_workers(
         return  # SQLite has no parallel workers
     w = await factories.world()
     await factories.ticket(w.requester_a, title="Imprimante bloquée")
-    seen: list[tuple[str, list[Any]]] = []
-    fetch = LeasedPostgresEngine._fetch
-
-    async def recorded(self: Any, query: str, args: list[Any]) -> Any:
-        seen.append((query, args))
-        return await fetch(self, query, args)
-
-    monkeypatch.setattr(LeasedPostgresEngine, "_fetch", recorded)
+    seen = recorded_statements(monkeypatch)
     async with db_session() as lease:
         found = await search_tickets(w.requester_a, SearchFilters(text="imprimante"))
         assert found.total == 1

@@ -8,19 +8,17 @@ not apply and the same assertions hold."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 
 from server.db import search as search_module
-from server.db.connections import LeasedPostgresEngine
 from server.db.engine import db_session, engine
 from server.db.search import SearchFilters
 from server.db.tables import Ticket, TicketShare
 from server.domain.vocabulary import Status
 from tests import factories
 from tests.integration.test_search_access import WORD, _expected
-from tests.integration.test_search_pg_plans import _searched
+from tests.integration.test_search_pg_plans import _searched, recorded_statements
 
 
 async def _tickets_in_every_part() -> tuple[factories.World, list[int], set[int]]:
@@ -123,14 +121,7 @@ async def test_a_requesters_walk_reads_the_newest_first_indexes(
         return  # SQLite reads its FTS5 tables
     w = await factories.world()
     await factories.ticket(w.requester_a, title="Imprimante bloquée", shared="on")
-    seen: list[tuple[str, list[Any]]] = []
-    fetch = LeasedPostgresEngine._fetch
-
-    async def recorded(self: Any, query: str, args: list[Any]) -> Any:
-        seen.append((query, args))
-        return await fetch(self, query, args)
-
-    monkeypatch.setattr(LeasedPostgresEngine, "_fetch", recorded)
+    seen = recorded_statements(monkeypatch)
     await _searched(monkeypatch, w.requester_a, SearchFilters(text="imprimante"), (True, False))
     [(query, args)] = [(q, a) for q, a in seen if q.startswith("WITH matched AS")]
     assert "ORDER BY ticket.establishment DESC, ticket.id DESC" in query
