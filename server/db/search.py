@@ -379,38 +379,84 @@ def _requester_matches(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _TextSource:
+    """A table searched by its text on SQLite: its FTS5 indexes are ``{table}_fts`` (every
+    row) and ``{table}_fts_recent`` (its window); ``{fts}`` stands for either below."""
+
+    table: str
+    ticket_id: str
+    score: str
+    join: str
+
+    def matches(self, fts: str, below: str, limit: str) -> str:
+        """Its newest matches in ``fts``, visible and filtered (two placeholders: the FTS5
+        query, the conditions), ``below`` the conditions on the rowid, if any."""
+        return (
+            f"SELECT {self.ticket_id} AS ticket_id, {self.score.format(fts=fts)} AS score "
+            f"FROM {fts} {self.join.format(fts=fts)} WHERE {below}{fts} MATCH {{}} AND {{}} "
+            f"ORDER BY {fts}.rowid DESC LIMIT {limit}"
+        )
+
+
+# bm25 is negative, lower is better: -score keeps "higher is better" on both engines.
+_TICKET_TEXT = _TextSource(
+    "ticket",
+    "ticket.id",
+    "-bm25({fts}, 4.0, 1.0, 1.0)",
+    f"JOIN {_TICKET_ACCESS} ON ticket.id = {{fts}}.rowid",
+)
+_FOLLOW_UP_TEXT = _TextSource(
+    "follow_up",
+    "follow_up.ticket",
+    "-0.5 * bm25({fts})",
+    f"JOIN follow_up ON follow_up.id = {{fts}}.rowid "
+    f"JOIN {_TICKET_ACCESS} ON ticket.id = follow_up.ticket",
+)
+
+
 def _sqlite_matches(
     match: str, where: QueryString, public_only: str, f: SearchFilters
-) -> list[QueryString]:
+) -> tuple[list[QueryString], list[QueryString]]:
     """The CANDIDATES newest visible tickets matching ``match`` by their text, and by their
-    follow-ups' (SQLite's FTS5 branches of ``search_tickets``)."""
-    # bm25 is negative, lower is better: -score keeps "higher is better" on both engines.
-    branches = [
-        QueryString(
-            "SELECT * FROM (SELECT ticket.id AS ticket_id, "
-            "-bm25(ticket_fts, 4.0, 1.0, 1.0) AS score "
-            f"FROM ticket_fts JOIN {_TICKET_ACCESS} ON ticket.id = ticket_fts.rowid "
-            "WHERE ticket_fts MATCH {} AND {} ORDER BY ticket_fts.rowid DESC LIMIT {})",
-            match,
-            where,
-            CANDIDATES,
-        )
-    ]
+    follow-ups' (SQLite's FTS5 branches of ``search_tickets``): common table expressions, and
+    the branches that read them.
+
+    Each source is read in its window first: the FTS5 table of its newest rows, where
+    ``bm25()`` counts a word's rows among those only (see the migration "a window of the
+    newest rows of the search indexes"). Its full index is read below the window only while
+    fewer than CANDIDATES visible matches were found there; the words are then as rare as
+    their counts over every row say.
+    """
+    sources = [(_TICKET_TEXT, where)]
     if f.follow_ups:
-        branches.append(
+        sources.append((_FOLLOW_UP_TEXT, QueryString(f"{{}}{public_only}", where)))
+    ctes: list[QueryString] = []
+    branches: list[QueryString] = []
+    for source, conditions in sources:
+        table = source.table
+        window, full, found = f"{table}_fts_recent", f"{table}_fts", f"{table}_window"
+        ctes.append(
             QueryString(
-                "SELECT * FROM (SELECT follow_up.ticket AS ticket_id, "
-                "-0.5 * bm25(follow_up_fts) AS score "
-                "FROM follow_up_fts JOIN follow_up ON follow_up.id = follow_up_fts.rowid "
-                f"JOIN {_TICKET_ACCESS} ON ticket.id = follow_up.ticket "
-                f"WHERE follow_up_fts MATCH {{}} AND {{}}{public_only} "
-                "ORDER BY follow_up_fts.rowid DESC LIMIT {})",
+                f"{found} AS MATERIALIZED ({source.matches(window, '', '{}')})",
                 match,
-                where,
+                conditions,
                 CANDIDATES,
             )
         )
-    return branches
+        branches.append(QueryString(f"SELECT * FROM {found}"))
+        # The window holds every row from its oldest id on (its triggers see to it). When
+        # it gave enough, the full index is not read and its words are not counted.
+        below = (
+            f"(SELECT count(*) FROM {found}) < {CANDIDATES} AND {full}.rowid < coalesce("
+            f"(SELECT rowid FROM {window} ORDER BY rowid LIMIT 1), "
+            f"(SELECT max(id) FROM {table}) + 1) AND "
+        )
+        limit = f"{CANDIDATES} - (SELECT count(*) FROM {found})"
+        branches.append(
+            QueryString(f"SELECT * FROM ({source.matches(full, below, limit)})", match, conditions)
+        )
+    return ctes, branches
 
 
 # No parallel workers for the candidates' statement: when PostgreSQL misjudges a word it
@@ -429,6 +475,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     where = _ticket_clauses(actor, f)
     public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
     branches: list[QueryString] = []
+    ctes: list[QueryString] = []  # SQLite's windows (see _sqlite_matches)
     requesters: list[int] | None = None  # PostgreSQL reads them with its probe
     # Each branch keeps only its CANDIDATES most recent matches, which are then ranked: a
     # broad word on a million tickets costs a bounded amount (see README, Performance).
@@ -487,7 +534,8 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                 )
             )
     elif terms:
-        branches.extend(_sqlite_matches(fts5_query(terms, f.any_word), where, public_only, f))
+        ctes, text_branches = _sqlite_matches(fts5_query(terms, f.any_word), where, public_only, f)
+        branches.extend(text_branches)
     if number is not None:
         branches.append(
             QueryString(
@@ -505,13 +553,14 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
     # candidates alone, and only its rows are read from ``ticket`` (by key). Joined before
     # the LIMIT, PostgreSQL hashed the candidates against a scan of every visible ticket.
     sql = QueryString(
-        "WITH matched AS ({}), best AS (SELECT ticket_id, MAX(score) AS score FROM matched "
+        "WITH {}matched AS ({}), best AS (SELECT ticket_id, MAX(score) AS score FROM matched "
         "GROUP BY ticket_id), shown AS (SELECT ticket_id, score, COUNT(*) OVER () AS total "
         "FROM best ORDER BY score DESC, ticket_id DESC LIMIT {} OFFSET {}) "
         "SELECT ticket.id, ticket.title, ticket.description, ticket.status, ticket.priority, "
         f"ticket.created_at, ticket.establishment, shown.score, shown.total{serial} "
         "FROM shown JOIN ticket ON ticket.id = shown.ticket_id "
         "ORDER BY shown.score DESC, ticket.id DESC",
+        QueryString("".join("{}, " for _ in ctes), *ctes),
         matched,
         f.per_page,
         (f.page - 1) * f.per_page,
@@ -767,6 +816,7 @@ async def search_articles(
     return Results(rows, total, f.page, f.per_page)
 
 
+_WINDOWED = ("ticket", "follow_up")  # see _sqlite_matches
 # What ``guichet_stems`` stems, per FTS5 table: its columns, and the language column if any.
 _STEMMED = {
     "ticket": ("title || ' ' || description", "NULL"),
@@ -798,4 +848,11 @@ async def reindex() -> None:
                 f"INSERT INTO {fts}(rowid, {columns}, stems) "
                 f"SELECT id, {columns}, guichet_stems({text}, {language}) FROM {table}"
             )
+            if table in _WINDOWED:  # its window: the rows of the last ``size`` ids
+                await db.run_ddl(f"DELETE FROM {table}_fts_recent")
+                await db.run_ddl(
+                    f"INSERT INTO {table}_fts_recent(rowid, {columns}, stems) "
+                    f"SELECT id, {columns}, guichet_stems({text}, {language}) FROM {table} "
+                    f"WHERE id > (SELECT max(id) FROM {table}) - (SELECT size FROM search_window)"
+                )
         await db.run_ddl("INSERT INTO account_name_fts(account_name_fts) VALUES ('rebuild')")

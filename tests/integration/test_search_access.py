@@ -10,6 +10,7 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from piccolo.querystring import QueryString
 
 from server.db import search as search_module
 from server.db.engine import engine
@@ -164,8 +165,10 @@ async def test_sqlite_checks_candidates_from_the_access_index() -> None:
     for viewer in viewers:
         for f in filters:
             where = search_module._ticket_clauses(viewer, f)
-            for branch in search_module._sqlite_matches(fts5_query([WORD]), where, "", f):
-                plan = await Ticket.raw("EXPLAIN QUERY PLAN {}", branch)
+            ctes, branches = search_module._sqlite_matches(fts5_query([WORD]), where, "", f)
+            with_ctes = QueryString("WITH " + ", ".join("{}" for _ in ctes), *ctes)
+            for branch in branches:
+                plan = await Ticket.raw("EXPLAIN QUERY PLAN {} {}", with_ctes, branch)
                 details = [p["detail"] for p in plan]
                 assert any("USING COVERING INDEX ticket_search_access" in d for d in details), (
                     details
