@@ -343,6 +343,42 @@ def _pg_requester_walk(
     )
 
 
+def _pg_window_walk(where: QueryString, q: QueryString) -> QueryString:
+    """The CANDIDATES newest tickets matching ``q`` and ``where``, found first among the
+    newest tickets' vectors (``ticket_recent_search``, see its migration), whose GIN lists
+    are bounded, then, only while fewer than CANDIDATES were found there, by the walk back
+    from below the window. The window holds every ticket from its oldest id on, and its
+    rows are all newer than the walk's: the newest CANDIDATES of the two are those of all.
+
+    For staff scopes (a requester's walk goes by the parts of their scope): a technician's
+    walk back tested 24,800 tickets at a million to find 500 matches for a common pair of
+    words, 12-13 ms; the window's lists give its 2,100 matches at once."""
+    columns = "ticket.id AS ticket_id, ticket.id AS newest, ticket.search"
+    # OFFSET 0 keeps the window's subquery apart: its matches come from its GIN index and
+    # get sorted, newest first, before their tickets are read, one by one (LATERAL), until
+    # CANDIDATES pass the access rule and filters. Joined, all 2,100 matches' tickets were
+    # read (3.6 ms at 1 M), or the primary key walked back over 24,800 tickets.
+    # The walk below is gated by a one-time test (an InitPlan): when the window gave
+    # enough, no ticket below it is read.
+    return QueryString(
+        "WITH in_window AS MATERIALIZED (SELECT "
+        f"{columns} FROM (SELECT id FROM ticket_recent_search WHERE search @@ {{}} "
+        "ORDER BY id DESC OFFSET 0) AS recent, LATERAL (SELECT ticket.id, ticket.search "
+        "FROM ticket WHERE ticket.id = recent.id AND {} OFFSET 0) AS ticket "
+        f"ORDER BY recent.id DESC LIMIT {CANDIDATES}) "
+        "SELECT * FROM (SELECT * FROM in_window UNION ALL (SELECT "
+        f"{columns} FROM ticket WHERE (SELECT count(*) FROM in_window) < {CANDIDATES} "
+        "AND ticket.id < coalesce((SELECT min(id) FROM ticket_recent_search), 2147483647) "
+        "AND CASE WHEN {} THEN ts_match_vq(ticket.search, {}) END "
+        f"ORDER BY ticket.id DESC LIMIT {CANDIDATES})) AS walk "
+        f"ORDER BY newest DESC LIMIT {CANDIDATES}",
+        q,
+        where,
+        where,
+        q,
+    )
+
+
 # SQLite walks a word's matches newest first and checks each one's ticket against the access
 # rule and the filters until it has CANDIDATES: read from this index (every column they use,
 # by id; see its migration), a check costs half what reading the ticket's row does. The
@@ -492,6 +528,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         requesters = probe.requesters
         walk = (
             _pg_requester_walk(visibility(actor), where, match, f.establishment_id)
+            or _pg_window_walk(where, match)
             if dense_tickets
             else None
         )
@@ -834,6 +871,10 @@ async def reindex() -> None:
             "UPDATE ticket SET title = title",
             "UPDATE follow_up SET text = text",
             "UPDATE kb_article SET title = title",
+            # The window of the newest tickets' vectors, anew (its size may have changed).
+            "DELETE FROM ticket_recent_search",
+            "INSERT INTO ticket_recent_search (id, search) SELECT id, search FROM ticket "
+            "WHERE id > (SELECT max(id) FROM ticket) - (SELECT size FROM search_window)",
         ):
             await db.run_ddl(sql)
         return

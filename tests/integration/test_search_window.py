@@ -1,12 +1,15 @@
-"""SQLite ranks a search in a window of the newest tickets and follow-ups (the migration "a
-window of the newest rows of the search indexes"): the triggers keep every row from the
-window's oldest id on in it, through creations, edits, deletions and imports of old ids,
-and a search finds exactly the newest visible matches whether they lie in the window,
-below it, or on both sides, for tickets and follow-ups alike."""
+"""A search finds its newest matches in a window of the newest rows first (the migrations
+"a window of the newest rows of the search indexes" on SQLite, for tickets and follow-ups,
+and "... of the newest tickets' search vectors" on PostgreSQL, for tickets). The triggers
+keep every row from the window's oldest id on in it, through creations, edits, deletions
+and imports of old ids; and a search finds exactly the newest visible matches whether they
+lie in the window, below it, or on both sides."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -14,12 +17,12 @@ from server.db import search as search_module
 from server.db.search import SearchFilters, reindex, search_tickets
 from server.db.tables import Ticket
 from server.domain.forms import NewFollowUp
+from server.domain.vocabulary import Role
 from server.services import tickets
 from tests import factories
 from tests.conftest import IS_POSTGRES
 from tests.integration.test_search_access import _expected
-
-pytestmark = pytest.mark.skipif(IS_POSTGRES, reason="PostgreSQL ranks with ts_rank, no window")
+from tests.integration.test_search_pg_plans import _searched
 
 SIZE = 6
 
@@ -30,15 +33,32 @@ async def _sql(sql: str, *args: object) -> list[tuple]:
 
 
 async def _window(table: str) -> list[int]:
-    return [r[0] for r in await _sql(f"SELECT rowid FROM {table}_fts_recent ORDER BY rowid")]
+    if IS_POSTGRES:
+        assert table == "ticket"  # PostgreSQL walks follow-ups as before
+        rows = await _sql("SELECT id FROM ticket_recent_search ORDER BY id")
+    else:
+        rows = await _sql(f"SELECT rowid FROM {table}_fts_recent ORDER BY rowid")
+    return [r[0] for r in rows]
 
 
 async def _ids(table: str) -> list[int]:
     return [r[0] for r in await _sql(f"SELECT id FROM {table} ORDER BY id")]
 
 
-async def _set_size(size: int) -> None:
-    await _sql("UPDATE search_window SET size = {}", size)
+SetSize = Callable[[int], Coroutine[Any, Any, None]]
+
+
+@pytest.fixture
+async def window_size() -> AsyncIterator[SetSize]:
+    """Sets the window's size; gives the migration's back (PostgreSQL keeps the row between
+    tests, SQLite starts each from a fresh copy)."""
+    before = (await _sql("SELECT size FROM search_window"))[0][0]
+
+    async def set_size(size: int) -> None:
+        await _sql("UPDATE search_window SET size = {}", size)
+
+    yield set_size
+    await set_size(before)
 
 
 async def _assert_window_is_a_suffix(table: str) -> None:
@@ -52,13 +72,23 @@ async def _assert_window_is_a_suffix(table: str) -> None:
 async def _bare_ticket(template: dict, **fields: object) -> int:
     """A ticket row alone, without history: Guichet never deletes a ticket, but the window
     must follow one deleted by hand, and tickets imported with their old numbers."""
-    row = {k: v for k, v in template.items() if k != "id"}
+    row = {k: v for k, v in template.items() if k not in ("id", "search")}
     [created] = await Ticket.insert(Ticket(**{**row, **fields})).returning(Ticket.id)
     return created["id"]
 
 
-async def test_the_window_follows_creations_edits_deletions_and_old_imports() -> None:
-    await _set_size(SIZE)
+async def _matching_in_window(word: str) -> list[int]:
+    if IS_POSTGRES:
+        sql = "SELECT id FROM ticket_recent_search WHERE search @@ to_tsquery('guichet_fr', {})"
+    else:
+        sql = "SELECT rowid FROM ticket_fts_recent WHERE ticket_fts_recent MATCH {}"
+    return [r[0] for r in await _sql(sql, word)]
+
+
+async def test_the_window_follows_creations_edits_deletions_and_old_imports(
+    window_size: SetSize,
+) -> None:
+    await window_size(SIZE)
     w = await factories.world()
     first = await factories.ticket(w.requester_a, title="Scanner")
     template = (await Ticket.select().where(Ticket.id == first))[0]
@@ -71,8 +101,7 @@ async def test_the_window_follows_creations_edits_deletions_and_old_imports() ->
     newest, oldest = made[-1], made[0]
     await Ticket.update({Ticket.title: "Lecteur de badges"}).where(Ticket.id == newest)
     await Ticket.update({Ticket.title: "Lecteur de badges"}).where(Ticket.id == oldest)
-    found = await _sql("SELECT rowid FROM ticket_fts_recent WHERE ticket_fts_recent MATCH 'badges'")
-    assert found == [(newest,)]
+    assert await _matching_in_window("badges") == [newest]
     assert await _window("ticket") == made[-SIZE:]
 
     # A deletion leaves the window; the next tickets push the oldest ones out.
@@ -87,36 +116,45 @@ async def test_the_window_follows_creations_edits_deletions_and_old_imports() ->
     # A ticket imported with an id older than the window stays out of it (else the window
     # would claim every id from there on); the search still finds it, below the window.
     await Ticket.delete().where(Ticket.id == hole)
-    await Ticket.insert(Ticket(**{**template, "id": hole, "title": "Imprimante importée"}))
+    row = {k: v for k, v in template.items() if k != "search"}
+    await Ticket.insert(Ticket(**{**row, "id": hole, "title": "Imprimante importée"}))
     await _assert_window_is_a_suffix("ticket")
     assert hole not in await _window("ticket")
     rows = (await search_tickets(w.tech, SearchFilters(text="importée"))).rows
     assert [r["id"] for r in rows] == [hole]
 
-    # Follow-ups have their window too.
-    for i in range(9):
-        await tickets.add_follow_up(
-            w.tech, newest, NewFollowUp(text=f"Relance {i}", private=False, minutes=0)
-        )
-    await _assert_window_is_a_suffix("follow_up")
+    if not IS_POSTGRES:  # SQLite's follow-ups have their window too
+        for i in range(9):
+            await tickets.add_follow_up(
+                w.tech, newest, NewFollowUp(text=f"Relance {i}", private=False, minutes=0)
+            )
+        await _assert_window_is_a_suffix("follow_up")
 
     # reindex-search fills the windows anew, of the same rows.
-    before = await _window("ticket"), await _window("follow_up")
-    await _sql("DELETE FROM ticket_fts_recent")
+    tables = ("ticket",) if IS_POSTGRES else ("ticket", "follow_up")
+    before = [await _window(t) for t in tables]
+    await _sql(
+        "DELETE FROM ticket_recent_search" if IS_POSTGRES else "DELETE FROM ticket_fts_recent"
+    )
     await reindex()
-    assert (await _window("ticket"), await _window("follow_up")) == before
+    assert [await _window(t) for t in tables] == before
 
 
 @pytest.mark.parametrize("candidates", [3, 8, 40])
 async def test_a_search_gives_the_newest_visible_matches_across_the_window(
-    monkeypatch: pytest.MonkeyPatch, candidates: int
+    monkeypatch: pytest.MonkeyPatch, window_size: SetSize, candidates: int
 ) -> None:
     """Tickets matching by title or by a follow-up, visible to some viewers only, spread
     over the window and below it: whatever the number of candidates, each viewer gets the
-    newest of what they may see, counted once, as with a window holding everything."""
-    await _set_size(SIZE)
+    newest of what they may see, counted once, as with a window holding everything. On
+    PostgreSQL the walk is forced (on a few rows it would read the GIN index instead); a
+    supervisor of one establishment is the staff scope that leaves some tickets out."""
+    await window_size(SIZE)
     monkeypatch.setattr(search_module, "CANDIDATES", candidates)
     w = await factories.world()
+    narrow = await factories.user("sup-b@desk.test", Role.SUPERVISOR, w.est_b, "Sam Sup")
+    await factories.scope(narrow.id, w.est_b)
+    narrow = await factories.reload(narrow.id)
     rng = random.Random(11)
     authors = [w.requester_a, w.colleague_a, w.requester_b]
     matching: set[int] = set()
@@ -137,19 +175,27 @@ async def test_a_search_gives_the_newest_visible_matches_across_the_window(
                 NewFollowUp(text="L'imprimante est réparée", private=False, minutes=0),
             )
             matching.add(ticket_id)
-    viewers = [w.tech, w.requester_a, w.colleague_a, w.requester_b]
+    viewers = [w.tech, narrow, w.requester_a, w.colleague_a, w.requester_b]
+    f = SearchFilters(text="imprimante", per_page=100)
+    dense = (True, True) if IS_POSTGRES else None
+
+    async def found_by(viewer: Any) -> list[int]:
+        rows, *_ = await _searched(monkeypatch, viewer, f, dense)
+        return [r[0] for r in rows]
+
     windowed = {}
     for viewer in viewers:
         visible = await _expected(viewer) & matching
-        results = await search_tickets(viewer, SearchFilters(text="imprimante", per_page=100))
-        found = [r["id"] for r in results.rows]
+        found = await found_by(viewer)
         assert len(found) == len(set(found)), viewer
         # Each source gives its newest visible matches; a ticket counts once.
         assert set(sorted(visible, reverse=True)[:candidates]) <= set(found), viewer
         assert set(found) <= visible, viewer
         windowed[viewer.id] = set(found)
-    await _set_size(1_000_000)
+    # Some of what the narrow scope found lies below the window.
+    oldest_in_window = (await _window("ticket"))[0]
+    assert any(t < oldest_in_window for t in windowed[narrow.id])
+    await window_size(1_000_000)
     await reindex()
     for viewer in viewers:
-        results = await search_tickets(viewer, SearchFilters(text="imprimante", per_page=100))
-        assert {r["id"] for r in results.rows} == windowed[viewer.id], viewer
+        assert set(await found_by(viewer)) == windowed[viewer.id], viewer
