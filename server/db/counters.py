@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count, Sum
+from piccolo.querystring import QueryString
 
 from server.db import hot_rows
 from server.db.counter_tables import TicketCounter, TicketTally
@@ -122,13 +123,15 @@ async def apply(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
     await apply_many([before] if before else [], [after] if after else [])
 
 
-async def _upsert(table: Any, insert: str, row: str, conflict: str, deltas: Counter[Any]) -> None:
+def _upserts(insert: str, row: str, conflict: str, deltas: Counter[Any]) -> list[QueryString]:
     """One statement for every key whose count moves: a change is two keys (-1 and +1)."""
     keys = [key for key in sorted(deltas) if deltas[key]]
+    statements = []
     for start in range(0, len(keys), _ROWS_PER_STATEMENT):
         chunk = keys[start : start + _ROWS_PER_STATEMENT]
         sql = insert + ", ".join([row] * len(chunk)) + conflict
-        await table.raw(sql, *[value for key in chunk for value in (*key, deltas[key])])
+        statements.append(QueryString(sql, *[v for key in chunk for v in (*key, deltas[key])]))
+    return statements
 
 
 # Rows per upsert: well under SQLite's bound-parameter limit (9 values a row).
@@ -154,12 +157,12 @@ async def apply_many(removed: list[dict[str, Any]], added: list[dict[str, Any]])
     await hot_rows.add("ticket_tally", tally, _write_tally)
 
 
-async def _write_board(deltas: Counter[Any]) -> None:
-    await _upsert(TicketCounter, _BOARD_INSERT, _BOARD_ROW, _BOARD_CONFLICT, deltas)
+def _write_board(deltas: Counter[Any]) -> list[QueryString]:
+    return _upserts(_BOARD_INSERT, _BOARD_ROW, _BOARD_CONFLICT, deltas)
 
 
-async def _write_tally(deltas: Counter[Any]) -> None:
-    await _upsert(TicketTally, _TALLY_INSERT, _TALLY_ROW, _TALLY_CONFLICT, deltas)
+def _write_tally(deltas: Counter[Any]) -> list[QueryString]:
+    return _upserts(_TALLY_INSERT, _TALLY_ROW, _TALLY_CONFLICT, deltas)
 
 
 # The same keys as ``board_key`` / ``tally_key``, computed by the database: one pass of

@@ -98,7 +98,7 @@ async def _duration(key: Key, measure: str, seconds: float) -> None:
     await hot_rows.add("ticket_duration_tally", deltas, _write_durations)
 
 
-async def _write_hours(deltas: Counter[Any]) -> None:
+def _write_hours(deltas: Counter[Any]) -> list[QueryString]:
     rows: dict[Key, Counter[str]] = {}
     sums: dict[tuple[int, int, int], Counter[str]] = {}
     for (key, name), n in deltas.items():
@@ -106,26 +106,32 @@ async def _write_hours(deltas: Counter[Any]) -> None:
         # Time spent stays with its author; the other counts need no technician.
         worker = key[4] if name == "minutes" else 0
         sums.setdefault((key[0], key[1], worker), Counter())[name] += n
+    statements = []
     for key in sorted(rows):  # one order for every change: no crossed waits
         amounts = rows[key]
         if any(amounts.values()):
-            await TicketHourTally.raw(_HOUR_UPSERT, *key, *(amounts[f] for f in _HOUR_FIELDS))
+            fields = (amounts[f] for f in _HOUR_FIELDS)
+            statements.append(QueryString(_HOUR_UPSERT, *key, *fields))
     for coarse in sorted(sums):
         amounts = sums[coarse]
         if any(amounts.values()):
-            await TicketHourSum.raw(_HOUR_SUM_UPSERT, *coarse, *(amounts[f] for f in _HOUR_FIELDS))
+            fields = (amounts[f] for f in _HOUR_FIELDS)
+            statements.append(QueryString(_HOUR_SUM_UPSERT, *coarse, *fields))
+    return statements
 
 
-async def _write_durations(deltas: Counter[Any]) -> None:
+def _write_durations(deltas: Counter[Any]) -> list[QueryString]:
     days: Counter[tuple[int, int, str, int]] = Counter()
+    statements = []
     for row in sorted(deltas):
         if deltas[row]:
-            await TicketDurationTally.raw(_DURATION_UPSERT, *row, deltas[row])
+            statements.append(QueryString(_DURATION_UPSERT, *row, deltas[row]))
             hour, establishment, *_, measure, bucket = row
             days[(hour // HOURS_A_DAY, establishment, measure, bucket)] += deltas[row]
     for day in sorted(days):
         if days[day]:
-            await TicketDurationDay.raw(_DURATION_DAY_UPSERT, *day, days[day])
+            statements.append(QueryString(_DURATION_DAY_UPSERT, *day, days[day]))
+    return statements
 
 
 async def on_open(row: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Max, Min
+from piccolo.querystring import QueryString
 
 from server.db import hot_rows
 from server.db.report_tables import TicketSlaTally
@@ -82,16 +83,18 @@ async def follow(before: Key | None, after: Key | None) -> None:
     await hot_rows.add("ticket_sla_tally", deltas, _write)
 
 
-async def _write(deltas: Counter[tuple[Any, ...]]) -> None:
+def _write(deltas: Counter[tuple[Any, ...]]) -> list[QueryString]:
     rows = sorted((key, n) for key, n in deltas.items() if n)
     if not rows:
-        return
+        return []
     values = ", ".join(["({}, {}, {}, {}, {}, {}, {})"] * len(rows))
-    await TicketSlaTally.raw(
-        f"INSERT INTO ticket_sla_tally ({_COLUMNS}, n) VALUES {values}"
-        f" ON CONFLICT ({_COLUMNS}) DO UPDATE SET n = ticket_sla_tally.n + excluded.n",
-        *(value for key, n in rows for value in (*key, n)),
-    )
+    return [
+        QueryString(
+            f"INSERT INTO ticket_sla_tally ({_COLUMNS}, n) VALUES {values}"
+            f" ON CONFLICT ({_COLUMNS}) DO UPDATE SET n = ticket_sla_tally.n + excluded.n",
+            *(value for key, n in rows for value in (*key, n)),
+        )
+    ]
 
 
 # --- backfill ------------------------------------------------------------------------------
