@@ -8,7 +8,7 @@ sample call, then run directly on the current connection with the caller's value
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,11 +38,7 @@ class Prepared:
         used = set()
         for value in params:
             index = next(
-                (
-                    i
-                    for i, s in enumerate(self._sample)
-                    if type(s) is type(value) and s == value
-                ),
+                (i for i, s in enumerate(self._sample) if type(s) is type(value) and s == value),
                 None,
             )
             if index is None:
@@ -75,23 +71,34 @@ class PreparedIn:
     show a few dozen rows at most). Longer lists are built each time: one compiled statement
     per length would pile up."""
 
-    __slots__ = ("_build", "_by_length")
+    __slots__ = ("_build", "_by_length", "_leading")
 
     LONGEST = 100
 
-    def __init__(self, build: Callable[[list[int]], Query[Any, Any]]) -> None:
+    def __init__(
+        self, build: Callable[..., Query[Any, Any]], leading: tuple[Any, ...] = ()
+    ) -> None:
+        """``leading``: samples of values the query takes before the list, if any (as for
+        :class:`Prepared`, each distinct and a bound parameter); ``rows`` takes them first."""
         self._build = build
+        self._leading = leading
         self._by_length: dict[int, Prepared] = {}
 
-    async def rows(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+    async def rows(self, *values: Any) -> list[dict[str, Any]]:
+        *lead, ids = values
         if len(ids) > self.LONGEST:
-            return await self._build(list(ids))
+            return await self._build(*lead, list(ids))
         prepared = self._by_length.get(len(ids))
         if prepared is None:
+            n = len(self._leading)
             samples = tuple(SAMPLE_ID + k for k in range(len(ids)))
-            prepared = Prepared(lambda *values: self._build(list(values)), *samples)
+            prepared = Prepared(
+                lambda *v: self._build(*v[:n], list(v[n:])), *self._leading, *samples
+            )
             self._by_length[len(ids)] = prepared
-        return await prepared.rows(*ids)
+        return await prepared.rows(*lead, *ids)
+
+
 _ID = SAMPLE_ID
 
 # The whole ticket row, read by every ticket change (load, notifications, event).
@@ -160,9 +167,7 @@ _UPDATES: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
 def _update_sql(engine_type: str, names: tuple[str, ...], returning: tuple[str, ...]) -> str:
-    marks = iter(
-        f"${i}" if engine_type == "postgres" else "?" for i in range(1, len(names) + 4)
-    )
+    marks = iter(f"${i}" if engine_type == "postgres" else "?" for i in range(1, len(names) + 4))
     assignments = [f'"{name}" = {next(marks)}' for name in names]
     assignments += ['"version" = "version" + 1', f'"updated_at" = {next(marks)}']
     where = f'"id" = {next(marks)} AND "version" = {next(marks)}'

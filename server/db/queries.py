@@ -14,7 +14,7 @@ from piccolo.columns import Timestamptz
 from piccolo.columns.combination import Where, WhereRaw
 
 from server import i18n
-from server.db import catalogue, prepared
+from server.db import catalogue, config_cache, prepared
 from server.db.intake import triage_clause
 from server.db.prepared import SAMPLE_ID, Prepared, PreparedIn
 from server.db.sla import DUE_SORT, attach_sla
@@ -465,13 +465,16 @@ async def categories() -> list[dict[str, Any]]:
 
 
 async def category(category_id: int) -> dict[str, Any] | None:
-    return (
-        await Category.select()
-        .where(
-            (Category.id == category_id) & (Category.active == True)  # noqa: E712
-        )
-        .first()
-    )
+    """The active category ``category_id``, or None. Every new ticket and every change of
+    category checks it: the active ones are read once per configuration generation."""
+    active = await config_cache.cached("active_categories", _active_categories)
+    row = active.get(category_id)
+    return dict(row) if row is not None else None
+
+
+async def _active_categories() -> dict[int, dict[str, Any]]:
+    rows = await Category.select().where(Category.active == True)  # noqa: E712
+    return {row["id"]: row for row in rows}
 
 
 async def groups() -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from server.db.engine import write_transaction
 from server.db.notification_tables import InAppNotification, InAppPreference
-from server.db.prepared import PreparedInsert, ticket_row, ticket_shares
+from server.db.prepared import SAMPLE_ID, PreparedIn, PreparedInsert, ticket_row, ticket_shares
 from server.db.queries import access_of
 from server.db.tables import GroupMember, NotificationPreference, Outbox, TicketWatcher
 from server.domain.actors import Actor
@@ -211,12 +211,9 @@ async def _mail_due(kind: Kind, ticket_id: int, users: list[int]) -> dict[int, d
     return due
 
 
-async def _fold_unread(ticket_id: int, users: list[int], private: bool) -> dict[int, int]:
-    """Remove each user's unread line about this ticket (of the same privacy) and return how
-    many changes it stood for: the new line takes its place at the top of the list. One
-    statement: the deletion returns what it removed."""
-    earlier = (
-        await InAppNotification.delete()
+def _unread_lines(ticket_id: int, private: bool, users: list[int]) -> Any:
+    return (
+        InAppNotification.delete()
         .where(
             (InAppNotification.ticket == ticket_id)
             & InAppNotification.user.is_in(users)
@@ -225,6 +222,17 @@ async def _fold_unread(ticket_id: int, users: list[int], private: bool) -> dict[
         )
         .returning(InAppNotification.user, InAppNotification.changes)
     )
+
+
+# Run by every notifying change: compiled once per number of people (db.prepared).
+_FOLD_UNREAD = PreparedIn(_unread_lines, leading=(SAMPLE_ID - 1, True))
+
+
+async def _fold_unread(ticket_id: int, users: list[int], private: bool) -> dict[int, int]:
+    """Remove each user's unread line about this ticket (of the same privacy) and return how
+    many changes it stood for: the new line takes its place at the top of the list. One
+    statement: the deletion returns what it removed."""
+    earlier = await _FOLD_UNREAD.rows(ticket_id, private, users)
     folded: dict[int, int] = {}
     for row in earlier:
         folded[row["user"]] = folded.get(row["user"], 0) + row["changes"]
@@ -247,9 +255,9 @@ async def _members_and_followers(ticket_id: int, group_id: int | None) -> tuple[
 
 _MUTED = (
     "SELECT \"user\", 'email' AS channel FROM notification_preference"
-    " WHERE kind = {} AND enabled = {} AND \"user\" IN (%s)"
+    ' WHERE kind = {} AND enabled = {} AND "user" IN (%s)'
     " UNION ALL SELECT \"user\", 'in_app' AS channel FROM in_app_preference"
-    " WHERE kind = {} AND enabled = {} AND \"user\" IN (%s)"
+    ' WHERE kind = {} AND enabled = {} AND "user" IN (%s)'
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from server.db import queries
 from server.db.engine import db_session, recording, write_transaction
 from server.db.sla import load_config
 from server.db.sla_tables import SlaPolicy
@@ -53,3 +54,21 @@ async def test_a_change_rolled_back_is_not_kept() -> None:
     assert seen == ["Brouillon"]
     after = await load_config()
     assert after.policies == []
+
+
+async def test_a_category_checked_by_every_new_ticket_is_read_once_and_never_stale() -> None:
+    row = await Category.insert(Category(name="Réseau", default_priority="high")).returning(
+        Category.id
+    )
+    category_id = row[0]["id"]
+    assert (await queries.category(category_id))["name"] == "Réseau"
+    async with db_session():
+        with recording() as statements:
+            assert (await queries.category(category_id))["name"] == "Réseau"
+    assert _reads_of(statements, "category") == 0
+    # Renamed, then retired: each seen at once.
+    await Category.update({Category.name: "Réseaux"}).where(Category.id == category_id)
+    assert (await queries.category(category_id))["name"] == "Réseaux"
+    await Category.update({Category.active: False}).where(Category.id == category_id)
+    assert await queries.category(category_id) is None
+    assert await queries.category(category_id + 1000) is None

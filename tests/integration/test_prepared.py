@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from server.db.prepared import Prepared, ticket_row, ticket_shares
+from server.db.prepared import SAMPLE_ID, Prepared, PreparedIn, ticket_row, ticket_shares
 from server.db.tables import Ticket, TicketShare, UserSession
 from server.services import accounts
 from tests import factories
@@ -31,9 +32,11 @@ async def test_values_are_bound_and_constants_kept() -> None:
     w = await factories.world()
     raw = await accounts.open_session(w.tech.id, "test")
     recent = Prepared(
-        lambda user, since: UserSession.select(UserSession.user)
-        .where((UserSession.user == user) & (UserSession.expires_at > since))
-        .limit(5),
+        lambda user, since: (
+            UserSession.select(UserSession.user)
+            .where((UserSession.user == user) & (UserSession.expires_at > since))
+            .limit(5)
+        ),
         987_654_321,
         datetime(2001, 2, 3, tzinfo=UTC),
     )
@@ -101,3 +104,27 @@ async def test_the_compiled_ticket_update_returns_what_piccolo_returns() -> None
     assert plain[0]["closed_at"] == at and plain[0]["status"] == "closed"
     row = await Ticket.select(Ticket.updated_at, Ticket.version).where(Ticket.id == ticket_id)
     assert row == [{"updated_at": at, "version": 3}]
+
+
+async def test_a_list_query_with_values_before_the_list() -> None:
+    """``PreparedIn`` with leading values (a flag and a number, then the ids): each length
+    compiled once, every value bound, the rows those of Piccolo's query."""
+    w = await factories.world()
+    made = [
+        await factories.ticket(w.requester_a, title=f"Poste {i}", shared="on" if i % 2 else "")
+        for i in range(5)
+    ]
+
+    def build(shared: bool, above: int, ids: list[int]) -> Any:
+        return (
+            Ticket.select(Ticket.id)
+            .where((Ticket.shared == shared) & (Ticket.id > above) & Ticket.id.is_in(ids))
+            .order_by(Ticket.id)
+        )
+
+    query = PreparedIn(build, leading=(True, SAMPLE_ID - 1))
+    for shared in (True, False):
+        for above in (0, made[1]):
+            for ids in (made, made[:3], made[2:], [made[4]]):
+                expected = await build(shared, above, ids)
+                assert await query.rows(shared, above, ids) == expected, (shared, above, ids)
