@@ -9,10 +9,13 @@ vectors of the last ``search_window.size`` ids (100,000, as SQLite's window, see
 own: the words' lists there are bounded, and the walk below the window is taken only while
 fewer than 500 visible matches were found in it (``server.db.search._pg_window_walk``).
 
-Kept in the transaction of every change by triggers, as SQLite's window: a new ticket enters
-and the tickets ``size`` ids behind it leave; a ticket imported with an older id stays out (the
-window must hold every ticket from its oldest id on); a ticket whose vector changes (an edit,
-``guichet reindex-search``) is updated there; a deleted ticket leaves (a foreign key).
+Kept in the transaction of every change by triggers, as SQLite's window: a new ticket enters;
+a ticket imported with an older id stays out (the window must hold every ticket from its
+oldest id on); a ticket whose vector changes (an edit, ``guichet reindex-search``) is updated
+there; a deleted ticket leaves (a foreign key). The tickets ``size`` ids behind the newest
+leave at each scheduler pass (``server.db.search.trim_window``), not with each new ticket as
+on SQLite: every creation would delete the same oldest row, and concurrent creations would
+wait on each other's row lock until their commits.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -37,8 +40,6 @@ POSTGRES_UP = [
                                (SELECT max(id) FROM ticket) - 1) THEN
             INSERT INTO ticket_recent_search (id, search) VALUES (NEW.id, NEW.search);
           END IF;
-          DELETE FROM ticket_recent_search
-            WHERE id <= NEW.id - (SELECT size FROM search_window);
           RETURN NULL;
         END $$""",
     """CREATE TRIGGER ticket_recent_search_insert AFTER INSERT ON ticket

@@ -853,6 +853,21 @@ async def search_articles(
     return Results(rows, total, f.page, f.per_page)
 
 
+async def trim_window() -> int:
+    """PostgreSQL: remove from the window of the newest tickets' vectors those more than
+    ``search_window.size`` ids behind the newest (a scheduler job; see the migration "a window
+    of the newest tickets' search vectors"). The oldest go first: the window still holds
+    every ticket from its oldest id on. SQLite's triggers trim its windows as rows come."""
+    if not _is_pg():
+        return 0
+    rows = await Ticket.raw(
+        "WITH gone AS (DELETE FROM ticket_recent_search WHERE id <= "
+        "(SELECT max(id) FROM ticket) - (SELECT size FROM search_window) RETURNING 1) "
+        "SELECT count(*) AS n FROM gone"
+    )
+    return int(rows[0]["n"])
+
+
 _WINDOWED = ("ticket", "follow_up")  # see _sqlite_matches
 # What ``guichet_stems`` stems, per FTS5 table: its columns, and the language column if any.
 _STEMMED = {

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from server.db import search
 from server.db.engine import engine, write_transaction
 from server.db.sla import load_config
 from server.db.sla_tables import Announcement, SlaPolicy, TicketSla
@@ -80,7 +81,15 @@ class Scheduler(BackgroundLoop):
     async def run_once(self, now: datetime | None = None) -> PassReport:
         now = now or datetime.now(UTC)
         report = PassReport()
-        for job in (self._auto_close, self._remind, self._sla, self._idle, self._announce):
+        jobs = (
+            self._auto_close,
+            self._remind,
+            self._sla,
+            self._idle,
+            self._announce,
+            self._trim_search_window,
+        )
+        for job in jobs:
             try:
                 await job(now, report)
             except Exception:
@@ -235,6 +244,11 @@ class Scheduler(BackgroundLoop):
             if await mark_published(row["id"], now):
                 report.announced.append(row["id"])
                 await self._push({"kind": "announcement", "id": row["id"]})
+
+    async def _trim_search_window(self, now: datetime, report: PassReport) -> None:
+        trimmed = await search.trim_window()
+        if trimmed:
+            log.debug("search window: %d tickets left it", trimmed)
 
     # -- background loop (server.services.background) ------------------------------------
 
