@@ -20,6 +20,7 @@ Kept in the transaction of every change by triggers, like the full index:
 reads only the rows it ranks: nothing to do there.
 """
 
+# ruff: noqa: S608 - the SQL is built from constants only (table names, the window's size).
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
