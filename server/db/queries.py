@@ -83,6 +83,30 @@ def visible_to(actor: Actor) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessWords:
+    """The words of SQLite's search windows (view ``ticket_access_words``) of which every
+    ticket a viewer may see holds one: the requester branches of ``visible_to``, as words.
+    Tickets shared by name have no word: ``unless_shared_with`` is the account whose
+    shares, if there are any, make the words unusable."""
+
+    words: tuple[str, ...]
+    unless_shared_with: int | None
+
+
+def access_words(actor: Actor) -> AccessWords | None:
+    """``actor``'s access words, or None where they would not narrow a search (staff see
+    most of a window) or where nothing is visible. They only narrow: ``visible_to`` still
+    decides."""
+    scope = visibility(actor)
+    if scope.everything or scope.establishment_ids or scope.group_ids or scope.assignee_id:
+        return None
+    words = [f"r{scope.requester_id}"] if scope.requester_id is not None else []
+    if scope.establishment_id is not None:
+        words.append(f"s{scope.establishment_id}")
+    return AccessWords(tuple(words), scope.shared_with_id) if words else None
+
+
+@dataclass(frozen=True, slots=True)
 class TicketFilters:
     tab: str = "open"  # open | closed | all
     statuses: tuple[Status, ...] = ()

@@ -24,7 +24,7 @@ from typing import Any
 
 from piccolo.querystring import QueryString
 
-from server.db.queries import OPEN_STATUSES, visible_to
+from server.db.queries import OPEN_STATUSES, AccessWords, access_words, visible_to
 from server.db.tables import Establishment, Ticket
 from server.domain.actors import Actor
 from server.domain.knowledge import (
@@ -36,7 +36,7 @@ from server.domain.knowledge import (
     tsquery_text,
 )
 from server.domain.permissions import Visibility, can_see_private_notes, visibility
-from server.domain.stems import fts5_highlight_query, fts5_query
+from server.domain.stems import fold, fts5_highlight_query, fts5_query
 from server.domain.vocabulary import Status
 
 KINDS = ("all", "tickets", "articles")
@@ -418,9 +418,12 @@ def _requester_matches(
 @dataclass(frozen=True, slots=True)
 class _TextSource:
     """A table searched by its text on SQLite: its FTS5 indexes are ``{table}_fts`` (every
-    row) and ``{table}_fts_recent`` (its window); ``{fts}`` stands for either below."""
+    row) and ``{table}_fts_recent`` (its window, which also has an ``access`` column: see
+    ``window_match``); ``{fts}`` stands for either below, ``{access}`` for the weight of
+    that column (none in the full index)."""
 
     table: str
+    text_columns: str  # the FTS5 columns a user's words are matched in
     ticket_id: str
     score: str
     join: str
@@ -428,31 +431,68 @@ class _TextSource:
     def matches(self, fts: str, below: str, limit: str) -> str:
         """Its newest matches in ``fts``, visible and filtered (two placeholders: the FTS5
         query, the conditions), ``below`` the conditions on the rowid, if any."""
+        access = ", 0.0" if fts.endswith("_recent") else ""
+        score = self.score.format(fts=fts, access=access)
         return (
-            f"SELECT {self.ticket_id} AS ticket_id, {self.score.format(fts=fts)} AS score "
+            f"SELECT {self.ticket_id} AS ticket_id, {score} AS score "
             f"FROM {fts} {self.join.format(fts=fts)} WHERE {below}{fts} MATCH {{}} AND {{}} "
             f"ORDER BY {fts}.rowid DESC LIMIT {limit}"
         )
 
+    def window_match(self, match: str, terms: list[str], words: AccessWords | None) -> QueryString:
+        """``match`` for the window, whose ``access`` column holds two words naming who may
+        see each row (see the migration "who may see each row, as words of the search
+        windows"). With ``words`` (``queries.access_words``), only rows holding one of them,
+        unless the viewer has tickets shared with them by name, which have no word.
+        The access column's words are ``r`` or ``s`` and a number: a typed word of that
+        shape (accents aside, as FTS5 folds them) is matched in the text columns only.
+        Only then: a column filter reads positions, 0.3 ms at a million tickets."""
+        if any(_ACCESS_WORD.fullmatch(fold(term)) for term in terms):
+            match = f"{{{self.text_columns}}} : ({match})"
+        if words is None:
+            return QueryString("{}", match)
+        quoted = " OR ".join(f'"{word}"' for word in words.words)  # a letter and digits
+        narrowed = f"({match}) AND access : ({quoted})"
+        if words.unless_shared_with is None:
+            return QueryString("{}", narrowed)
+        # FTS5 takes its query from any expression: chosen once, before the walk.
+        return QueryString(
+            'CASE WHEN EXISTS (SELECT 1 FROM ticket_share WHERE ticket_share."user" = {}) '
+            "THEN {} ELSE {} END",
+            words.unless_shared_with,
+            match,
+            narrowed,
+        )
 
-# bm25 is negative, lower is better: -score keeps "higher is better" on both engines.
+
+_ACCESS_WORD = re.compile(r"[rs]\d+")
+
+
+# bm25 is negative, lower is better: -score keeps "higher is better" on both engines. The
+# window's access column weighs nothing.
 _TICKET_TEXT = _TextSource(
     "ticket",
+    "title description stems",
     "ticket.id",
-    "-bm25({fts}, 4.0, 1.0, 1.0)",
+    "-bm25({fts}, 4.0, 1.0, 1.0{access})",
     f"JOIN {_TICKET_ACCESS} ON ticket.id = {{fts}}.rowid",
 )
 _FOLLOW_UP_TEXT = _TextSource(
     "follow_up",
+    "text stems",
     "follow_up.ticket",
-    "-0.5 * bm25({fts})",
+    "-0.5 * bm25({fts}, 1.0, 1.0{access})",
     f"JOIN follow_up ON follow_up.id = {{fts}}.rowid "
     f"JOIN {_TICKET_ACCESS} ON ticket.id = follow_up.ticket",
 )
 
 
 def _sqlite_matches(
-    match: str, where: QueryString, public_only: str, f: SearchFilters
+    terms: list[str],
+    where: QueryString,
+    public_only: str,
+    f: SearchFilters,
+    words: AccessWords | None,
 ) -> tuple[list[QueryString], list[QueryString]]:
     """The CANDIDATES newest visible tickets matching ``match`` by their text, and by their
     follow-ups' (SQLite's FTS5 branches of ``search_tickets``): common table expressions, and
@@ -462,8 +502,10 @@ def _sqlite_matches(
     ``bm25()`` counts a word's rows among those only (see the migration "a window of the
     newest rows of the search indexes"). Its full index is read below the window only while
     fewer than CANDIDATES visible matches were found there; the words are then as rare as
-    their counts over every row say.
+    their counts over every row say. ``words`` narrow the window's walk to the rows the
+    viewer may see through one of them (``queries.access_words``).
     """
+    match = fts5_query(terms, f.any_word)
     sources = [(_TICKET_TEXT, where)]
     if f.follow_ups:
         sources.append((_FOLLOW_UP_TEXT, QueryString(f"{{}}{public_only}", where)))
@@ -475,7 +517,7 @@ def _sqlite_matches(
         ctes.append(
             QueryString(
                 f"{found} AS MATERIALIZED ({source.matches(window, '', '{}')})",
-                match,
+                source.window_match(match, terms, words),
                 conditions,
                 CANDIDATES,
             )
@@ -571,7 +613,7 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
                 )
             )
     elif terms:
-        ctes, text_branches = _sqlite_matches(fts5_query(terms, f.any_word), where, public_only, f)
+        ctes, text_branches = _sqlite_matches(terms, where, public_only, f, access_words(actor))
         branches.extend(text_branches)
     if number is not None:
         branches.append(
@@ -868,13 +910,17 @@ async def trim_window() -> int:
     return int(rows[0]["n"])
 
 
-_WINDOWED = ("ticket", "follow_up")  # see _sqlite_matches
 # What ``guichet_stems`` stems, per FTS5 table: its columns, and the language column if any.
 _STEMMED = {
     "ticket": ("title || ' ' || description", "NULL"),
     "follow_up": ("text", "NULL"),
     "kb_article": ("title || ' ' || body", "language"),
 }
+
+
+# SQLite's windows (see _sqlite_matches): each table's rows, with the ticket whose access
+# words they carry.
+_WINDOWED = {"ticket": "ticket.id", "follow_up": "follow_up.ticket"}
 
 
 async def reindex() -> None:
@@ -907,8 +953,10 @@ async def reindex() -> None:
             if table in _WINDOWED:  # its window: the rows of the last ``size`` ids
                 await db.run_ddl(f"DELETE FROM {table}_fts_recent")
                 await db.run_ddl(
-                    f"INSERT INTO {table}_fts_recent(rowid, {columns}, stems) "
-                    f"SELECT id, {columns}, guichet_stems({text}, {language}) FROM {table} "
+                    f"INSERT INTO {table}_fts_recent(rowid, {columns}, stems, access) "
+                    f"SELECT id, {columns}, guichet_stems({text}, {language}), "
+                    "(SELECT words FROM ticket_access_words "
+                    f"WHERE ticket_access_words.id = {_WINDOWED[table]}) FROM {table} "
                     f"WHERE id > (SELECT max(id) FROM {table}) - (SELECT size FROM search_window)"
                 )
         await db.run_ddl("INSERT INTO account_name_fts(account_name_fts) VALUES ('rebuild')")

@@ -14,12 +14,12 @@ from piccolo.querystring import QueryString
 
 from server.db import search as search_module
 from server.db.engine import engine
+from server.db.queries import access_words
 from server.db.search import SearchFilters, search_tickets
 from server.db.tables import Ticket, TicketShare
 from server.domain.actors import Actor
 from server.domain.forms import NewFollowUp
 from server.domain.permissions import can_view
-from server.domain.stems import fts5_query
 from server.domain.vocabulary import Role, Status
 from server.services import tickets
 from tests import factories
@@ -40,8 +40,20 @@ async def _expected(viewer: Actor) -> set[int]:
 
 async def _random_change(rng: random.Random, w: factories.World, ids: list[int]) -> None:
     ticket_id = rng.choice(ids)
-    change = rng.choice(["establishment", "shared", "assignee", "group", "requester", "status"])
+    change = rng.choice(
+        ["establishment", "shared", "assignee", "group", "requester", "status", "share"]
+    )
     requesters = [w.requester_a, w.colleague_a, w.requester_b]
+    if change == "share":  # shared with a colleague by name, or no longer
+        user = rng.choice(requesters).id
+        mine = (TicketShare.ticket == ticket_id) & (TicketShare.user == user)
+        if await TicketShare.exists().where(mine):
+            await TicketShare.delete().where(mine)
+        else:
+            await TicketShare.insert(
+                TicketShare(ticket=ticket_id, user=user, shared_by=w.requester_a.id)
+            )
+        return
     values = {
         "establishment": {Ticket.establishment: rng.choice([w.est_a, w.est_b])},
         "shared": {Ticket.shared: rng.random() < 0.5},
@@ -165,7 +177,8 @@ async def test_sqlite_checks_candidates_from_the_access_index() -> None:
     for viewer in viewers:
         for f in filters:
             where = search_module._ticket_clauses(viewer, f)
-            ctes, branches = search_module._sqlite_matches(fts5_query([WORD]), where, "", f)
+            words = access_words(viewer)
+            ctes, branches = search_module._sqlite_matches([WORD], where, "", f, words)
             with_ctes = QueryString("WITH " + ", ".join("{}" for _ in ctes), *ctes)
             for branch in branches:
                 plan = await Ticket.raw("EXPLAIN QUERY PLAN {} {}", with_ctes, branch)

@@ -16,7 +16,7 @@ import pytest
 
 from server.db import search as search_module
 from server.db.search import SearchFilters, reindex, search_tickets, trim_window
-from server.db.tables import Ticket
+from server.db.tables import FollowUp, Ticket, TicketShare
 from server.domain.forms import NewFollowUp
 from server.domain.vocabulary import Role
 from server.services import tickets
@@ -24,7 +24,7 @@ from server.services.scheduler import Scheduler
 from server.settings import get_settings
 from tests import factories
 from tests.conftest import IS_POSTGRES
-from tests.integration.test_search_access import _expected
+from tests.integration.test_search_access import _expected, _random_change
 from tests.integration.test_search_pg_plans import _searched
 
 SIZE = 6
@@ -225,3 +225,107 @@ async def test_a_search_gives_the_newest_visible_matches_across_the_window(
     await reindex()
     for viewer in viewers:
         assert set(await found_by(viewer)) == windowed[viewer.id], viewer
+
+
+async def _window_words() -> list[tuple[str, int, int, set[str]]]:
+    """Each window row (SQLite): its table, id, ticket and access words."""
+    rows = []
+    for table, ticket in (("ticket", "ticket.id"), ("follow_up", "follow_up.ticket")):
+        rows += [
+            (table, row_id, ticket_id, set(words.split()))
+            for row_id, ticket_id, words in await _sql(
+                f"SELECT w.rowid, {ticket}, w.access FROM {table}_fts_recent AS w "
+                f"JOIN {table} ON {table}.id = w.rowid"
+            )
+        ]
+    return rows
+
+
+async def _words_of_tickets() -> dict[int, set[str]]:
+    """Who may see each ticket through a requester's branch of the policy, as two words:
+    its requester, and its establishment when shared there (else "s0")."""
+    return {
+        t["id"]: {f"r{t['requester']}", f"s{t['establishment'] if t['shared'] else 0}"}
+        for t in await Ticket.select(
+            Ticket.id, Ticket.requester, Ticket.establishment, Ticket.shared
+        )
+    }
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's windows carry access words")
+async def test_window_rows_carry_the_words_of_who_may_see_them_through_random_changes(
+    monkeypatch: pytest.MonkeyPatch, window_size: SetSize
+) -> None:
+    """The words that narrow a requester's walk through the window (the migration "who may
+    see each row, as words of the search windows") follow every change of who may see a
+    ticket, for the ticket's row and its follow-ups' rows; and a requester's search finds
+    with them exactly what it finds without them, scores included."""
+    await window_size(30)
+    rng = random.Random(5)
+    w = await factories.world()
+    requesters = [w.requester_a, w.colleague_a, w.requester_b]
+    ids = []
+    for i in range(40):
+        ids.append(
+            await factories.ticket(
+                rng.choice(requesters),
+                title=f"Imprimante {i}" if i % 2 else f"Poste {i}",
+                description="bourrage papier",
+                shared="on" if rng.random() < 0.5 else "",
+            )
+        )
+        if rng.random() < 0.5:
+            await tickets.add_follow_up(
+                w.tech, ids[-1], NewFollowUp(text="L'imprimante chauffe", private=False, minutes=0)
+            )
+    follow_ups = [f["id"] for f in await FollowUp.select(FollowUp.id)]
+    shares = set()
+    f = SearchFilters(text="imprimante", per_page=100)
+    for _round in range(5):
+        for _ in range(15):
+            if rng.random() < 0.2:  # a follow-up moved to another ticket
+                await FollowUp.update({FollowUp.ticket: rng.choice(ids)}).where(
+                    FollowUp.id == rng.choice(follow_ups)
+                )
+            else:
+                await _random_change(rng, w, ids)
+        expected = await _words_of_tickets()
+        rows = await _window_words()
+        assert {table for table, *_ in rows} == {"ticket", "follow_up"}
+        for table, row_id, ticket_id, words in rows:
+            assert words == expected[ticket_id], (table, row_id)
+        for viewer in requesters:
+            viewer = await factories.reload(viewer.id)
+            shares.add(await TicketShare.exists().where(TicketShare.user == viewer.id))
+            narrowed = await search_tickets(viewer, f)
+            monkeypatch.setattr(search_module, "access_words", lambda _actor: None)
+            walked = await search_tickets(viewer, f)
+            monkeypatch.undo()
+            assert narrowed.rows, viewer
+            assert [(r["id"], r["score"]) for r in narrowed.rows] == [
+                (r["id"], r["score"]) for r in walked.rows
+            ], viewer
+    assert shares == {True, False}  # both ways were searched
+    # reindex-search gives the same words.
+    before = await _window_words()
+    await reindex()
+    assert await _window_words() == before
+
+
+async def test_typed_words_are_not_matched_in_the_access_column() -> None:
+    """A technician searching "r12" finds the tickets that say "r12", not those requester
+    12 opened (SQLite's access words are in the window's own column, out of the user's
+    reach), accents or not (SQLite folds them); nor does a requester, whose search adds
+    access words of their own. PostgreSQL has no such words: the same answers."""
+    w = await factories.world()
+    said = await factories.ticket(w.requester_a, title=f"Borne r{w.requester_b.id} en panne")
+    shared = await factories.ticket(w.requester_b, title="Borne en panne", shared="on")
+    word = f"r{w.requester_b.id}"
+    accented = () if IS_POSTGRES else (f"ŕ{w.requester_b.id}",)  # FTS5 folds accents
+    for text in (word, *accented, f"borne {word}"):
+        found = await search_tickets(w.tech, SearchFilters(text=text))
+        assert [r["id"] for r in found.rows] == [said], text
+    mine = await search_tickets(w.requester_b, SearchFilters(text=word))
+    assert mine.rows == []  # "r12" is not in what they may see
+    found = await search_tickets(w.requester_b, SearchFilters(text="borne"))
+    assert [r["id"] for r in found.rows] == [shared]
