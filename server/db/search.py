@@ -24,6 +24,7 @@ from typing import Any
 
 from piccolo.querystring import QueryString
 
+from server.db.engine import write_transaction
 from server.db.queries import OPEN_STATUSES, AccessWords, access_words, visible_to
 from server.db.tables import Establishment, Ticket
 from server.domain.actors import Actor
@@ -916,6 +917,34 @@ _STEMMED = {
     "follow_up": ("text", "NULL"),
     "kb_article": ("title || ' ' || body", "language"),
 }
+
+
+# SQLite: a window is compacted when its index has more segments than this, a bounded step
+# (COMPACT_PAGES pages written) per scheduler pass. Every new row leaves the window's oldest,
+# and FTS5 keeps a deletion as a mark in a newer segment until a merge reaches the old one:
+# the bench's million tickets, loaded through the window, left it 16 segments and 8,968
+# pages for 1,945 of data, and a technician's search statement took 10.5 ms instead of 4.
+COMPACT_ABOVE = 8
+COMPACT_PAGES = 500
+
+
+async def compact_windows() -> int:
+    """SQLite: one bounded merge step for each window whose index has more than
+    COMPACT_ABOVE segments (a scheduler job; about 100 ms of the writer per step at a
+    million tickets). Returns how many windows were stepped."""
+    if _is_pg():
+        return 0
+    stepped = 0
+    for table in _WINDOWED:
+        window = f"{table}_fts_recent"
+        rows = await Ticket.raw(f"SELECT count(DISTINCT segid) AS n FROM {window}_idx")
+        if rows[0]["n"] > COMPACT_ABOVE:
+            async with write_transaction():
+                await Ticket.raw(
+                    f"INSERT INTO {window}({window}, rank) VALUES ('merge', {{}})", -COMPACT_PAGES
+                )
+            stepped += 1
+    return stepped
 
 
 # SQLite's windows (see _sqlite_matches): each table's rows, with the ticket whose access

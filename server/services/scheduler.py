@@ -246,9 +246,12 @@ class Scheduler(BackgroundLoop):
                 await self._push({"kind": "announcement", "id": row["id"]})
 
     async def _trim_search_window(self, now: datetime, report: PassReport) -> None:
+        """The search windows' upkeep: PostgreSQL's trimmed, SQLite's compacted a step."""
         trimmed = await search.trim_window()
         if trimmed:
             log.debug("search window: %d tickets left it", trimmed)
+        if await search.compact_windows():
+            log.debug("search windows: a compaction step")
 
     # -- background loop (server.services.background) ------------------------------------
 

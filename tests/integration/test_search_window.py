@@ -329,3 +329,47 @@ async def test_typed_words_are_not_matched_in_the_access_column() -> None:
     assert mine.rows == []  # "r12" is not in what they may see
     found = await search_tickets(w.requester_b, SearchFilters(text="borne"))
     assert [r["id"] for r in found.rows] == [shared]
+
+
+async def _segments(table: str) -> int:
+    return (await _sql(f"SELECT count(DISTINCT segid) FROM {table}_fts_recent_idx"))[0][0]
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's FTS5 windows are compacted")
+async def test_the_scheduler_compacts_a_fragmented_window_and_the_search_keeps_its_answers(
+    monkeypatch: pytest.MonkeyPatch, window_size: SetSize
+) -> None:
+    """Each new row pushes the window's oldest out, and FTS5 keeps each deletion as a mark
+    in a newer segment: the scheduler merges a window's segments, a bounded step per pass,
+    once there are more than COMPACT_ABOVE; the answers stay the same."""
+    await window_size(20)
+    monkeypatch.setattr(search_module, "COMPACT_ABOVE", 2)
+    w = await factories.world()
+    for i in range(60):
+        ticket_id = await factories.ticket(w.requester_a, title=f"Imprimante {i}", shared="on")
+        await tickets.add_follow_up(
+            w.tech, ticket_id, NewFollowUp(text=f"Imprimante vue ({i})", private=False, minutes=0)
+        )
+    assert await _segments("ticket") > 2 and await _segments("follow_up") > 2
+    f = SearchFilters(text="imprimante", per_page=100)
+    before = {
+        viewer.id: [(r["id"], r["score"]) for r in (await search_tickets(viewer, f)).rows]
+        for viewer in (w.tech, w.requester_a, w.colleague_a)
+    }
+    passes = 0
+    while await _segments("ticket") > 2 or await _segments("follow_up") > 2:
+        await Scheduler(get_settings(), _no_publish).run_once()
+        passes += 1
+        assert passes < 20
+    assert await _segments("ticket") == 1 and await _segments("follow_up") == 1
+    assert await search_module.compact_windows() == 0  # nothing more to do
+    for table in ("ticket", "follow_up"):
+        window, ids = await _window(table), await _ids(table)
+        assert window == ids[-20:], table
+    for viewer in (w.tech, w.requester_a, w.colleague_a):
+        after = [(r["id"], r["score"]) for r in (await search_tickets(viewer, f)).rows]
+        assert after == before[viewer.id] and after, viewer
+
+
+async def _no_publish(_message: dict[str, Any]) -> None:
+    return None
