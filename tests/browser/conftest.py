@@ -30,15 +30,17 @@ async def _fresh_database(clean_db: None) -> None:
     """Every test here starts from empty tables."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(tmp_path) -> Iterator[str]:
-    port = _free_port()
+    # The server gets a socket this process bound and keeps: a port found free and bound
+    # later by the server could be taken meanwhile by the other xdist worker's server,
+    # and this test would then talk to that server and its database (seen once: a ticket
+    # page showed the other worker's ticket of the same number).
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    listener.set_inheritable(True)
+    port = listener.getsockname()[1]
     env = {
         **os.environ,
         "GUICHET_PORT": str(port),
@@ -52,14 +54,13 @@ def live_server(tmp_path) -> Iterator[str]:
             "-m",
             "uvicorn",
             "server.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
+            "--fd",
+            str(listener.fileno()),
         ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        pass_fds=(listener.fileno(),),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -76,6 +77,7 @@ def live_server(tmp_path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        listener.close()
         log.close()
 
 
