@@ -68,8 +68,7 @@ system-deps: ## Install (as root) or list the Debian packages the tests need
 		exit 1; \
 	fi; \
 	apt-get update; \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql chromium fonts-liberation \
-		slapd ldap-utils dovecot-imapd
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$$missing
 
 lint: install-dev ## Run ruff
 	$(BIN)/ruff check .
