@@ -39,6 +39,7 @@ from server.domain.permissions import (
     can_see_private_notes,
     can_view,
     may_see_history,
+    sees_every_ticket_of,
     visibility,
 )
 from server.domain.vocabulary import Priority, Role, Status
@@ -311,7 +312,15 @@ async def establishment_subtree(establishment_id: int) -> frozenset[int]:
 def _filter_clauses(
     actor: Actor, f: TicketFilters, establishment_ids: frozenset[int] = frozenset()
 ) -> list[Where | Any]:
-    clauses: list[Any] = [visible_to(actor)]
+    assignee = actor.id if f.assignee == "me" else int(f.assignee) if f.assignee.isdigit() else None
+    # "My requests", "assigned to me": the filter below admits only visible tickets, and an
+    # access test beside it read every row of a long history to count a page's "1,000+"
+    # (the requester's closed ones, 10,600 rows at a million tickets) where the index of
+    # the filter alone counts from its entries.
+    implied = sees_every_ticket_of(
+        visibility(actor), requester_id=f.requester_id, assignee_id=assignee
+    )
+    clauses: list[Any] = [] if implied else [visible_to(actor)]
     if f.statuses:
         clauses.append(Ticket.status.is_in([s.value for s in f.statuses]))
     elif f.tab == "open":
@@ -338,12 +347,10 @@ def _filter_clauses(
         )
     if f.triage:
         clauses.append(triage_clause(actor.group_ids))
-    if f.assignee == "me":
-        clauses.append(Ticket.assignee == actor.id)
+    if assignee is not None:
+        clauses.append(Ticket.assignee == assignee)
     elif f.assignee == "none":
         clauses.append(Ticket.assignee.is_null())
-    elif f.assignee.isdigit():
-        clauses.append(Ticket.assignee == int(f.assignee))
     text = escape_like(f.text)
     if text:
         pattern = f"%{text}%"

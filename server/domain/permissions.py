@@ -83,6 +83,18 @@ def can_view(actor: Actor, ticket: TicketAccess) -> bool:
     )
 
 
+def sees_every_ticket_of(
+    scope: Visibility, *, requester_id: int | None = None, assignee_id: int | None = None
+) -> bool:
+    """Whether every ticket requested by ``requester_id`` (or assigned to ``assignee_id``)
+    is visible in ``scope``: one of ``can_view``'s branches admits them all, so a list
+    narrowed to them needs no other access test."""
+    return scope.everything or (
+        (requester_id is not None and requester_id == scope.requester_id)
+        or (assignee_id is not None and assignee_id == scope.assignee_id)
+    )
+
+
 def can_comment(actor: Actor, ticket: TicketAccess) -> bool:
     return can_view(actor, ticket)
 

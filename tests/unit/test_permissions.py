@@ -9,6 +9,7 @@ from server.domain.permissions import (
     can_see_private_notes,
     can_view,
     may_receive,
+    sees_every_ticket_of,
     visibility,
 )
 from server.domain.vocabulary import Role
@@ -100,3 +101,39 @@ def test_tree_reach_walks_ids_not_codes() -> None:
     assert creates_cycle(10, 10, parent_of)
     assert not creates_cycle(10, 2, parent_of)
     assert not creates_cycle(10, None, parent_of)
+
+
+def test_a_list_narrowed_to_ones_own_or_assigned_tickets_needs_no_access_test() -> None:
+    """``sees_every_ticket_of`` is true only where ``can_view`` admits every ticket of that
+    requester or assignee, whatever its establishment, sharing or group."""
+    tickets = [
+        TicketAccess(requester_id=r, establishment_id=e, shared=s, group_id=g, assignee_id=a)
+        for r in (1, 2, 5)
+        for e in (None, 1, 10)
+        for s in (True, False)
+        for g in (None, 7)
+        for a in (None, 5, 6)
+    ]
+    lone = Actor(id=1, role=Role.REQUESTER, establishment_id=None)
+    admin = Actor(id=9, role=Role.ADMIN, establishment_id=None)
+    gone = Actor(id=1, role=Role.REQUESTER, establishment_id=10, active=False)
+    serving = Actor(5, Role.TECHNICIAN, None, establishment_ids=frozenset({10}))
+    implied = 0
+    for actor in (requester, lone, tech, admin, gone, serving):
+        scope = visibility(actor)
+        for who in (1, 2, 5, 6):
+            for by in ("requester_id", "assignee_id"):
+                if not sees_every_ticket_of(scope, **{by: who}):
+                    continue
+                implied += 1
+                for ticket in tickets:
+                    if getattr(ticket, by) == who:
+                        assert can_view(actor, ticket), (actor, by, who, ticket)
+    # Requesters: their own (1 each); technicians: their own and assigned (2 each); the
+    # administrator: everyone's (8); the inactive account: nothing.
+    assert implied == 14
+    assert sees_every_ticket_of(visibility(requester), requester_id=1)
+    assert not sees_every_ticket_of(visibility(requester), assignee_id=1)
+    assert sees_every_ticket_of(visibility(tech), assignee_id=5)
+    assert not sees_every_ticket_of(visibility(gone), requester_id=1)
+    assert not sees_every_ticket_of(visibility(requester), requester_id=2)
