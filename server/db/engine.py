@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import TransactionType
 
-from server.db import hot_rows
+from server.db import hot_rows, planner_stats
 from server.db.connections import Lease, lease_for, recording
 from server.db.tables import Ticket
 
@@ -65,6 +65,8 @@ async def start(pool: bool) -> None:
     if db.engine_type == "sqlite":
         # WAL lets readers proceed while one writer commits; the setting persists in the file.
         await db.run_ddl("PRAGMA journal_mode=WAL")
+        # Before any connection of the pool reads them: an ANALYZE's statistics undone.
+        await planner_stats.keep_pinned(db)
     if pool:
         await db.start_connection_pool()
 
