@@ -220,3 +220,43 @@ async def test_postgresql_compiles_no_statement(pooled: None) -> None:
         await connection.close()
     assert [dict(row) for row in pooled_setting] == [{"jit": "off"}]
     assert own_setting == "off"
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="SQLite's one writer connection")
+async def test_a_read_with_common_table_expressions_does_not_wait_for_the_writer(
+    pooled: None,
+) -> None:
+    """A search's statement begins with WITH: it is read on a reader connection while a
+    write transaction holds the writer (taken for a write, it waited for the writer and then
+    ran on the loop's thread). One that writes after its WITH still takes the writer."""
+    from piccolo.querystring import QueryString
+
+    from server.db.connections import _is_read
+
+    assert _is_read("WITH t AS (SELECT 1 AS one) SELECT one FROM t")
+    assert _is_read("  with recursive n(i) AS (SELECT 1) SELECT updated_at FROM n")
+    assert not _is_read("WITH old AS (SELECT 1) DELETE FROM ticket WHERE id IN old")
+    assert not _is_read("WITH n AS (SELECT 2) INSERT INTO config_generation SELECT 2, 0")
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.db_session(), db.write_transaction():
+            await Ticket.count()
+            holding.set()
+            await release.wait()
+
+    held = asyncio.create_task(writer())
+    await asyncio.wait_for(holding.wait(), timeout=30)
+    try:
+        async with db.db_session():
+            rows = await asyncio.wait_for(
+                db.engine().run_querystring(
+                    QueryString("WITH t AS (SELECT 41 + {} AS n) SELECT n FROM t", 1)
+                ),
+                timeout=30,
+            )
+        assert rows == [{"n": 42}]
+        assert not held.done()  # the writer was held all along
+    finally:
+        release.set()
+        await held
