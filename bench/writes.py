@@ -55,6 +55,7 @@ WORKLOADS = ("create-api", "create-form", "move", "follow-up")
 PEER_VERSION = "2.6.1"
 PEER_PASSWORD = "benchpass123"  # noqa: S105 (throwaway local account)
 CHILDREN: list[subprocess.Popen[Any]] = []
+SEEDED: dict[str, dict[str, Any]] = {}  # engine -> what seed_guichet made (the floor reuses it)
 
 
 def log(*parts: Any) -> None:
@@ -218,6 +219,24 @@ async def drive(
     return result
 
 
+async def warmed_run(
+    result: Result,
+    clients: list[Any],
+    one: One,
+    args: argparse.Namespace,
+    server: subprocess.Popen[Any],
+) -> Result:
+    """A warm-up as Guichet's (two requests from every client at once, not measured), then
+    the measured run; the clients are closed after it."""
+    warm = Result("warm-up", result.engine, result.workload, result.clients)
+    await drive(warm, clients, one, 2 * len(clients), 10)
+    await drive(result, clients, one, args.requests, args.seconds, server)
+    for client in clients:
+        await client.aclose()
+    log(summary(result))
+    return result
+
+
 class Unexpected(Exception):
     """A response with another status than the workload's success status."""
 
@@ -320,6 +339,7 @@ async def guichet_phase(
     per_set = 16 * 4
     out = run([PYTHON, str(SCRIPT), "_seed", str(2 * per_set)], env, REPO)
     seeded = json.loads(out.strip().splitlines()[-1])
+    SEEDED[engine] = seeded
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp / f"guichet-{engine}.log"
@@ -637,17 +657,80 @@ async def peer_phase(
                                 "public": True})  # fmt: skip
                             return r.status_code == 201 or bad(r.status_code)
 
-                warm = Result("warm-up", engine, workload, clients_n)  # as Guichet's
-                await drive(warm, clients, one, 2 * clients_n, 10)
-                results.append(
-                    await drive(result, clients, one, args.requests, args.seconds, server)
-                )
-                for client in clients:
-                    await client.aclose()
-                log(summary(results[-1]))
+                results.append(await warmed_run(result, clients, one, args, server))
     finally:
         stop(server)
     return results
+
+
+# --------------------------------------------------------------------------------------------
+# The floor: the fixed stack doing only the peer's move (bench/write_floor.py)
+# --------------------------------------------------------------------------------------------
+
+
+async def floor_phase(
+    engine: str, url: str, tmp: Path, args: argparse.Namespace
+) -> list[Result]:
+    """``http`` (an empty JSON round trip) and ``move`` (one status UPDATE) on Guichet's
+    bench database, served and driven exactly as Guichet is."""
+    import httpx
+
+    env = {**os.environ, "GUICHET_DATABASE_URL": url, "GUICHET_DB_POOL": "true",
+           "GUICHET_VAR_DIR": str(tmp / f"floor-{engine}")}  # fmt: skip
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp / f"floor-{engine}.log"
+    command = [PYTHON, "-m", "uvicorn", "bench.write_floor:app", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    server = spawn(pinned(command, args.server_cpu), env, log_path, REPO)
+    tickets = [tid for tid, _version in SEEDED[engine]["tickets"][: 16 * 4]]
+    results: list[Result] = []
+    try:
+        await wait_http(f"{base}/floor/http", server, log_path)
+        for clients_n in args.clients:
+            for workload in ("http", "move"):
+                clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in range(clients_n)]
+
+                async def one(c: Any, w: int, i: int, workload: str = workload) -> bool:
+                    if workload == "http":
+                        r = await c.post("/floor/http", json={"status": "pending"})
+                    else:
+                        # Requests in flight at once (at most 16) never share a ticket.
+                        tid = tickets[i % len(tickets)]
+                        status = "pending" if (i // len(tickets)) % 2 else "assigned"
+                        r = await c.post(f"/floor/move/{tid}", json={"status": status})
+                    return r.status_code == 200 or bad(r.status_code)
+
+                result = Result("floor", engine, workload, clients_n)
+                results.append(await warmed_run(result, clients, one, args, server))
+    finally:
+        stop(server)
+    return results
+
+
+def floor_table(results: list[Result]) -> str:
+    """The floor beside the peer's move: how far 10x the peer is from what the stack can do."""
+    floor = [r for r in results if r.system == "floor"]
+    peer = {(r.engine, r.clients): r for r in results
+            if r.system == "django-helpdesk" and r.workload == "move"}  # fmt: skip
+    lines = [
+        "| engine | clients | floor | /s | p50 | p95 | p99 ms | CPU ms/req "
+        "| django-helpdesk move /s | 10x the peer /s | floor / peer | load avg |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in floor:
+        p = peer.get((f.engine, f.clients))
+        peer_cols = (
+            f"{p.rate:.1f} | {10 * p.rate:.0f} | {f.rate / p.rate:.1f}x"
+            if p and p.rate
+            else "- | - | -"
+        )
+        lines.append(
+            f"| {f.engine} | {f.clients} | {f.workload} | {f.rate:.1f} | {f.pct(0.5):.1f} "
+            f"| {f.pct(0.95):.1f} | {f.pct(0.99):.1f} | {f.cpu_ms:.2f} | {peer_cols} "
+            f"| {f.load:.2f} |"
+        )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -722,6 +805,9 @@ async def main(args: argparse.Namespace) -> None:
             with databases(engine, tmp) as (url, peer_db):
                 log(f"Guichet on {engine}")
                 results += await guichet_phase(engine, url, tmp, args)
+                if args.floor:
+                    log(f"the floor on {engine}")
+                    results += await floor_phase(engine, url, tmp, args)
                 if not args.skip_peer:
                     log(f"django-helpdesk on {engine}")
                     results += await peer_phase(engine, peer_db, tmp, args)
@@ -732,6 +818,10 @@ async def main(args: argparse.Namespace) -> None:
         f"git {git_sha()}, Python {sys.version.split()[0]}\n"
     )
     print(table(results))
+    if args.floor:
+        print("\nThe floor (bench/write_floor.py): the same stack and clients, an empty JSON")
+        print("round trip (http) and only the peer's move, one status UPDATE (move):\n")
+        print(floor_table(results))
     writer = [r for r in results if r.system == "guichet" and r.writer]
     if writer:
         print("\nSQLite writer lock per run (ms; excess = wait beyond the median hold of each")
@@ -755,6 +845,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--server-cpu", default="0")
     p.add_argument("--client-cpu", default="1")
     p.add_argument("--skip-peer", action="store_true")
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the stack alone doing the peer's move (bench/write_floor.py)",
+    )
     p.add_argument("--workloads", default=",".join(WORKLOADS), type=lambda s: s.split(","))
     p.add_argument("--py-spy", default="", help="folder for the server's py-spy profiles")
     p.add_argument(
