@@ -142,6 +142,7 @@ class Result:
     load: float = 0.0
     cpu: float = 0.0  # CPU seconds used by the server's processes during the run
     writer: str = ""  # SQLite: the writer lock's figures for the run (server.db.writer_stats)
+    settled: float = 0.0  # seconds the server took to go quiet after the run (see settle)
 
     @property
     def cpu_ms(self) -> float:
@@ -160,6 +161,9 @@ class Result:
 
 
 One = Callable[[Any, int, int], Awaitable[bool]]
+# The server is quiet when it used under QUIET_CPU seconds of CPU in QUIET_WINDOW seconds
+# (its idle loops: the mail dispatcher's and scheduler's polls, the hub's pings).
+QUIET_WINDOW, QUIET_CPU = 1.5, 0.03
 
 
 def session_cpu(sid: int) -> float:
@@ -213,6 +217,7 @@ async def drive(
     await asyncio.gather(*(worker(w) for w in range(len(clients))))
     result.elapsed = time.perf_counter() - t0
     if server:
+        result.settled = await settle(server)
         result.cpu = session_cpu(server.pid) - cpu0
     sampler.cancel()
     result.load = max(load_samples)
@@ -229,12 +234,28 @@ async def warmed_run(
     """A warm-up as Guichet's (two requests from every client at once, not measured), then
     the measured run; the clients are closed after it."""
     warm = Result("warm-up", result.engine, result.workload, result.clients)
-    await drive(warm, clients, one, 2 * len(clients), 10)
+    await drive(warm, clients, one, 2 * len(clients), 10, server)
     await drive(result, clients, one, args.requests, args.seconds, server)
     for client in clients:
         await client.aclose()
     log(summary(result))
     return result
+
+
+async def settle(server: subprocess.Popen[Any], cap: float = 120.0) -> float:
+    """Wait for the server to go quiet (under QUIET_CPU of CPU in a QUIET_WINDOW); return
+    how long that took. What a run leaves to do in the background (the mails of the tickets
+    it created, sent by the dispatcher a batch a second) is done before the next run, and
+    counted in this run's CPU: without this a move run did the creations' mails."""
+    start = time.perf_counter()
+    before = session_cpu(server.pid)
+    while time.perf_counter() - start < cap:
+        await asyncio.sleep(QUIET_WINDOW)
+        now = session_cpu(server.pid)
+        if now - before < QUIET_CPU:
+            break
+        before = now
+    return time.perf_counter() - start
 
 
 class Unexpected(Exception):
@@ -439,7 +460,7 @@ async def guichet_phase(
                 # the p95 and p99 of a 300-request run at 16 clients), as a server that has
                 # been up a while has.
                 warm = Result("warm-up", engine, workload, clients_n)
-                await drive(warm, clients, one, 2 * clients_n, 10)
+                await drive(warm, clients, one, 2 * clients_n, 10, server)
                 if engine == "sqlite":
                     await writer_report(server, log_path)  # starts the run's figures afresh
                 results.append(
@@ -763,7 +784,8 @@ def summary(r: Result) -> str:
     return (
         f"{r.system:15} {r.engine:8} {r.workload:11} c={r.clients:<2} {r.rate:7.1f}/s "
         f"p50={r.pct(0.5):6.1f} p95={r.pct(0.95):6.1f} p99={r.pct(0.99):6.1f} ms "
-        f"cpu={r.cpu_ms:.1f} ms/req n={len(r.latencies)} load={r.load:.2f}{errors}"
+        f"cpu={r.cpu_ms:.1f} ms/req n={len(r.latencies)} load={r.load:.2f} "
+        f"settled={r.settled:.1f}s{errors}"
     )
 
 
