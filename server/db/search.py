@@ -172,6 +172,7 @@ class _Probe:
     dense_notes: bool  # the same for follow-ups
     match: QueryString  # the query to match with (``_pg_match_query``)
     requesters: list[int] | None  # staff: accounts whose name the words start
+    dense_share: float  # the share of matching rows from which walking back is cheaper
 
 
 def _pg_names(terms: list[str]) -> QueryString:
@@ -210,10 +211,13 @@ async def _pg_probe(
     )
     found = rows[0]
 
-    def dense(matches: int, table_rows: float) -> bool:
+    def dense_share(table_rows: float) -> float:
         if table_rows < 10 * PROBE:  # small (or never analysed): reading matches is cheap
-            return False
-        return matches / PROBE >= (CANDIDATES / 14 / table_rows) ** 0.5
+            return 2.0  # more than every row: never dense
+        return (CANDIDATES / 14 / table_rows) ** 0.5
+
+    def dense(matches: int, table_rows: float) -> bool:
+        return matches / PROBE >= dense_share(table_rows)
 
     requesters = found["requesters"]
     return _Probe(
@@ -221,6 +225,7 @@ async def _pg_probe(
         dense(found["notes"], found["note_rows"]),
         _pg_match_query([found[language] for language in _LANGUAGES]),
         None if requesters is None else sorted(requesters),
+        dense_share(found["ticket_rows"]),
     )
 
 
@@ -265,6 +270,17 @@ def _pg_newest_matches(
     )
 
 
+def _staff_scope(scope: Visibility) -> bool:
+    """A scope of establishments, groups or everything (a requester's is their own tickets,
+    their establishment's shared ones, those shared with them)."""
+    return (
+        scope.everything
+        or bool(scope.establishment_ids)
+        or bool(scope.group_ids)
+        or scope.assignee_id is not None
+    )
+
+
 def _pg_requester_walk(
     scope: Visibility, where: QueryString, q: QueryString, only_establishment: int | None
 ) -> QueryString | None:
@@ -285,9 +301,7 @@ def _pg_requester_walk(
     each part would walk to its own CANDIDATES matches (several times the single walk).
     ``only_establishment`` (the establishment filter) leaves out the parts it empties: a
     part whose every row the filter drops would read all of them."""
-    if scope.everything or scope.establishment_ids or scope.group_ids:
-        return None
-    if scope.assignee_id is not None:
+    if _staff_scope(scope):
         return None
     test = "CASE WHEN {} THEN ts_match_vq(ticket.search, {}) END"
     columns = "ticket.id AS ticket_id, ticket.id AS newest, ticket.search"
@@ -364,39 +378,61 @@ def _pg_requester_walk(
     )
 
 
-def _pg_window_walk(where: QueryString, q: QueryString) -> QueryString:
+def _pg_window_walk(where: QueryString, q: QueryString, dense_share: float) -> QueryString:
     """The CANDIDATES newest tickets matching ``q`` and ``where``, found first among the
     newest tickets' vectors (``ticket_recent_search``, see its migration), whose GIN lists
-    are bounded, then, only while fewer than CANDIDATES were found there, by the walk back
-    from below the window. The window holds every ticket from its oldest id on, and its
-    rows are all newer than the walk's: the newest CANDIDATES of the two are those of all.
+    are bounded, then, only while fewer than CANDIDATES were found there, below the window.
+    The window holds every ticket from its oldest id on, and its rows are all newer than
+    those below: the newest CANDIDATES of the two are those of all.
 
     For staff scopes (a requester's walk goes by the parts of their scope): a technician's
     walk back tested 24,800 tickets at a million to find 500 matches for a common pair of
-    words, 12-13 ms; the window's lists give its 2,100 matches at once."""
+    words, 12-13 ms; the window's lists give its 2,100 matches at once.
+
+    Below the window, a word that matches at least ``dense_share`` of the window's tickets
+    is walked back, each ticket tested (it soon finds enough); a rarer one is read from
+    the GIN index of every ticket (few rows). The window's hundred thousand tickets judge
+    it, not the probe's two thousand newest: after a burst of tickets of one kind (a
+    monitoring feed) the probe took "scanner radiologie" (20,899 matches at a million) for
+    rare and read its whole list, 40 ms instead of 5."""
     columns = "ticket.id AS ticket_id, ticket.id AS newest, ticket.search"
-    # OFFSET 0 keeps the window's subquery apart: its matches come from its GIN index and
-    # get sorted, newest first, before their tickets are read, one by one (LATERAL), until
+    # OFFSET 0 keeps the window's matches apart: they come from its GIN index and get
+    # sorted, newest first, before their tickets are read, one by one (LATERAL), until
     # CANDIDATES pass the access rule and filters. Joined, all 2,100 matches' tickets were
     # read (3.6 ms at 1 M), or the primary key walked back over 24,800 tickets.
-    # The walk below is gated by a one-time test (an InitPlan): when the window gave
-    # enough, no ticket below it is read.
+    # ``below`` is read once (InitPlans): the two ways down are gated by it, and when the
+    # window gave enough, no ticket below it is read and its matches are not counted.
     return QueryString(
         "WITH in_window AS MATERIALIZED (SELECT "
         f"{columns} FROM (SELECT id FROM ticket_recent_search WHERE search @@ {{}} "
         "ORDER BY id DESC OFFSET 0) AS recent, LATERAL (SELECT ticket.id, ticket.search "
         "FROM ticket WHERE ticket.id = recent.id AND {} OFFSET 0) AS ticket "
-        f"ORDER BY recent.id DESC LIMIT {CANDIDATES}) "
+        f"ORDER BY recent.id DESC LIMIT {CANDIDATES}), "
+        # Counted only when the window gave too few (CASE: a subquery is run when first
+        # needed), which spares the common case a second read of the window's lists.
+        "below AS MATERIALIZED (SELECT needed, CASE WHEN needed THEN (SELECT count(*) "
+        "FROM ticket_recent_search WHERE search @@ {}) >= {}::float8 * "
+        "(SELECT size FROM search_window) ELSE false END AS dense, start FROM (SELECT "
+        f"(SELECT count(*) FROM in_window) < {CANDIDATES} AS needed, "
+        "coalesce((SELECT min(id) FROM ticket_recent_search), 2147483647) AS start) AS b) "
         "SELECT * FROM (SELECT * FROM in_window UNION ALL (SELECT "
-        f"{columns} FROM ticket WHERE (SELECT count(*) FROM in_window) < {CANDIDATES} "
-        "AND ticket.id < coalesce((SELECT min(id) FROM ticket_recent_search), 2147483647) "
+        f"{columns} FROM ticket WHERE (SELECT needed AND dense FROM below) "
+        "AND ticket.id < (SELECT start FROM below) "
         "AND CASE WHEN {} THEN ts_match_vq(ticket.search, {}) END "
-        f"ORDER BY ticket.id DESC LIMIT {CANDIDATES})) AS walk "
+        f"ORDER BY ticket.id DESC LIMIT {CANDIDATES}) "
+        "UNION ALL (SELECT * FROM (SELECT "
+        f"{columns} FROM ticket WHERE (SELECT needed AND NOT dense FROM below) "
+        "AND ticket.search @@ {} AND ticket.id < (SELECT start FROM below) AND {} "
+        f"OFFSET 0) AS sparse ORDER BY newest DESC LIMIT {CANDIDATES})) AS walk "
         f"ORDER BY newest DESC LIMIT {CANDIDATES}",
         q,
         where,
+        q,
+        dense_share,
         where,
         q,
+        q,
+        where,
     )
 
 
@@ -589,12 +625,15 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         )
         dense_tickets, dense_notes, match = probe.dense_tickets, probe.dense_notes, probe.match
         requesters = probe.requesters
+        scope = visibility(actor)
+        # A requester's scope is walked by its parts when the words are common (else the
+        # GIN index gives their few matches); staff always start in the window, which
+        # judges by itself how to go below it.
         walk = (
-            _pg_requester_walk(visibility(actor), where, match, f.establishment_id)
-            or _pg_window_walk(where, match)
-            if dense_tickets
-            else None
+            _pg_requester_walk(scope, where, match, f.establishment_id) if dense_tickets else None
         )
+        if walk is None and _staff_scope(scope):
+            walk = _pg_window_walk(where, match, probe.dense_share)
         branches.append(
             QueryString(
                 "SELECT ticket_id, ts_rank(search, {}) AS score FROM ({}) AS t",

@@ -53,16 +53,21 @@ async def _searched(
     f: SearchFilters,
     dense: tuple[bool, bool] | None = None,
     match_each_language: bool = False,
+    dense_share: float | None = None,
 ) -> tuple[Any, ...]:
-    """The page of ``f`` with the plan forced (``dense``) and, if asked, the text tested
-    with every language's query as it is (none left out as a repeat)."""
+    """The page of ``f`` with the plan forced (``dense``; ``dense_share``, how staff go
+    below the search window: 0.0 walks back, 2.0 reads the GIN index) and, if asked, the
+    text tested with every language's query as it is (none left out as a repeat)."""
     with monkeypatch.context() as patched:
         if dense is not None:
             probe = search_module._pg_probe
 
             async def decided(*args: Any) -> Any:
                 found = await probe(*args)
-                return replace(found, dense_tickets=dense[0], dense_notes=dense[1])
+                found = replace(found, dense_tickets=dense[0], dense_notes=dense[1])
+                if dense_share is not None:
+                    found = replace(found, dense_share=dense_share)
+                return found
 
             patched.setattr(search_module, "_pg_probe", decided)
         if match_each_language:
