@@ -11,6 +11,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.observability import inflight
 from server.observability.context import REQUEST_ID, request_id_from
 from server.observability.metrics import REQUEST_SECONDS, WEBSOCKETS
 
@@ -38,16 +39,22 @@ class ObservabilityMiddleware(ASGIMiddleware):
     ) -> None:
         started = time.perf_counter()
         status = [500]
+        answering = [False]
+        inflight.request_started()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                answering[0] = True
+                inflight.request_answered()
                 MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
             await send(message)
 
         try:
             await next_app(scope, receive, send_with_id)
         finally:
+            if not answering[0]:  # failed or cancelled before answering
+                inflight.request_answered()
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             # Static files are not work: neither timed nor logged.

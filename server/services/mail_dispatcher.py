@@ -55,6 +55,7 @@ from server.db.webhook_tables import WebhookDelivery
 from server.domain.notifications import Kind
 from server.domain.reply_address import reply_address
 from server.domain.vocabulary import Status
+from server.observability import inflight
 from server.services import webhooks
 from server.services.background import BackgroundLoop
 from server.services.mail_render import Change, MailFacts, render
@@ -73,6 +74,9 @@ RELAY_DOWN = "relay unreachable: "
 Queue = type[Outbox] | type[AccountMail] | type[WebhookDelivery]
 QUEUES: tuple[Queue, ...] = (AccountMail, Outbox)
 # Outbound webhook deliveries share the claims, leases and backoff (server.services.webhooks).
+# Each mail waits for a moment without requests in progress, this long at most: a saturated
+# server still sends ten a second, and every mail at once when its requests pause.
+LULL_SECONDS = 0.1
 
 
 def _sql(template: str, table: Queue) -> str:
@@ -274,6 +278,7 @@ class MailDispatcher(BackgroundLoop):
         batch_size: int = 20,
         lease: timedelta | None = None,
         backoff: Backoff = Backoff(),
+        lull_seconds: float = LULL_SECONDS,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -284,6 +289,7 @@ class MailDispatcher(BackgroundLoop):
         self.batch_size = batch_size
         self.lease = lease or timedelta(seconds=settings.mail.claim_seconds)
         self.backoff = backoff
+        self.lull_seconds = lull_seconds
         self.interval = settings.mail.poll_seconds
         self.probe_every = settings.mail.probe_seconds
         self._next_probe = 0.0
@@ -339,6 +345,8 @@ class MailDispatcher(BackgroundLoop):
                 # database away), so no other dispatcher takes a row this one is sending.
                 while pending and heartbeat.lease_safe():
                     group = pending[0]
+                    # Requests first: a mail can leave a moment later (see inflight).
+                    await inflight.lull(self.lull_seconds)
                     try:
                         message = await self._message_of(table, group)
                     except Exception as exc:

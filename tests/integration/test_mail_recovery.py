@@ -254,3 +254,25 @@ async def test_the_queues_waiting_rows_are_read_from_their_partial_indexes() -> 
             )
             plan = " ".join(r["detail"] for r in rows)
         assert plan.count(f"{name}_waiting") >= 2, plan
+
+
+async def test_mails_wait_for_a_pause_in_the_requests(relay: SmtpServer) -> None:
+    # Rendering a mail costs about a ticket creation's CPU: requests go first.
+    from server.observability import inflight
+
+    w = await factories.world()
+    await factories.ticket(w.requester_a, title="Badge refusé")
+    waiting = await Outbox.count().where(Outbox.sent_at.is_null())
+    assert waiting >= 1
+
+    async def parked() -> bool:
+        return inflight.waiting() == 1
+
+    inflight.request_started()
+    try:
+        sending = asyncio.create_task(dispatcher(relay, lull_seconds=60).run_once())
+        await until(parked, "the dispatcher waits for the request")
+        assert relay.inbox.received == []
+    finally:
+        inflight.request_answered()
+    assert await asyncio.wait_for(sending, 60) == waiting == len(relay.inbox.received)
