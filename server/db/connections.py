@@ -161,15 +161,22 @@ def _is_read(sql: str) -> bool:
 
 
 class LeasedPostgresTransaction(PostgresTransaction):
-    """A transaction on the lease's connection when there is one (released by the lease)."""
+    """A transaction on the lease's connection when there is one (released by the lease).
 
-    __slots__ = ("borrowed",)
+    Begun and ended by plain ``BEGIN`` / ``COMMIT`` rather than asyncpg's transaction object,
+    so that the last statement of a change can travel with its ``COMMIT`` (:meth:`finish_with`):
+    the counter rows every change adds to (``db.hot_rows``) are then locked for the time the
+    server takes to commit, not for a round trip through a busy event loop. Written by a
+    statement of their own, at 16 clients creating tickets each holder kept the rows one loop
+    cycle (a few milliseconds) and the others queued behind it."""
+
+    __slots__ = ("borrowed", "final")
 
     async def __aenter__(self) -> LeasedPostgresTransaction:
         if self._parent is not None:
             return self._parent
+        self.final = ""
         self.connection = await self.get_connection()
-        self.transaction = self.connection.transaction()
         try:
             await self.begin()
         except BaseException:
@@ -180,14 +187,35 @@ class LeasedPostgresTransaction(PostgresTransaction):
         self.context = self.engine.current_transaction.set(self)
         return self
 
+    def finish_with(self, sql: str) -> None:
+        """Send ``sql`` (no parameters: a simple query) in the same message as the COMMIT."""
+        self.final = f"{self.final}{sql};\n"
+
     async def begin(self) -> None:
         _note("BEGIN")
         _forget_generation()
-        await super().begin()
+        await self.connection.execute("BEGIN")
 
     async def commit(self) -> None:
+        final, self.final = self.final, ""
+        if final:
+            _note(final)
         _note("COMMIT")
-        await super().commit()
+        try:
+            await self.connection.execute(f"{final}COMMIT")
+        except Exception:
+            # The final statement failed: its transaction is aborted, not ended.
+            with contextlib.suppress(Exception):
+                if self.connection.is_in_transaction():
+                    await self.connection.execute("ROLLBACK")
+            self._rolled_back = True
+            raise
+        self._committed = True
+
+    async def rollback(self) -> None:
+        self.final = ""
+        await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
 
     async def get_connection(self) -> Any:
         lease = current_lease()

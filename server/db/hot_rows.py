@@ -18,6 +18,7 @@ were waiting on such a row). SQLite has a single writer: nobody waits on its row
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from contextvars import ContextVar, Token
@@ -66,14 +67,14 @@ async def write_pending() -> None:
         for statement in pending[table][0](pending[table][1])
     ]
     pending.clear()
-    await _run(batch)
+    await _run(batch, at_commit=True)
 
 
-async def _run(batch: list[QueryString]) -> None:
+async def _run(batch: list[QueryString], at_commit: bool = False) -> None:
     from server.db.engine import engine  # which imports this module
 
     db = engine()
-    if db.engine_type != "postgres" or len(batch) < 2:
+    if db.engine_type != "postgres" or not batch:
         for statement in batch:
             await db.run_querystring(statement)
         return
@@ -81,4 +82,42 @@ async def _run(batch: list[QueryString]) -> None:
     # first: listed backwards, they take their rows in the batch's order, the same for
     # every change (each writer sorts its keys), so two changes never wait in a cycle.
     ctes = ", ".join(f"hot_{i} AS ({{}})" for i in range(len(batch)))
-    await db.run_querystring(QueryString(f"WITH {ctes} SELECT 1", *reversed(batch)))
+    statement = (
+        batch[0] if len(batch) == 1 else QueryString(f"WITH {ctes} SELECT 1", *reversed(batch))
+    )
+    # The transaction's last statement goes with its COMMIT, in one message (see
+    # connections.LeasedPostgresTransaction): the rows stay locked for the commit only.
+    finish = getattr(db.current_transaction.get(), "finish_with", None)
+    sql = with_literals(statement) if at_commit and finish is not None else None
+    if sql is None:
+        await db.run_querystring(statement)
+        return
+    finish(sql)
+
+
+# What a counter key holds: numbers, flags, NULL and short names of the code's own (statuses,
+# measures). Anything else keeps its statement apart, with parameters.
+_NAME = re.compile(r"[A-Za-z0-9_.:-]*")
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _literal(value: Any) -> str | None:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str) and _NAME.fullmatch(value):
+        return f"'{value}'"
+    return None
+
+
+def with_literals(statement: QueryString) -> str | None:
+    """``statement`` for PostgreSQL with its values written in (a simple query takes no
+    parameters), or None when one of them is not a plain number, flag or name."""
+    sql, args = statement.compile_string(engine_type="postgres")
+    literals = [_literal(value) for value in args]
+    if any(literal is None for literal in literals):
+        return None
+    return _PLACEHOLDER.sub(lambda m: str(literals[int(m.group(1)) - 1]), sql)
