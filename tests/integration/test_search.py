@@ -289,8 +289,8 @@ async def test_both_postgres_plans_give_the_same_results(
 
     probe = search_module._pg_probe
 
-    async def decided(*args: object) -> object:
-        found = await probe(*args)
+    async def decided(*args: object, **options: object) -> object:
+        found = await probe(*args, **options)
         return replace(found, dense_tickets=dense[0], dense_notes=dense[1])
 
     monkeypatch.setattr(search_module, "_pg_probe", decided)
