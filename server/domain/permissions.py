@@ -83,6 +83,14 @@ def can_view(actor: Actor, ticket: TicketAccess) -> bool:
     )
 
 
+def shares_may_admit(actor: Actor) -> bool:
+    """Whether a ticket's shares could let ``actor`` see it when nothing else does. Shares
+    only add readers (``can_view`` admits on ``shared_with``, never refuses on it), and only
+    a scope that names its holder (``shared_with_id``) looks at them: for everyone else the
+    shares need not be read at all."""
+    return visibility(actor).shared_with_id is not None
+
+
 def sees_every_ticket_of(
     scope: Visibility, *, requester_id: int | None = None, assignee_id: int | None = None
 ) -> bool:

@@ -10,6 +10,7 @@ from server.domain.permissions import (
     can_view,
     may_receive,
     sees_every_ticket_of,
+    shares_may_admit,
     visibility,
 )
 from server.domain.vocabulary import Role
@@ -137,3 +138,27 @@ def test_a_list_narrowed_to_ones_own_or_assigned_tickets_needs_no_access_test() 
     assert sees_every_ticket_of(visibility(tech), assignee_id=5)
     assert not sees_every_ticket_of(visibility(gone), requester_id=1)
     assert not sees_every_ticket_of(visibility(requester), requester_id=2)
+
+
+def test_shares_are_read_only_where_they_could_change_the_answer() -> None:
+    """Reading a ticket's shares only when ``shares_may_admit`` and nothing else admits the
+    viewer gives ``can_view``'s answer with the shares, for every kind of viewer and ticket."""
+    admin = Actor(id=9, role=Role.ADMIN, establishment_id=None)
+    lone = Actor(id=1, role=Role.REQUESTER, establishment_id=None)
+    gone = Actor(id=1, role=Role.REQUESTER, establishment_id=10, active=False)
+    serving = Actor(5, Role.TECHNICIAN, None, establishment_ids=frozenset({10}))
+    skipped = 0
+    for actor in (requester, lone, tech, admin, gone, serving):
+        for r in (1, 2):
+            for e in (1, 10):
+                for s in (True, False):
+                    for a in (None, 5):
+                        for shares in (frozenset(), frozenset({1}), frozenset({1, 5})):
+                            full = TicketAccess(r, e, s, None, a, shares)
+                            bare = TicketAccess(r, e, s, None, a)
+                            lazy = can_view(actor, bare) or (
+                                shares_may_admit(actor) and can_view(actor, full)
+                            )
+                            assert lazy == can_view(actor, full), (actor, full)
+                            skipped += not can_view(actor, bare) and not shares_may_admit(actor)
+    assert skipped > 0  # some viewers never need the shares read
