@@ -23,6 +23,17 @@ OTHER_ESTABLISHMENT = TicketAccess(requester_id=3, establishment_id=1, shared=Tr
 
 requester = Actor(id=1, role=Role.REQUESTER, establishment_id=10)
 tech = Actor(id=5, role=Role.TECHNICIAN, establishment_id=None)
+# One of each kind of viewer: with and without an establishment, staff with and without a
+# scope, the administrator, an inactive account.
+INACTIVE = Actor(id=1, role=Role.REQUESTER, establishment_id=10, active=False)
+EVERY_KIND = (
+    requester,
+    Actor(id=1, role=Role.REQUESTER, establishment_id=None),
+    tech,
+    Actor(id=9, role=Role.ADMIN, establishment_id=None),
+    INACTIVE,
+    Actor(5, Role.TECHNICIAN, None, establishment_ids=frozenset({10})),
+)
 
 
 def test_requester_sees_own_and_establishment_shared_only() -> None:
@@ -115,12 +126,8 @@ def test_a_list_narrowed_to_ones_own_or_assigned_tickets_needs_no_access_test() 
         for g in (None, 7)
         for a in (None, 5, 6)
     ]
-    lone = Actor(id=1, role=Role.REQUESTER, establishment_id=None)
-    admin = Actor(id=9, role=Role.ADMIN, establishment_id=None)
-    gone = Actor(id=1, role=Role.REQUESTER, establishment_id=10, active=False)
-    serving = Actor(5, Role.TECHNICIAN, None, establishment_ids=frozenset({10}))
     implied = 0
-    for actor in (requester, lone, tech, admin, gone, serving):
+    for actor in EVERY_KIND:
         scope = visibility(actor)
         for who in (1, 2, 5, 6):
             for by in ("requester_id", "assignee_id"):
@@ -136,19 +143,15 @@ def test_a_list_narrowed_to_ones_own_or_assigned_tickets_needs_no_access_test() 
     assert sees_every_ticket_of(visibility(requester), requester_id=1)
     assert not sees_every_ticket_of(visibility(requester), assignee_id=1)
     assert sees_every_ticket_of(visibility(tech), assignee_id=5)
-    assert not sees_every_ticket_of(visibility(gone), requester_id=1)
+    assert not sees_every_ticket_of(visibility(INACTIVE), requester_id=1)
     assert not sees_every_ticket_of(visibility(requester), requester_id=2)
 
 
 def test_shares_are_read_only_where_they_could_change_the_answer() -> None:
     """Reading a ticket's shares only when ``shares_may_admit`` and nothing else admits the
     viewer gives ``can_view``'s answer with the shares, for every kind of viewer and ticket."""
-    admin = Actor(id=9, role=Role.ADMIN, establishment_id=None)
-    lone = Actor(id=1, role=Role.REQUESTER, establishment_id=None)
-    gone = Actor(id=1, role=Role.REQUESTER, establishment_id=10, active=False)
-    serving = Actor(5, Role.TECHNICIAN, None, establishment_ids=frozenset({10}))
     skipped = 0
-    for actor in (requester, lone, tech, admin, gone, serving):
+    for actor in EVERY_KIND:
         for r in (1, 2):
             for e in (1, 10):
                 for s in (True, False):
