@@ -10,6 +10,7 @@ from typing import Any
 
 from piccolo.querystring import QueryString
 
+from server.db.establishment_tree import establishment_parents
 from server.db.kb_tables import (
     KbArticle,
     KbArticleEstablishment,
@@ -19,7 +20,6 @@ from server.db.kb_tables import (
     SuggestionSession,
 )
 from server.db.search import article_visibility
-from server.db.tables import Establishment
 from server.domain.actors import Actor
 from server.domain.errors import NotFound
 from server.domain.knowledge import (
@@ -36,8 +36,7 @@ async def reachable_establishments(establishment_id: int | None) -> list[int]:
     """The establishment and its ancestors (articles for a parent apply to its children)."""
     if establishment_id is None:
         return []
-    rows = await Establishment.select(Establishment.id, Establishment.parent)
-    return ancestors_and_self(establishment_id, {r["id"]: r["parent"] for r in rows})
+    return ancestors_and_self(establishment_id, await establishment_parents())
 
 
 async def establishments_of(article_id: int) -> list[int]:

@@ -6,20 +6,12 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
-from server.db.config_cache import cached
+from server.db.establishment_tree import establishment_parents
 from server.db.intake_tables import IntakeGroup, TicketIntake
 from server.db.prepared import SAMPLE_ID, Prepared
-from server.db.tables import Establishment, FollowUp, Ticket
+from server.db.tables import FollowUp, Ticket
 from server.domain.intake import intake_group_for
 from server.domain.vocabulary import Status
-
-
-async def _parents() -> dict[int, int | None]:
-    async def read() -> dict[int, int | None]:
-        rows = await Establishment.select(Establishment.id, Establishment.parent)
-        return {r["id"]: r["parent"] for r in rows}
-
-    return await cached("establishment_parents", read)
 
 
 async def intake_groups() -> dict[int, int]:
@@ -30,7 +22,7 @@ async def intake_groups() -> dict[int, int]:
 
 async def intake_group_of(establishment_id: int) -> int | None:
     """The group receiving this establishment's tickets that no category routes."""
-    return intake_group_for(establishment_id, await _parents(), await intake_groups())
+    return intake_group_for(establishment_id, await establishment_parents(), await intake_groups())
 
 
 def triage_clause(group_ids: frozenset[int] | tuple[int, ...]) -> Any:

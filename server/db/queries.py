@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from piccolo.columns import Timestamptz
@@ -36,6 +37,7 @@ from server.domain.errors import NotFound
 from server.domain.establishments import descendants
 from server.domain.permissions import (
     TicketAccess,
+    Visibility,
     can_see_private_notes,
     can_view,
     may_see_history,
@@ -60,7 +62,19 @@ OPEN_STATUSES = [s.value for s in Status if s.is_open]
 def visible_to(actor: Actor) -> Any:
     """A where-clause matching exactly the tickets ``actor`` may see (see
     ``domain.permissions``: each branch here mirrors one branch of ``can_view``)."""
-    scope = visibility(actor)
+    return _visible_where(visibility(actor))
+
+
+@lru_cache(maxsize=4096)
+def _visible_where(scope: Visibility) -> WhereRaw:
+    """The clause of a scope, its SQL built once: Piccolo rebuilds a combination of columns
+    on every use (a third of a millisecond for a technician's, on every list, board
+    column and search). Scopes are values: a change of groups or establishments is
+    another scope, never a stale entry."""
+    return WhereRaw("{}", _visible_clause(scope).querystring)
+
+
+def _visible_clause(scope: Visibility) -> Any:
     if scope.everything:
         return Ticket.id > 0
     clause: Any = Ticket.id < 0  # nothing, unless a branch below applies

@@ -15,12 +15,11 @@ from piccolo.query.functions.aggregate import Count, Max
 from piccolo.querystring import QueryString
 
 from server import i18n
-from server.db.config_cache import cached
 from server.db.engine import write_transaction
+from server.db.establishment_tree import establishment_parents
 from server.db.prepared import Prepared
 from server.db.tables import (
     ApiToken,
-    Establishment,
     GroupEstablishment,
     GroupMember,
     LoginAttempt,
@@ -135,16 +134,6 @@ async def reach(user_id: int, role: Role) -> tuple[frozenset[int], frozenset[int
     if not roots:
         return frozenset(), group_ids
     return descendants(roots, await establishment_parents()), group_ids
-
-
-async def establishment_parents() -> dict[int, int | None]:
-    """The establishment tree (id -> parent), kept until the configuration changes."""
-
-    async def read() -> dict[int, int | None]:
-        tree = await Establishment.select(Establishment.id, Establishment.parent)
-        return {r["id"]: r["parent"] for r in tree}
-
-    return await cached("establishment_parents", read)
 
 
 def _reach_sql(user_ids: list[int]) -> QueryString:

@@ -18,6 +18,7 @@ from server.db.kb_tables import (
     SavedSearch,
     SuggestionSession,
 )
+from server.db.prepared import SAMPLE_ID, Prepared
 from server.db.queries import access_of
 from server.db.tables import Category, Establishment, HistoryEntry, Ticket
 from server.domain.actors import Actor
@@ -274,12 +275,17 @@ async def save_search(actor: Actor, name: str, query: str) -> int:
     return row[0]["id"]
 
 
+# Read by every search page: compiled once (see ``server.db.prepared``).
+_SAVED_SEARCHES = Prepared(
+    lambda user: SavedSearch.select(SavedSearch.id, SavedSearch.name, SavedSearch.query)
+    .where(SavedSearch.user == user)
+    .order_by(SavedSearch.name),
+    SAMPLE_ID,
+)
+
+
 async def saved_searches(actor: Actor) -> list[dict[str, Any]]:
-    return (
-        await SavedSearch.select(SavedSearch.id, SavedSearch.name, SavedSearch.query)
-        .where(SavedSearch.user == actor.id)
-        .order_by(SavedSearch.name)
-    )
+    return await _SAVED_SEARCHES.rows(actor.id)
 
 
 async def delete_saved_search(actor: Actor, search_id: int) -> None:

@@ -23,6 +23,7 @@ import httpx
 
 from server.db.config_cache import cached
 from server.db.engine import write_transaction
+from server.db.establishment_tree import establishment_parents
 from server.db.tables import Establishment
 from server.db.webhook_tables import Webhook, WebhookDelivery
 from server.domain import webhooks as rules
@@ -31,7 +32,6 @@ from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.notifications import Kind
 from server.domain.permissions import can_administer
 from server.domain.text import N_
-from server.services.accounts import establishment_parents
 from server.settings import get_settings
 
 log = logging.getLogger("guichet.webhooks")

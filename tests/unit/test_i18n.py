@@ -5,6 +5,7 @@ import ast
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -302,3 +303,31 @@ def test_counts_follow_language_when_the_same_count_is_shown_in_turn() -> None:
             assert i18n.format_number(12345) == expected[locale]
     finally:
         i18n.set_locale("fr")
+
+
+@pytest.mark.parametrize("width", ["short", "medium", "long", "full"])
+@pytest.mark.parametrize("locale", i18n.SUPPORTED)
+def test_dates_read_as_babel_formats_them(locale: str, width: str) -> None:
+    """``format_moment`` parses the locale's patterns once; what it writes is Babel's own,
+    across zones and their clock changes (Paris's last Sunday of March and of October)."""
+    from babel.dates import format_datetime
+
+    moments = [
+        datetime(2026, 3, 29, 0, 59, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2027, 7, 4, 13, 7),  # naive: taken as UTC
+    ]
+    i18n.set_locale(locale)
+    try:
+        for zone in ("Europe/Paris", "Europe/Moscow", "America/Toronto"):
+            i18n.set_timezone(zone)
+            for moment in moments:
+                aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+                expected = format_datetime(aware, width, tzinfo=ZoneInfo(zone), locale=locale)
+                assert i18n.format_moment(moment, width) == expected
+    finally:
+        i18n.set_locale("fr")
+        i18n.set_timezone("")
