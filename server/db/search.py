@@ -26,7 +26,7 @@ from piccolo.querystring import QueryString
 
 from server.db.engine import write_transaction
 from server.db.queries import OPEN_STATUSES, AccessWords, access_words, visible_to
-from server.db.tables import Establishment, Ticket
+from server.db.tables import Ticket
 from server.domain.actors import Actor
 from server.domain.knowledge import (
     highlight_html,
@@ -704,6 +704,11 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         branches.append(_requester_matches(terms, where, requesters))
     matched = QueryString(" UNION ALL ".join("{}" for _ in branches), *branches)
     serial = _PG_SERIAL if _is_pg() else ""
+    marked = (
+        _pg_marks(_once(_pg_query(terms, f.any_word)), public_only, f.follow_ups)
+        if terms and _is_pg()
+        else QueryString("")
+    )
     # Every branch applies the access policy and the filters: the page is chosen from the
     # candidates alone, and only its rows are read from ``ticket`` (by key). Joined before
     # the LIMIT, PostgreSQL hashed the candidates against a scan of every visible ticket.
@@ -712,21 +717,59 @@ async def search_tickets(actor: Actor, f: SearchFilters) -> Results:
         "GROUP BY ticket_id), shown AS (SELECT ticket_id, score, COUNT(*) OVER () AS total "
         "FROM best ORDER BY score DESC, ticket_id DESC LIMIT {} OFFSET {}) "
         "SELECT ticket.id, ticket.title, ticket.description, ticket.status, ticket.priority, "
-        f"ticket.created_at, ticket.establishment, shown.score, shown.total{serial} "
+        "ticket.created_at, ticket.establishment, establishment.code AS establishment_code, "
+        f"shown.score, shown.total{{}}{serial} "
         "FROM shown JOIN ticket ON ticket.id = shown.ticket_id "
+        "LEFT JOIN establishment ON establishment.id = ticket.establishment "
         "ORDER BY shown.score DESC, ticket.id DESC",
         QueryString("".join("{}, " for _ in ctes), *ctes),
         matched,
         f.per_page,
         (f.page - 1) * f.per_page,
+        marked,
     )
     rows = await Ticket.raw("{}", sql)
     for r in rows:
         r.pop("serial_plan", None)
     total = rows[0]["total"] if rows else 0
     if rows:
-        await _ticket_highlights(actor, rows, terms, f.any_word, f.follow_ups)
+        await _ticket_highlights(actor, rows, terms, f.follow_ups)
     return Results(rows, total, f.page, f.per_page, capped=total >= CANDIDATES)
+
+
+def _pg_marks(q: QueryString, public_only: str, follow_ups: bool) -> QueryString:
+    """The marked title and excerpt of each shown ticket whose own text matches ``q``, and
+    the excerpt of its best matching follow-up, as columns of the page's statement: read
+    with the page's rows (by key, for its few tickets), not by three more statements.
+    ts_match_vq is @@ as a function, which no index serves: the follow-ups are read by
+    their ticket, never from a common word's GIN list."""
+    note = (
+        QueryString(
+            ", (SELECT ts_headline(guichet_text_config(follow_up.text), follow_up.text, {}, "
+            f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) FROM follow_up "
+            "WHERE follow_up.ticket = ticket.id AND ts_match_vq(follow_up.search, {})"
+            f"{public_only} ORDER BY ts_rank(follow_up.search, {{}}) DESC, follow_up.id "
+            "LIMIT 1) AS note_hl",
+            q,
+            q,
+            q,
+        )
+        if follow_ups
+        else QueryString("")
+    )
+    return QueryString(
+        ", CASE WHEN ts_match_vq(ticket.search, {}) THEN ts_headline(guichet_text_config("
+        "ticket.title || ' ' || ticket.description), ticket.title, {}, 'HighlightAll=true, ' "
+        f"|| {_PG_OPTS}) END AS title_hl, CASE WHEN ts_match_vq(ticket.search, {{}}) THEN "
+        "ts_headline(guichet_text_config(ticket.title || ' ' || ticket.description), "
+        "ticket.description, {}, 'MaxFragments=2, MaxWords=20, MinWords=8, ' || "
+        f"{_PG_OPTS}) END AS text_hl{{}}",
+        q,
+        q,
+        q,
+        q,
+        note,
+    )
 
 
 # FTS5 looks ``rowid IN (...)`` up one id at a time, parsing the query and seeking each
@@ -764,44 +807,22 @@ def _fts_rows(select: str, fts: str, match: str, ids: list[int]) -> QueryString:
 
 
 async def _ticket_highlights(
-    actor: Actor, rows: list[dict[str, Any]], terms: list[str], any_word: bool, follow_ups: bool
+    actor: Actor, rows: list[dict[str, Any]], terms: list[str], follow_ups: bool
 ) -> None:
+    """Each row's marked title and excerpt, from the ticket or from its best matching
+    follow-up. PostgreSQL's marks came with the rows (``_pg_marks``); SQLite's are read
+    from its full-text tables here."""
     ids = [r["id"] for r in rows]
     titles: dict[int, str] = {}
     texts: dict[int, str] = {}
     notes: dict[int, str] = {}
     public_only = "" if can_see_private_notes(actor) else " AND NOT follow_up.private"
     if terms and _is_pg():
-        q = _once(_pg_query(terms, any_word))
-        # ts_match_vq is @@ as a function, which no index serves: the rows are read by their
-        # ids (the shown tickets, their follow-ups), never from a common word's GIN list.
-        found = await Ticket.raw(
-            "SELECT id, ts_headline(guichet_text_config(title || ' ' || description), title, "
-            f"{{}}, 'HighlightAll=true, ' || {_PG_OPTS}) AS title_hl, "
-            "ts_headline(guichet_text_config(title || ' ' || description), description, {}, "
-            f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) AS text_hl "
-            "FROM ticket WHERE id IN ({}) AND ts_match_vq(search, {})",
-            q,
-            q,
-            _in_list(ids),
-            q,
-        )
-        for r in found:
-            titles[r["id"]], texts[r["id"]] = r["title_hl"], r["text_hl"]
-        if follow_ups:
-            found = await Ticket.raw(
-                "SELECT DISTINCT ON (follow_up.ticket) follow_up.ticket AS id, "
-                "ts_headline(guichet_text_config(follow_up.text), follow_up.text, {}, "
-                f"'MaxFragments=2, MaxWords=20, MinWords=8, ' || {_PG_OPTS}) AS text_hl "
-                "FROM follow_up WHERE follow_up.ticket IN ({}) "
-                f"AND ts_match_vq(follow_up.search, {{}})"
-                f"{public_only} ORDER BY follow_up.ticket, ts_rank(follow_up.search, {{}}) DESC",
-                q,
-                _in_list(ids),
-                q,
-                q,
-            )
-            notes = {r["id"]: r["text_hl"] for r in found}
+        for r in rows:
+            if r["title_hl"] is not None:
+                titles[r["id"]], texts[r["id"]] = r["title_hl"], r["text_hl"]
+            if r.get("note_hl") is not None:
+                notes[r["id"]] = r["note_hl"]
     elif terms:
         shown = [text for r in rows for text in (r["title"], r["description"])]
         # Marks go to these very texts: their words, whole (see ``fts5_highlight_query``).
@@ -840,15 +861,11 @@ async def _ticket_highlights(
                 ticket_of = {n["id"]: n["ticket"] for n in seen}
                 for r in sorted(found, key=lambda r: r["id"]):
                     notes.setdefault(ticket_of[r["id"]], r["text_hl"])
-    codes = {
-        e["id"]: e["code"]
-        for e in await Establishment.select(Establishment.id, Establishment.code).where(
-            Establishment.id.is_in(list({r["establishment"] for r in rows}))
-        )
-    }
     for r in rows:
         tid = r["id"]
-        r["establishment_code"] = codes.get(r["establishment"], "")
+        r["establishment_code"] = r["establishment_code"] or ""
+        for column in ("title_hl", "text_hl", "note_hl"):
+            r.pop(column, None)
         r["title_html"] = highlight_html(titles.get(tid) or r["title"])
         text = texts.get(tid, "")
         if "\x02" not in text and tid in notes:
