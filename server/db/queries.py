@@ -551,7 +551,9 @@ _ESTABLISHMENTS = Prepared(lambda: Establishment.select().order_by(Establishment
 
 
 async def establishments() -> list[dict[str, Any]]:
-    return await _ESTABLISHMENTS.rows()
+    """Every establishment by name (the filters of the board, the lists and the search),
+    read once per configuration generation; the rows are the caller's to change."""
+    return [dict(row) for row in await config_cache.cached("establishments", _ESTABLISHMENTS.rows)]
 
 
 async def downloads(ticket_id: int) -> list[dict[str, Any]]:

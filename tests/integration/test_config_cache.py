@@ -72,3 +72,27 @@ async def test_a_category_checked_by_every_new_ticket_is_read_once_and_never_sta
     await Category.update({Category.active: False}).where(Category.id == category_id)
     assert await queries.category(category_id) is None
     assert await queries.category(category_id + 1000) is None
+
+
+async def test_the_establishments_of_the_filters_are_read_once_and_never_stale() -> None:
+    from server.db.tables import Establishment
+
+    row = await Establishment.insert(Establishment(name="CH Nord", code="CHN")).returning(
+        Establishment.id
+    )
+    await queries.establishments()
+    async with db_session():
+        with recording() as statements:
+            first = await queries.establishments()
+    assert _reads_of(statements, "establishment") == 0
+    assert [e["code"] for e in first] == ["CHN"]
+    first[0]["name"] = "changed by a caller"  # a caller's copy: the cache keeps its own
+    assert [e["name"] for e in await queries.establishments()] == ["CH Nord"]
+    await Establishment.update({Establishment.name: "CH du Nord"}).where(
+        Establishment.id == row[0]["id"]
+    )
+    with recording() as statements:
+        second = await queries.establishments()
+    assert _reads_of(statements, "establishment") == 1
+    assert [e["name"] for e in second] == ["CH du Nord"]
+    assert [e["name"] for e in await queries.establishments()] == ["CH du Nord"]
