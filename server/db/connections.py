@@ -286,6 +286,31 @@ class LeasedPostgresEngine(PostgresEngine):
     def transaction(self, allow_nested: bool = True) -> LeasedPostgresTransaction:
         return LeasedPostgresTransaction(engine=self, allow_nested=allow_nested)
 
+    @contextlib.asynccontextmanager
+    async def generic_plans(self) -> AsyncIterator[None]:
+        """The enclosed statements of this lease run their prepared statement's generic plan,
+        planned once per connection, rather than one planned again for each run's values.
+
+        PostgreSQL keeps planning anew while its guess for the generic plan is dearer than
+        the custom plans' average: a technician's search statement was planned at every run
+        (1.4 ms of its 7). Only for statements written to be safe whatever the values (the
+        row counts they need are constants, see ``server.db.search``), which PostgreSQL
+        may switch to the generic plan anyway after five runs. Outside a lease, or inside a
+        transaction, nothing changes (the setting would reach another connection, or
+        outlive a rollback); the pool resets every setting when a connection comes back."""
+        lease = current_lease()
+        if lease is None or self.current_transaction.get() is not None:
+            yield
+            return
+        connection = await lease.get()
+        _note("SET plan_cache_mode")
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            yield
+        finally:
+            _note("RESET plan_cache_mode")
+            await connection.execute("RESET plan_cache_mode")
+
 
 # -- SQLite ------------------------------------------------------------------------------------
 

@@ -222,6 +222,49 @@ async def test_postgresql_compiles_no_statement(pooled: None) -> None:
     assert own_setting == "off"
 
 
+async def _plan_mode() -> str:
+    return (await db.engine().run_ddl("SHOW plan_cache_mode"))[0]["plan_cache_mode"]
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL's plan cache")
+async def test_generic_plans_hold_for_their_block_of_a_lease_and_never_beyond(
+    pooled: None,
+) -> None:
+    """The search's statements run their generic plans (``generic_plans``); the lease's
+    other statements, those after a failure inside the block, and the next user of the
+    connection keep PostgreSQL's own choice; inside a transaction nothing changes."""
+
+    class Failed(Exception):
+        pass
+
+    async def fail_inside() -> None:
+        async with db.engine().generic_plans():
+            assert await _plan_mode() == "force_generic_plan"
+            raise Failed()
+
+    async with db.db_session():
+        assert await _plan_mode() == "auto"
+        async with db.engine().generic_plans():
+            assert await _plan_mode() == "force_generic_plan"
+        assert await _plan_mode() == "auto"
+        with pytest.raises(Failed):
+            await fail_inside()
+        assert await _plan_mode() == "auto"
+        async with db.write_transaction(), db.engine().generic_plans():
+            assert await _plan_mode() == "auto"
+    # A setting left behind (a block that never ended) goes with the lease: the pool resets
+    # the connection it gets back.
+    async with db.db_session() as lease:
+        await db.engine().run_ddl("SET plan_cache_mode = force_generic_plan")
+        left = (await lease.get()).get_server_pid()
+    reused = False
+    for _ in range(2 * PG_POOL_MAX):
+        async with db.db_session() as lease:
+            reused = reused or (await lease.get()).get_server_pid() == left
+            assert await _plan_mode() == "auto"
+    assert reused
+
+
 @pytest.mark.skipif(IS_POSTGRES, reason="SQLite's one writer connection")
 async def test_a_read_with_common_table_expressions_does_not_wait_for_the_writer(
     pooled: None,

@@ -319,6 +319,59 @@ async def test_window_rows_carry_the_words_of_who_may_see_them_through_random_ch
     assert await _window_words() == before
 
 
+_COPIED = (
+    "requester, establishment, shared, assigned_group, assignee, status, category, created_at"
+)
+
+
+async def _window_columns() -> dict[int, tuple]:
+    rows = await _sql(f"SELECT id, search::text, {_COPIED} FROM ticket_recent_search")
+    return {r[0]: r[1:] for r in rows}
+
+
+async def _ticket_columns() -> dict[int, tuple]:
+    rows = await _sql(f"SELECT id, search::text, {_COPIED} FROM ticket")
+    return {r[0]: r[1:] for r in rows}
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL's window copies the ticket's columns")
+async def test_window_rows_carry_the_tickets_access_and_filter_columns_through_random_changes(
+    window_size: SetSize,
+) -> None:
+    """What a staff search tests in the window (the migration "the search window carries
+    the access and filter columns") is the ticket's own: through random changes of who may
+    see a ticket, of its status, category and text, and after ``reindex-search``."""
+    await window_size(30)
+    rng = random.Random(11)
+    w = await factories.world()
+    requesters = [w.requester_a, w.colleague_a, w.requester_b]
+    category = await factories.category("Imprimantes")
+    ids = [
+        await factories.ticket(rng.choice(requesters), title=f"Imprimante {i}")
+        for i in range(40)
+    ]
+    for _round in range(4):
+        for _ in range(15):
+            if rng.random() < 0.15:
+                await Ticket.update({Ticket.category: rng.choice([category, None])}).where(
+                    Ticket.id == rng.choice(ids)
+                )
+            elif rng.random() < 0.1:
+                await Ticket.update({Ticket.title: f"Scanner {rng.random()}"}).where(
+                    Ticket.id == rng.choice(ids)
+                )
+            else:
+                await _random_change(rng, w, ids)
+        window, rows = await _window_columns(), await _ticket_columns()
+        assert len(window) >= 30
+        for ticket_id, columns in window.items():
+            assert columns == rows[ticket_id], ticket_id
+    await reindex()
+    window, rows = await _window_columns(), await _ticket_columns()
+    assert len(window) == 30
+    assert window == {ticket_id: rows[ticket_id] for ticket_id in window}
+
+
 async def test_typed_words_are_not_matched_in_the_access_column() -> None:
     """A technician searching "r12" finds the tickets that say "r12", not those requester
     12 opened (SQLite's access words are in the window's own column, out of the user's
