@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from piccolo.querystring import QueryString
+
 from server.db.connections import current_lease
 from server.db.tables import Ticket
 
@@ -30,6 +32,23 @@ async def generation() -> int:
     if lease is not None:
         lease.generation = value
     return value
+
+
+def generation_column() -> QueryString:
+    """The stamp as a column (``config_generation``) of another statement, a request's first
+    read (its caller's session): ``noted`` keeps it for the unit of work, which then needs
+    no statement of its own for it."""
+    return QueryString("(SELECT value FROM config_generation WHERE id = 1)").as_alias(
+        "config_generation"
+    )
+
+
+def noted(value: int | None) -> None:
+    """Keep ``value``, read by ``generation_column``, as this unit of work's stamp (as
+    ``generation`` would have read it: forgotten when a transaction begins or ends)."""
+    lease = current_lease()
+    if value is not None and lease is not None and lease.generation is None:
+        lease.generation = int(value)
 
 
 async def cached(name: str, load: Callable[[], Awaitable[T]]) -> T:

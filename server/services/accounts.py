@@ -15,6 +15,7 @@ from piccolo.query.functions.aggregate import Count, Max
 from piccolo.querystring import QueryString
 
 from server import i18n
+from server.db import config_cache
 from server.db.engine import write_transaction
 from server.db.establishment_tree import establishment_parents
 from server.db.prepared import Prepared
@@ -201,6 +202,7 @@ _TOKEN_ACCOUNT = Prepared(
     lambda digest: ApiToken.select(
         *ApiToken.user.all_columns(),
         ApiToken.user.establishment.timezone.as_alias("establishment.timezone"),
+        config_cache.generation_column(),
     )
     .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
     .first(),
@@ -225,12 +227,14 @@ def _own_reach_sql(user_id: int, *, scoped: bool) -> QueryString:
 
 _GROUP_REACH = Prepared(lambda i: _own_reach_sql(i, scoped=False), 987_654_321)
 _SCOPED_REACH = Prepared(lambda i: _own_reach_sql(i, scoped=True), 987_654_321)
-# A session and its account in one read (the account's columns as ``_USER`` names them).
+# A session and its account in one read (the account's columns as ``_USER`` names them),
+# with the configuration's stamp for the rest of the request (``config_cache.noted``).
 _SESSION_ACCOUNT = Prepared(
     lambda digest: UserSession.select(
         UserSession.expires_at,
         *UserSession.user.all_columns(),
         UserSession.user.establishment.timezone.as_alias("establishment.timezone"),
+        config_cache.generation_column(),
     )
     .where(UserSession.token_hash == digest)
     .first(),
@@ -467,7 +471,10 @@ async def token_account(raw: str) -> AccountView | None:
 
 async def _active_account(row: dict[str, Any] | None) -> AccountView | None:
     """The account a session or token read joined (columns named ``user.*``), if active."""
-    if row is None or row["user.id"] is None:
+    if row is None:
+        return None
+    config_cache.noted(row.pop("config_generation", None))
+    if row["user.id"] is None:
         return None
     user = {key.removeprefix("user."): value for key, value in row.items()}
     if not user["active"]:

@@ -9,6 +9,8 @@ from server.db.engine import db_session, recording, write_transaction
 from server.db.sla import load_config
 from server.db.sla_tables import SlaPolicy
 from server.db.tables import Category
+from server.domain.vocabulary import Role
+from tests import factories
 
 
 def _reads_of(statements: list[str], table: str) -> int:
@@ -96,3 +98,40 @@ async def test_the_establishments_of_the_filters_are_read_once_and_never_stale()
     assert _reads_of(statements, "establishment") == 1
     assert [e["name"] for e in second] == ["CH du Nord"]
     assert [e["name"] for e in await queries.establishments()] == ["CH du Nord"]
+
+
+async def test_the_stamp_read_with_the_caller_serves_their_request_and_never_the_next() -> None:
+    """A request's session read (or API token read) brings the configuration's stamp: its
+    configuration reads need no statement of their own, and a change made between two
+    requests is seen by the second."""
+    from server.db.tables import Establishment
+    from server.services import accounts
+
+    row = await Establishment.insert(Establishment(name="CH Nord", code="CHN")).returning(
+        Establishment.id
+    )
+    user = await factories.user("tech@desk.test", Role.TECHNICIAN, row[0]["id"])
+    session = await accounts.open_session(user.id)
+    token = await accounts.issue_api_token(user.id)
+    for caller in (accounts.session_account, accounts.token_account):
+        raw = session if caller is accounts.session_account else token
+        await queries.establishments()
+        async with db_session():
+            with recording() as statements:
+                assert await caller(raw) is not None
+                names = [e["name"] for e in await queries.establishments()]
+        assert "SELECT value FROM config_generation WHERE id = 1" not in statements
+        assert _reads_of(statements, "establishment") == 0
+        assert names == ["CH Nord"]
+        await Establishment.update({Establishment.name: "CH du Nord"}).where(
+            Establishment.id == row[0]["id"]
+        )
+        async with db_session():
+            with recording() as statements:
+                await caller(raw)
+                names = [e["name"] for e in await queries.establishments()]
+        assert _reads_of(statements, "establishment") == 1
+        assert names == ["CH du Nord"]
+        await Establishment.update({Establishment.name: "CH Nord"}).where(
+            Establishment.id == row[0]["id"]
+        )
