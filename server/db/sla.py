@@ -11,6 +11,7 @@ from typing import Any
 from piccolo.querystring import QueryString
 
 from server.db.config_cache import cached
+from server.db.establishment_tree import establishment_parents
 from server.db.prepared import SAMPLE_ID, Prepared, PreparedIn
 from server.db.sla_tables import (
     BusinessCalendar,
@@ -197,34 +198,42 @@ async def ticket_sla(ticket_id: int) -> dict[str, Any] | None:
     }
 
 
-def _current_announcements(now: datetime) -> Any:
+def _unended_announcements(now: datetime) -> Any:
     from server.db.sla_tables import Announcement
 
     return (
         Announcement.select()
-        .where((Announcement.display_from <= now) & (Announcement.ends_at > now))
+        .where(Announcement.ends_at > now)
         .order_by(Announcement.starts_at)
     )
 
 
-# Read by every page: compiled once (``db.prepared``).
-_CURRENT_ANNOUNCEMENTS = Prepared(_current_announcements, datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC))
+_UNENDED_ANNOUNCEMENTS = Prepared(_unended_announcements, datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC))
+
+
+async def _announcements() -> list[dict[str, Any]]:
+    """The announcements not over when read, kept until the configuration changes (the
+    announcement table bumps its stamp): read by every page, changed a few times a month.
+    The clock decides at each page which of them are shown."""
+    return await cached(
+        "announcements", lambda: _UNENDED_ANNOUNCEMENTS.rows(datetime.now(UTC))
+    )
 
 
 async def banners_for(
     establishment_id: int | None, is_staff: bool, now: datetime
 ) -> list[dict[str, Any]]:
     """Announcements to show this viewer now (display time reached, window not over)."""
-    rows = await _CURRENT_ANNOUNCEMENTS.rows(now)
+    rows = [
+        dict(row)  # the caller's copy: names and translations are added below
+        for row in await _announcements()
+        if row["display_from"] <= now < row["ends_at"]
+    ]
     if not rows:
         return []
     chain: list[int] = []
     if establishment_id is not None and any(r["establishment_ids"] for r in rows):
-        parents = {
-            r["id"]: r["parent"]
-            for r in await Establishment.select(Establishment.id, Establishment.parent)
-        }
-        chain = sla_rules.ancestors(establishment_id, parents)
+        chain = sla_rules.ancestors(establishment_id, await establishment_parents())
     shown = []
     for row in rows:
         targets = sla_rules.ids_of(row["establishment_ids"])

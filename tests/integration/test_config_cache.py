@@ -135,3 +135,40 @@ async def test_the_stamp_read_with_the_caller_serves_their_request_and_never_the
         await Establishment.update({Establishment.name: "CH Nord"}).where(
             Establishment.id == row[0]["id"]
         )
+
+
+async def test_announcements_are_read_once_per_change_and_shown_by_the_clock() -> None:
+    """Every page asks which banners to show: the announcements are read once per change of
+    them (any writer), and the clock alone decides which are shown until the next change."""
+    from datetime import UTC, datetime, timedelta
+
+    from server.db.sla import banners_for
+    from server.db.sla_tables import Announcement
+
+    now = datetime.now(UTC)
+    hour = timedelta(hours=1)
+    await Announcement.insert(
+        Announcement(title="Coupure", display_from=now - hour, starts_at=now, ends_at=now + hour),
+        Announcement(
+            title="Migration", display_from=now + hour, starts_at=now + 2 * hour,
+            ends_at=now + 3 * hour,
+        ),
+    )
+    await banners_for(None, True, now)
+
+    async def shown(at: datetime) -> tuple[list[str], int]:
+        async with db_session():
+            with recording() as statements:
+                titles = [b["title"] for b in await banners_for(None, True, at)]
+        return titles, _reads_of(statements, "announcement")
+
+    assert await shown(now) == (["Coupure"], 0)
+    assert await shown(now + 1.5 * hour) == (["Migration"], 0)  # the first over, the next due
+    assert await shown(now + 4 * hour) == ([], 0)
+    first = await banners_for(None, True, now)
+    first[0]["title"] = "changed by a caller"  # a caller's copy: the cache keeps its own
+    assert await shown(now) == (["Coupure"], 0)
+    await Announcement.update({Announcement.title: "Coupure réseau"}).where(
+        Announcement.title == "Coupure"
+    )
+    assert await shown(now) == (["Coupure réseau"], 1)
