@@ -241,11 +241,30 @@ class LeasedPostgresTransaction(PostgresTransaction):
         return exception is None
 
 
+# Backends (by process id) whose session settings a statement changed: the pool resets only
+# those when they come back (see ``LeasedPostgresEngine._reset``).
+_changed_sessions: set[int] = set()
+
+
 class LeasedPostgresEngine(PostgresEngine):
     async def start_connection_pool(self, **kwargs: Any) -> None:
         await super().start_connection_pool(
-            min_size=PG_POOL_MIN, max_size=PG_POOL_MAX, **kwargs
+            min_size=PG_POOL_MIN, max_size=PG_POOL_MAX, reset=self._reset, **kwargs
         )
+
+    @staticmethod
+    async def _reset(connection: Any) -> None:
+        """What the pool does to a connection it gets back, after asyncpg has rolled back
+        any open transaction: reset the settings if a statement changed them.
+
+        asyncpg's own reset (advisory locks, cursors, LISTEN, settings: four commands) is a
+        round trip on every request's way to its response; Guichet's pooled connections take
+        no advisory lock, open no cursor and listen on nothing (the event bus has its own
+        connection), and change a setting only through ``SET`` (noted by ``_fetch``)."""
+        pid = connection.get_server_pid()
+        if pid in _changed_sessions:
+            await connection.execute("RESET ALL")
+            _changed_sessions.discard(pid)
 
     async def _acquire_reader(self) -> Any:
         if self.pool:
@@ -261,16 +280,20 @@ class LeasedPostgresEngine(PostgresEngine):
     async def _fetch(self, query: str, args: list[Any]) -> Any:
         _note(query)
         transaction = self.current_transaction.get()
-        if transaction:
-            return await transaction.connection.fetch(query, *args)
         lease = current_lease()
-        if lease is not None:
-            return await (await lease.get()).fetch(query, *args)
-        connection = await self._acquire_reader()
+        if transaction:
+            connection = transaction.connection
+        elif lease is not None:
+            connection = await lease.get()
+        else:
+            connection = await self._acquire_reader()
         try:
+            if query[:4].upper() == "SET ":  # a SET without LOCAL outlives its transaction
+                _changed_sessions.add(connection.get_server_pid())
             return await connection.fetch(query, *args)
         finally:
-            await self._release_reader(connection)
+            if not transaction and lease is None:
+                await self._release_reader(connection)
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
         query, args = querystring.compile_string(engine_type=self.engine_type)
@@ -297,19 +320,23 @@ class LeasedPostgresEngine(PostgresEngine):
         row counts they need are constants, see ``server.db.search``), which PostgreSQL
         may switch to the generic plan anyway after five runs. Outside a lease, or inside a
         transaction, nothing changes (the setting would reach another connection, or
-        outlive a rollback); the pool resets every setting when a connection comes back."""
+        outlive a rollback); the pool resets the settings of a connection that comes back
+        without its RESET."""
         lease = current_lease()
         if lease is None or self.current_transaction.get() is not None:
             yield
             return
         connection = await lease.get()
         _note("SET plan_cache_mode")
+        # Noted first: should the RESET below never run (cancelled), the pool resets it.
+        _changed_sessions.add(connection.get_server_pid())
         await connection.execute("SET plan_cache_mode = force_generic_plan")
         try:
             yield
         finally:
             _note("RESET plan_cache_mode")
             await connection.execute("RESET plan_cache_mode")
+            _changed_sessions.discard(connection.get_server_pid())
 
 
 # -- SQLite ------------------------------------------------------------------------------------

@@ -265,6 +265,45 @@ async def test_generic_plans_hold_for_their_block_of_a_lease_and_never_beyond(
     assert reused
 
 
+async def _last_statement_of(pid: int) -> str:
+    """What the backend ``pid`` last ran, read on a connection of its own."""
+    connection = await db.engine().get_new_connection()
+    try:
+        for _ in range(200):  # the view is updated when the backend reports: wait for it
+            row = await connection.fetchrow(
+                "SELECT state, query FROM pg_stat_activity WHERE pid = $1", pid
+            )
+            if row is not None and row["state"] == "idle":
+                return str(row["query"])
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"backend {pid} never went idle")
+    finally:
+        await connection.close()
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL's pool")
+async def test_a_connection_comes_back_to_the_pool_without_a_reset_unless_a_setting_changed(
+    pooled: None,
+) -> None:
+    """asyncpg resets every connection it gets back (advisory locks, cursors, LISTEN,
+    settings), a round trip on each request's way to its response. Guichet's pool resets only
+    a connection whose settings a statement changed; a transaction left open is still rolled
+    back."""
+    async with db.db_session() as lease:
+        await Ticket.select(Ticket.id).where(Ticket.id == 1)
+        plain = (await lease.get()).get_server_pid()
+    assert "RESET" not in await _last_statement_of(plain)
+    async with db.db_session() as lease:
+        await db.engine().run_ddl("SET statement_timeout = '7s'")
+        changed = (await lease.get()).get_server_pid()
+    assert await _last_statement_of(changed) == "RESET ALL"
+    async with db.db_session() as lease:
+        connection = await lease.get()
+        opened = connection.get_server_pid()
+        await connection.execute("BEGIN")
+    assert await _last_statement_of(opened) == "ROLLBACK"
+
+
 @pytest.mark.skipif(IS_POSTGRES, reason="SQLite's one writer connection")
 async def test_a_read_with_common_table_expressions_does_not_wait_for_the_writer(
     pooled: None,
