@@ -54,6 +54,9 @@ async def apply(actor: Actor, ticket_ids: list[int], change: BulkChange) -> Bulk
 
 
 async def _one(actor: Actor, ticket_id: int, change: BulkChange) -> list[TicketEvent]:
+    if change.action is BulkAction.FOLLOW:  # no version to check: following reads its own
+        await following.watch(actor, ticket_id, True)
+        return []
     # The version the use case checks is the one read now: a bulk change is asked about
     # tickets as they are, and each use case still refuses what its rules refuse.
     row = await ticket_row(ticket_id)
@@ -86,9 +89,6 @@ async def _one(actor: Actor, ticket_id: int, change: BulkChange) -> list[TicketE
         case BulkAction.PARENT:
             assert change.parent_id is not None
             return await links.add_link(actor, ticket_id, change.parent_id, Relation.CHILD_OF)
-        case BulkAction.FOLLOW:
-            await following.watch(actor, ticket_id, True)
-            return []
     raise ValidationFailed({"action": N_("Choose an action.")})  # pragma: no cover
 
 

@@ -10,7 +10,6 @@ from server import i18n
 from server.db import queries
 from server.db.canned_tables import CannedReply
 from server.db.engine import write_transaction
-from server.db.prepared import SAMPLE_ID, Prepared
 from server.db.tables import Group, User
 from server.domain import canned as rules
 from server.domain.actors import Actor
@@ -53,21 +52,16 @@ def _usable_where(actor: Actor) -> Any:
     return mine & (CannedReply.archived == False)  # noqa: E712
 
 
-_LOCALE = Prepared(
-    lambda user_id: User.select(User.locale).where(User.id == user_id).first(), SAMPLE_ID
-)
-
-
 async def for_ticket(actor: Actor, ticket: dict[str, Any]) -> list[dict[str, Any]]:
-    """The picker's replies for a ticket the actor sees: one per subject, in the requester's
-    language when there is one, else the actor's, else the others."""
+    """The picker's replies for a ticket the actor sees (its page's row, which names the
+    requester's language): one per subject, in the requester's language when there is one,
+    else the actor's, else the others."""
     if not actor.is_staff:
         return []
     rows = await CannedReply.select(*_COLUMNS).where(_usable_where(actor))
     by_id = {row["id"]: row for row in rows}
-    requester = await _LOCALE.first(ticket["requester"])
     preference = rules.language_preference(
-        requester["locale"] if requester else "",
+        ticket["requester_locale"] or "",
         i18n.get_locale(),
         supported=i18n.SUPPORTED,
     )

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from server.db.engine import write_transaction
-from server.db.prepared import SAMPLE_ID, Prepared
-from server.db.queries import shared_with, ticket_access
-from server.db.tables import Ticket, TicketShare, TicketWatcher, User
+from server.db.prepared import SAMPLE_ID, Prepared, ticket_row
+from server.db.queries import SHARES_NAMED, shared_with, ticket_access
+from server.db.tables import TicketShare, TicketWatcher, User
 from server.domain.actors import Actor
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.events import TicketEvent
@@ -26,7 +26,7 @@ from server.services.tickets import _history, _name_of, ticket_event
 
 
 async def _visible_row(actor: Actor, ticket_id: int) -> dict[str, Any]:
-    row = await Ticket.select().where(Ticket.id == ticket_id).first()
+    row = await ticket_row(ticket_id)  # compiled once: a bulk "follow" runs it per ticket
     if row is None or not can_view(actor, await ticket_access(row)):
         raise NotFound()
     return row
@@ -40,18 +40,6 @@ _WATCHING = Prepared(
         .first()
     ),
     SAMPLE_ID - 1,
-    SAMPLE_ID,
-)
-_SHARES = Prepared(
-    lambda ticket_id: (
-        TicketShare.select(
-            TicketShare.user,
-            TicketShare.user.full_name.as_alias("full_name"),
-            TicketShare.user.email.as_alias("email"),
-        )
-        .where(TicketShare.ticket == ticket_id)
-        .order_by(TicketShare.user.full_name)
-    ),
     SAMPLE_ID,
 )
 
@@ -90,23 +78,19 @@ async def add_watchers(ticket_id: int, user_ids: list[int]) -> None:
 
 
 async def shares(ticket_id: int) -> list[dict[str, Any]]:
-    return await _SHARES.rows(ticket_id)
+    return await SHARES_NAMED.rows(ticket_id)
 
 
-async def shareable_colleagues(ticket_id: int) -> list[dict[str, Any]]:
-    """Active requesters of the ticket's establishment it is not yet shared with."""
-    row = (
-        await Ticket.select(Ticket.establishment, Ticket.requester)
-        .where(Ticket.id == ticket_id)
-        .first()
-    )
-    if row is None:
-        return []
-    taken = await shared_with(ticket_id) | {row["requester"]}
+async def shareable_colleagues(
+    ticket: dict[str, Any], shares: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Active requesters of the ticket's establishment it is not yet shared with (``shares``
+    as ``SHARES_NAMED`` reads them)."""
+    taken = {s["user"] for s in shares} | {ticket["requester"]}
     people = (
         await User.select(User.id, User.full_name, User.email)
         .where(
-            (User.establishment == row["establishment"])
+            (User.establishment == ticket["establishment"])
             & (User.active == True)  # noqa: E712
             & (User.role == Role.REQUESTER.value)
         )

@@ -19,13 +19,12 @@ from server.domain.permissions import (
 )
 from server.domain.vocabulary import Status
 from server.services import canned, following, links
-from server.services.tickets import next_tier_of
 
 
 async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
     """Raises NotFound when the ticket is missing or invisible to the actor."""
-    ticket = await queries.visible_ticket(actor, ticket_id)
-    access = await queries.ticket_access(ticket)
+    page = await queries.visible_ticket_page(actor, ticket_id)
+    ticket, access = page.row, page.access
     status = Status(ticket["status"])
     facts = TicketFacts(
         status=status, requester_id=ticket["requester"], assignee_id=ticket["assignee"]
@@ -49,13 +48,13 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
         "allowed": allowed,
         "sla": await sla_db.ticket_sla(ticket_id),
         "links": await links.links_view(actor, ticket_id),
-        "intake": await intake_db.ticket_intake(ticket),  # tickets/_intake_facts.html
+        "intake": intake_db.ticket_intake(ticket),  # tickets/_intake_facts.html
     }
     context["people"] = {
-        "watching": await following.is_watching(actor.id, ticket_id),
-        "shares": await following.shares(ticket_id),
+        "watching": ticket["viewer_watches"],
+        "shares": page.shares,
         "colleagues": (
-            await following.shareable_colleagues(ticket_id)
+            await following.shareable_colleagues(ticket, page.shares)
             if allowed["share_people"] and not actor.is_staff
             else []
         ),
@@ -65,8 +64,8 @@ async def ticket_view(actor: Actor, ticket_id: int) -> dict[str, Any]:
     if manage:
         context["groups"] = await queries.groups()
         # Escalation offers the current group's "next tier" first (issue 14).
-        current = ticket["assigned_group"]
-        next_tier = await next_tier_of(current) if current is not None else None
+        current = next((g for g in context["groups"] if g["id"] == ticket["assigned_group"]), None)
+        next_tier = current["next_tier"] if current is not None else None
         context["next_tier"] = next((g for g in context["groups"] if g["id"] == next_tier), None)
         context["technicians"] = await queries.technicians()
         context["categories"] = await queries.categories()

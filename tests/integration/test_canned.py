@@ -3,7 +3,7 @@
 import pytest
 
 from server.db.canned_tables import CannedReply
-from server.db.queries import visible_ticket
+from server.db.queries import visible_ticket_page
 from server.db.tables import User
 from server.domain.canned import CannedDraft
 from server.domain.composer import Answer
@@ -37,8 +37,8 @@ async def reply(
 
 
 async def picker(actor, ticket_id: int) -> list[str]:  # type: ignore[no-untyped-def]
-    ticket = await visible_ticket(actor, ticket_id)
-    return [row["title"] for row in await canned.for_ticket(actor, ticket)]
+    page = await visible_ticket_page(actor, ticket_id)
+    return [row["title"] for row in await canned.for_ticket(actor, page.row)]
 
 
 async def test_personal_and_group_replies_reach_only_their_people() -> None:

@@ -9,8 +9,9 @@ from litestar.testing import AsyncTestClient
 
 from server.app import create_app
 from server.db.tables import HistoryEntry, Ticket
+from server.domain.forms import NewFollowUp
 from server.domain.vocabulary import Role
-from server.services import tickets
+from server.services import following, tickets
 from tests import factories
 from tests.web.test_tickets_web import HTMX, post
 
@@ -197,8 +198,6 @@ async def test_reach_follows_the_tree_for_technicians_and_supervisors(
 
 async def test_followers_and_named_colleagues_are_told_within_the_policy() -> None:
     from server.db.tables import Outbox
-    from server.domain.forms import NewFollowUp
-    from server.services import following
 
     w = await factories.world()
     third = await factories.user("tiers@chu-a.test", Role.REQUESTER, w.est_a, "Tina Tiers")
@@ -218,3 +217,32 @@ async def test_followers_and_named_colleagues_are_told_within_the_policy() -> No
     assert w.colleague_a.id in told and w.requester_a.id in told
     assert third.id not in told
     assert event.version == 2
+
+
+async def test_the_ticket_page_row_says_what_is_each_viewers_and_sums_the_time_spent() -> None:
+    """The page's own statement reads whether this viewer follows the ticket, the time spent
+    (private notes' minutes included) and the people it is shared with: each viewer sees
+    theirs, and a named colleague is admitted by the same read."""
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Scanner du bloc", shared="0")
+    await tickets.add_follow_up(
+        w.tech, ticket_id, NewFollowUp(text="Diagnostic", private=False, minutes=30)
+    )
+    await tickets.add_follow_up(
+        w.tech, ticket_id, NewFollowUp(text="Appel fournisseur", private=True, minutes=15)
+    )
+    await following.watch(w.requester_a, ticket_id, True)
+    await following.share(w.requester_a, ticket_id, "colette@chu-a.test")
+    async with signed_in("alice@chu-a.test") as alice, signed_in("tech@desk.test") as tech:
+        own = (await alice.get(f"/tickets/{ticket_id}")).text
+        desk = (await tech.get(f"/tickets/{ticket_id}")).text
+    assert 'aria-pressed="true"' in own and "Ne plus suivre" in own
+    assert 'aria-pressed="false"' in desk and "Ne plus suivre" not in desk
+    assert '<dd class="time-spent">45 minutes</dd>' in desk
+    assert "Colette Roy" in own and "Colette Roy" in desk
+    async with signed_in("colette@chu-a.test") as colette:
+        assert (await colette.get(f"/tickets/{ticket_id}")).status_code == 200
+    await following.unshare(w.requester_a, ticket_id, w.colleague_a.id)
+    async with signed_in("colette@chu-a.test") as colette:
+        # Not shared with her by name, and not shared with the establishment: a 404.
+        assert (await colette.get(f"/tickets/{ticket_id}")).status_code == 404
