@@ -6,11 +6,20 @@ Templates receive only what the viewer may see, plus ``allowed`` actions decided
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_eval_context,
+    select_autoescape,
+)
+from jinja2.nodes import EvalContext
 from litestar.plugins.jinja import JinjaTemplateEngine
+from markupsafe import Markup
 
 from server import i18n
 from server.domain.phi import localise_markers
@@ -71,6 +80,20 @@ def shown_markers(text: str | None) -> str:
     return localise_markers(text or "", lambda kind: label("phi", kind.value))
 
 
+@lru_cache(maxsize=4096)
+def _translated(locale: str, message: str, autoescape: bool) -> str:
+    text = i18n.translations(locale).gettext(message)
+    return Markup(text) if autoescape else text  # noqa: S704 - trusted as jinja2 trusts them
+
+
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, message: str, **variables: object) -> str:
+    """``_()`` in templates, as jinja2's newstyle gettext answers it (a trusted translation,
+    ``%`` applied to the escaped variables, or to nothing) in one call instead of three: a
+    ticket page calls it 150 times. Translations are kept per language and message."""
+    return _translated(i18n.get_locale(), message, eval_ctx.autoescape) % variables
+
+
 def make_environment(directory: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory),
@@ -85,6 +108,7 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
+    env.globals["_"] = template_gettext
     env.globals.update(
         label=label,
         get_locale=i18n.get_locale,
@@ -107,9 +131,8 @@ def make_environment(directory: Path = TEMPLATES) -> Environment:
     # Set per request by the app's before_request hook (absent on early error pages).
     env.globals["page_banners"] = lambda request: getattr(request.state, "banners", [])
     from server.domain.bulk import BulkAction
-    env.globals["pending_accounts"] = lambda request: getattr(
-        request.state, "pending_accounts", 0
-    )
+
+    env.globals["pending_accounts"] = lambda request: getattr(request.state, "pending_accounts", 0)
     from server.services.automation import AUTOMATION_LABELS, REASON_LABELS
 
     env.globals["BulkAction"] = BulkAction

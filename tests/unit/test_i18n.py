@@ -331,3 +331,33 @@ def test_dates_read_as_babel_formats_them(locale: str, width: str) -> None:
     finally:
         i18n.set_locale("fr")
         i18n.set_timezone("")
+
+
+@pytest.mark.parametrize("language", ["fr", "en", "ru"])
+def test_templates_translate_as_jinja2s_own_gettext_does(language: str) -> None:
+    """``_()`` in templates is Guichet's one-call ``template_gettext``: it must answer what
+    jinja2's newstyle gettext answers, escaping included, in every language."""
+    from jinja2 import Environment
+
+    from server.web.rendering import make_environment
+
+    plain = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    plain.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    source = (
+        "{{ _('Take this ticket') }}|{{ _('Stop sharing with %(name)s', name=who) }}|"
+        "{{ _(dynamic) }}|{{ _('A message no catalogue has: 100%%') }}"
+    )
+    ours = make_environment().from_string(source)
+    theirs = plain.from_string(source)
+    i18n.set_locale(language)
+    try:
+        for who in ("Zoé <b>&amp;</b>", 'O\'Brien "Joe"'):
+            values = {"who": who, "dynamic": "Unassigned"}
+            expected = theirs.render(**values)
+            assert ours.render(**values) == expected
+            assert ours.render(**values) == expected  # and again, from what it kept
+            assert "<b>" not in expected and expected.endswith("no catalogue has: 100%")
+    finally:
+        i18n.set_locale(i18n.DEFAULT)
