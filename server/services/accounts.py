@@ -122,6 +122,50 @@ def _view(row: dict, reach: tuple[frozenset[int], frozenset[int]] | None = None)
     )
 
 
+def _reach_columns(table: str) -> list[QueryString]:
+    """The reach of the account ``table``'s row names (its ``"user"`` column), as two
+    columns of the request's first statement (session or API token): its groups with the
+    establishments each serves (``group:establishment,...``) and its supervisor scopes
+    (``establishment,...``). Every staff request needed a statement of its own for them."""
+    engine_type = User._meta.db.engine_type
+    agg = "string_agg({}, ',')" if engine_type == "postgres" else "group_concat({}, ',')"
+    pair = "CAST(m.\"group\" AS TEXT) || ':' || COALESCE(CAST(e.establishment AS TEXT), '')"
+    owner = f'"{table}"."user"'
+    members, serves = GroupMember._meta.tablename, GroupEstablishment._meta.tablename
+    scopes = SupervisorScope._meta.tablename
+    return [
+        QueryString(
+            f"(SELECT {agg.format(pair)} FROM {members} m LEFT JOIN {serves} e"  # noqa: S608
+            f' ON e."group" = m."group" WHERE m."user" = {owner})'
+        ).as_alias("reach_groups"),
+        QueryString(
+            f"(SELECT {agg.format('CAST(s.establishment AS TEXT)')} FROM {scopes} s"  # noqa: S608
+            f' WHERE s."user" = {owner})'
+        ).as_alias("reach_scopes"),
+    ]
+
+
+async def _reach_of_columns(
+    role: Role, groups: str | None, scopes: str | None
+) -> tuple[frozenset[int], frozenset[int]]:
+    """``reach`` from ``_reach_columns``' two values (no statement but the cached tree)."""
+    if not role.is_staff:
+        return frozenset(), frozenset()
+    group_ids: set[int] = set()
+    roots: set[int] = set()
+    for pair in (groups or "").split(","):
+        if pair:
+            group, _sep, establishment = pair.partition(":")
+            group_ids.add(int(group))
+            if establishment:
+                roots.add(int(establishment))
+    if role in (Role.SUPERVISOR, Role.ADMIN):
+        roots.update(int(e) for e in (scopes or "").split(",") if e)
+    if not roots:
+        return frozenset(), frozenset(group_ids)
+    return descendants(roots, await establishment_parents()), frozenset(group_ids)
+
+
 async def reach(user_id: int, role: Role) -> tuple[frozenset[int], frozenset[int]]:
     """Establishments (subtrees expanded) and groups through which a member of the desk
     sees tickets. Requesters have none: they see by establishment and by name."""
@@ -193,19 +237,22 @@ async def actors_of(user_ids: list[int]) -> dict[int, Actor]:
 
 # Every request resolves its caller: these run once per request, compiled once.
 _USER = Prepared(
-    lambda i: User.select(*User.all_columns(), User.establishment.timezone)
-    .where(User.id == i)
-    .first(),
+    lambda i: (
+        User.select(*User.all_columns(), User.establishment.timezone).where(User.id == i).first()
+    ),
     987_654_321,
 )
 _TOKEN_ACCOUNT = Prepared(
-    lambda digest: ApiToken.select(
-        *ApiToken.user.all_columns(),
-        ApiToken.user.establishment.timezone.as_alias("establishment.timezone"),
-        config_cache.generation_column(),
-    )
-    .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
-    .first(),
+    lambda digest: (
+        ApiToken.select(
+            *ApiToken.user.all_columns(),
+            ApiToken.user.establishment.timezone.as_alias("establishment.timezone"),
+            config_cache.generation_column(),
+            *_reach_columns(ApiToken._meta.tablename),
+        )
+        .where((ApiToken.token_hash == digest) & ApiToken.revoked_at.is_null())
+        .first()
+    ),
     "sample-token-digest",
 )
 
@@ -230,14 +277,17 @@ _SCOPED_REACH = Prepared(lambda i: _own_reach_sql(i, scoped=True), 987_654_321)
 # A session and its account in one read (the account's columns as ``_USER`` names them),
 # with the configuration's stamp for the rest of the request (``config_cache.noted``).
 _SESSION_ACCOUNT = Prepared(
-    lambda digest: UserSession.select(
-        UserSession.expires_at,
-        *UserSession.user.all_columns(),
-        UserSession.user.establishment.timezone.as_alias("establishment.timezone"),
-        config_cache.generation_column(),
-    )
-    .where(UserSession.token_hash == digest)
-    .first(),
+    lambda digest: (
+        UserSession.select(
+            UserSession.expires_at,
+            *UserSession.user.all_columns(),
+            UserSession.user.establishment.timezone.as_alias("establishment.timezone"),
+            config_cache.generation_column(),
+            *_reach_columns(UserSession._meta.tablename),
+        )
+        .where(UserSession.token_hash == digest)
+        .first()
+    ),
     "sample-session-digest",
 )
 
@@ -474,12 +524,14 @@ async def _active_account(row: dict[str, Any] | None) -> AccountView | None:
     if row is None:
         return None
     config_cache.noted(row.pop("config_generation", None))
+    groups, scopes = row.pop("reach_groups", None), row.pop("reach_scopes", None)
     if row["user.id"] is None:
         return None
     user = {key.removeprefix("user."): value for key, value in row.items()}
     if not user["active"]:
         return None
-    return _view(user, await reach(user["id"], Role(user["role"])))
+    role = Role(user["role"])
+    return _view(user, await _reach_of_columns(role, groups, scopes))
 
 
 async def revoke_api_token(raw: str) -> bool:
@@ -510,7 +562,5 @@ async def user_id_by_email(email: str) -> int | None:
 async def pending_count() -> int:
     """Self-registered accounts with a verified address, waiting for an establishment."""
     return await User.count().where(
-        User.establishment.is_null()
-        & (User.role == Role.REQUESTER.value)
-        & (User.active == True)  # noqa: E712
+        User.establishment.is_null() & (User.role == Role.REQUESTER.value) & (User.active == True)  # noqa: E712
     )

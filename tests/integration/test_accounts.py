@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.db.tables import User, UserSession
+from server.db.tables import GroupMember, User, UserSession
 from server.domain.errors import ValidationFailed
 from server.domain.vocabulary import Role
 from server.services import accounts
@@ -99,3 +99,54 @@ async def test_batched_reach_is_the_reach_of_each_person() -> None:
     assert len(batched[tech.id].group_ids) == 2 and not batched[idle.id].active
     assert batched[sup.id].establishment_ids == {region, hospital, other}
     assert batched[req.id].establishment_ids == frozenset()
+
+
+async def test_a_sessions_and_a_tokens_reach_come_with_their_statement() -> None:
+    """The caller's groups and scopes are columns of the session's (or API token's) read:
+    the same reach as ``reach`` computes, read afresh on each request (a membership changed
+    between two requests shows on the second), with no statement of its own."""
+    from server.db.connections import recording
+    from server.db.engine import db_session
+
+    region = await factories.establishment("Région", "REG")
+    hospital = await factories.establishment("Hôpital", "HOP", parent=region)
+    other = await factories.establishment("Ailleurs", "AIL")
+    tech = await factories.user("n1@desk.test", Role.TECHNICIAN, None)
+    sup = await factories.user("chef@desk.test", Role.SUPERVISOR, None)
+    admin = await factories.user("admin@desk.test", Role.ADMIN, None)
+    req = await factories.user("ide@hop.test", Role.REQUESTER, hospital)
+    local = await factories.group("Local", 1, (tech.id, sup.id, req.id), serves=(region,))
+    await factories.group("Nouveau", 2, (tech.id,))  # serves nothing yet
+    await factories.scope(sup.id, other)
+    await factories.scope(tech.id, other)  # a scope counts for supervisors only
+
+    async def seen(person_id: int) -> tuple[frozenset[int], frozenset[int], int]:
+        by_session = await accounts.open_session(person_id)
+        by_token = await accounts.issue_api_token(person_id)
+        views = []
+        for lookup, raw in (
+            (accounts.session_account, by_session),
+            (accounts.token_account, by_token),
+        ):
+            async with db_session():
+                with recording() as statements:
+                    view = await lookup(raw)
+            assert view is not None
+            views.append(((view.establishment_ids, view.group_ids), len(statements)))
+        assert views[0] == views[1]
+        (establishments, groups), count = views[0]
+        return establishments, groups, count
+
+    async with db_session():  # the establishment tree, read once for the configuration cache
+        await accounts.actor_of(tech.id)
+    for person in (tech, sup, admin, req):
+        establishments, groups, count = await seen(person.id)
+        assert (establishments, groups) == await accounts.reach(person.id, person.role)
+        assert count == 1
+    establishments, groups, _count = await seen(tech.id)
+    assert establishments == {region, hospital} and len(groups) == 2
+    establishments, groups, _count = await seen(sup.id)
+    assert establishments == {region, hospital, other} and groups == {local}
+    assert (await seen(req.id))[:2] == (frozenset(), frozenset())
+    await GroupMember.delete().where(GroupMember.user == tech.id)
+    assert (await seen(tech.id))[:2] == (frozenset(), frozenset())
