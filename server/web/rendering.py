@@ -87,7 +87,7 @@ def _translated(locale: str, message: str, autoescape: bool) -> str:
 
 
 @pass_eval_context
-def template_gettext(eval_ctx: EvalContext, message: str, **variables: object) -> str:
+def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: object) -> str:
     """``_()`` in templates, as jinja2's newstyle gettext answers it (a trusted translation,
     ``%`` applied to the escaped variables, or to nothing) in one call instead of three: a
     ticket page calls it 150 times. Translations are kept per language and message."""

@@ -346,7 +346,7 @@ def test_templates_translate_as_jinja2s_own_gettext_does(language: str) -> None:
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
     source = (
-        "{{ _('Take this ticket') }}|{{ _('Stop sharing with %(name)s', name=who) }}|"
+        "{{ _('Take this ticket') }}|{{ _('Stop sharing with %(name)s', name=who, message=who) }}|"
         "{{ _(dynamic) }}|{{ _('A message no catalogue has: 100%%') }}"
     )
     ours = make_environment().from_string(source)
