@@ -386,10 +386,12 @@ def keyset_ready(f: TicketFilters) -> bool:
     return True
 
 
-async def list_tickets(actor: Actor, f: TicketFilters) -> TicketPage:
+async def list_tickets(actor: Actor, f: TicketFilters, *, counted: bool = True) -> TicketPage:
+    """A page of the tickets ``f`` selects that the actor may see; ``counted=False`` for a
+    caller that shows a count of its own (the page's total is then 0)."""
     subtree = await establishment_subtree(f.establishment_id) if f.establishment_id else frozenset()
     clauses = _filter_clauses(actor, f, subtree)
-    return await _keyset_page(f, clauses)
+    return await _keyset_page(f, clauses, counted)
 
 
 def access_of(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -> TicketAccess:
@@ -706,7 +708,7 @@ async def _rows_by_id(ids: list[int], extra: list[Any]) -> list[dict[str, Any]]:
     return [by_id[ticket_id] for ticket_id in ids if ticket_id in by_id]
 
 
-async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
+async def _keyset_page(f: TicketFilters, clauses: list[Any], counted: bool = True) -> TicketPage:
     """One page by keyset: the rows after (or before) the cursor, never a deep OFFSET, so
     the last page of a million tickets costs what the first does. The total is counted up
     to COUNT_AHEAD matches (beyond it the page says "1,000+"). An old ``page=N`` link is
@@ -717,9 +719,11 @@ async def _keyset_page(f: TicketFilters, clauses: list[Any]) -> TicketPage:
     old_page = 1 if cursor else min(f.page, MAX_OLD_PAGE)
     skipped = (old_page - 1) * f.per_page
     cap = skipped + COUNT_AHEAD  # what comes before an old page's rows, then the count ahead
-    # Counted in SQL: returning up to a thousand ids as rows cost more than walking them.
-    capped = Ticket.select(Ticket.id).where(*clauses).limit(cap + 1).querystrings[0]
-    found = (await Ticket.raw("SELECT COUNT(*) AS n FROM ({}) AS capped", capped))[0]["n"]
+    found = 0
+    if counted:
+        # Counted in SQL: returning up to a thousand ids as rows cost more than walking them.
+        capped = Ticket.select(Ticket.id).where(*clauses).limit(cap + 1).querystrings[0]
+        found = (await Ticket.raw("SELECT COUNT(*) AS n FROM ({}) AS capped", capped))[0]["n"]
     more = found > cap
     total = min(found, cap)
     sort = f.sort if f.sort in CURSOR_SORTS else DEFAULT_SORT

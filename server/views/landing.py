@@ -27,12 +27,14 @@ async def landing_context(actor: Actor) -> dict[str, Any]:
     """Both lists go through the access policy (``list_tickets``); the counts need not:
     a ticket assigned to the actor, or to one of their groups, is visible to them."""
     groups = tuple(sorted(actor.group_ids)) or (0,)
+    # Their counts come from the tally below, not from the lists.
     mine = await queries.list_tickets(
-        actor, queries.TicketFilters(assignee="me", sort="urgent", per_page=SHOWN)
+        actor, queries.TicketFilters(assignee="me", sort="urgent", per_page=SHOWN), counted=False
     )
     backlog = await queries.list_tickets(
         actor,
         queries.TicketFilters(assignee="none", group_ids=groups, sort="urgent", per_page=SHOWN),
+        counted=False,
     )
     return {
         "mine": mine.rows,
