@@ -275,6 +275,11 @@ def counted(actor: Actor, table: Any) -> Any | None:
     return _counted(visibility(actor), table)
 
 
+def counted_in(scope: Visibility, table: Any) -> Any | None:
+    """:func:`counted` for a scope (the reports compile theirs once per shape of scope)."""
+    return _counted(scope, table)
+
+
 async def by_establishment(
     actor: Actor, within: frozenset[int] | None
 ) -> dict[int, dict[str, int]]:

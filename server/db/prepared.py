@@ -66,6 +66,27 @@ class Prepared:
 SAMPLE_ID = 987_654_321  # a sample id no real row is expected to need at compile time
 
 
+class Slots:
+    """The values of a query whose shape varies (which clauses, how many ids): each value is
+    replaced by a distinct sample as the shape is described, so that equal shapes compare
+    equal and key one :class:`Prepared` (``samples()``); ``values`` then run it."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: int) -> int:
+        self.values.append(value)
+        return SAMPLE_ID + len(self.values) - 1
+
+    def ids(self, ids: frozenset[int]) -> frozenset[int]:
+        return frozenset(self(i) for i in sorted(ids))
+
+    def samples(self) -> tuple[int, ...]:
+        return tuple(SAMPLE_ID + k for k in range(len(self.values)))
+
+
 class PreparedIn:
     """``build(ids)``, a query on a list of ids, compiled once per length of the list (pages
     show a few dozen rows at most). Longer lists are built each time: one compiled statement

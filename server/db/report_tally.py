@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +21,8 @@ from piccolo.query.functions.aggregate import Sum
 from piccolo.querystring import QueryString
 
 from server.db import hot_rows
-from server.db.counters import counted
+from server.db.counters import counted_in
+from server.db.prepared import Prepared, Slots
 from server.db.report_tables import (
     TicketDurationDay,
     TicketDurationTally,
@@ -227,12 +229,12 @@ def _rest_branch(scope: Visibility, table: Any) -> Any | None:
     return clause
 
 
-def _counted_clauses(actor: Actor, scope: Visibility, table: Any) -> list[Any] | None:
+def _counted_clauses(scope: Visibility, table: Any) -> list[Any] | None:
     """Every counted branch on an hourly tally, as where-clauses (None: none). Everything
     needs no clause: ``counted``'s ``id > 0`` would keep the read off the covering index."""
     if scope.everything:
         return []
-    branch = counted(actor, table)
+    branch = counted_in(scope, table)
     return None if branch is None else [branch]
 
 
@@ -243,11 +245,48 @@ def _reads_sums(scope: Visibility, f: ReportFilters) -> bool:
     return not narrowed and _summed_branch(scope, TicketHourSum) is not None
 
 
-async def _hour_rows(actor: Actor, f: ReportFilters, days: str | None) -> list[Any]:
-    """(hour, worker, sums) rows: from the per-establishment sums where they answer, the rest
-    from the hourly tally; a row's technician is kept apart only where it logged time. With
-    ``days`` (SQL of the local day number of ``hour``), (day, worker, sums) rows instead."""
-    scope = visibility(actor)
+# Each read is one statement (its branches joined by UNION ALL: a round trip and its Python
+# per branch were most of the report's cost), compiled once per shape (``Prepared``): the
+# scope and filters with every id replaced by a sample, which branches, the day SQL. Building
+# the Piccolo selects took a millisecond of every report.
+
+
+class _Slots(Slots):
+    """Slots of a report's scope and filters."""
+
+    __slots__ = ()
+
+    def scope(self, scope: Visibility) -> Visibility:
+        """The branches a tally answers (no requester or share: tallies have none)."""
+        if scope.everything:
+            return Visibility(everything=True)
+        return Visibility(
+            establishment_ids=self.ids(scope.establishment_ids),
+            group_ids=self.ids(scope.group_ids),
+            assignee_id=None if scope.assignee_id is None else self(scope.assignee_id),
+        )
+
+    def filters(self, f: ReportFilters) -> ReportFilters:
+        """The filters, hours apart (each read takes its own)."""
+        return ReportFilters(
+            0,
+            0,
+            None if f.establishment_ids is None else self.ids(f.establishment_ids),
+            self(f.group_id) if f.group_id else None,
+            self(f.category_id) if f.category_id else None,
+            self(f.technician_id) if f.technician_id else None,
+        )
+
+
+def _union(queries: list[Any]) -> QueryString:
+    return QueryString(
+        " UNION ALL ".join("{}" for _ in queries), *(q.querystrings[0] for q in queries)
+    )
+
+
+def _hour_statement(
+    scope: Visibility, f: ReportFilters, start: int, end: int, days: str | None
+) -> QueryString:
     t = TicketHourTally
     worker = QueryString(_WORKER)
 
@@ -261,47 +300,63 @@ async def _hour_rows(actor: Actor, f: ReportFilters, days: str | None) -> list[A
                 Sum(t.reopened, alias="reopened"),
                 Sum(t.minutes, alias="minutes"),
             )
-            .where(*branch, *_hours(t, f.start_hour, f.end_hour), *_filters(t, f))
+            .where(*branch, *_hours(t, start, end), *_filters(t, f))
             .group_by(t.hour, worker)
         )
 
     if not _reads_sums(scope, f):
-        branch = _counted_clauses(actor, scope, t)
-        return [] if branch is None else await _by_day(hourly(branch), days)
-    s = TicketHourSum
-    rows = await _by_day(
-        s.select(
-            s.hour,
-            s.worker,
-            Sum(s.created, alias="created"),
-            Sum(s.resolved, alias="resolved"),
-            Sum(s.reopened, alias="reopened"),
-            Sum(s.minutes, alias="minutes"),
-        )
-        .where(
-            *(_summed_branch(scope, s) or []), *_hours(s, f.start_hour, f.end_hour), *_filters(s, f)
-        )
-        .group_by(s.hour, s.worker),
-        days,
-    )
-    rest = _rest_branch(scope, t)
-    if rest is not None:
-        rows += await _by_day(hourly([rest]), days)
-    return rows
-
-
-async def _by_day(query: Any, days: str | None) -> list[Any]:
-    """The hourly rows of ``query`` as they are, or summed per local day in the database: a
-    month is 720 hours per worker, and reading them into Python cost more than the sums."""
+        selects = [hourly(_counted_clauses(scope, t) or [])]
+    else:
+        s = TicketHourSum
+        selects = [
+            s.select(
+                s.hour,
+                s.worker,
+                Sum(s.created, alias="created"),
+                Sum(s.resolved, alias="resolved"),
+                Sum(s.reopened, alias="reopened"),
+                Sum(s.minutes, alias="minutes"),
+            )
+            .where(*(_summed_branch(scope, s) or []), *_hours(s, start, end), *_filters(s, f))
+            .group_by(s.hour, s.worker)
+        ]
+        rest = _rest_branch(scope, t)
+        if rest is not None:
+            selects.append(hourly([rest]))
     if days is None:
-        return await query
-    per_day = QueryString(
+        return _union(selects)
+    # Summed per local day in the database: a month is 720 hours per worker, and reading
+    # them into Python cost more than the sums.
+    return QueryString(
         f"SELECT {days} AS day, worker, SUM(created) AS created, SUM(resolved) AS resolved,"
         " SUM(reopened) AS reopened, SUM(minutes) AS minutes FROM ({}) AS per_hour"
         " GROUP BY 1, 2",
-        query.querystrings[0],
+        _union(selects),
     )
-    return list(await TicketHourSum._meta.db.run_querystring(per_day))
+
+
+@lru_cache(maxsize=256)
+def _hour_read(
+    scope: Visibility,
+    f: ReportFilters,
+    start: int,
+    end: int,
+    days: str | None,
+    samples: tuple[int, ...],
+) -> Prepared:
+    return Prepared(lambda *_: _hour_statement(scope, f, start, end, days), *samples)
+
+
+async def _hour_rows(actor: Actor, f: ReportFilters, days: str | None) -> list[Any]:
+    """(hour, worker, sums) rows: from the per-establishment sums where they answer, the rest
+    from the hourly tally; a row's technician is kept apart only where it logged time. With
+    ``days`` (SQL of the local day number of ``hour``), (day, worker, sums) rows instead."""
+    scope = visibility(actor)
+    if not _reads_sums(scope, f) and _counted_clauses(scope, TicketHourTally) is None:
+        return []
+    slots = _Slots()
+    shape = slots.scope(scope), slots.filters(f), slots(f.start_hour), slots(f.end_hour)
+    return await _hour_read(*shape, days, slots.samples()).rows(*slots.values)
 
 
 def _days_sql(segments: list[tuple[int, int]]) -> str:
@@ -318,41 +373,75 @@ def _days_sql(segments: list[tuple[int, int]]) -> str:
     return f"(hour * 60 + {offset}) / 1440"
 
 
-async def _duration_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]:
-    """(measure, bucket, n) rows over the period: its whole UTC days from the daily sums where
-    they answer, its first and last hours and the other branches from the hourly tally."""
-    scope = visibility(actor)
-    d = TicketDurationTally
+# The parts of a duration read: the daily sums between two days, the summed branch or the
+# rest of the reader's branches (``_rest_branch``) or every counted branch over some hours.
+DurationPart = tuple[str, int, int]
 
-    async def hourly(branch: list[Any], start: int, end: int) -> list[dict[str, Any]]:
-        if start >= end:
-            return []
-        return await (
+
+def _duration_statement(
+    scope: Visibility, f: ReportFilters, parts: tuple[DurationPart, ...]
+) -> QueryString:
+    d = TicketDurationTally
+    s = TicketDurationDay
+    selects = []
+    for kind, start, end in parts:
+        if kind == "days":
+            selects.append(
+                s.select(s.measure, s.bucket, Sum(s.n, alias="n"))
+                .where(
+                    *(_summed_branch(scope, s) or []), s.day >= start, s.day < end, *_filters(s, f)
+                )
+                .group_by(s.measure, s.bucket)
+            )
+            continue
+        if kind == "summed":
+            branch = _summed_branch(scope, d) or []
+        elif kind == "rest":
+            branch = [_rest_branch(scope, d)]
+        else:
+            branch = _counted_clauses(scope, d) or []
+        selects.append(
             d.select(d.measure, d.bucket, Sum(d.n, alias="n"))
             .where(*branch, *_hours(d, start, end), *_filters(d, f))
             .group_by(d.measure, d.bucket)
         )
+    return _union(selects)
 
+
+@lru_cache(maxsize=256)
+def _duration_read(
+    scope: Visibility, f: ReportFilters, parts: tuple[DurationPart, ...], samples: tuple[int, ...]
+) -> Prepared:
+    return Prepared(lambda *_: _duration_statement(scope, f, parts), *samples)
+
+
+async def _duration_rows(actor: Actor, f: ReportFilters) -> list[dict[str, Any]]:
+    """(measure, bucket, n) rows over the period: its whole UTC days from the daily sums where
+    they answer, its first and last hours and the other branches from the hourly tally."""
+    scope = visibility(actor)
+    slots = _Slots()
+    shape = slots.scope(scope), slots.filters(f)
+    parts: list[DurationPart] = []
     first_day = -(-f.start_hour // HOURS_A_DAY)
     end_day = f.end_hour // HOURS_A_DAY
+
+    def hours(kind: str, start: int, end: int) -> None:
+        if start < end:
+            parts.append((kind, slots(start), slots(end)))
+
     if not _reads_sums(scope, f) or first_day >= end_day:
-        branch = _counted_clauses(actor, scope, d)
-        return [] if branch is None else await hourly(branch, f.start_hour, f.end_hour)
-    s = TicketDurationDay
-    rows = await (
-        s.select(s.measure, s.bucket, Sum(s.n, alias="n"))
-        .where(
-            *(_summed_branch(scope, s) or []), s.day >= first_day, s.day < end_day, *_filters(s, f)
-        )
-        .group_by(s.measure, s.bucket)
-    )
-    summed = _summed_branch(scope, d) or []
-    rows += await hourly(summed, f.start_hour, first_day * HOURS_A_DAY)
-    rows += await hourly(summed, end_day * HOURS_A_DAY, f.end_hour)
-    rest = _rest_branch(scope, d)
-    if rest is not None:
-        rows += await hourly([rest], f.start_hour, f.end_hour)
-    return rows
+        if _counted_clauses(scope, TicketDurationTally) is None:
+            return []
+        hours("counted", f.start_hour, f.end_hour)
+    else:
+        parts.append(("days", slots(first_day), slots(end_day)))
+        hours("summed", f.start_hour, first_day * HOURS_A_DAY)
+        hours("summed", end_day * HOURS_A_DAY, f.end_hour)
+        if _rest_branch(scope, TicketDurationTally) is not None:
+            hours("rest", f.start_hour, f.end_hour)
+    if not parts:
+        return []
+    return await _duration_read(*shape, tuple(parts), slots.samples()).rows(*slots.values)
 
 
 async def totals(actor: Actor, f: ReportFilters, zone: ZoneInfo | None = None) -> Totals:

@@ -6,17 +6,32 @@ filters."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
+from server.db.prepared import Prepared
 from server.db.queries import visible_to
 from server.db.tables import FollowUp, Ticket
 from server.domain.actors import Actor
 
 TOP = 20  # tickets listed, most minutes first
 CHUNK = 5_000  # ticket ids per visibility query (both engines bound a statement's parameters)
+
+
+def _worked(start: datetime, end: datetime) -> Any:
+    return (
+        FollowUp.select(FollowUp.ticket, Sum(FollowUp.minutes, alias="minutes"))
+        .where(FollowUp.minutes > 0, FollowUp.created_at >= start, FollowUp.created_at < end)
+        .group_by(FollowUp.ticket)
+    )
+
+
+# Every report runs it: its select compiled once.
+_WORKED = Prepared(
+    _worked, datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC), datetime(2001, 2, 3, 4, 5, 7, tzinfo=UTC)
+)
 
 
 async def top_tickets(
@@ -35,11 +50,7 @@ async def top_tickets(
     on are then checked against the viewer's reach and the filters. Filtering the follow-ups by
     ``ticket IN (every ticket the viewer may see)`` made the database build that whole set,
     a million rows for a supervisor at 1 M tickets (320 ms), even when nobody logged time."""
-    worked = await (
-        FollowUp.select(FollowUp.ticket, Sum(FollowUp.minutes, alias="minutes"))
-        .where(FollowUp.minutes > 0, FollowUp.created_at >= start, FollowUp.created_at < end)
-        .group_by(FollowUp.ticket)
-    )
+    worked = await _WORKED.rows(start, end)
     minutes = {row["ticket"]: int(row["minutes"]) for row in worked}
     ids = sorted(minutes)
     kept: list[int] = []

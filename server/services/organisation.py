@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from server.db import queries
 from server.db.engine import write_transaction
 from server.db.tables import (
     Establishment,
@@ -34,8 +35,9 @@ async def tree() -> dict[int, int | None]:
 
 
 async def establishments_as_tree() -> list[dict[str, Any]]:
-    """Every establishment, parents before children, each with its depth (for indenting)."""
-    rows = await Establishment.select().order_by(Establishment.name)
+    """Every establishment, parents before children, each with its depth (for indenting);
+    read from the configuration cache (establishments bump its generation)."""
+    rows = await queries.establishments()
     children: dict[int | None, list[dict[str, Any]]] = {}
     for row in rows:
         children.setdefault(row["parent"], []).append(row)

@@ -4,10 +4,10 @@ within the reader's scope, in the reader's days (time zone)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_timedelta
@@ -16,10 +16,14 @@ from piccolo.querystring import QueryString
 
 from server import i18n
 from server.db import queries, report_tally, time_spent
+from server.db.prepared import Prepared, Slots
 from server.db.tables import Ticket, User
 from server.domain import report_figures as rf
 from server.domain.actors import Actor
+from server.domain.establishments import descendants
+from server.domain.permissions import visibility
 from server.domain.text import N_
+from server.domain.vocabulary import Role
 from server.views.query import CHOOSE, QueryReader
 from server.views.wallboard import places
 
@@ -85,34 +89,117 @@ def _percentiles(counts: Any) -> dict[str, Any]:
     return found
 
 
-async def _backlog(actor: Actor, c: Choice, within: frozenset[int] | None) -> list[int]:
-    """Open tickets by age band, now: counted in the database along the status index (open
-    tickets only), one row back instead of every open ticket's date."""
+_SAMPLE_CUTOFFS = tuple(datetime(2001, 2, 3, 4, 5, k, tzinfo=UTC) for k in range(len(rf.AGE_BANDS)))
+
+
+def _backlog_query(
+    reader: Actor,
+    within: frozenset[int] | None,
+    group: int | None,
+    category: int | None,
+    technician: int | None,
+) -> Any:
     newer = [
         QueryString("SUM(CASE WHEN created_at > {} THEN 1 ELSE 0 END)", cutoff).as_alias(
             f"newer_{index}"
         )
-        for index, cutoff in enumerate(rf.age_cutoffs(datetime.now(UTC)))
+        for index, cutoff in enumerate(_SAMPLE_CUTOFFS)
     ]
     query = Ticket.select(Count(alias="total"), *newer).where(
-        queries.visible_to(actor), Ticket.status.is_in(queries.OPEN_STATUSES)
+        queries.visible_to(reader), Ticket.status.is_in(queries.OPEN_STATUSES)
     )
     if within is not None:
         query = query.where(Ticket.establishment.is_in(sorted(within) or [0]))
-    if c.group:
-        query = query.where(Ticket.assigned_group == c.group)
-    if c.category:
-        query = query.where(Ticket.category == c.category)
-    if c.technician:
-        query = query.where(Ticket.assignee == c.technician)
-    row = (await query)[0]
-    return rf.band_counts(
-        int(row["total"] or 0), [int(row[f"newer_{i}"] or 0) for i in range(len(newer))]
+    if group:
+        query = query.where(Ticket.assigned_group == group)
+    if category:
+        query = query.where(Ticket.category == category)
+    if technician:
+        query = query.where(Ticket.assignee == technician)
+    return query
+
+
+@lru_cache(maxsize=256)
+def _backlog_read(
+    reader: Actor,
+    within: frozenset[int] | None,
+    group: int | None,
+    category: int | None,
+    technician: int | None,
+    samples: tuple[Any, ...],
+) -> Prepared:
+    return Prepared(
+        lambda *_: _backlog_query(reader, within, group, category, technician), *samples
     )
 
 
+def _sample_reader(actor: Actor, slots: Slots) -> Actor:
+    """The actor with each id its access clause (``queries.visible_to``) uses as a sample."""
+    scope = visibility(actor)
+    if scope.everything or scope.requester_id is None:  # admin, or nothing visible
+        return Actor(id=0, role=actor.role, establishment_id=None, active=actor.active)
+    if actor.is_staff:
+        return replace(
+            actor,
+            id=slots(actor.id),
+            establishment_id=None,
+            establishment_ids=slots.ids(actor.establishment_ids),
+            group_ids=slots.ids(actor.group_ids),
+        )
+    establishment = actor.establishment_id
+    return replace(
+        actor,
+        id=slots(actor.id),
+        establishment_id=None if establishment is None else slots(establishment),
+    )
+
+
+async def _backlog(actor: Actor, c: Choice, within: frozenset[int] | None) -> list[int]:
+    """Open tickets by age band, now: counted in the database along the status index (open
+    tickets only), one row back instead of every open ticket's date. Compiled once per
+    shape of reader and filters (building the select cost more Python than the rest)."""
+    cutoffs = rf.age_cutoffs(datetime.now(UTC))
+    slots = Slots()
+    slots.values += cutoffs
+    shape = (
+        _sample_reader(actor, slots),
+        None if within is None else slots.ids(within),
+        slots(c.group) if c.group else None,
+        slots(c.category) if c.category else None,
+        slots(c.technician) if c.technician else None,
+    )
+    samples = (*_SAMPLE_CUTOFFS, *slots.samples()[len(cutoffs) :])
+    row = (await _backlog_read(*shape, samples).rows(*slots.values))[0]
+    return rf.band_counts(
+        int(row["total"] or 0), [int(row[f"newer_{i}"] or 0) for i in range(len(cutoffs))]
+    )
+
+
+_TECHNICIANS = Prepared(
+    lambda: (
+        User.select(User.id, User.full_name, User.email)
+        .where(
+            User.role.is_in([Role.TECHNICIAN.value, Role.SUPERVISOR.value, Role.ADMIN.value])
+            & (User.active == True)  # noqa: E712
+        )
+        .order_by(User.full_name)
+    )
+)
+
+
+async def technicians() -> list[dict[str, Any]]:
+    """``queries.technicians()``, its select compiled once."""
+    return await _TECHNICIANS.rows()
+
+
+async def _subtree(establishment_id: int) -> frozenset[int]:
+    """``queries.establishment_subtree`` from the cached establishments (no statement)."""
+    rows = await queries.establishments()
+    return descendants([establishment_id], {r["id"]: r["parent"] for r in rows})
+
+
 async def report(actor: Actor, c: Choice, zone: ZoneInfo) -> dict[str, Any]:
-    within = await queries.establishment_subtree(c.establishment) if c.establishment else None
+    within = await _subtree(c.establishment) if c.establishment else None
     start, end = rf.hours_of_period(c.first, c.last, zone)
     found = await report_tally.totals(
         actor,
@@ -169,23 +256,41 @@ async def report(actor: Actor, c: Choice, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
+class Bar(NamedTuple):
+    """One day's pair of bars, as the chart macro draws them (unpacked in its loop: each
+    attribute of a dict cost Jinja a failed ``getattr`` first, 200 per chart)."""
+
+    x: int
+    created_y: float
+    created_h: float
+    resolved_x: int
+    resolved_y: float
+    resolved_h: float
+    label: str | None  # the day under the bars, on the first, the last and every 7th
+
+
 def chart(days: list[dict[str, Any]]) -> dict[str, Any]:
     """Geometry of the created/resolved bars per day (drawn by the template macro)."""
     top = max([1, *(max(d["created"], d["resolved"]) for d in days)])
     height, bar, gap, left = 160, 6, 4, 40
     step = 2 * bar + gap
     bars = []
+    last = len(days) - 1
     for index, d in enumerate(days):
         x = left + index * step
+        created_h = d["created"] * height / top
+        resolved_h = d["resolved"] * height / top
+        labelled = index in (0, last) or index % 7 == 0
         bars.append(
-            {
-                "day": d["day"],
-                "x": x,
-                "created_h": d["created"] * height / top,
-                "resolved_h": d["resolved"] * height / top,
-                "created": d["created"],
-                "resolved": d["resolved"],
-            }
+            Bar(
+                x,
+                height - created_h,
+                created_h,
+                x + bar,
+                height - resolved_h,
+                resolved_h,
+                day_label(d["day"]) if labelled else None,
+            )
         )
     return {
         "bars": bars,
@@ -195,3 +300,19 @@ def chart(days: list[dict[str, Any]]) -> dict[str, Any]:
         "top": top,
         "left": left,
     }
+
+
+def day_rows(days: list[dict[str, Any]]) -> list[tuple[str, str, int, int, int, int]]:
+    """The table's rows: (ISO day, day as the reader writes it, created, resolved, reopened,
+    minutes), made here rather than by two calls per row in the template."""
+    return [
+        (
+            d["day"].isoformat(),
+            day_label(d["day"]),
+            d["created"],
+            d["resolved"],
+            d["reopened"],
+            d["minutes"],
+        )
+        for d in days
+    ]

@@ -8,8 +8,9 @@ from server.db import queries
 from server.db.engine import db_session, recording, write_transaction
 from server.db.sla import load_config
 from server.db.sla_tables import SlaPolicy
-from server.db.tables import Category
+from server.db.tables import Category, Establishment
 from server.domain.vocabulary import Role
+from server.services import organisation
 from tests import factories
 
 
@@ -172,3 +173,21 @@ async def test_announcements_are_read_once_per_change_and_shown_by_the_clock() -
         Announcement.title == "Coupure"
     )
     assert await shown(now) == (["Coupure réseau"], 1)
+
+
+async def test_the_establishment_tree_comes_from_the_configuration_cache() -> None:
+    """The pickers of the reports, the overview and the admin pages: no read of the table
+    while the configuration stays the same, a new establishment shown at once."""
+    await Establishment.insert(Establishment(name="Siège", code="SIE"))
+    await organisation.establishments_as_tree()
+    async with db_session():
+        with recording() as statements:
+            before = await organisation.establishments_as_tree()
+    assert _reads_of(statements, "establishment") == 0
+    parent = next(row["id"] for row in before if row["code"] == "SIE")
+    await Establishment.insert(Establishment(name="Annexe", code="ANX", parent=parent))
+    after = await organisation.establishments_as_tree()
+    assert [(row["code"], row["depth"]) for row in after if row["code"] in {"SIE", "ANX"}] == [
+        ("SIE", 0),
+        ("ANX", 1),
+    ]

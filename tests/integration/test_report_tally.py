@@ -14,8 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Sum
+from piccolo.query.methods.select import Select
 
 from server.db import report_tally
+from server.db.engine import recording
 from server.db.report_tables import (
     TicketDurationDay,
     TicketDurationTally,
@@ -328,3 +330,34 @@ async def test_report_totals_equal_the_reference_for_each_reader_and_filter(
     assert compared  # minutes per technician were compared, not only empty counters
     assert timed  # so were durations
     assert days_compared
+
+
+async def test_a_report_is_two_statements_compiled_once_per_shape(
+    clean_db: None, monkeypatch: Any
+) -> None:
+    """The hour sums and the durations are one statement each, however many branches the
+    reader's scope needs (the supervisor's establishments from the sums, own work from the
+    hourly tallies); a second report of the same shape, other values, builds no select."""
+    w = await _world(random.Random(5))
+    sup = next(a for a in w["staff"] if a.role.value == "supervisor")
+    assert visibility(sup).establishment_ids  # the sums answer, own work is the rest
+    built: list[Any] = []
+    piccolo_built = Select.default_querystrings
+
+    def counting(query: Select) -> Any:
+        built.append(query)
+        return piccolo_built.fget(query)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Select, "default_querystrings", property(counting))
+    zone = ZoneInfo("Pacific/Kiritimati")  # no summer time: the same day SQL every period
+    first = report_tally.ReportFilters(24 * 1000 + 5, 24 * 1030 + 5)
+    await report_tally.totals(sup, first, zone)
+    assert built  # the first of its shape is compiled
+    built.clear()
+    with recording() as statements:
+        await report_tally.totals(
+            sup, report_tally.ReportFilters(24 * 1100 + 7, 24 * 1131 + 7), zone
+        )
+    assert built == []
+    assert len(statements) == 2, statements
+    assert all(" UNION ALL " in sql for sql in statements)

@@ -73,7 +73,11 @@ BUDGETS = {
 # The activity report (session 8): its period's sums per establishment, its whole days'
 # durations, their first and last hours, the reader's own work (hours, durations) from the
 # hourly tallies, the backlog, the time spent per ticket, names and the filters' lists.
-REPORT_BUDGETS = {"GET /overview": 7, "GET /reports/sla": 8, "GET /reports": 14}
+# Activity report CPU: its hour sums in one statement and its durations in another (their
+# branches joined by UNION ALL), the establishments of its filter (and of the overview's)
+# from the configuration cache; with the reach in the session's statement: reports
+# 11 -> 6, overview 4 -> 3 on both engines.
+REPORT_BUDGETS = {"GET /overview": 5, "GET /reports/sla": 8, "GET /reports": 8}
 WRITES = ("create (form)", "create (API)", "move", "follow-up")
 # Also exactly as many statements on the larger database.
 FIXED = (*WRITES, "ws board snapshot", "GET /board (shared)", "board page columns")
