@@ -608,15 +608,21 @@ async def groups() -> list[dict[str, Any]]:
     return await catalogue.localised_groups(i18n.get_locale())
 
 
-async def technicians() -> list[dict[str, Any]]:
-    staff = [Role.TECHNICIAN.value, Role.SUPERVISOR.value, Role.ADMIN.value]
-    return (
-        await User.select(User.id, User.full_name, User.email)
+# The desk's people (assignment menus, the report's technician filter), compiled once.
+_TECHNICIANS = Prepared(
+    lambda: (
+        User.select(User.id, User.full_name, User.email)
         .where(
-            User.role.is_in(staff) & (User.active == True)  # noqa: E712
+            User.role.is_in([Role.TECHNICIAN.value, Role.SUPERVISOR.value, Role.ADMIN.value])
+            & (User.active == True)  # noqa: E712
         )
         .order_by(User.full_name)
     )
+)
+
+
+async def technicians() -> list[dict[str, Any]]:
+    return await _TECHNICIANS.rows()
 
 
 _ESTABLISHMENTS = Prepared(lambda: Establishment.select().order_by(Establishment.name))

@@ -23,7 +23,6 @@ from server.domain.actors import Actor
 from server.domain.establishments import descendants
 from server.domain.permissions import visibility
 from server.domain.text import N_
-from server.domain.vocabulary import Role
 from server.views.query import CHOOSE, QueryReader
 from server.views.wallboard import places
 
@@ -173,23 +172,6 @@ async def _backlog(actor: Actor, c: Choice, within: frozenset[int] | None) -> li
     return rf.band_counts(
         int(row["total"] or 0), [int(row[f"newer_{i}"] or 0) for i in range(len(cutoffs))]
     )
-
-
-_TECHNICIANS = Prepared(
-    lambda: (
-        User.select(User.id, User.full_name, User.email)
-        .where(
-            User.role.is_in([Role.TECHNICIAN.value, Role.SUPERVISOR.value, Role.ADMIN.value])
-            & (User.active == True)  # noqa: E712
-        )
-        .order_by(User.full_name)
-    )
-)
-
-
-async def technicians() -> list[dict[str, Any]]:
-    """``queries.technicians()``, its select compiled once."""
-    return await _TECHNICIANS.rows()
 
 
 async def _subtree(establishment_id: int) -> frozenset[int]:

@@ -190,7 +190,7 @@ async def activity(request: Request) -> Template:
             "places": await activity_report.places(actor),
             "groups": await queries.groups(),
             "categories": await queries.categories(),
-            "technicians": await activity_report.technicians(),
+            "technicians": await queries.technicians(),
             "query": request.url.query or "",
             **figures,
         },
