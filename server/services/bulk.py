@@ -3,6 +3,7 @@
 Each ticket goes through the very use case of a single change (its access check, rules,
 history, notifications and event), in its own transaction: a refusal for one ticket undoes
 nothing for the others, and the outcome lists what changed and why the rest was refused.
+Following, which changes nothing on the tickets, judges each ticket alike in one transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ class BulkOutcome:
 async def apply(actor: Actor, ticket_ids: list[int], change: BulkChange) -> BulkOutcome:
     """Apply ``change`` to each ticket in turn (at most BULK_LIMIT)."""
     outcome = BulkOutcome()
+    if change.action is BulkAction.FOLLOW:
+        # Following changes nothing on the ticket (no version, history or event): all the
+        # selected tickets in one transaction, each still judged on its own.
+        selected = list(dict.fromkeys(ticket_ids[:BULK_LIMIT]))
+        refused = set(await following.watch_many(actor, selected))
+        outcome.changed = [i for i in selected if i not in refused]
+        outcome.refused = [Refusal(i, NotFound.message) for i in selected if i in refused]
+        return outcome
     for ticket_id in ticket_ids[:BULK_LIMIT]:
         try:
             events = await _one(actor, ticket_id, change)
@@ -45,7 +54,7 @@ async def apply(actor: Actor, ticket_ids: list[int], change: BulkChange) -> Bulk
         except GuichetError as exc:
             outcome.refused.append(Refusal(ticket_id, exc.message))
         else:
-            if events or change.action is BulkAction.FOLLOW:
+            if events:
                 outcome.changed.append(ticket_id)
             else:
                 outcome.unchanged.append(ticket_id)
@@ -54,9 +63,6 @@ async def apply(actor: Actor, ticket_ids: list[int], change: BulkChange) -> Bulk
 
 
 async def _one(actor: Actor, ticket_id: int, change: BulkChange) -> list[TicketEvent]:
-    if change.action is BulkAction.FOLLOW:  # no version to check: following reads its own
-        await following.watch(actor, ticket_id, True)
-        return []
     # The version the use case checks is the one read now: a bulk change is asked about
     # tickets as they are, and each use case still refuses what its rules refuse.
     row = await ticket_row(ticket_id)

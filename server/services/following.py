@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from server.db.engine import write_transaction
-from server.db.prepared import SAMPLE_ID, Prepared, ticket_row
-from server.db.queries import SHARES_NAMED, shared_with, ticket_access
-from server.db.tables import TicketShare, TicketWatcher, User
+from server.db.prepared import SAMPLE_ID, Prepared, PreparedIn, ticket_row
+from server.db.queries import SHARES_NAMED, access_of, shared_with, ticket_access
+from server.db.tables import Ticket, TicketShare, TicketWatcher, User
 from server.domain.actors import Actor
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.events import TicketEvent
@@ -65,6 +65,39 @@ async def watch(actor: Actor, ticket_id: int, on: bool) -> None:
             await TicketWatcher.delete().where(
                 (TicketWatcher.ticket == ticket_id) & (TicketWatcher.user == actor.id)
             )
+
+
+_ROWS = PreparedIn(lambda ids: Ticket.select().where(Ticket.id.is_in(ids)))
+_SHARES_OF = PreparedIn(
+    lambda ids: TicketShare.select(TicketShare.ticket, TicketShare.user).where(
+        TicketShare.ticket.is_in(ids)
+    )
+)
+
+
+async def watch_many(actor: Actor, ticket_ids: list[int]) -> list[int]:
+    """Follow several tickets at once (a bulk "follow"), each judged as ``watch`` judges it:
+    one transaction of three statements whatever their number (each ticket's own use case
+    took five). Returns the ids refused, missing or not the actor's to follow, as
+    ``watch``'s NotFound would."""
+    ids = list(dict.fromkeys(ticket_ids))
+    if not ids:
+        return []
+    async with write_transaction():
+        rows = {row["id"]: row for row in await _ROWS.rows(ids)}
+        shared: dict[int, set[int]] = {}
+        for share in await _SHARES_OF.rows(sorted(rows)) if rows else []:
+            shared.setdefault(share["ticket"], set()).add(share["user"])
+        allowed = [
+            i
+            for i in ids
+            if i in rows and can_watch(actor, access_of(rows[i], frozenset(shared.get(i, ()))))
+        ]
+        if allowed:
+            await TicketWatcher.insert(
+                *(TicketWatcher(ticket=i, user=actor.id) for i in allowed)
+            ).on_conflict(target=(TicketWatcher.ticket, TicketWatcher.user), action="DO NOTHING")
+    return [i for i in ids if i not in set(allowed)]
 
 
 async def add_watchers(ticket_id: int, user_ids: list[int]) -> None:

@@ -89,3 +89,38 @@ async def test_select_all_matching_runs_the_list_query_again() -> None:
 
     found = await bulk.matching_ids(w.tech, filters_from_query(Query))
     assert sorted(found) == sorted(ids)  # beyond the page of 25, and only what matches
+
+
+async def test_a_bulk_follow_judges_each_ticket_in_a_few_statements_whatever_their_number() -> None:
+    """Following many tickets: each judged as a single follow is (missing, invisible: refused;
+    a named share admits a requester), already followed ones kept once, in one transaction
+    of as many statements for three tickets as for twenty-five."""
+    from server.db.connections import recording
+    from server.db.engine import db_session
+    from server.services import following
+
+    w = await factories.world()
+    own = [
+        await factories.ticket(w.requester_a, title=f"Scanner {n}", shared="0") for n in range(24)
+    ]
+    colleagues = await factories.ticket(w.colleague_a, title="Badge", shared="0")
+    await following.share(w.colleague_a, colleagues, "alice@chu-a.test")
+    elsewhere = await factories.ticket(w.requester_b, title="Autre clinique")
+    await following.watch(w.requester_a, own[0], True)
+    counts = []
+    for picked in ([own[0], colleagues, elsewhere], [*own, colleagues, 987654, own[3]]):
+        async with db_session():
+            with recording() as statements:
+                outcome = await bulk.apply(w.requester_a, picked, BulkChange(BulkAction.FOLLOW))
+        counts.append(len(statements))
+        refused = {r.ticket_id: r.message for r in outcome.refused}
+        assert set(refused.values()) <= {"Not found"}
+        assert sorted(outcome.changed) == sorted(
+            {i for i in picked if i not in (elsewhere, 987654)}
+        )
+        assert set(refused) == {i for i in picked if i in (elsewhere, 987654)}
+    assert counts[0] == counts[1] <= 6, counts
+    followed = await TicketWatcher.select(TicketWatcher.ticket).where(
+        TicketWatcher.user == w.requester_a.id
+    )
+    assert sorted(r["ticket"] for r in followed) == sorted([*own, colleagues])
