@@ -34,6 +34,26 @@ _WORKED = Prepared(
 )
 
 
+def narrowed(
+    query: Any,
+    establishment_ids: frozenset[int] | None,
+    group_id: int | None,
+    category_id: int | None,
+    technician_id: int | None,
+) -> Any:
+    """A ticket select narrowed by a report's filters (establishments already expanded to
+    their subtrees; None or 0: not filtered)."""
+    if establishment_ids is not None:
+        query = query.where(Ticket.establishment.is_in(sorted(establishment_ids) or [0]))
+    if group_id:
+        query = query.where(Ticket.assigned_group == group_id)
+    if category_id:
+        query = query.where(Ticket.category == category_id)
+    if technician_id:
+        query = query.where(Ticket.assignee == technician_id)
+    return query
+
+
 async def top_tickets(
     actor: Actor,
     start: datetime,
@@ -58,14 +78,7 @@ async def top_tickets(
         tickets = Ticket.select(Ticket.id).where(
             visible_to(actor), Ticket.id.is_in(ids[first : first + CHUNK])
         )
-        if establishment_ids is not None:
-            tickets = tickets.where(Ticket.establishment.is_in(sorted(establishment_ids) or [0]))
-        if group_id:
-            tickets = tickets.where(Ticket.assigned_group == group_id)
-        if category_id:
-            tickets = tickets.where(Ticket.category == category_id)
-        if technician_id:
-            tickets = tickets.where(Ticket.assignee == technician_id)
+        tickets = narrowed(tickets, establishment_ids, group_id, category_id, technician_id)
         kept += [row["id"] for row in await tickets]
     top = sorted(kept, key=lambda ticket_id: (-minutes[ticket_id], ticket_id))[:TOP]
     if not top:

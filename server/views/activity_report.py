@@ -107,15 +107,7 @@ def _backlog_query(
     query = Ticket.select(Count(alias="total"), *newer).where(
         queries.visible_to(reader), Ticket.status.is_in(queries.OPEN_STATUSES)
     )
-    if within is not None:
-        query = query.where(Ticket.establishment.is_in(sorted(within) or [0]))
-    if group:
-        query = query.where(Ticket.assigned_group == group)
-    if category:
-        query = query.where(Ticket.category == category)
-    if technician:
-        query = query.where(Ticket.assignee == technician)
-    return query
+    return time_spent.narrowed(query, within, group, category, technician)
 
 
 @lru_cache(maxsize=256)
