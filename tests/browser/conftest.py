@@ -8,11 +8,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
+
+# A live push or an answer waits behind whatever else the machine runs (CI runs the other
+# xdist worker's tests beside these): assertions wait for the page to get there, and only a
+# failing test pays the whole wait.
+expect.set_options(timeout=20_000)
+FAILED = pytest.StashKey[bool]()
+SERVER_LOG_TAIL = 60  # lines of the server's log shown under a failed test
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -30,8 +37,18 @@ async def _fresh_database(clean_db: None) -> None:
     """Every test here starts from empty tables."""
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
 @pytest.fixture
-def live_server(tmp_path) -> Iterator[str]:
+def live_server(tmp_path, request: pytest.FixtureRequest) -> Iterator[str]:
     # The server gets a socket this process bound and keeps: a port found free and bound
     # later by the server could be taken meanwhile by the other xdist worker's server,
     # and this test would then talk to that server and its database (seen once: a ticket
@@ -79,6 +96,10 @@ def live_server(tmp_path) -> Iterator[str]:
         process.wait(timeout=10)
         listener.close()
         log.close()
+        if request.node.stash.get(FAILED, False):
+            # What the server said is what CI keeps of a failure: shown with the test.
+            lines = (tmp_path / "server.log").read_text(errors="replace").splitlines()
+            print("server log (tail):", *lines[-SERVER_LOG_TAIL:], sep="\n", file=sys.stderr)
 
 
 @pytest.fixture

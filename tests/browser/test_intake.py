@@ -29,7 +29,7 @@ async def test_tier1_files_a_phone_ticket_for_a_clinician_and_the_team_hears_liv
     await tech.goto(f"{live_server}/tickets/new")
     await tech.fill("#requester_search", "chlo")
     choice = tech.locator("#requester-choices input[name=requester_id]")
-    await expect(choice).to_have_count(1, timeout=15000)
+    await expect(choice).to_have_count(1)
     await expect(tech.locator("#requester-choices")).to_contain_text("SUD")
     await choice.check()
     await tech.select_option("#source", "phone")
@@ -37,7 +37,7 @@ async def test_tier1_files_a_phone_ticket_for_a_clinician_and_the_team_hears_liv
     await tech.fill("#description", "Appel de l'unité : plus aucune impression depuis 8 h.")
     await tech.select_option("#category_id", label="Divers")
     # The category preview says at once where the ticket goes.
-    await expect(tech.locator("#category-preview")).to_contain_text("Accueil (N1)", timeout=15000)
+    await expect(tech.locator("#category-preview")).to_contain_text("Accueil (N1)")
     await tech.fill("#phones", "01 23 45 67 89\n06 11 22 33 44")
     await tech.click("button:has-text('Envoyer le ticket')")
     await expect(tech.locator("h1 .title")).to_have_text("Imprimante du poste de soins muette")
@@ -55,7 +55,7 @@ async def test_tier1_files_a_phone_ticket_for_a_clinician_and_the_team_hears_liv
         d.intake_group,
     )
     # The team's bell rings without a reload.
-    await expect(teammate.locator("#bell .bell-count")).to_have_text("1", timeout=15000)
+    await expect(teammate.locator("#bell .bell-count")).to_have_text("1")
     # It is in the team's backlog.
     await teammate.goto(f"{live_server}/tickets?scope=backlog")
     await expect(teammate.locator("#ticket-list")).to_contain_text(

@@ -86,7 +86,7 @@ async def test_moves_through_one_instance_reach_a_browser_on_the_other_through_n
     ticket_id, version = await a_new_ticket(tech)
     await expect(page.locator(f"#cards-new #card-{ticket_id}")).to_be_visible()
     assert await move(tech, ticket_id, "pending", version) == 200
-    await expect(page.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible(timeout=10000)
+    await expect(page.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible()
 
     # B stops: its sockets close with 1012, the page reconnects through the proxy, to A.
     second.process.terminate()
@@ -98,5 +98,5 @@ async def test_moves_through_one_instance_reach_a_browser_on_the_other_through_n
     await expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     ticket_id, version = await a_new_ticket(tech)
     assert await move(tech, ticket_id, "pending", version) == 200
-    await expect(page.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible(timeout=10000)
+    await expect(page.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible()
     await tech.aclose()

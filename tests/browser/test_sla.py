@@ -26,7 +26,7 @@ async def test_countdown_moves_and_banner_appears_without_reload(
     remaining = tech.locator(".sla-take [data-remaining]")
     await expect(remaining).to_contain_text("restant")
     first = await remaining.text_content()
-    await expect(remaining).not_to_have_text(first or "", timeout=3000)
+    await expect(remaining).not_to_have_text(first or "")
 
     requester = await sign_in(browser, live_server, "alice@chu-a.test")
     await requester.goto(f"{live_server}/tickets/new")
@@ -44,5 +44,5 @@ async def test_countdown_moves_and_banner_appears_without_reload(
     await boss.click("#sla-form button[type=submit]")
     await expect(boss).to_have_url(f"{live_server}/admin/sla#announcements")
 
-    await expect(requester.locator("#banners")).to_contain_text("Coupure du DPI", timeout=3000)
+    await expect(requester.locator("#banners")).to_contain_text("Coupure du DPI")
     await expect(requester.locator("#banners")).to_contain_text("Panne en cours")

@@ -42,7 +42,7 @@ async def test_suggested_article_opens_without_losing_the_form(
     await page.fill("#description", "Plus rien ne sort depuis ce matin.")
     await page.locator("#title").press_sequentially("Mon imprimante est bloquée", delay=20)
     link = page.locator(f"#suggested-articles a[href='/kb/{article_id}']")
-    await expect(link).to_be_visible(timeout=10_000)
+    await expect(link).to_be_visible()
     await expect(link.locator("mark").first).to_be_visible()
 
     async with page.context.expect_page() as opened:

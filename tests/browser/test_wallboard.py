@@ -28,7 +28,7 @@ async def test_wallboard_follows_another_clients_move_without_reload(
     await tech.locator(f"#card-{ticket_id}").drag_to(tech.locator("#cards-pending"))
     await expect(tech.locator(f"#cards-pending #card-{ticket_id}")).to_be_visible()
 
-    await expect(wall.locator("#wall-status-pending")).to_have_text("1", timeout=10_000)
+    await expect(wall.locator("#wall-status-pending")).to_have_text("1")
     await expect(wall.locator("#wall-status-new")).to_have_text("1")
     await expect(wall.locator("#wall-open")).to_have_text("2")
     assert await wall.evaluate("document.body.dataset.marker") == "still here"

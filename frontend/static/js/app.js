@@ -109,6 +109,7 @@
     fresh.dataset.dirty = "1";
   }
   var focusAfterSwap = null;
+  var openAfterSwap = [];
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var current = event.detail.target;
     var fragment = event.detail.fragment;
@@ -130,8 +131,16 @@
     });
     var active = document.activeElement;
     focusAfterSwap = active && current.contains(active) && active.id ? active.id : null;
+    // An edit form the user opened (a <details> of the facts panel) stays open.
+    openAfterSwap = Array.prototype.map.call(
+      current.querySelectorAll("details[open][id]"), function (details) { return details.id; });
   });
   document.addEventListener("htmx:oobAfterSwap", function () {
+    openAfterSwap.forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details && details.tagName === "DETAILS") details.open = true;
+    });
+    openAfterSwap = [];
     if (!focusAfterSwap) return;
     var again = document.getElementById(focusAfterSwap);
     focusAfterSwap = null;

@@ -128,10 +128,33 @@
     typing = setTimeout(function () { event.target.form.submit(); }, 600);
   });
 
+  // A push or an answer replaces a card whole (a colleague's change, or the push of one's own
+  // move arriving after its answer): a menu the user had open on it stays open.
+  var openMenu = null;
+  function rememberOpenMenu() {
+    var menu = document.querySelector(".card .card-menu[open]");
+    openMenu = menu && {
+      card: menu.closest(".card").id,
+      focused: menu.contains(document.activeElement),
+    };
+  }
+  function reopenMenu() {
+    var remembered = openMenu;
+    openMenu = null;
+    var card = remembered && document.getElementById(remembered.card);
+    var menu = card && card.querySelector(".card-menu");
+    if (!menu || menu.open) return;
+    menu.open = true;
+    if (remembered.focused) menu.querySelector("summary").focus();
+  }
+
   document.addEventListener("htmx:load", function (event) { initColumns(event.target); sortAll(); });
   document.addEventListener("htmx:oobAfterSwap", sortAll);
+  document.addEventListener("htmx:wsBeforeMessage", rememberOpenMenu);
+  document.addEventListener("htmx:beforeOnLoad", rememberOpenMenu);
+  document.addEventListener("htmx:afterOnLoad", reopenMenu);
   document.addEventListener("htmx:wsAfterMessage", function () {
-    initColumns(document); sortAll(); restoreFocus();
+    initColumns(document); sortAll(); restoreFocus(); reopenMenu();
   });
   document.addEventListener("htmx:responseError", function (event) {
     // The ticket vanished (or is no longer visible): its card leaves the board.
