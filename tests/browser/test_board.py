@@ -1,9 +1,17 @@
 """The live board in Chromium: one technician drags, a supervisor watching sees it at once."""
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests import factories
 from tests.browser.test_ticket_flow import SHOTS, sign_in
+
+
+async def live_board(browser: Browser, live_server: str, email: str) -> Page:
+    """Signed in as ``email``, on the board, its websocket live."""
+    page = await sign_in(browser, live_server, email)
+    await page.goto(f"{live_server}/board")
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    return page
 
 
 async def test_dragged_card_appears_on_another_board_within_two_seconds(
@@ -12,14 +20,10 @@ async def test_dragged_card_appears_on_another_board_within_two_seconds(
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a, title="Badgeuse du parking bloquée")
 
-    supervisor = await sign_in(browser, live_server, "sup@desk.test")
-    await supervisor.goto(f"{live_server}/board")
-    await expect(supervisor.locator("#live-status")).to_have_attribute("data-state", "live")
+    supervisor = await live_board(browser, live_server, "sup@desk.test")
     await expect(supervisor.locator(f"#cards-new #card-{ticket_id}")).to_be_visible()
 
-    tech = await sign_in(browser, live_server, "tech@desk.test")
-    await tech.goto(f"{live_server}/board")
-    await expect(tech.locator("#live-status")).to_have_attribute("data-state", "live")
+    tech = await live_board(browser, live_server, "tech@desk.test")
     card = tech.locator(f"#card-{ticket_id}")
     target = tech.locator("#cards-pending")
     await card.drag_to(target)
@@ -41,9 +45,7 @@ async def test_keyboard_menu_moves_and_refusal_snaps_back(
 ) -> None:
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a, title="Accès au dossier refusé")
-    tech = await sign_in(browser, live_server, "tech@desk.test")
-    await tech.goto(f"{live_server}/board")
-    await expect(tech.locator("#live-status")).to_have_attribute("data-state", "live")
+    tech = await live_board(browser, live_server, "tech@desk.test")
     card = tech.locator(f"#card-{ticket_id}")
     await card.locator("summary").click()
     await card.locator("[data-move='assigned']").click()
@@ -107,9 +109,7 @@ async def test_a_card_replaced_by_a_push_keeps_the_menu_its_viewer_opened(
     see the menu snap shut because a requester wrote on that ticket meanwhile."""
     w = await factories.world()
     ticket_id = await factories.ticket(w.requester_a, title="Lecteur de badges du bloc muet")
-    tech = await sign_in(browser, live_server, "tech@desk.test")
-    await tech.goto(f"{live_server}/board")
-    await expect(tech.locator("#live-status")).to_have_attribute("data-state", "live")
+    tech = await live_board(browser, live_server, "tech@desk.test")
     card = tech.locator(f"#card-{ticket_id}")
     await card.locator("summary").click()
     await expect(card.locator("[data-move='pending']")).to_be_visible()
