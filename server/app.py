@@ -16,6 +16,7 @@ from litestar.template.config import TemplateConfig
 
 from server import shutdown
 from server.db import engine
+from server.observability.metrics import process_stopped
 from server.observability.middleware import ObservabilityMiddleware
 from server.realtime.bus import make_bus
 from server.realtime.hub import Hub
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             shutdown.bounded("event bus", bus.stop()),
             _stop_database(settings.db_pool),
         )
+        process_stopped()
 
     return Litestar(
         route_handlers=[
@@ -230,4 +232,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[on_shutdown],
         # Attachments come later with their own, per-route limits; forms stay small.
         request_max_body_size=2_000_000,
+        # Logging is ours (server/observability/logs.py, set up by server/asgi.py): Litestar's
+        # default would replace the root handler, and with it the JSON format and request ids.
+        logging_config=None,
     )

@@ -59,32 +59,44 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from server.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_present
     from server.observability.logs import configure_logging
+    from server.observability.multiprocess import shared_metrics_folder
+    from server.services.preflight import worker_problems
     from server.shutdown import GRACE_SECONDS
 
     settings = get_settings()
     # Our handler for every logger (uvicorn's too): text, or one JSON object a line.
     configure_logging(settings.log_format, settings.log_level)
+    workers = args.workers or settings.workers
+    problems = worker_problems(settings, workers)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
     host, port = args.host or settings.host, args.port or settings.port
     if asyncio.run(demo_present()):
         print(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for email, role in DEMO_ACCOUNTS:
             print(f"  {email:36} {role}")
-    print(f"Guichet serving on http://{host}:{port}  (Ctrl-C stops)")
-    uvicorn.run(
-        "server.asgi:app",
-        host=host,
-        port=port,
-        # Only a configured proxy may name the client (GUICHET_FORWARDED_ALLOW_IPS).
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket
-        # (zlib state) than the bytes it saves on a hospital network.
-        ws_per_message_deflate=False,
-        # A stop never waits long for requests in flight (see server/shutdown.py).
-        timeout_graceful_shutdown=GRACE_SECONDS,
-    )
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    print(f"Guichet serving on http://{host}:{port}{processes}  (Ctrl-C stops)")
+    with shared_metrics_folder(workers):
+        uvicorn.run(
+            "server.asgi:app",
+            host=host,
+            port=port,
+            # Several processes share the port; uvicorn restarts one that dies.
+            workers=workers if workers > 1 else None,
+            # Only a configured proxy may name the client (GUICHET_FORWARDED_ALLOW_IPS).
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
+            log_level=settings.log_level.lower(),
+            # Each process that serves sets up its own logging (server/asgi.py).
+            log_config=None,
+            # Pushes are ~1 KB of HTML: compressing them costs more CPU and memory per socket
+            # (zlib state) than the bytes it saves on a hospital network.
+            ws_per_message_deflate=False,
+            # A stop never waits long for requests in flight (see server/shutdown.py).
+            timeout_graceful_shutdown=GRACE_SECONDS,
+        )
     return 0
 
 
@@ -482,6 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web application")
     serve.add_argument("--host", default="")
     serve.add_argument("--port", type=int, default=0)
+    serve.add_argument(
+        "--workers", type=int, default=0, help="server processes (PostgreSQL; GUICHET_WORKERS)"
+    )
     serve.set_defaults(func=_cmd_serve)
     inbound = sub.add_parser("inbound", help="run only the SMTP receiver for replies by mail")
     inbound.add_argument("--port", type=int, default=0)

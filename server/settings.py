@@ -148,6 +148,8 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     db_pool: bool = True
+    # Server processes of `guichet serve` (PostgreSQL only): one per core the server may use.
+    workers: int = 1
     # Attachment limits, in bytes.
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_ticket_attachment_bytes: int = 50 * 1024 * 1024
@@ -212,6 +214,7 @@ def load_settings() -> Settings:
         argon2_time_cost=_env_int("ARGON2_TIME_COST", 3),
         argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", 65536),
         db_pool=_env_bool("DB_POOL", True),
+        workers=_env_int("WORKERS", 1),
         channels=_env("CHANNELS", "memory"),
         redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         max_attachment_bytes=_env_int("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),

@@ -12,6 +12,8 @@ from server.observability.context import current_request_id
 
 # Attributes every LogRecord has: anything else was passed with ``extra=`` and is kept.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+# uvicorn's copy of its message with terminal colours: noise in a JSON line.
+_DROPPED = {"color_message"}
 
 
 class RequestIdFilter(logging.Filter):
@@ -34,7 +36,7 @@ class JsonFormatter(logging.Formatter):
         if getattr(record, "request_id", ""):
             entry["request_id"] = record.request_id
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and key not in _DROPPED and not key.startswith("_"):
                 entry[key] = value if isinstance(value, (str, int, float, bool)) else str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -42,7 +44,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(fmt: str, level: str = "INFO", stream: TextIO | None = None) -> None:
-    """One handler on the root logger; uvicorn's loggers propagate to it."""
+    """One handler on the root logger; uvicorn's loggers but its access log propagate to it."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RequestIdFilter())
     if fmt == "json":
@@ -57,6 +59,10 @@ def configure_logging(fmt: str, level: str = "INFO", stream: TextIO | None = Non
     handler._guichet = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # guichet.http logs every request with its duration and request id: uvicorn's access line
+    # would say it again (uvicorn writes none when its logger leads nowhere).
+    logging.getLogger("uvicorn.access").handlers.clear()
+    logging.getLogger("uvicorn.access").propagate = False

@@ -31,6 +31,30 @@ class Finding:
         return not self.problem
 
 
+def worker_problems(settings: Settings, workers: int) -> list[str]:
+    """What keeps ``guichet serve`` from running ``workers`` processes side by side."""
+    if workers < 1:
+        return [f"GUICHET_WORKERS={workers} is not a number of processes (1 or more)"]
+    if workers == 1:
+        return []
+    problems = []
+    if not settings.is_postgres:
+        # SQLite's writes are serialised inside one process (IMMEDIATE transactions queued
+        # in order); several processes would wait on the file's lock instead.
+        problems.append(f"GUICHET_WORKERS={workers} needs PostgreSQL: SQLite serves one process")
+    if settings.channels == "memory":
+        problems.append(
+            f"GUICHET_WORKERS={workers} needs GUICHET_CHANNELS=postgres or redis: live updates"
+            " must reach the pages every worker serves"
+        )
+    if settings.mail.receives_mail:
+        problems.append(
+            f"GUICHET_WORKERS={workers}: run mail intake apart (`guichet inbound`, `guichet imap`),"
+            " not in every worker"
+        )
+    return problems
+
+
 def configuration_problems(settings: Settings) -> list[str]:
     from server.domain.directory import parse_group_rules
     from server.domain.vocabulary import Role
@@ -43,6 +67,7 @@ def configuration_problems(settings: Settings) -> list[str]:
     redis_schemes = ("redis", "rediss", "unix")
     if settings.channels == "redis" and urlsplit(settings.redis_url).scheme not in redis_schemes:
         problems.append("GUICHET_CHANNELS=redis needs a redis:// or rediss:// GUICHET_REDIS_URL")
+    problems.extend(worker_problems(settings, settings.workers))
     if urlsplit(settings.base_url).scheme not in ("http", "https"):
         problems.append(f"GUICHET_BASE_URL={settings.base_url!r} is not an http(s) URL")
     if settings.log_format not in ("text", "json"):

