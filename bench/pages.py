@@ -15,7 +15,9 @@ filled as the application fills it: the search index by the database's own trigg
 SLA state by the application's pure functions (``domain.sla.due``, ``next_change``) on the
 same config, the counters by ``db.counters.rebuild`` (in SQL).
 
-For each size: a fresh ``uvicorn server.asgi:app`` (one worker, as ``guichet serve``), people
+For each size: a fresh ``uvicorn server.asgi:app`` (one worker, as ``guichet serve``; with
+``--server-workers N`` on PostgreSQL, N worker processes on the LISTEN/NOTIFY bus, as
+``guichet serve --workers N``, their CPU and memory added up), people
 log in through the login form, then each page is requested ``--requests`` times by 4
 concurrent clients after 2 warm-up requests from each (at once). The table gives p50 / p95 /
 p99 in ms with the ratio of p95 to the smallest size, the server's RSS after the pages, and
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -36,6 +39,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -486,6 +490,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_pids(pid: int) -> list[int]:
+    """The server process and its workers (``--workers``: children of the first)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    children.append(int(entry.name))
+    return [pid, *children]
+
+
+def server_cpu_seconds(pid: int) -> float:
+    return sum(cpu_seconds(p) for p in server_pids(pid))
+
+
+def server_rss_kib(pid: int) -> int:
+    return sum(rss_kib(p) for p in server_pids(pid))
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -551,7 +574,7 @@ async def connect_viewers(
     base = f"http://127.0.0.1:{port}"
     roles = list(clients)
     cookies = {r: f"guichet_session={clients[r][0].cookies.get('guichet_session')}" for r in roles}
-    before = rss_kib(pid)
+    before = server_rss_kib(pid)
     opened: list[Any] = []
 
     async def one(i: int) -> None:
@@ -574,7 +597,7 @@ async def connect_viewers(
     live_s = time.perf_counter() - t0
     failed = sum(1 for r in results if isinstance(r, BaseException))
     await asyncio.sleep(2)
-    after = rss_kib(pid)
+    after = server_rss_kib(pid)
     log(f"  {n} viewers live in {live_s:.1f} s ({failed} failed); RSS {before} -> {after} KiB")
     for ws in opened:
         await ws.close()
@@ -592,6 +615,11 @@ async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) 
 
     port = free_port()
     env = {**os.environ, "GUICHET_PORT": str(port)}
+    workers = int(os.environ.get("BENCH_SERVER_WORKERS", "1"))
+    metrics_folder = tempfile.mkdtemp(prefix="bench-metrics-")
+    if workers > 1:
+        # As `guichet serve --workers N` runs them (server/observability/multiprocess.py).
+        env |= {"GUICHET_CHANNELS": "postgres", "PROMETHEUS_MULTIPROC_DIR": metrics_folder}
     server = subprocess.Popen(  # noqa: S603, ASYNC220 (our own interpreter, started once)
         [
             sys.executable,
@@ -613,6 +641,7 @@ async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) 
             "false",
             "--backlog",
             "4096",
+            *(["--workers", str(workers)] if workers > 1 else []),
         ],
         env=env,
         cwd=ROOT,
@@ -679,11 +708,11 @@ async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) 
                     times.append((time.perf_counter() - t0) * 1000)
                     assert r.status_code == 200, (path, r.status_code)
 
-            cpu_before = cpu_seconds(server.pid)
+            cpu_before = server_cpu_seconds(server.pid)
             await asyncio.gather(*(client(c, requests // CLIENTS) for c in clients[role]))
             # The server's own CPU per request: unlike latency, it barely moves with the load
             # of a shared machine (on PostgreSQL the database server's share is not in it).
-            cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, len(times))
+            cpu_ms = (server_cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, len(times))
             times.sort()
 
             def q(f: float, times: list[float] = times) -> float:
@@ -694,7 +723,7 @@ async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) 
                 f"  {engine_type} {size:,} {role} {label}: p50 {q(0.5):.1f} p95 {q(0.95):.1f}"
                 f" cpu {cpu_ms:.1f} ms/req"
             )
-        rss = rss_kib(server.pid)
+        rss = server_rss_kib(server.pid)
         sockets = await connect_viewers(port, clients, viewers, server.pid) if viewers else {}
         for cs in clients.values():
             for c in cs:
@@ -711,6 +740,7 @@ async def measure(size: int, requests: int, engine_type: str, viewers: int = 0) 
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        shutil.rmtree(metrics_folder, ignore_errors=True)
 
 
 async def worker(size: int, requests: int, viewers: int, prepare_only: bool = False) -> None:
@@ -794,7 +824,9 @@ def print_table(results: dict[tuple[str, int], dict[str, Any]]) -> None:
     for engine_type in engines:
         sizes = sorted(s for e, s in results if e == engine_type)
         base = results[(engine_type, sizes[0])]
-        print(f"\n### {engine_type}: p50 / p95 / p99 ms (p95 ratio to {sizes[0]:,})\n")
+        workers = int(os.environ.get("BENCH_SERVER_WORKERS", "1"))
+        processes = f", {workers} server processes" if workers > 1 else ""
+        print(f"\n### {engine_type}{processes}: p50 / p95 / p99 ms (p95 ratio to {sizes[0]:,})\n")
         print("| who | page | " + " | ".join(f"{s:,}" for s in sizes) + " |")
         print("|---|---|" + "---:|" * len(sizes))
         worst, worst_ratio = 0.0, 0.0
@@ -878,11 +910,20 @@ def main() -> None:
         default="",
         help="comma-separated words: measure only the pages whose label holds one (board,search)",
     )
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="server processes (PostgreSQL only), as `guichet serve --workers N`",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
         os.environ["BENCH_PAGES_ONLY"] = args.only  # the workers inherit it
+    if args.server_workers > 1:
+        assert args.engines == ["postgres"], "--server-workers needs --engines postgres"
+        os.environ["BENCH_SERVER_WORKERS"] = str(args.server_workers)
     if args.worker:
         asyncio.run(worker(args.size, args.requests, args.viewers, args.prepare_only))
         return

@@ -356,6 +356,11 @@ async def guichet_phase(
         # The requester creates hundreds of tickets a minute here: no login is involved.
         "GUICHET_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
     }
+    if args.server_workers > 1:
+        # As `guichet serve --workers N` runs them (server/observability/multiprocess.py).
+        metrics = tmp / f"metrics-{engine}"
+        metrics.mkdir()
+        env |= {"GUICHET_CHANNELS": "postgres", "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
     run([PYTHON, "-m", "server.cli", "migrate"], env, REPO)
     per_set = 16 * 4
     out = run([PYTHON, str(SCRIPT), "_seed", str(2 * per_set)], env, REPO)
@@ -366,6 +371,8 @@ async def guichet_phase(
     log_path = tmp / f"guichet-{engine}.log"
     command = [PYTHON, "-m", "uvicorn", "server.asgi:app", "--host", "127.0.0.1", "--port",
                str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    if args.server_workers > 1:
+        command += ["--workers", str(args.server_workers)]
     server = spawn(pinned(command, args.server_cpu), env, log_path, REPO)
     spy = None
     results: list[Result] = []
@@ -818,6 +825,9 @@ def table(results: list[Result]) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
+    assert args.server_workers == 1 or args.engines == ["postgres"], (
+        "--server-workers needs --engines postgres"
+    )
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {int(c) for c in args.client_cpu.split(",")})
     results: list[Result] = []
@@ -835,7 +845,9 @@ async def main(args: argparse.Namespace) -> None:
                     results += await peer_phase(engine, peer_db, tmp, args)
     print(
         f"\nWrites, {args.requests} requests per run (at most {args.seconds:.0f} s), "
-        f"server on CPU {args.server_cpu}, clients on CPU {args.client_cpu}; "
+        f"server on CPU {args.server_cpu}"
+        + (f" ({args.server_workers} Guichet processes)" if args.server_workers > 1 else "")
+        + f", clients on CPU {args.client_cpu}; "
         f"load average 1 min (max during the pair of runs); "
         f"git {git_sha()}, Python {sys.version.split()[0]}\n"
     )
@@ -867,6 +879,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--server-cpu", default="0")
     p.add_argument("--client-cpu", default="1")
     p.add_argument("--skip-peer", action="store_true")
+    p.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="Guichet's server processes (PostgreSQL only), as `guichet serve --workers N`;"
+        " give them the cores with --server-cpu 0,1",
+    )
     p.add_argument(
         "--floor",
         action="store_true",
