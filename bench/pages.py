@@ -454,6 +454,44 @@ async def settle() -> None:
     log(f"  scheduler pass over the loaded data: {time.perf_counter() - t0:.1f} s {done or ''}")
 
 
+FOLLOWED = 30  # per person and tab: more than the list's first page (25)
+
+
+async def follow_measured() -> None:
+    """The measured technician and requester follow the newest FOLLOWED open tickets and the
+    newest FOLLOWED closed ones they may see, as people at a desk do, so that the "following"
+    lists show a full first page at every size. Left to chance (the bulk follow's earlier
+    runs, then the scheduler's auto-close) the 10 k base had no closed one: an empty page
+    then stood against a full one at 1 M. Idempotent: the same newest tickets every run."""
+    from server.db.tables import Ticket, User
+
+    tech = await User.select(User.id).where(User.email == "tech0@bench.test").first()
+    req = (
+        await User.select(User.id, User.establishment)
+        .where(User.email == "req0@bench.test")
+        .first()
+    )
+    seen_by = {
+        tech["id"]: 'ticket.assigned_group IN (SELECT "group" FROM group_member WHERE "user" = {})',
+        req["id"]: "(ticket.requester = {} OR (ticket.shared AND ticket.establishment = {}))",
+    }
+    for person, where in seen_by.items():
+        args = [person] if person == tech["id"] else [person, req["establishment"]]
+        for closed in (False, True):
+            status = "= 'closed'" if closed else "NOT IN ('resolved', 'closed')"
+            await Ticket.raw(  # constants only in the text, the values as parameters
+                'INSERT INTO ticket_watcher (ticket, "user", created_at) SELECT id, {}, {}'  # noqa: S608
+                f" FROM (SELECT ticket.id FROM ticket WHERE {where} AND ticket.status {status}"
+                f" ORDER BY ticket.id DESC LIMIT {FOLLOWED}) AS newest WHERE NOT EXISTS"
+                " (SELECT 1 FROM ticket_watcher w WHERE w.ticket = newest.id"
+                ' AND w."user" = {})',
+                person,
+                datetime.now(UTC),
+                *args,
+                person,
+            )
+
+
 async def prepare(size: int) -> None:
     from server.cli import migrate
     from server.db.tables import Ticket
@@ -467,6 +505,7 @@ async def prepare(size: int) -> None:
         # Fresh bulk loads leave the planner's statistics empty until autovacuum gets to
         # them (it estimated 29 rows where there were 10,000): a deployment has them.
         await Ticket.raw("ANALYZE")
+    await follow_measured()
     await settle()
     # Mails queued by an earlier run's actions and never sent (its server was stopped) would
     # be delivered during this one, competing with the pages: every run starts with none.
