@@ -27,7 +27,8 @@ async def generation() -> int:
     lease = current_lease()
     if lease is not None and lease.generation is not None:
         return lease.generation
-    rows = await Ticket._meta.db.run_ddl("SELECT value FROM config_generation WHERE id = 1")
+    # A primary-key read: run in place, as the compiled lookups are (server.db.prepared).
+    rows = await Ticket._meta.db.run_sql("SELECT value FROM config_generation WHERE id = 1", [])
     value = int(rows[0]["value"]) if rows else 0
     if lease is not None:
         lease.generation = value

@@ -147,15 +147,24 @@ async def ticket_shares(ticket_id: int) -> frozenset[int]:
 class PreparedInsert:
     """``INSERT`` of any number of rows into fixed columns, its SQL made once per engine and
     row count: building Piccolo table instances for each recipient of a notice cost more
-    Python than the statement. Values go as given (plain ints, strings, datetimes, None)."""
+    Python than the statement. Values go as given (plain ints, strings, datetimes, None).
+    ``returning``: columns the statement gives back, one row per row inserted."""
 
-    __slots__ = ("_chunk", "_columns", "_sql", "_table")
+    __slots__ = ("_chunk", "_columns", "_names", "_returning", "_sql", "_table")
 
     # 500 rows per statement: well under either engine's limit of bound values.
-    def __init__(self, table: type[Any], columns: tuple[str, ...], chunk: int = 500) -> None:
+    def __init__(
+        self,
+        table: type[Any],
+        columns: tuple[str, ...],
+        chunk: int = 500,
+        returning: tuple[str, ...] = (),
+    ) -> None:
         self._table = table
         self._columns = columns
+        self._names = frozenset(columns)
         self._chunk = chunk
+        self._returning = returning
         self._sql: dict[tuple[str, int], str] = {}
 
     def _compile(self, engine_type: str, n: int) -> str:
@@ -169,18 +178,35 @@ class PreparedInsert:
             groups = ("(" + ", ".join("?" * width) + ")" for _ in range(n))
         names = ", ".join(f'"{name}"' for name in self._columns)
         table = self._table._meta.tablename
+        back = ", ".join(f'"{name}"' for name in self._returning)
         # Our table and column names only; every value is bound.
-        return f'INSERT INTO "{table}" ({names}) VALUES {", ".join(groups)}'  # noqa: S608
+        return f'INSERT INTO "{table}" ({names}) VALUES {", ".join(groups)}' + (  # noqa: S608
+            f" RETURNING {back}" if back else ""
+        )
 
-    async def run(self, rows: list[tuple[Any, ...]]) -> None:
+    async def run(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """Insert ``rows`` (values in the order of the columns); the ``returning`` columns
+        of the rows inserted (nothing without ``returning``)."""
         db: Any = self._table._meta.db
+        back: list[dict[str, Any]] = []
         for start in range(0, len(rows), self._chunk):
             chunk = rows[start : start + self._chunk]
             key = (db.engine_type, len(chunk))
             sql = self._sql.get(key)
             if sql is None:
                 sql = self._sql[key] = self._compile(*key)
-            await db.run_sql(sql, [value for row in chunk for value in row])
+            found = await db.run_sql(sql, [value for row in chunk for value in row])
+            if self._returning:
+                back += found
+        return back
+
+    async def one(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Insert one row given by column name: every column of the statement, no other (a
+        column added to the table and forgotten here fails at once, not with a default)."""
+        if values.keys() != self._names:
+            raise ValueError(f"columns differ: {sorted(values.keys() ^ self._names)}")
+        rows = await self.run([tuple(values[name] for name in self._columns)])
+        return rows[0] if rows else {}
 
 
 _PLAIN = frozenset({int, str, float, bool, datetime, type(None)})  # exact types, no enums

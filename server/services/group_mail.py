@@ -8,6 +8,7 @@ from email.utils import formataddr, formatdate, make_msgid
 
 from server import i18n
 from server.db.mail_tables import AccountMail
+from server.db.prepared import SAMPLE_ID, Prepared
 from server.db.tables import Group, Ticket
 from server.domain.text import N_
 from server.services.mail_render import mail_host
@@ -50,7 +51,14 @@ def compose(to: str, group: str, number: int, code: str, locale: str) -> EmailMe
 async def group_name_and_address(group_id: int) -> dict[str, str] | None:
     """``{"name", "email"}`` of a group, or None: read once by a use case that also names
     the group in the ticket's history."""
-    return await Group.select(Group.name, Group.email).where(Group.id == group_id).first()
+    return await _GROUP_NAME_AND_ADDRESS.first(group_id)  # type: ignore[return-value]
+
+
+# Compiled once (server.db.prepared): read on every ticket created.
+_GROUP_NAME_AND_ADDRESS = Prepared(
+    lambda group_id: Group.select(Group.name, Group.email).where(Group.id == group_id).first(),
+    SAMPLE_ID,
+)
 
 
 async def tell_group_address(

@@ -15,6 +15,7 @@ from server.db.intake import intake_group_of
 from server.db.prepared import (
     SAMPLE_ID,
     Prepared,
+    PreparedInsert,
     ticket_row,
     ticket_shares,
     versioned_ticket_update,
@@ -206,18 +207,38 @@ async def _history_lines(
     ticket_id: int, actor: Actor | None, lines: list[tuple[str, Any, Any]]
 ) -> None:
     """Several history lines of one change in one statement, in order."""
-    await HistoryEntry.insert(
-        *[
-            HistoryEntry(
-                ticket=ticket_id,
-                actor=actor.id if actor and actor.id else None,
-                field=field,
-                old_value="" if old is None else str(old)[:500],
-                new_value="" if new is None else str(new)[:500],
+    actor_id = actor.id if actor and actor.id else None
+    now = _now()
+    await _HISTORY_LINES.run(
+        [
+            (
+                ticket_id,
+                actor_id,
+                field,
+                "" if old is None else str(old)[:500],
+                "" if new is None else str(new)[:500],
+                "",
+                now,
             )
             for field, old, new in lines
         ]
     )
+
+
+_HISTORY_LINES = PreparedInsert(
+    HistoryEntry, ("ticket", "actor", "field", "old_value", "new_value", "note", "created_at")
+)
+# A new ticket, every column as Piccolo's insert would write it, compiled once (the table
+# instance and its insert cost more Python than the statement). Given back: what the
+# counters and the tallies key on.
+_NEW_TICKET = PreparedInsert(
+    Ticket,
+    ("title", "description", "ticket_type", "priority", "priority_rank", "status", "requester",
+     "establishment", "category", "assigned_group", "assignee", "contact_name", "contact_phone",
+     "environment", "service_url", "notify", "shared", "solution", "version", "source",
+     "dedup_key", "request_type", "created_at", "updated_at", "resolved_at", "closed_at"),
+    returning=("id", "version", "created_at", *counters.KEY_NAMES),
+)  # fmt: skip
 
 
 async def _name_of(table: type[User] | type[Group] | type[Category], row_id: int | None) -> str:
@@ -248,31 +269,40 @@ async def open_ticket(
     # Every ticket reaches a team: what no category routes goes to the intake group.
     group_id = group_id or await intake_group_of(requester.establishment_id)
     async with write_transaction():
-        inserted = await Ticket.insert(
-            Ticket(
-                title=data.title,
-                description=data.description,
-                ticket_type=data.type.value,
-                priority=priority.value,
-                priority_rank=priority.rank,
-                status=Status.NEW.value,
-                requester=requester.id,
-                establishment=requester.establishment_id,
-                category=data.category_id,
-                assigned_group=group_id,
-                contact_name=data.contact_name,
-                contact_phone=data.contact_phone,
-                environment=data.environment.value,
-                service_url=data.service_url,
-                notify=data.notify,
-                shared=data.shared,
-                source=data.source.value,
-                request_type=request_type_id,
-            )
-        ).returning(Ticket.id, Ticket.version, Ticket.created_at, *counters.KEY_COLUMNS)
-        ticket_id = inserted[0]["id"]
-        await counters.apply(None, inserted[0])
-        await report_tally.on_open(inserted[0])
+        now = _now()
+        inserted = await _NEW_TICKET.one(
+            {
+                "title": data.title,
+                "description": data.description,
+                "ticket_type": data.type.value,
+                "priority": priority.value,
+                "priority_rank": priority.rank,
+                "status": Status.NEW.value,
+                "requester": requester.id,
+                "establishment": requester.establishment_id,
+                "category": data.category_id,
+                "assigned_group": group_id,
+                "assignee": None,
+                "contact_name": data.contact_name,
+                "contact_phone": data.contact_phone,
+                "environment": data.environment.value,
+                "service_url": data.service_url,
+                "notify": data.notify,
+                "shared": data.shared,
+                "solution": "",
+                "version": 1,
+                "source": data.source.value,
+                "dedup_key": None,
+                "request_type": request_type_id,
+                "created_at": now,
+                "updated_at": now,
+                "resolved_at": None,
+                "closed_at": None,
+            }
+        )
+        ticket_id = inserted["id"]
+        await counters.apply(None, inserted)
+        await report_tally.on_open(inserted)
         created = [("created", "", Status.NEW.value)]
         # Named in the history and told by mail: read once.
         group = None if group_id is None else await group_name_and_address(group_id)
@@ -504,17 +534,25 @@ async def _insert_follow_up(
     actor: Actor, row: dict[str, Any], data: NewFollowUp
 ) -> dict[str, Any]:
     """The follow-up row (id, created_at), counted for the reports; minutes are the desk's."""
-    inserted = await FollowUp.insert(
-        FollowUp(
-            ticket=row["id"],
-            author=actor.id,
-            text=data.text,
-            private=data.private,
-            minutes=data.minutes if actor.is_staff else 0,
-        )
-    ).returning(FollowUp.id, FollowUp.created_at)
-    await _count_follow_up(actor, row, data, inserted[0])
-    return inserted[0]
+    inserted = await _NEW_FOLLOW_UP.one(
+        {
+            "ticket": row["id"],
+            "author": actor.id,
+            "text": data.text,
+            "private": data.private,
+            "minutes": data.minutes if actor.is_staff else 0,
+            "created_at": _now(),
+        }
+    )
+    await _count_follow_up(actor, row, data, inserted)
+    return inserted
+
+
+_NEW_FOLLOW_UP = PreparedInsert(
+    FollowUp,
+    ("ticket", "author", "text", "private", "minutes", "created_at"),
+    returning=("id", "created_at"),
+)
 
 
 async def add_follow_up(
