@@ -229,16 +229,15 @@ _HISTORY_LINES = PreparedInsert(
     HistoryEntry, ("ticket", "actor", "field", "old_value", "new_value", "note", "created_at")
 )
 # A new ticket, every column as Piccolo's insert would write it, compiled once (the table
-# instance and its insert cost more Python than the statement). Given back: what the
-# counters and the tallies key on.
-_NEW_TICKET = PreparedInsert(
-    Ticket,
-    ("title", "description", "ticket_type", "priority", "priority_rank", "status", "requester",
-     "establishment", "category", "assigned_group", "assignee", "contact_name", "contact_phone",
-     "environment", "service_url", "notify", "shared", "solution", "version", "source",
-     "dedup_key", "request_type", "created_at", "updated_at", "resolved_at", "closed_at"),
-    returning=("id", "version", "created_at", *counters.KEY_NAMES),
+# instance and its insert cost more Python than the statement). Given back: the whole row,
+# as ``ticket_row`` would read it, for the counters, the tallies, the notices and the event.
+_TICKET_COLUMNS = (
+    "title", "description", "ticket_type", "priority", "priority_rank", "status", "requester",
+    "establishment", "category", "assigned_group", "assignee", "contact_name", "contact_phone",
+    "environment", "service_url", "notify", "shared", "solution", "version", "source",
+    "dedup_key", "request_type", "created_at", "updated_at", "resolved_at", "closed_at",
 )  # fmt: skip
+_NEW_TICKET = PreparedInsert(Ticket, _TICKET_COLUMNS, returning=("id", *_TICKET_COLUMNS))
 
 
 async def _name_of(table: type[User] | type[Group] | type[Category], row_id: int | None) -> str:
@@ -311,7 +310,7 @@ async def open_ticket(
         await _history_lines(ticket_id, actor, created)
         # The requester's acknowledgement, and the receiving group's notice (issue 14).
         # Read once for the notices and the event; a new ticket is shared with nobody yet.
-        after, shares = await ticket_row(ticket_id), frozenset[int]()
+        after, shares = inserted, frozenset[int]()
         await notifications.enqueue_kinds(
             (Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor, ticket=after, shares=shares
         )
