@@ -126,7 +126,7 @@ async def _load_managed(actor: Actor, ticket_id: int) -> dict[str, Any]:
     return row
 
 
-_KEYS = counters.KEY_COLUMNS
+_WHOLE_ROW = tuple(Ticket.all_columns())
 
 
 async def _save(
@@ -135,8 +135,20 @@ async def _save(
     values: dict[Any, Any],
     row: dict[str, Any] | None = None,
 ) -> int:
-    """Apply ``values`` if the ticket is still at ``expected_version``; return the new version.
-    The one place ticket rows change after creation: counters follow here.
+    """Apply ``values`` if the ticket is still at ``expected_version``; return the new version
+    (see ``_save_row``)."""
+    return (await _save_row(ticket_id, expected_version, values, row))["version"]
+
+
+async def _save_row(
+    ticket_id: int,
+    expected_version: int,
+    values: dict[Any, Any],
+    row: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Apply ``values`` if the ticket is still at ``expected_version``; return the whole row
+    after (as ``ticket_row`` reads it: the change's notices and event need no read of their
+    own). The one place ticket rows change after creation: counters follow here.
 
     ``row``: the ticket as read at ``expected_version`` in this transaction. Every change of
     a counted field bumps the version, so when the UPDATE matches, the counted fields were
@@ -147,15 +159,13 @@ async def _save(
         assert row["version"] == expected_version
         before = {name: row[name] for name in counters.KEY_NAMES}
     now = _now()
-    rows = await versioned_ticket_update(
-        values, ticket_id, expected_version, now, (Ticket.version, Ticket.created_at, *_KEYS)
-    )
+    rows = await versioned_ticket_update(values, ticket_id, expected_version, now, _WHOLE_ROW)
     if not rows:
         raise Conflict()
     if before is not None:
         await counters.apply(before, rows[0])
         await report_tally.on_change(before, rows[0], now)
-    return rows[0]["version"]
+    return rows[0]
 
 
 async def _lock_row(ticket_id: int) -> None:
@@ -343,8 +353,8 @@ async def _move_and_tell(
     was when the change began, which differs when the move first took the ticket), queue the
     notices of the move and return its event."""
     transition = check_move(_facts(row), actor, Move(target=target, solution=solution))
-    await _apply_move(actor, row, target, transition.name, solution)
-    after, shares = await ticket_row(ticket_id), before["_shared_with"]
+    after = await _apply_move(actor, row, target, transition.name, solution)
+    shares = before["_shared_with"]
     await notifications.enqueue(
         kind_for_move(Status(before["status"]), target),
         ticket_id,
@@ -369,7 +379,8 @@ async def _after_resolution(
 
 async def _apply_move(
     actor: Actor, row: dict[str, Any], target: Status, name: str, solution: str = ""
-) -> None:
+) -> dict[str, Any]:
+    """Move ``row`` to ``target``, with its history line; the row after."""
     values: dict[Any, Any] = {Ticket.status: target.value}
     if target is Status.RESOLVED:
         values[Ticket.solution] = solution.strip()
@@ -379,9 +390,10 @@ async def _apply_move(
     if name in ("reopen", "reopen_closed"):
         values[Ticket.resolved_at] = None
         values[Ticket.closed_at] = None
-    await _save(row["id"], row["version"], values, row)
+    after = await _save_row(row["id"], row["version"], values, row)
     note = solution.strip() if target is Status.RESOLVED else ""
     await _history(row["id"], actor, "status", row["status"], target.value, note)
+    return after
 
 
 async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
@@ -396,12 +408,12 @@ async def take(actor: Actor, ticket_id: int, version: int) -> list[TicketEvent]:
         moves_to_assigned = row["status"] == Status.NEW
         if moves_to_assigned:
             values[Ticket.status] = Status.ASSIGNED.value
-        await _save(ticket_id, version, values, row)
+        after = await _save_row(ticket_id, version, values, row)
         old_name = await _name_of(User, row["assignee"])
         await _history(ticket_id, actor, "assignee", old_name, await _name_of(User, actor.id))
         if moves_to_assigned:
             await _history(ticket_id, actor, "status", Status.NEW.value, Status.ASSIGNED.value)
-        after, shares = await ticket_row(ticket_id), row["_shared_with"]
+        shares = row["_shared_with"]
         await notifications.enqueue(Kind.ASSIGNED, ticket_id, actor, ticket=after, shares=shares)
         return [await ticket_event("ticket.moved", ticket_id, row, after=after, shares=shares)]
 
@@ -573,19 +585,19 @@ async def add_follow_up(
         if row["status"] == Status.CLOSED:
             raise InvalidTransition(N_("This ticket is closed: open a new ticket instead."))
         inserted = await _insert_follow_up(actor, row, data)
-        new_version = await _save(ticket_id, row["version"], {})
+        after = await _save_row(ticket_id, row["version"], {})
         kind = "ticket.followup"
         reply_reopens = (
             row["status"] == Status.RESOLVED and actor.id == row["requester"] and not data.private
         )
         if reply_reopens:
-            current = {**row, "version": new_version}
+            current = {**row, "version": after["version"]}
             target = reopen_target(_facts(current))
             transition = check_move(_facts(current), actor, Move(target=target, by_reply=True))
-            await _apply_move(actor, current, target, transition.name)
+            after = await _apply_move(actor, current, target, transition.name)
             kind = "ticket.moved"
         # One mail per reply, even when it reopens the ticket: it shows the new status.
-        after, shares = await ticket_row(ticket_id), row["_shared_with"]
+        shares = row["_shared_with"]
         await notifications.enqueue(
             Kind.FOLLOW_UP,
             ticket_id,

@@ -172,3 +172,17 @@ async def test_a_ticket_opened_through_the_compiled_insert_is_piccolos_row() -> 
     assert isinstance(given["shared"], bool) and isinstance(given["created_at"], datetime)
     with pytest.raises(ValueError, match="columns differ"):
         await tickets._NEW_TICKET.one({**values, "surprise": 1})
+
+
+async def test_the_compiled_update_gives_back_the_row_as_ticket_row_reads_it() -> None:
+    """Moves, takes and follow-ups tell their notices and event from the row the UPDATE gives
+    back, read nowhere else: it must be the row ``ticket_row`` would read."""
+    from server.db.prepared import versioned_ticket_update
+
+    w = await factories.world()
+    ticket_id = await factories.ticket(w.requester_a, title="Poste lent", shared="on")
+    at = datetime(2026, 3, 4, 5, 6, 7, 123_000, tzinfo=UTC)
+    values = {Ticket.status: "assigned", Ticket.assignee: w.tech.id}
+    given = await versioned_ticket_update(values, ticket_id, 1, at, tuple(Ticket.all_columns()))
+    assert given == [await ticket_row(ticket_id)]
+    assert given[0]["updated_at"] == at and given[0]["version"] == 2
