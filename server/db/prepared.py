@@ -9,7 +9,7 @@ sample call, then run directly on the current connection with the caller's value
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.query.base import Query
@@ -64,6 +64,7 @@ class Prepared:
 
 
 SAMPLE_ID = 987_654_321  # a sample id no real row is expected to need at compile time
+SAMPLE_MOMENT = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)  # a sample timestamp, likewise
 
 
 class Slots:

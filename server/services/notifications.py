@@ -16,7 +16,15 @@ from typing import Any
 
 from server.db.engine import write_transaction
 from server.db.notification_tables import InAppNotification, InAppPreference
-from server.db.prepared import SAMPLE_ID, PreparedIn, PreparedInsert, ticket_row, ticket_shares
+from server.db.prepared import (
+    SAMPLE_ID,
+    SAMPLE_MOMENT,
+    Prepared,
+    PreparedIn,
+    PreparedInsert,
+    ticket_row,
+    ticket_shares,
+)
 from server.db.queries import access_of
 from server.db.tables import GroupMember, NotificationPreference, Outbox, TicketWatcher
 from server.domain.actors import Actor
@@ -197,7 +205,16 @@ async def _mail_due(kind: Kind, ticket_id: int, users: list[int]) -> dict[int, d
     window = timedelta(seconds=get_settings().mail.digest_seconds)
     if kind in _AT_ONCE or window <= timedelta(0):
         return dict.fromkeys(users, now)
-    waiting = await Outbox.select(Outbox.recipient, Outbox.next_attempt_at).where(
+    waiting = await _WAITING.rows(ticket_id, now, users)
+    due = dict.fromkeys(users, now + window)
+    for row in waiting:
+        due[row["recipient"]] = min(due[row["recipient"]], row["next_attempt_at"])
+    return due
+
+
+def _waiting_mails(ticket_id: int, now: datetime, users: list[int]) -> Any:
+    """Mails to these people about this ticket still held for the digest window."""
+    return Outbox.select(Outbox.recipient, Outbox.next_attempt_at).where(
         (Outbox.ticket == ticket_id)
         & Outbox.recipient.is_in(users)
         & Outbox.sent_at.is_null()
@@ -205,10 +222,10 @@ async def _mail_due(kind: Kind, ticket_id: int, users: list[int]) -> dict[int, d
         & (Outbox.attempts == 0)
         & (Outbox.next_attempt_at > now)
     )
-    due = dict.fromkeys(users, now + window)
-    for row in waiting:
-        due[row["recipient"]] = min(due[row["recipient"]], row["next_attempt_at"])
-    return due
+
+
+# Run by every change that mails (a move, a follow-up): compiled once per number of people.
+_WAITING = PreparedIn(_waiting_mails, leading=(SAMPLE_ID - 1, SAMPLE_MOMENT))
 
 
 def _unread_lines(ticket_id: int, private: bool, users: list[int]) -> Any:
@@ -246,9 +263,16 @@ _MEMBERS_AND_FOLLOWERS = (
 )
 
 
+_MEMBERS_AND_FOLLOWERS_OF = Prepared(
+    lambda group_id, ticket_id: GroupMember.raw(_MEMBERS_AND_FOLLOWERS, group_id, ticket_id),
+    SAMPLE_ID - 1,
+    SAMPLE_ID,
+)
+
+
 async def _members_and_followers(ticket_id: int, group_id: int | None) -> tuple[set[int], set[int]]:
     """The assigned group's members and the ticket's followers (see :func:`followers`)."""
-    rows = await GroupMember.raw(_MEMBERS_AND_FOLLOWERS, group_id, ticket_id)
+    rows = await _MEMBERS_AND_FOLLOWERS_OF.rows(group_id, ticket_id)
     members = {row["user"] for row in rows if not row["follows"]}
     return members, {row["user"] for row in rows if row["follows"]}
 
@@ -261,15 +285,22 @@ _MUTED = (
 )
 
 
+def _muted_sql(kind: str, ids: list[int]) -> Any:
+    marks = ", ".join(["{}"] * len(ids))
+    args = [kind, False, *ids, kind, False, *ids]
+    return NotificationPreference.raw(_MUTED % (marks, marks), *args)
+
+
+# Run by every notifying change: compiled once per number of people (db.prepared).
+_MUTED_OF = PreparedIn(_muted_sql, leading=("sample-kind",))
+
+
 async def _muted_both(kind: Kind, users: set[int]) -> dict[str, set[int]]:
     """Who turned ``kind`` off, per channel (only opt-outs are stored), in one statement."""
     muted: dict[str, set[int]] = {EMAIL: set(), IN_APP: set()}
     if not users:
         return muted
-    ids = sorted(users)
-    marks = ", ".join(["{}"] * len(ids))
-    args = [kind.value, False, *ids, kind.value, False, *ids]
-    for row in await NotificationPreference.raw(_MUTED % (marks, marks), *args):
+    for row in await _MUTED_OF.rows(kind.value, sorted(users)):
         muted[row["channel"]].add(row["user"])
     return muted
 
