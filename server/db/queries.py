@@ -99,6 +99,44 @@ def _visible_clause(scope: Visibility) -> Any:
     return clause
 
 
+def access_branches(scope: Visibility) -> list[list[Any]] | None:
+    """``visible_to`` for a requester's reach as disjoint where-clauses, each led by an index
+    that holds it (their union is exactly the scope's tickets), or None for staff and
+    administrators, whose one clause is cheap to count.
+
+    A list's capped count went through the OR of the requester's branches with a sequential
+    scan: 12,000 rows read for the 1,001 closed tickets of "all" at a million tickets
+    (5-10 ms on PostgreSQL). Apart, the establishment's shared tickets are counted from
+    ``ticket (establishment, status, shared)`` and one's own from ``ticket (requester,
+    status)``, without reading a row, and the count stops at the branch that passes the cap.
+    """
+    staff = scope.establishment_ids or scope.group_ids or scope.assignee_id is not None
+    if scope.everything or staff:
+        return None
+    branches: list[list[Any]] = []
+    # Excludes the tickets of the branches already listed (the columns allow NULL: a NULL
+    # is outside a branch, and ``!=`` alone would drop it).
+    outside: list[Any] = []
+    if scope.establishment_id is not None:
+        here = scope.establishment_id
+        branches.append([Ticket.shared == True, Ticket.establishment == here])  # noqa: E712
+        outside.append(
+            (Ticket.shared == False)  # noqa: E712
+            | Ticket.establishment.is_null()
+            | (Ticket.establishment != here)
+        )
+    if scope.requester_id is not None:
+        mine = scope.requester_id
+        branches.append([Ticket.requester == mine, *outside])
+        outside.append(Ticket.requester.is_null() | (Ticket.requester != mine))
+    if scope.shared_with_id is not None:
+        named = TicketShare.select(TicketShare.ticket).where(
+            TicketShare.user == scope.shared_with_id
+        )
+        branches.append([Ticket.id.is_in(named), *outside])
+    return branches
+
+
 @dataclass(frozen=True, slots=True)
 class AccessWords:
     """The words of SQLite's search windows (view ``ticket_access_words``) of which every
@@ -328,15 +366,31 @@ async def establishment_subtree(establishment_id: int) -> frozenset[int]:
 def _filter_clauses(
     actor: Actor, f: TicketFilters, establishment_ids: frozenset[int] = frozenset()
 ) -> list[Where | Any]:
-    assignee = actor.id if f.assignee == "me" else int(f.assignee) if f.assignee.isdigit() else None
-    # "My requests", "assigned to me": the filter below admits only visible tickets, and an
-    # access test beside it read every row of a long history to count a page's "1,000+"
-    # (the requester's closed ones, 10,600 rows at a million tickets) where the index of
-    # the filter alone counts from its entries.
+    return [*_access_clauses(actor, f), *_narrowing(actor, f, establishment_ids)]
+
+
+def _assignee_of(actor: Actor, f: TicketFilters) -> int | None:
+    return actor.id if f.assignee == "me" else int(f.assignee) if f.assignee.isdigit() else None
+
+
+def _access_clauses(actor: Actor, f: TicketFilters) -> list[Any]:
+    """The access test of a list, none where its filter admits only visible tickets."""
+    # "My requests", "assigned to me": the filter admits only visible tickets, and an access
+    # test beside it read every row of a long history to count a page's "1,000+" (the
+    # requester's closed ones, 10,600 rows at a million tickets) where the index of the
+    # filter alone counts from its entries.
     implied = sees_every_ticket_of(
-        visibility(actor), requester_id=f.requester_id, assignee_id=assignee
+        visibility(actor), requester_id=f.requester_id, assignee_id=_assignee_of(actor, f)
     )
-    clauses: list[Any] = [] if implied else [visible_to(actor)]
+    return [] if implied else [visible_to(actor)]
+
+
+def _narrowing(
+    actor: Actor, f: TicketFilters, establishment_ids: frozenset[int] = frozenset()
+) -> list[Any]:
+    """The list's filters, without the access test."""
+    assignee = _assignee_of(actor, f)
+    clauses: list[Any] = []
     if f.statuses:
         clauses.append(Ticket.status.is_in([s.value for s in f.statuses]))
     elif f.tab == "open":
@@ -390,8 +444,11 @@ async def list_tickets(actor: Actor, f: TicketFilters, *, counted: bool = True) 
     """A page of the tickets ``f`` selects that the actor may see; ``counted=False`` for a
     caller that shows a count of its own (the page's total is then 0)."""
     subtree = await establishment_subtree(f.establishment_id) if f.establishment_id else frozenset()
-    clauses = _filter_clauses(actor, f, subtree)
-    return await _keyset_page(f, clauses, counted)
+    access = _access_clauses(actor, f)
+    narrowing = _narrowing(actor, f, subtree)
+    branches = access_branches(visibility(actor)) if access else None
+    counted_in = None if branches is None else [[*b, *narrowing] for b in branches]
+    return await _keyset_page(f, [*access, *narrowing], counted, counted_in)
 
 
 def access_of(row: dict[str, Any], shared_with: frozenset[int] = frozenset()) -> TicketAccess:
@@ -714,22 +771,37 @@ async def _rows_by_id(ids: list[int], extra: list[Any]) -> list[dict[str, Any]]:
     return [by_id[ticket_id] for ticket_id in ids if ticket_id in by_id]
 
 
-async def _keyset_page(f: TicketFilters, clauses: list[Any], counted: bool = True) -> TicketPage:
+async def _capped_count(branches: list[list[Any]], cap: int) -> int:
+    """The tickets matching any of ``branches`` (disjoint), counted up to ``cap + 1``: each
+    branch counts what is left of the cap, and the count stops once it is passed."""
+    found = 0
+    for clauses in branches:
+        # Counted in SQL: returning up to a thousand ids as rows cost more than walking them.
+        capped = Ticket.select(Ticket.id).where(*clauses).limit(cap + 1 - found).querystrings[0]
+        found += (await Ticket.raw("SELECT COUNT(*) AS n FROM ({}) AS capped", capped))[0]["n"]
+        if found > cap:
+            break
+    return found
+
+
+async def _keyset_page(
+    f: TicketFilters,
+    clauses: list[Any],
+    counted: bool = True,
+    counted_in: list[list[Any]] | None = None,
+) -> TicketPage:
     """One page by keyset: the rows after (or before) the cursor, never a deep OFFSET, so
     the last page of a million tickets costs what the first does. The total is counted up
     to COUNT_AHEAD matches (beyond it the page says "1,000+"). An old ``page=N`` link is
     served up to MAX_OLD_PAGE (deeper ones show that page): its Next and Previous links
-    then go on by cursor."""
+    then go on by cursor. ``counted_in``: the same tickets as ``clauses`` as disjoint
+    branches, counted one after the other (see ``access_branches``)."""
     forward = not f.before
     cursor = f.after or f.before
     old_page = 1 if cursor else min(f.page, MAX_OLD_PAGE)
     skipped = (old_page - 1) * f.per_page
     cap = skipped + COUNT_AHEAD  # what comes before an old page's rows, then the count ahead
-    found = 0
-    if counted:
-        # Counted in SQL: returning up to a thousand ids as rows cost more than walking them.
-        capped = Ticket.select(Ticket.id).where(*clauses).limit(cap + 1).querystrings[0]
-        found = (await Ticket.raw("SELECT COUNT(*) AS n FROM ({}) AS capped", capped))[0]["n"]
+    found = await _capped_count(counted_in or [clauses], cap) if counted else 0
     more = found > cap
     total = min(found, cap)
     sort = f.sort if f.sort in CURSOR_SORTS else DEFAULT_SORT

@@ -7,6 +7,7 @@ moments (the "recently closed" window moves with time, not with writes).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import random
 from collections import Counter
@@ -302,3 +303,70 @@ async def test_cached_cards_are_the_cards_the_board_would_render() -> None:
         render = {"movable": True, "filter_query": ""}
         assert template.render(col=a, **render) == template.render(col=b, **render)
     assert len(card_cache._cache) >= 5
+
+
+async def test_requester_list_counts_equal_the_tickets_they_may_see(monkeypatch: Any) -> None:
+    """A requester's list counts each access branch apart (``queries.access_branches``):
+    their own tickets, their establishment's shared ones, those shared with them by name.
+    After random changes, every list's count, exact and capped at several points (so that
+    the cap is passed inside one branch or across two), equals what ``can_view`` admits."""
+    from server.db import queries
+    from server.domain.permissions import visibility
+
+    rng = random.Random(21)
+    w = await _world(rng)
+    ids: list[int] = []
+    for _ in range(220):
+        with contextlib.suppress(GuichetError):  # refused changes are part of the mix
+            await _random_change(rng, w, ids)
+    rows = await Ticket.select()
+    shares: dict[int, set[int]] = {}
+    for s in await TicketShare.select(TicketShare.ticket, TicketShare.user):
+        shares.setdefault(s["ticket"], set()).add(s["user"])
+    assert shares, "the run must share tickets by name"
+    tabs = {
+        "open": lambda row: row["status"] in queries.OPEN_STATUSES,
+        "closed": lambda row: row["status"] not in queries.OPEN_STATUSES,
+        "all": lambda row: True,
+    }
+    checked = 0
+    for requester in w["requesters"]:
+        viewer = await factories.reload(requester.id)
+        assert queries.access_branches(visibility(viewer)) is not None
+        here = await establishment_subtree(viewer.establishment_id)
+        narrowed = {
+            "": (lambda row: True, {}),
+            "establishment": (
+                lambda row, here=here: row["establishment"] in here,
+                {"establishment_id": viewer.establishment_id},
+            ),
+            "high": (
+                lambda row: row["priority"] == Priority.HIGH.value,
+                {"priority": Priority.HIGH},
+            ),
+        }
+        for tab, in_tab in tabs.items():
+            for keep, options in narrowed.values():
+                expected = sum(
+                    1
+                    for row in rows
+                    if in_tab(row)
+                    and keep(row)
+                    and can_view(
+                        viewer, tickets.card_facts(row, frozenset(shares.get(row["id"], ()))).access
+                    )
+                )
+                f = queries.TicketFilters(tab=tab, **options)
+                monkeypatch.setattr(queries, "COUNT_AHEAD", 1000)
+                page = await queries.list_tickets(viewer, f)
+                assert (page.total, page.more) == (expected, False), (viewer, f)
+                for cap in (1, 2, 3, 5, 8):
+                    monkeypatch.setattr(queries, "COUNT_AHEAD", cap)
+                    page = await queries.list_tickets(viewer, f)
+                    assert (page.total, page.more) == (min(expected, cap), expected > cap), (
+                        viewer,
+                        f,
+                        cap,
+                    )
+                checked += expected
+    assert checked > 20
