@@ -99,7 +99,8 @@ def _visible_clause(scope: Visibility) -> Any:
     return clause
 
 
-def access_branches(scope: Visibility) -> list[list[Any]] | None:
+@lru_cache(maxsize=4096)
+def access_branches(scope: Visibility) -> tuple[WhereRaw, ...] | None:
     """``visible_to`` for a requester's reach as disjoint where-clauses, each led by an index
     that holds it (their union is exactly the scope's tickets), or None for staff and
     administrators, whose one clause is cheap to count.
@@ -134,7 +135,15 @@ def access_branches(scope: Visibility) -> list[list[Any]] | None:
             TicketShare.user == scope.shared_with_id
         )
         branches.append([Ticket.id.is_in(named), *outside])
-    return branches
+    # Built once per scope, like ``_visible_where``.
+    return tuple(WhereRaw("{}", _all_of(branch).querystring) for branch in branches)
+
+
+def _all_of(clauses: list[Any]) -> Any:
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined = combined & clause
+    return combined
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,7 +456,7 @@ async def list_tickets(actor: Actor, f: TicketFilters, *, counted: bool = True) 
     access = _access_clauses(actor, f)
     narrowing = _narrowing(actor, f, subtree)
     branches = access_branches(visibility(actor)) if access else None
-    counted_in = None if branches is None else [[*b, *narrowing] for b in branches]
+    counted_in = None if branches is None else [[branch, *narrowing] for branch in branches]
     return await _keyset_page(f, [*access, *narrowing], counted, counted_in)
 
 
