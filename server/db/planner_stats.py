@@ -37,7 +37,7 @@ PINNED = [
     ("ticket", "ticket_board_order", "1000000 166667 33334 1 1"),
     ("ticket", "ticket_created_at", "1000000 1"),
     ("ticket", "ticket_establishment", "1000000 83334"),
-    ("ticket", "ticket_establishment_status", "1000000 83334 13889 11905"),
+    ("ticket", "ticket_establishment_status", "1000000 83334 13889"),
     ("ticket", "ticket_priority", "1000000 200000"),
     ("ticket", "ticket_requester", "1000000 334"),
     # A requester's open tickets are few (most of a history is closed): with the average
