@@ -144,11 +144,27 @@ async def _random_change(rng: random.Random, w: dict[str, Any], ids: list[int]) 
         await tickets.change_status(SYSTEM, ticket_id, Status.CLOSED, version)
 
 
-async def _reference(viewer: Actor, f: BoardFilters, now: datetime) -> dict[Status, int]:
-    rows = await Ticket.select()
+async def random_world(seed: int, changes: int) -> tuple[dict[str, Any], list[int]]:
+    """A world after ``changes`` random changes (refused ones included), and its tickets."""
+    rng = random.Random(seed)
+    w = await _world(rng)
+    ids: list[int] = []
+    for _ in range(changes):
+        with contextlib.suppress(GuichetError):  # refused changes are part of the mix
+            await _random_change(rng, w, ids)
+    return w, ids
+
+
+async def _shares_by_ticket() -> dict[int, set[int]]:
     shares: dict[int, set[int]] = {}
     for s in await TicketShare.select(TicketShare.ticket, TicketShare.user):
         shares.setdefault(s["ticket"], set()).add(s["user"])
+    return shares
+
+
+async def _reference(viewer: Actor, f: BoardFilters, now: datetime) -> dict[Status, int]:
+    rows = await Ticket.select()
+    shares = await _shares_by_ticket()
     found: Counter[Status] = Counter()
     for row in rows:
         card = tickets.card_facts(row, frozenset(shares.get(row["id"], ())))
@@ -313,16 +329,9 @@ async def test_requester_list_counts_equal_the_tickets_they_may_see(monkeypatch:
     from server.db import queries
     from server.domain.permissions import visibility
 
-    rng = random.Random(21)
-    w = await _world(rng)
-    ids: list[int] = []
-    for _ in range(220):
-        with contextlib.suppress(GuichetError):  # refused changes are part of the mix
-            await _random_change(rng, w, ids)
+    w, _ids = await random_world(21, 220)
     rows = await Ticket.select()
-    shares: dict[int, set[int]] = {}
-    for s in await TicketShare.select(TicketShare.ticket, TicketShare.user):
-        shares.setdefault(s["ticket"], set()).add(s["user"])
+    shares = await _shares_by_ticket()
     assert shares, "the run must share tickets by name"
     tabs = {
         "open": lambda row: row["status"] in queries.OPEN_STATUSES,
