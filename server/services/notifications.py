@@ -9,6 +9,7 @@ per channel.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
@@ -99,9 +100,11 @@ async def enqueue_kinds(
     extra_recipient_ids: Iterable[int] = (),
     ticket: dict[str, Any] | None = None,
     shares: frozenset[int] | None = None,
+    new_ticket: bool = False,
 ) -> dict[Kind, list[int]]:
     """``enqueue`` for several kinds of one change (a new ticket: the requester's
-    acknowledgement and the receiving group's notice), reading who is concerned once."""
+    acknowledgement and the receiving group's notice), reading who is concerned once.
+    ``new_ticket``: the ticket was created in this transaction (no unread line to fold)."""
     ticket = ticket or await ticket_row(ticket_id)
     if ticket is None:
         return {}
@@ -134,50 +137,60 @@ async def enqueue_kinds(
         viewer_ids=frozenset(p.id for p in people if can_view(p, access)),
     )
     author = actor.id if actor is not None and actor.id else None
-    mailed: dict[Kind, list[int]] = {}
-    for kind in kinds:
-        chosen = recipients(kind, audience, author, private=private)
-        mailed[kind] = await _write(kind, ticket, chosen, author, follow_up_id, private)
-    return mailed
+    chosen = {kind: recipients(kind, audience, author, private=private) for kind in kinds}
+    return await _write(chosen, ticket, author, follow_up_id, private, new_ticket=new_ticket)
 
 
 async def _write(
-    kind: Kind,
+    chosen: dict[Kind, set[int]],
     ticket: dict[str, Any],
-    chosen: set[int],
     author: int | None,
     follow_up_id: int | None,
     private: bool,
-) -> list[int]:
-    """The outbox rows and in-app lines of one kind; returns the mail recipients."""
-    if not chosen:
-        return []
+    *,
+    new_ticket: bool,
+) -> dict[Kind, list[int]]:
+    """The outbox rows and in-app lines of every kind of one change, in one statement per
+    table whatever the number of kinds; returns the mail recipients of each kind."""
+    everyone = set().union(*chosen.values())
+    if not everyone:
+        return {kind: [] for kind in chosen}
     ticket_id = ticket["id"]
-    muted = await _muted_both(kind, chosen)
-    by_mail = sorted(chosen - muted[EMAIL])
-    in_app = sorted(chosen - muted[IN_APP])
-    if by_mail:
-        due = await _mail_due(kind, ticket_id, by_mail)
-        now = datetime.now(UTC)
-        await _OUTBOX_ROWS.run(
-            [
+    muted = await _muted(everyone)
+    now = datetime.now(UTC)
+    mailed: dict[Kind, list[int]] = {}
+    outbox_rows: list[tuple[Any, ...]] = []
+    # One unread line per person and ticket: someone concerned by several kinds of this
+    # change keeps the last one's line, counting them all (as one kind after the other,
+    # each folding the one before, would have left it).
+    lines: dict[int, tuple[Kind, int]] = {}
+    for kind, people in chosen.items():
+        by_mail = sorted(people - muted[EMAIL].get(kind, set()))
+        mailed[kind] = by_mail
+        if by_mail:
+            due = await _mail_due(kind, ticket_id, by_mail)
+            outbox_rows += [
                 (kind.value, ticket_id, user_id, author, follow_up_id, ticket["status"], now,
                  0, due[user_id], None, None, None, "")
                 for user_id in by_mail
-            ]
-        )  # fmt: skip
-    if in_app:
-        folded = await _fold_unread(ticket_id, in_app, private)
-        now = datetime.now(UTC)
+            ]  # fmt: skip
+        for user_id in sorted(people - muted[IN_APP].get(kind, set())):
+            lines[user_id] = (kind, lines[user_id][1] + 1 if user_id in lines else 1)
+    if outbox_rows:
+        await _OUTBOX_ROWS.run(outbox_rows)
+    if lines:
+        in_app = sorted(lines)
+        # A ticket created in this transaction has no earlier line to fold.
+        folded = {} if new_ticket else await _fold_unread(ticket_id, in_app, private)
         await _IN_APP_ROWS.run(
             [
-                (user_id, kind.value, ticket_id, author, follow_up_id, private, ticket["status"],
-                 now, None, folded.get(user_id, 0) + 1)
+                (user_id, lines[user_id][0].value, ticket_id, author, follow_up_id, private,
+                 ticket["status"], now, None, folded.get(user_id, 0) + lines[user_id][1])
                 for user_id in in_app
             ]
         )  # fmt: skip
         _notified.set(_notified.get() | frozenset(in_app))
-    return by_mail
+    return mailed
 
 
 # Compiled once (``server.db.prepared``): every column as Piccolo's insert would write it.
@@ -277,31 +290,30 @@ async def _members_and_followers(ticket_id: int, group_id: int | None) -> tuple[
     return members, {row["user"] for row in rows if row["follows"]}
 
 
+# Opt-outs of every kind at once (only opt-outs are stored: a few rows a person at most).
 _MUTED = (
-    "SELECT \"user\", 'email' AS channel FROM notification_preference"
-    ' WHERE kind = {} AND enabled = {} AND "user" IN (%s)'
-    " UNION ALL SELECT \"user\", 'in_app' AS channel FROM in_app_preference"
-    ' WHERE kind = {} AND enabled = {} AND "user" IN (%s)'
+    "SELECT \"user\", kind, 'email' AS channel FROM notification_preference"
+    ' WHERE enabled = {} AND "user" IN (%s)'
+    " UNION ALL SELECT \"user\", kind, 'in_app' AS channel FROM in_app_preference"
+    ' WHERE enabled = {} AND "user" IN (%s)'
 )
 
 
-def _muted_sql(kind: str, ids: list[int]) -> Any:
+def _muted_sql(ids: list[int]) -> Any:
     marks = ", ".join(["{}"] * len(ids))
-    args = [kind, False, *ids, kind, False, *ids]
-    return NotificationPreference.raw(_MUTED % (marks, marks), *args)
+    return NotificationPreference.raw(_MUTED % (marks, marks), False, *ids, False, *ids)
 
 
 # Run by every notifying change: compiled once per number of people (db.prepared).
-_MUTED_OF = PreparedIn(_muted_sql, leading=("sample-kind",))
+_MUTED_OF = PreparedIn(_muted_sql)
 
 
-async def _muted_both(kind: Kind, users: set[int]) -> dict[str, set[int]]:
-    """Who turned ``kind`` off, per channel (only opt-outs are stored), in one statement."""
-    muted: dict[str, set[int]] = {EMAIL: set(), IN_APP: set()}
-    if not users:
-        return muted
-    for row in await _MUTED_OF.rows(kind.value, sorted(users)):
-        muted[row["channel"]].add(row["user"])
+async def _muted(users: set[int]) -> dict[str, dict[Kind, set[int]]]:
+    """Who turned which kind off, per channel, in one statement."""
+    muted: dict[str, dict[Kind, set[int]]] = {EMAIL: {}, IN_APP: {}}
+    for row in await _MUTED_OF.rows(sorted(users)):
+        with contextlib.suppress(ValueError):  # a kind no longer sent
+            muted[row["channel"]].setdefault(Kind(row["kind"]), set()).add(row["user"])
     return muted
 
 

@@ -322,7 +322,12 @@ async def open_ticket(
         # Read once for the notices and the event; a new ticket is shared with nobody yet.
         after, shares = inserted, frozenset[int]()
         await notifications.enqueue_kinds(
-            (Kind.CREATED, Kind.GROUP_NEW), ticket_id, actor, ticket=after, shares=shares
+            (Kind.CREATED, Kind.GROUP_NEW),
+            ticket_id,
+            actor,
+            ticket=after,
+            shares=shares,
+            new_ticket=True,
         )
         if group is not None:
             await tell_group_address(ticket_id, group_id, group=group)

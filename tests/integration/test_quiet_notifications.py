@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from server.db.notification_tables import InAppNotification
+from server.db.notification_tables import InAppNotification, InAppPreference
 from server.db.notifications import list_for, unread_count
 from server.db.tables import GroupMember, Outbox, Ticket
-from server.domain.forms import NewFollowUp
+from server.domain.forms import NewFollowUp, parse_new_ticket
+from server.domain.intake import Requester
 from server.domain.notifications import Kind
 from server.domain.vocabulary import Role, Status
 from server.services import following, notifications, tickets
@@ -111,3 +112,39 @@ async def test_nobody_hears_about_their_own_action_but_the_acknowledgement() -> 
     # The requester's reply reaches the technician; none of the technician's own changes do
     # (the new ticket's notice to their group came before they took it).
     assert tech_kinds == [Kind.GROUP_NEW.value, Kind.FOLLOW_UP.value]
+
+
+async def test_a_new_ticket_for_someone_in_its_group_rings_once_and_each_opt_out_holds() -> None:
+    """Both notices of a new ticket (the acknowledgement, the group's notice) concern a
+    technician who is in the receiving group and for whom a colleague filed the ticket: one
+    unread line standing for both, of the later kind; a mail per kind, each kind's opt-out
+    honoured on its own channel."""
+    w = await factories.world()
+    nina = await factories.user("nina@desk.test", Role.TECHNICIAN, w.est_a, "Nina N2")
+    await GroupMember.insert(GroupMember(group=w.group_id, user=nina.id))
+    for_nina = Requester(id=nina.id, establishment_id=w.est_a)
+
+    async def filed_for_nina() -> tuple[int, list[dict], list[str]]:
+        data = parse_new_ticket(
+            {"title": "Poste bloqué", "description": "Salle 4", "category_id": w.category_id}
+        )
+        ticket_id, _ = await tickets.open_ticket(w.tech, data, requester=for_nina)
+        lines = await InAppNotification.select().where(
+            (InAppNotification.ticket == ticket_id) & (InAppNotification.user == nina.id)
+        )
+        mails = await Outbox.select(Outbox.kind).where(
+            (Outbox.ticket == ticket_id) & (Outbox.recipient == nina.id)
+        )
+        return ticket_id, lines, sorted(m["kind"] for m in mails)
+
+    _, lines, mails = await filed_for_nina()
+    assert [(line["kind"], line["changes"]) for line in lines] == [(Kind.GROUP_NEW.value, 2)]
+    assert mails == sorted([Kind.CREATED.value, Kind.GROUP_NEW.value])
+
+    # The group's notice turned off by mail, the acknowledgement turned off in the bell.
+    await notifications.set_preference(nina.id, Kind.GROUP_NEW, False)
+    await notifications.set_preference(nina.id, Kind.CREATED, False, channel=notifications.IN_APP)
+    assert await InAppPreference.count().where(InAppPreference.user == nina.id) == 1
+    _, lines, mails = await filed_for_nina()
+    assert [(line["kind"], line["changes"]) for line in lines] == [(Kind.GROUP_NEW.value, 1)]
+    assert mails == [Kind.CREATED.value]
