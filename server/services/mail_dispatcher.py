@@ -49,7 +49,7 @@ import httpx
 
 from server.db.engine import engine, write_transaction
 from server.db.mail_tables import AccountMail
-from server.db.prepared import Prepared
+from server.db.prepared import SAMPLE_MOMENT, PreparedIn
 from server.db.tables import Outbox
 from server.db.webhook_tables import WebhookDelivery
 from server.domain.notifications import Kind
@@ -84,10 +84,11 @@ def _sql(template: str, table: Queue) -> str:
     return template.replace("{table}", table._meta.tablename)
 
 
-# What a notification mail says, read per mail: compiled once (building this seven-join
-# select in Piccolo cost more than running it, for every mail sent).
-_OUTBOX_FACTS = Prepared(
-    lambda row_id: Outbox.select(
+# What the notification mails of a claimed batch say, read in one statement per batch
+# (compiled once per batch size: building this seven-join select in Piccolo cost more than
+# running it).
+_OUTBOX_FACTS = PreparedIn(
+    lambda row_ids: Outbox.select(
         Outbox.id,
         Outbox.kind,
         Outbox.ticket,
@@ -103,17 +104,14 @@ _OUTBOX_FACTS = Prepared(
         Outbox.actor.full_name,
         Outbox.follow_up.text,
         Outbox.follow_up.private,
-    )
-    .where(Outbox.id == row_id)
-    .first(),
-    987_654_321,
+    ).where(Outbox.id.is_in(row_ids))
 )
 
 
-def _sent_stamp(table: Queue) -> Prepared:
-    """Stamp one row sent, if this dispatcher's lease on it still holds."""
+def _sent_stamp(table: Queue) -> PreparedIn:
+    """Stamp rows sent, those whose lease this dispatcher still holds, in one statement."""
 
-    def build(now: datetime, row_id: int, name: str) -> Any:
+    def build(now: datetime, name: str, row_ids: list[int]) -> Any:
         values: dict[Any, Any] = {
             table.sent_at: now,
             table.claimed_by: None,
@@ -123,9 +121,9 @@ def _sent_stamp(table: Queue) -> Prepared:
         if table is AccountMail:
             # The link it carried is single-use: no copy stays behind once it left.
             values[AccountMail.message] = ""
-        return table.update(values).where((table.id == row_id) & (table.claimed_by == name))
+        return table.update(values).where(table.id.is_in(row_ids) & (table.claimed_by == name))
 
-    return Prepared(build, datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC), 987_654_321, "sample-name")
+    return PreparedIn(build, leading=(SAMPLE_MOMENT, "sample-name"))
 
 
 _SENT = {table: _sent_stamp(table) for table in (*QUEUES, WebhookDelivery)}
@@ -337,6 +335,8 @@ class MailDispatcher(BackgroundLoop):
     ) -> int:
         attempts = {row["id"]: row["attempts"] for row in claimed}
         pending = await self._groups(table, [row["id"] for row in claimed])
+        # What each notification says, read once for the batch.
+        facts = await self._facts(list(attempts)) if table is Outbox else {}
         sent = 0
         unstamped: list[int] = []  # accepted by the server, not yet stamped sent
         try:
@@ -348,7 +348,7 @@ class MailDispatcher(BackgroundLoop):
                     # Requests first: a mail can leave a moment later (see inflight).
                     await inflight.lull(self.lull_seconds)
                     try:
-                        message = await self._message_of(table, group)
+                        message = await self._message_of(table, group, facts)
                     except Exception as exc:
                         log.exception("Mail %s could not be rendered", group)
                         await self._failed_all(table, group, attempts, exc)
@@ -468,15 +468,13 @@ class MailDispatcher(BackgroundLoop):
         return (table.id == row_id) & (table.claimed_by == self.name)
 
     async def _sent(self, table: Queue, row_id: int) -> None:
-        await _SENT[table].rows(_now(), row_id, self.name)
+        await _SENT[table].rows(_now(), self.name, [row_id])
 
     async def _stamp_sent(self, table: Queue, row_ids: list[int]) -> None:
         if not row_ids:
             return
         async with write_transaction():
-            now = _now()
-            for row_id in row_ids:
-                await _SENT[table].rows(now, row_id, self.name)
+            await _SENT[table].rows(_now(), self.name, row_ids)
 
     async def _failed(
         self,
@@ -503,9 +501,11 @@ class MailDispatcher(BackgroundLoop):
             table.id.is_in(row_ids) & (table.claimed_by == self.name)
         )
 
-    async def _message_of(self, table: Queue, group: list[int]) -> Message:
+    async def _message_of(
+        self, table: Queue, group: list[int], facts: dict[int, MailFacts | Exception]
+    ) -> Message:
         if table is Outbox:
-            return await self._message(group)
+            return self._message(group, facts)
         row_id = group[0]
         row = await AccountMail.select(AccountMail.message).where(AccountMail.id == row_id).first()
         if row is None or not row["message"]:
@@ -515,10 +515,17 @@ class MailDispatcher(BackgroundLoop):
         assert isinstance(message, EmailMessage)
         return message
 
-    async def _message(self, group: list[int]) -> Message:
+    def _message(self, group: list[int], known: dict[int, MailFacts | Exception]) -> Message:
         """One mail for the group's rows (oldest first): the newest change is the mail's own,
         the earlier ones are listed in it. Its Message-ID is the first row's."""
-        facts = [await self._facts(row_id) for row_id in group]
+        facts: list[MailFacts] = []
+        for row_id in group:
+            found = known.get(row_id)
+            if found is None:
+                raise LookupError(f"outbox row {row_id} vanished")
+            if isinstance(found, Exception):
+                raise found
+            facts.append(found)
         main = facts[-1]
         if len(facts) > 1:
             earlier = tuple(
@@ -528,10 +535,17 @@ class MailDispatcher(BackgroundLoop):
             main = replace(main, outbox_id=facts[0].outbox_id, earlier=earlier)
         return render(main, base_url=self.settings.base_url, sender=self.settings.mail.sender)
 
-    async def _facts(self, row_id: int) -> MailFacts:
-        row = await _OUTBOX_FACTS.first(row_id)
-        if row is None:
-            raise LookupError(f"outbox row {row_id} vanished")
+    async def _facts(self, row_ids: list[int]) -> dict[int, MailFacts | Exception]:
+        """Each row's facts, or why they could not be read (that row alone then fails)."""
+        facts: dict[int, MailFacts | Exception] = {}
+        for row in await _OUTBOX_FACTS.rows(row_ids):
+            try:
+                facts[row["id"]] = self._facts_of(row)
+            except (ValueError, KeyError) as exc:  # a kind or status this version lacks
+                facts[row["id"]] = exc
+        return facts
+
+    def _facts_of(self, row: dict[str, Any]) -> MailFacts:
         kind = Kind(row["kind"])
         details = ""
         if self.settings.mail.include_details:
