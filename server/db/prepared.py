@@ -136,7 +136,18 @@ def _shares(ticket_id: int) -> Query[Any, Any]:
 TICKET_SHARES = Prepared(_shares, _ID)
 
 
-async def ticket_row(ticket_id: int) -> dict[str, Any] | None:
+# The same row locked to the commit (PostgreSQL): a change that must wait for the ones before
+# it (a follow-up never conflicts, it queues) reads the row they committed, in one statement.
+TICKET_ROW_LOCKED = Prepared(
+    lambda i: Ticket.select().where(Ticket.id == i).lock_rows().first(), _ID
+)
+
+
+async def ticket_row(ticket_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    """The whole row; ``lock``: held to the commit on PostgreSQL (SQLite's write transaction
+    already admits one writer at a time)."""
+    if lock and Ticket._meta.db.engine_type == "postgres":
+        return await TICKET_ROW_LOCKED.first(ticket_id)
     return await TICKET_ROW.first(ticket_id)
 
 

@@ -104,8 +104,9 @@ async def ticket_event(
     )
 
 
-async def _load(actor: Actor, ticket_id: int) -> dict[str, Any]:
-    row = await ticket_row(ticket_id)
+async def _load(actor: Actor, ticket_id: int, *, lock: bool = False) -> dict[str, Any]:
+    """The ticket as the actor may see it (404 otherwise); ``lock``: see ``ticket_row``."""
+    row = await ticket_row(ticket_id, lock=lock)
     if row is None:
         raise NotFound()
     # Read once per use case: access checks and the event's "before" facts reuse it.
@@ -580,8 +581,7 @@ async def add_follow_up(
     same moment. Concurrent ones queue on the ticket's row lock, then each reads the row
     as committed and bumps its version."""
     async with write_transaction():
-        await _lock_row(ticket_id)
-        row = await _load(actor, ticket_id)
+        row = await _load(actor, ticket_id, lock=True)
         access = _access(row)
         if not can_comment(actor, access):
             raise Forbidden()
@@ -783,8 +783,7 @@ async def answer(
     The version the actor saw is checked once, and only when the status changes (a reply,
     like ``add_follow_up``, never conflicts). Returns the follow-up id (None without text)."""
     async with write_transaction():
-        await _lock_row(ticket_id)
-        row = await _load(actor, ticket_id)
+        row = await _load(actor, ticket_id, lock=True)
         access = _access(row)
         if not can_comment(actor, access):
             raise Forbidden()
