@@ -222,10 +222,11 @@ def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _detail(request: Request, ticket_id: int) -> TicketDetail:
+async def _detail(request: Request, ticket_id: int, *, new: bool = False) -> TicketDetail:
+    """``new``: the ticket was just created, with no follow-up to read."""
     actor = request.user.actor
     row = await queries.visible_ticket(actor, ticket_id)
-    follow_ups = [
+    follow_ups = [] if new else [
         FollowUpOut(
             id=item["id"],
             author=item["author_name"],
@@ -270,9 +271,9 @@ def _sla_out(state: dict[str, Any] | None) -> SlaOut | None:
 
 
 async def _detail_response(
-    request: Request, ticket_id: int, status: int = 200
+    request: Request, ticket_id: int, status: int = 200, *, new: bool = False
 ) -> Response[TicketDetail]:
-    detail = await _detail(request, ticket_id)
+    detail = await _detail(request, ticket_id, new=new)
     return Response(content=detail, status_code=status, headers={"ETag": etag(detail.version)})
 
 
@@ -355,7 +356,7 @@ class TicketApi(Controller):
         parsed = replace(parsed, **screened, source=Source.API)
         ticket_id, events = await service.open_ticket(request.user.actor, parsed)
         await publish(request.app, events)
-        return await _detail_response(request, ticket_id, HTTP_201_CREATED)
+        return await _detail_response(request, ticket_id, HTTP_201_CREATED, new=True)
 
     @get("/{ticket_id:int}", operation_id="GetTicket", responses=READ_ERRORS)
     async def get_ticket(
