@@ -18,14 +18,12 @@ from server.domain.vocabulary import Role
 from server.services import mailbox
 from server.services.mail_dispatcher import backlog
 from server.settings import get_settings
-from server.web.identity import signed_in
+from server.web.identity import requires_account
 
 
-async def requires_admin(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    user = signed_in(connection)
-    if user.role is not Role.ADMIN or not user.active:
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    requires_account(connection, _)
+    if connection.user.role is not Role.ADMIN or not connection.user.active:
         # Like the desk pages for requesters: these pages do not exist for anyone else.
         raise NotFoundException()
 

@@ -30,14 +30,13 @@ from server.web.api_support import (
     next_link,
     read_limit,
 )
-from server.web.identity import requires_staff, signed_in
+from server.web.identity import requires_account, requires_staff
 from server.web.params import DbInt
 
 
-async def requires_admin(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    if not can_administer(signed_in(connection).actor):
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    requires_account(connection, _)
+    if not can_administer(connection.user.actor):
         raise NotFoundException()
 
 

@@ -58,26 +58,13 @@ class IdentityMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send)
 
 
-# Guards are coroutines: Litestar runs a plain function guard in a worker thread, one thread
-# hop (and a wait for the event loop to come back) on every request.
-
-
-def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
-    """The caller's account; a 401 for anonymous callers."""
+def requires_account(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if connection.user is None:
         raise NotAuthorizedException()
-    return connection.user
 
 
-async def requires_account(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    signed_in(connection)
-
-
-async def requires_staff(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    if not signed_in(connection).actor.is_staff:
+def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    requires_account(connection, _)
+    if not connection.user.actor.is_staff:
         # Pages reserved to the desk do not exist for requesters.
         raise NotFoundException()

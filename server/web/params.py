@@ -26,13 +26,10 @@ DbInt = Annotated[int, msgspec.Meta(ge=-MAX_ID, le=MAX_ID)]
 DbId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 
 
-async def ids_in_range(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
+def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard of the whole application: an integer path parameter outside the ids the database
     can hold (zero, negative, past 2**31) names nothing, so it is the same 404 as a missing
-    row, before any handler or query sees it. A coroutine: Litestar runs a plain-function
-    guard in a worker thread."""
+    row, before any handler or query sees it."""
     for value in connection.path_params.values():
         if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= MAX_ID:
             raise NotFoundException()

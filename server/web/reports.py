@@ -22,16 +22,16 @@ from server.domain.text import N_
 from server.i18n import gettext
 from server.views import activity_report
 from server.web.errors import field_messages
-from server.web.identity import signed_in
+from server.web.identity import requires_account
 from server.web.params import QueryReader
 from server.web.rendering import DISPLAY_TZ, label
 
 
-async def requires_supervisor(
+def requires_supervisor(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    user = signed_in(connection)
-    if not user.actor.is_supervisor or not user.active:
+    requires_account(connection, _)
+    if not connection.user.actor.is_supervisor or not connection.user.active:
         raise NotFoundException()
 
 
