@@ -1,4 +1,5 @@
-"""The ``guichet`` command: serve, migrate, demo, reindex-search, user add, token, catalogue."""
+"""The ``guichet`` command: serve, migrate, demo, reindex-search, counters, user add, token,
+catalogue."""
 
 from __future__ import annotations
 
@@ -142,10 +143,12 @@ def _cmd_inbound(args: argparse.Namespace) -> int:
     if not port:
         raise SystemExit("Set GUICHET_INBOUND_SMTP_PORT or pass --port.")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run_alone(
-            lambda s, publish: InboundReceiver(s, publish, port=port),
-            f"Receiving mail on {settings.mail.inbound_host}:{port}",
-        ))
+        asyncio.run(
+            _run_alone(
+                lambda s, publish: InboundReceiver(s, publish, port=port),
+                f"Receiving mail on {settings.mail.inbound_host}:{port}",
+            )
+        )
     return 0
 
 
@@ -156,11 +159,13 @@ def _cmd_imap(args: argparse.Namespace) -> int:
     if not mail.imap_host:
         raise SystemExit("Set GUICHET_IMAP_HOST (and GUICHET_IMAP_USER, GUICHET_IMAP_PASSWORD).")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run_alone(
-            ImapPoller,
-            f"Reading mail from {mail.imap_user}@{mail.imap_host}:{mail.imap_port}"
-            f"/{mail.imap_folder}",
-        ))
+        asyncio.run(
+            _run_alone(
+                ImapPoller,
+                f"Reading mail from {mail.imap_user}@{mail.imap_host}:{mail.imap_port}"
+                f"/{mail.imap_folder}",
+            )
+        )
     return 0
 
 
@@ -271,6 +276,34 @@ def _cmd_check(_: argparse.Namespace) -> int:
     problems = sum(1 for f in findings if not f.ok)
     print(f"{problems} problem(s)." if problems else "Ready.")
     return 1 if problems else 0
+
+
+def _cmd_counters(args: argparse.Namespace) -> int:
+    """``check``: one line per counter row a full count does not confirm, exit 1 if any.
+    ``rebuild``: recount them (ticket writers wait meanwhile)."""
+    from server.services import counter_upkeep
+
+    async def run() -> list[counter_upkeep.Drift]:
+        from server.db import engine, tables  # noqa: F401 - tables first, as the app does
+
+        await engine.start(pool=False)
+        try:
+            if args.action == "rebuild":
+                await counter_upkeep.recount()
+            return await counter_upkeep.check()
+        finally:
+            await engine.stop(pool=False)
+
+    found = asyncio.run(run())
+    for drift in found:
+        key = " ".join(f"{name}={value}" for name, value in drift.key.items())
+        print(f"DRIFT {drift.table} {key}: stored {drift.stored}, counted {drift.counted}")
+    if found:
+        print(f"{len(found)} counter row(s) differ from a full count (guichet counters rebuild).")
+        return 1
+    done = "Counters rebuilt; they" if args.action == "rebuild" else "Counters"
+    print(f"{done} match a full count of the tickets.")
+    return 0
 
 
 def _cmd_backup(args: argparse.Namespace) -> int:
@@ -511,6 +544,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check", help="check configuration, database, migrations, mail, channels, storage"
     ).set_defaults(func=_cmd_check)
+    counted = sub.add_parser(
+        "counters", help="check the board counters and overview tallies, or recount them"
+    ).add_subparsers(dest="action", required=True)
+    counted.add_parser(
+        "check", help="compare them with a full count of the tickets (exit 1 on a difference)"
+    ).set_defaults(func=_cmd_counters)
+    counted.add_parser(
+        "rebuild", help="recount them from the tickets (ticket changes wait meanwhile)"
+    ).set_defaults(func=_cmd_counters)
     saving = sub.add_parser("backup", help="write the database and attachments to one archive")
     saving.add_argument("archive", help="file to write, e.g. guichet-2026-11-27.tar.gz")
     saving.set_defaults(func=_cmd_backup)
