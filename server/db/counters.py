@@ -261,6 +261,19 @@ async def drift() -> list[Drift]:
     return sorted(found, key=lambda d: (d.table, repr(sorted(d.key.items()))))
 
 
+async def repair(found: list[Drift]) -> None:
+    """Bring the rows of ``found`` to their counted values, through the change's own
+    upserts (so at the commit of the caller's write transaction): each gets the difference."""
+    writers = {"ticket_counter": _write_board, "ticket_tally": _write_tally}
+    for table, write in writers.items():
+        deltas: Counter[Any] = Counter()
+        for d in found:
+            if d.table == table:
+                deltas[tuple(d.key.values())] += d.counted - d.stored
+        if deltas:
+            await hot_rows.add(table, deltas, write)
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
