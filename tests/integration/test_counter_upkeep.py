@@ -143,9 +143,9 @@ async def test_a_check_during_changes_never_reports_a_difference() -> None:
 async def test_a_recount_during_changes_loses_none_of_them() -> None:
     """Recounts while tickets are being created: every creation succeeds and is counted once
     (a recount made of a count read, then rows written apart from it, loses the changes in
-    between). Ticket writers wait for it: on PostgreSQL a SHARE lock on ``ticket``, which
-    also keeps a creation of a key nobody counted yet from meeting the recount's own row
-    (a unique violation that would fail the recount); on SQLite its one writer."""
+    between). Ticket writers wait for it: on PostgreSQL a SHARE lock on ``ticket`` before it
+    compares, so no change is half-way when it writes the differences; on SQLite its one
+    writer."""
     w = await _some_tickets()
 
     async def recount_twice(creating: Callable[[], bool]) -> None:
