@@ -11,9 +11,10 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 # pytest-xdist workers per engine (0: one process). Most of a test's time is spent waiting on
 # the servers it starts (Guichet, Chromium, PostgreSQL, slapd...), so two workers on two cores
-# halve the wall time. Whole files go to one worker: their module fixtures start once.
+# halve the wall time. Whole files go to one worker: their module fixtures start once. The
+# slowest tests are listed at the end, to keep the suite's time (under 30 min) in view.
 PYTEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20
 # Wall-clock start of this make invocation, for the timing line of `make test`.
 START := $(shell date +%s)
 

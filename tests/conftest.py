@@ -7,6 +7,7 @@ PostgreSQL URL (``make test-pg``) the very same tests run there.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 from tests.worker_database import worker_database
 
 _TMP = Path(tempfile.mkdtemp(prefix="guichet-tests-"))
+# Each pytest process (and each xdist worker) removes its own folder when it exits.
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ.setdefault("GUICHET_DATABASE_URL", f"sqlite:///{_TMP / 'test.sqlite3'}")
 # Under pytest-xdist each worker has a database of its own: a SQLite file in its own _TMP,
 # or its own database on the suite's PostgreSQL server (LISTEN/NOTIFY stays per database).
