@@ -21,6 +21,7 @@ from server.domain.vocabulary import Status
 from server.services import tickets
 from tests import factories
 from tests.integration.test_counters import _filters, _random_change, _world
+from tests.one_connection import one_connection
 
 
 async def _expected(viewer: Any, f: BoardFilters, now: datetime) -> dict[Status, list[int]]:
@@ -37,6 +38,7 @@ async def _expected(viewer: Any, f: BoardFilters, now: datetime) -> dict[Status,
     return {s: [r["id"] for r in sorted(found[s], key=order)] for s in COLUMNS}
 
 
+@one_connection
 async def test_columns_hold_the_cards_the_domain_places_there() -> None:
     rng = random.Random(21)
     w = await _world(rng)

@@ -12,6 +12,7 @@ from server.db.engine import write_transaction
 from server.db.tables import Ticket
 from server.domain.vocabulary import Status
 from tests.integration.test_counters import _counter_rows, random_world
+from tests.one_connection import one_connection
 
 
 async def _python_reference() -> tuple[Counter[tuple], Counter[tuple]]:
@@ -22,6 +23,7 @@ async def _python_reference() -> tuple[Counter[tuple], Counter[tuple]]:
     return board, tally
 
 
+@one_connection
 async def test_sql_rebuild_equals_python_reference_after_random_changes() -> None:
     _w, ids = await random_world(1205, 150)
     # Closing moments the day arithmetic could get wrong, written behind the counters' back

@@ -29,6 +29,7 @@ from server.domain.permissions import can_view
 from server.domain.vocabulary import Priority, Role, Status, TicketType
 from server.services import following, tickets
 from tests import factories
+from tests.one_connection import one_connection
 
 MIGRATION = Path(__file__).parents[2] / "migrations" / "guichet_2026_11_27t05_16_21_539299.py"
 
@@ -204,6 +205,7 @@ async def _counter_rows() -> tuple[Counter[tuple], Counter[tuple]]:
     return board, tally
 
 
+@one_connection
 async def test_counters_equal_full_counts_after_random_changes() -> None:
     rng = random.Random(12)
     w = await _world(rng)
@@ -321,6 +323,7 @@ async def test_cached_cards_are_the_cards_the_board_would_render() -> None:
     assert len(card_cache._cache) >= 5
 
 
+@one_connection
 async def test_requester_list_counts_equal_the_tickets_they_may_see(monkeypatch: Any) -> None:
     """A requester's list counts each access branch apart (``queries.access_branches``):
     their own tickets, their establishment's shared ones, those shared with them by name.

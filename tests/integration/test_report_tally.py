@@ -34,6 +34,7 @@ from server.domain.vocabulary import Status
 from server.services import tickets
 from tests import factories
 from tests.integration.test_counters import _world
+from tests.one_connection import one_connection
 
 OPEN = {s.value for s in Status if s.is_open}
 DONE = {Status.RESOLVED.value, Status.CLOSED.value}
@@ -169,6 +170,7 @@ async def _change(rng: random.Random, w: dict[str, Any], ids: list[int], ref: Re
         ref.count("reopened", after["updated_at"], after, after["assignee"], 1)
 
 
+@one_connection
 async def test_tallies_equal_a_recount_after_random_changes(clean_db: None) -> None:
     rng = random.Random(15)
     w = await _world(rng)
@@ -187,6 +189,7 @@ async def test_tallies_equal_a_recount_after_random_changes(clean_db: None) -> N
     assert {key[-2] for key in ref.durations} == {rf.FIRST_RESPONSE, rf.RESOLUTION}
 
 
+@one_connection
 async def test_rebuild_recounts_creations_and_time_spent(clean_db: None) -> None:
     """The backfill (migration and ``rebuild``) finds past creations per hour and time spent
     per technician and hour exactly (it files them under the ticket's present group)."""
@@ -264,6 +267,7 @@ def _expected_totals(
     return per_hour, by_technician, durations
 
 
+@one_connection
 async def test_report_totals_equal_the_reference_for_each_reader_and_filter(
     clean_db: None,
 ) -> None:

@@ -23,6 +23,7 @@ from server.domain.permissions import can_view
 from server.domain.vocabulary import Role, Status
 from server.services import tickets
 from tests import factories
+from tests.one_connection import one_connection
 
 WORD = "imprimante"
 
@@ -65,6 +66,7 @@ async def _random_change(rng: random.Random, w: factories.World, ids: list[int])
     await Ticket.update(values).where(Ticket.id == ticket_id)
 
 
+@one_connection
 async def test_search_follows_every_change_of_access_after_random_changes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

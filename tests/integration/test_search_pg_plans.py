@@ -22,6 +22,7 @@ from server.domain.vocabulary import Status
 from server.services import tickets
 from tests import factories
 from tests.integration.test_search_access import WORD, _expected, _random_change
+from tests.one_connection import one_connection
 
 PLANS = [(True, True), (False, False), (True, False), (False, True)]
 
@@ -134,6 +135,7 @@ QUERIES = [
 ]
 
 
+@one_connection
 async def test_every_plan_and_the_distinct_language_queries_give_the_same_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -157,6 +159,7 @@ async def test_every_plan_and_the_distinct_language_queries_give_the_same_page(
     assert all(page[1] for page in pages.values()) and len(set(map(str, pages.values()))) > 2
 
 
+@one_connection
 async def test_every_plan_finds_exactly_what_the_access_rule_allows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -28,6 +28,7 @@ from server.web.rendering import DISPLAY_TZ
 from tests import factories
 from tests.integration.test_counters import _random_change, _world
 from tests.integration.test_sla_scheduler import policy, scheduler
+from tests.one_connection import one_connection
 
 MIGRATION = next(
     p
@@ -95,6 +96,7 @@ def test_the_tally_counts_in_the_reports_days() -> None:
     assert sla_tally.ZONE == DISPLAY_TZ
 
 
+@one_connection
 async def test_report_equals_a_full_count_after_random_changes() -> None:
     rng = random.Random(5)
     w = await _sla_world(rng)
@@ -113,6 +115,7 @@ async def test_report_equals_a_full_count_after_random_changes() -> None:
     assert await Ticket.count() > await TicketSla.count() > 0
 
 
+@one_connection
 async def test_rebuild_and_migration_find_the_applications_days() -> None:
     rng = random.Random(9)
     w = await _sla_world(rng)
