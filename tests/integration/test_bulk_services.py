@@ -9,8 +9,10 @@ from server.domain.vocabulary import Priority, Role, Status
 from server.services import bulk, tickets
 from server.views.ticket_list import filters_from_query
 from tests import factories
+from tests.one_connection import one_connection
 
 
+@one_connection
 async def test_fifty_tickets_assigned_with_refusals_and_history_for_each() -> None:
     w = await factories.world()
     hidden_from_tech = await factories.establishment("Hôpital Cèdre", "HCE")

@@ -19,6 +19,7 @@ from server.domain.vocabulary import Status
 from tests import factories
 from tests.integration.test_search_access import WORD, _expected
 from tests.integration.test_search_pg_plans import _searched, recorded_statements
+from tests.one_connection import one_connection
 
 
 async def _tickets_in_every_part() -> tuple[factories.World, list[int], set[int]]:
@@ -64,6 +65,7 @@ async def _tickets_in_every_part() -> tuple[factories.World, list[int], set[int]
 
 
 @pytest.mark.parametrize("candidates", [2, 5, 500])
+@one_connection
 async def test_a_requesters_walk_by_parts_gives_the_newest_visible_matches(
     monkeypatch: pytest.MonkeyPatch, candidates: int
 ) -> None:
